@@ -1,0 +1,220 @@
+// Command shanyu is the whole product in one binary: `serve`, `migrate`, `seed demo`, `version`.
+// main only wires configuration, logging, the database and the server together; the work happens in
+// the packages it calls.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/config"
+	"shanyu/internal/demo"
+	"shanyu/internal/pg"
+	"shanyu/migrations"
+	"shanyu/server"
+)
+
+const usage = `usage: shanyu <command>
+
+commands:
+  serve                  run the web server (SHANYU_ADDR, default :8080)
+  migrate up             apply pending database migrations
+  migrate down [N]       revert the last N migrations (default 1)
+  migrate status         list migrations and whether each is applied
+  seed demo              create the demo province (refused when SHANYU_ENV=production)
+  version                print the version
+
+configuration comes from the environment: DATABASE_URL, SHANYU_* (see README.md)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "shanyu:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("see `shanyu help`")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if args[0] == "version" {
+		fmt.Fprintln(stdout, "shanyu", version())
+		return nil
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log)
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		return migrate(ctx, cfg, args[1:], stdout)
+	case "seed":
+		if len(args) != 2 || args[1] != "demo" {
+			return fmt.Errorf("seed: only `seed demo` exists: %w", errUsage)
+		}
+		pool, err := openDB(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if err := migrations.CheckCurrent(ctx, pool); err != nil {
+			return err
+		}
+		return demo.Seed(ctx, cfg, pool, stdout)
+	}
+	return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
+}
+
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return info.Main.Version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set (`make run` provides a local PostgreSQL when it is unset)")
+	}
+	return pg.Open(ctx, cfg.DatabaseURL)
+}
+
+func migrate(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("migrate needs up, down or status: %w", errUsage)
+	}
+	pool, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch args[0] {
+	case "up":
+		done, err := migrations.Up(ctx, pool)
+		for _, m := range done {
+			fmt.Fprintf(out, "applied %04d_%s\n", m.Version, m.Name)
+		}
+		if err == nil && len(done) == 0 {
+			fmt.Fprintf(out, "schema is current (version %d)\n", migrations.Latest())
+		}
+		return err
+	case "down":
+		steps := 1
+		if len(args) > 1 {
+			if steps, err = strconv.Atoi(args[1]); err != nil || steps < 1 {
+				return fmt.Errorf("migrate down N: N must be a positive number: %w", errUsage)
+			}
+		}
+		done, err := migrations.Down(ctx, pool, steps)
+		for _, m := range done {
+			fmt.Fprintf(out, "reverted %04d_%s\n", m.Version, m.Name)
+		}
+		return err
+	case "status":
+		list, err := migrations.List(ctx, pool)
+		if err != nil {
+			return err
+		}
+		for _, m := range list {
+			state := "pending"
+			if !m.AppliedAt.IsZero() {
+				state = "applied " + m.AppliedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(out, "%04d_%-30s %s\n", m.Version, m.Name, state)
+		}
+		return nil
+	}
+	return fmt.Errorf("migrate %s: %w", args[0], errUsage)
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	log.Info("starting", slog.String("version", version()), slog.Any("config", cfg))
+	pool, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.CheckCurrent(ctx, pool); err != nil {
+		return err
+	}
+	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	// Shut down in order: stop taking requests and finish those in flight, then background work, then
+	// the pool (deferred above).
+	log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("http shutdown", slog.Any("err", err))
+	}
+	<-served
+	log.Info("stopped")
+	return nil
+}

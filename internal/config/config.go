@@ -1,0 +1,129 @@
+// Package config reads Shanyu's configuration from the environment (DATABASE_URL and SHANYU_*).
+// It knows nothing of HTTP or the database; it only parses, validates and masks.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the binary reads from its environment.
+type Config struct {
+	DatabaseURL     string        // DATABASE_URL
+	Addr            string        // SHANYU_ADDR
+	Env             string        // SHANYU_ENV: development or production
+	LogFormat       string        // SHANYU_LOG_FORMAT: text or json
+	LogLevel        slog.Level    // SHANYU_LOG_LEVEL
+	BaseURL         string        // SHANYU_BASE_URL: the public address, used in links and QR codes
+	SecretKey       []byte        // SHANYU_SECRET_KEY (or _FILE): 32 bytes, base64; encrypts personal data
+	ShutdownTimeout time.Duration // SHANYU_SHUTDOWN_TIMEOUT
+	BodyLimit       int           // SHANYU_BODY_LIMIT_MB, in bytes
+}
+
+// devSecret is used only outside production so that `make run` needs no set-up. Production refuses it.
+const devSecret = "c2hhbnl1LWRldmVsb3BtZW50LW9ubHktbm90LWtleSE="
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Parse(os.Getenv) }
+
+// Parse reads the configuration through getenv, which makes it testable.
+func Parse(getenv func(string) string) (Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		if file := strings.TrimSpace(getenv(key + "_FILE")); file != "" {
+			b, err := os.ReadFile(file)
+			if err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL: get("DATABASE_URL", ""),
+		Addr:        get("SHANYU_ADDR", ":8080"),
+		Env:         get("SHANYU_ENV", "development"),
+		LogFormat:   get("SHANYU_LOG_FORMAT", "text"),
+		BaseURL:     strings.TrimRight(get("SHANYU_BASE_URL", ""), "/"),
+	}
+	var errs []error
+	if c.Env != "development" && c.Env != "production" {
+		errs = append(errs, fmt.Errorf("SHANYU_ENV must be development or production, not %q", c.Env))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("SHANYU_LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("SHANYU_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("SHANYU_LOG_LEVEL: %w", err))
+	}
+	timeout, err := time.ParseDuration(get("SHANYU_SHUTDOWN_TIMEOUT", "15s"))
+	if err != nil || timeout <= 0 {
+		errs = append(errs, fmt.Errorf("SHANYU_SHUTDOWN_TIMEOUT must be a positive duration such as 15s"))
+	}
+	c.ShutdownTimeout = timeout
+	mb, err := strconv.Atoi(get("SHANYU_BODY_LIMIT_MB", "16"))
+	if err != nil || mb <= 0 {
+		errs = append(errs, fmt.Errorf("SHANYU_BODY_LIMIT_MB must be a positive whole number"))
+	}
+	c.BodyLimit = mb << 20
+	secret := get("SHANYU_SECRET_KEY", "")
+	if secret == "" {
+		if c.Env == "production" {
+			errs = append(errs, errors.New("SHANYU_SECRET_KEY (32 bytes, base64) is required in production"))
+		}
+		secret = devSecret
+	}
+	key, err := base64.StdEncoding.DecodeString(secret)
+	if err != nil || len(key) != 32 {
+		errs = append(errs, errors.New("SHANYU_SECRET_KEY must be 32 bytes encoded in base64 (openssl rand -base64 32)"))
+	}
+	c.SecretKey = key
+	if c.BaseURL == "" {
+		host := c.Addr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		c.BaseURL = "http://" + host
+	}
+	if _, err := url.Parse(c.BaseURL); err != nil {
+		errs = append(errs, fmt.Errorf("SHANYU_BASE_URL: %w", err))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Production reports whether the binary runs in production mode.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// LogValue lets slog print the configuration with its secrets masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", MaskURL(c.DatabaseURL)),
+		slog.String("addr", c.Addr),
+		slog.String("env", c.Env),
+		slog.String("base_url", c.BaseURL),
+		slog.String("log_format", c.LogFormat),
+		slog.String("secret_key", "***"),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("body_limit_mb", c.BodyLimit>>20),
+	)
+}
+
+// MaskURL hides the password of a connection URL.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,32 @@
+// Package demo creates the demo province that `shanyu seed demo` and `make run` show: it calls each
+// domain's own seeding functions in dependency order. It is wiring only and holds no SQL of its own.
+// Seeding is idempotent and refused in production.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/accounts"
+	"shanyu/internal/config"
+)
+
+// ErrProduction refuses demo data on a production installation.
+var ErrProduction = errors.New("refusing to seed demo data: SHANYU_ENV is production")
+
+// Seed creates (or tops up) the demo data and reports what it did on out.
+func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Writer) error {
+	if cfg.Production() {
+		return ErrProduction
+	}
+	n, err := accounts.SeedRegions(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("regions: %w", err)
+	}
+	fmt.Fprintf(out, "regions: %d\n", n)
+	return nil
+}

@@ -1,0 +1,10 @@
+DROP TABLE access_rules;
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE login_failures;
+DROP TABLE role_grants;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE people;
+DROP TABLE training_bases;
+DROP TABLE organisations;

@@ -1,0 +1,4 @@
+package migrations
+
+// UpWith applies a given list of migrations, for tests of the runner itself.
+var UpWith = up

@@ -1,0 +1,256 @@
+// Package migrations holds the database schema as numbered SQL files embedded in the binary, and the
+// small runner that applies them: NNNN_name.up.sql and NNNN_name.down.sql, each applied in one
+// transaction together with its row in schema_migrations. It knows no domain and no HTTP.
+//
+// Numbers are grouped by owner so that work on different domains does not collide:
+// 0001–0099 platform, 0100 accounts, 0200 curriculum, 0300 question bank, 0400 exams,
+// 0500 certificates, 0600 audits. A domain only ever adds files in its own range, after its last one.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// Migration is one numbered step of the schema.
+type Migration struct {
+	Version int
+	Name    string
+	Up      string
+	Down    string
+}
+
+// Status is a migration and when it was applied (zero when it is pending).
+type Status struct {
+	Migration
+	AppliedAt time.Time
+}
+
+var fileName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$`)
+
+// lockKey serialises migrators across processes ("shanyu" in ASCII).
+const lockKey = 0x7368616e7975
+
+// All returns the embedded migrations in order. Every up has a down and numbers are unique.
+func All() ([]Migration, error) { return Load(files) }
+
+// Load reads migrations from fsys; All uses the embedded files.
+func Load(fsys fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[int]*Migration{}
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migration file %q is not named NNNN_name.up.sql or NNNN_name.down.sql", e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		body, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		mig := byVersion[v]
+		if mig == nil {
+			mig = &Migration{Version: v, Name: m[2]}
+			byVersion[v] = mig
+		}
+		if mig.Name != m[2] {
+			return nil, fmt.Errorf("migration %04d has two names: %s and %s", v, mig.Name, m[2])
+		}
+		if m[3] == "up" {
+			mig.Up = string(body)
+		} else {
+			mig.Down = string(body)
+		}
+	}
+	out := make([]Migration, 0, len(byVersion))
+	for _, m := range byVersion {
+		if m.Up == "" || m.Down == "" {
+			return nil, fmt.Errorf("migration %04d_%s needs both an up and a down file", m.Version, m.Name)
+		}
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Latest is the version the code expects the schema to be at.
+func Latest() int {
+	all, err := All()
+	if err != nil || len(all) == 0 {
+		return 0
+	}
+	return all[len(all)-1].Version
+}
+
+const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`
+
+// Current returns the highest applied version, 0 when none is (or the table does not exist yet).
+func Current(ctx context.Context, db *pgxpool.Pool) (int, error) {
+	var exists bool
+	if err := db.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	err := db.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+// ErrBehind says the schema is older than the code.
+var ErrBehind = errors.New("database schema is behind: run `shanyu migrate up`")
+
+// CheckCurrent returns ErrBehind (wrapped with the versions) unless the schema is at Latest or newer.
+func CheckCurrent(ctx context.Context, db *pgxpool.Pool) error {
+	cur, err := Current(ctx, db)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if latest := Latest(); cur < latest {
+		return fmt.Errorf("%w (schema at %d, code needs %d)", ErrBehind, cur, latest)
+	}
+	return nil
+}
+
+// Up applies every pending migration, each in its own transaction, and returns those it applied.
+func Up(ctx context.Context, db *pgxpool.Pool) ([]Migration, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	return up(ctx, db, all)
+}
+
+func up(ctx context.Context, db *pgxpool.Pool, all []Migration) ([]Migration, error) {
+	return run(ctx, db, all, func(all []Migration, applied map[int]bool) []Migration {
+		var todo []Migration
+		for _, m := range all {
+			if !applied[m.Version] {
+				todo = append(todo, m)
+			}
+		}
+		return todo
+	}, true)
+}
+
+// Down reverts the last `steps` applied migrations, newest first.
+func Down(ctx context.Context, db *pgxpool.Pool, steps int) ([]Migration, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, db, all, func(all []Migration, applied map[int]bool) []Migration {
+		var todo []Migration
+		for i := len(all) - 1; i >= 0 && len(todo) < steps; i-- {
+			if applied[all[i].Version] {
+				todo = append(todo, all[i])
+			}
+		}
+		return todo
+	}, false)
+}
+
+func run(ctx context.Context, db *pgxpool.Pool, all []Migration, pick func([]Migration, map[int]bool) []Migration, up bool) ([]Migration, error) {
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(lockKey)); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(lockKey)) //nolint:errcheck
+	if _, err := conn.Exec(ctx, createTable); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range versions {
+		applied[v] = true
+	}
+	var done []Migration
+	for _, m := range pick(all, applied) {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if up {
+				if _, err := tx.Exec(ctx, m.Up); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
+				return err
+			}
+			if _, err := tx.Exec(ctx, m.Down); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, m.Version)
+			return err
+		})
+		if err != nil {
+			return done, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		done = append(done, m)
+	}
+	return done, nil
+}
+
+// List returns every migration with when it was applied.
+func List(ctx context.Context, db *pgxpool.Pool) ([]Status, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]time.Time{}
+	var exists bool
+	if err := db.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if exists {
+		rows, err := db.Query(ctx, `SELECT version, applied_at FROM schema_migrations`)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var v int
+			var at time.Time
+			if err := rows.Scan(&v, &at); err != nil {
+				return nil, err
+			}
+			applied[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Status, len(all))
+	for i, m := range all {
+		out[i] = Status{Migration: m, AppliedAt: applied[m.Version]}
+	}
+	return out, nil
+}

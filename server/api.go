@@ -1,0 +1,141 @@
+package server
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// apiRoute is a JSON endpoint together with its description. Registering both in one call is what
+// keeps /api/openapi.json true; a test checks that no /api route escapes it.
+type apiRoute struct {
+	Method   string
+	Path     string // fiber syntax, e.g. /api/v1/courses/:id
+	Summary  string
+	Tag      string
+	Public   bool           // true when no session is needed
+	Request  map[string]any // JSON Schema of the body, if any
+	Response map[string]any // JSON Schema of the 200 body, if any
+	Query    []string       // names of query parameters
+}
+
+// api registers a JSON endpoint under /api and records it for the OpenAPI document.
+func (s *Server) api(r apiRoute, handlers ...fiber.Handler) {
+	s.apiDocs = append(s.apiDocs, r)
+	s.app.Add(r.Method, r.Path, handlers...)
+}
+
+// Small helpers for describing bodies in JSON Schema.
+func object(required []string, props map[string]any) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+var str = map[string]any{"type": "string"}
+
+var paramPattern = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)\??`)
+
+// openAPIPath turns /api/v1/courses/:id into /api/v1/courses/{id}.
+func openAPIPath(p string) string { return paramPattern.ReplaceAllString(p, "{$1}") }
+
+func (s *Server) routesAPIDocs() {
+	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Summary: "This document", Tag: "meta", Public: true},
+		func(c *fiber.Ctx) error { return c.JSON(s.openAPI()) })
+}
+
+func (s *Server) openAPI() map[string]any {
+	errorRef := map[string]any{"$ref": "#/components/schemas/Error"}
+	paths := map[string]map[string]any{}
+	for _, r := range s.apiDocs {
+		p := openAPIPath(r.Path)
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		op := map[string]any{
+			"summary":     r.Summary,
+			"operationId": operationID(r.Method, r.Path),
+			"tags":        []string{r.Tag},
+		}
+		var params []map[string]any
+		for _, m := range paramPattern.FindAllStringSubmatch(r.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": str})
+		}
+		for _, q := range r.Query {
+			params = append(params, map[string]any{"name": q, "in": "query", "schema": str})
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		if r.Request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": r.Request}}}
+		}
+		ok := map[string]any{"description": "OK"}
+		if r.Response != nil {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": r.Response}}
+		}
+		op["responses"] = map[string]any{
+			"200":     ok,
+			"default": map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
+		}
+		if !r.Public {
+			op["security"] = []map[string][]string{{"session": {}}}
+		}
+		paths[p][strings.ToLower(r.Method)] = op
+	}
+	tags := map[string]bool{}
+	for _, r := range s.apiDocs {
+		tags[r.Tag] = true
+	}
+	var tagList []map[string]string
+	for t := range tags {
+		tagList = append(tagList, map[string]string{"name": t})
+	}
+	sort.Slice(tagList, func(i, j int) bool { return tagList[i]["name"] < tagList[j]["name"] })
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{
+			"title":       "Shanyu API",
+			"version":     "1",
+			"description": "JSON API of Shanyu. Cookie-authenticated writes carry the X-CSRF-Token header. Errors have one shape: {\"error\":{\"code\",\"message\",\"fields\"}}.",
+		},
+		"servers": []map[string]string{{"url": s.cfg.BaseURL}},
+		"tags":    tagList,
+		"paths":   paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": "shanyu_session"},
+			},
+			"schemas": map[string]any{
+				"Error": object([]string{"error"}, map[string]any{
+					"error": object([]string{"code", "message"}, map[string]any{
+						"code":       map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "too_many_requests", "internal"}},
+						"message":    str,
+						"fields":     map[string]any{"type": "object", "additionalProperties": str},
+						"request_id": str,
+					}),
+				}),
+			},
+		},
+	}
+}
+
+func operationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '.' || r == '-' || r == '_' }) {
+		if part == "api" {
+			continue
+		}
+		part = strings.TrimPrefix(strings.TrimSuffix(part, "?"), ":")
+		if part == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

@@ -1,0 +1,103 @@
+// Package server is Shanyu's HTTP face: the fiber app, its middleware (request ids, access log,
+// security headers, language, limits), the HTML pages and the JSON API, templates, static assets and
+// translations. It turns domain errors into responses in one place (errors.go). It owns no SQL and
+// no business rules: handlers parse the request, call a domain package with c.UserContext() and plain
+// values, and render what comes back.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/config"
+)
+
+// Deps is what the server needs from main.
+type Deps struct {
+	Config config.Config
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+}
+
+// Server holds the fiber app and everything its handlers share.
+type Server struct {
+	cfg     config.Config
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	app     *fiber.App
+	i18n    *catalog
+	views   *views
+	apiDocs []apiRoute
+}
+
+// New builds the app: it parses templates and translations now, so a broken one stops the start.
+func New(d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger}
+	var err error
+	if s.i18n, err = loadCatalog(); err != nil {
+		return nil, fmt.Errorf("translations: %w", err)
+	}
+	if s.views, err = loadViews(s.i18n); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "shanyu",
+		ErrorHandler:          s.handleError,
+		BodyLimit:             d.Config.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		CaseSensitive:         true,
+	})
+	s.app.Use(
+		requestid.New(requestid.Config{ContextKey: "requestid"}),
+		s.accessLog,
+		recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}),
+		securityHeaders,
+		compress.New(compress.Config{Level: compress.LevelDefault}),
+		s.language,
+	)
+	s.routes()
+	return s, nil
+}
+
+// App exposes the fiber app, for tests that call app.Test.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.app.ShutdownWithContext(ctx)
+}
+
+// routes lists every resource's routes; each resource keeps its handlers in a file of its own.
+func (s *Server) routes() {
+	s.routesStatic()
+	s.routesHealth()
+	s.routesHome()
+	s.routesAPIDocs()
+	// Unknown /api paths answer JSON 404 through the error handler, like every other API error.
+	s.app.All("/api/*", func(*fiber.Ctx) error { return fiber.ErrNotFound })
+}

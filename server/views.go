@@ -1,0 +1,143 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"path"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Templates: templates/layout.html and templates/partials/*.html are shared; every other file in
+// templates/ is a page that defines "content" (and may define "head"). All are parsed at start-up.
+//
+//go:embed templates static
+var viewFiles embed.FS
+
+type asset struct {
+	body        []byte
+	contentType string
+}
+
+type views struct {
+	pages  map[string]*template.Template
+	assets map[string]asset  // hashed name → file
+	hashed map[string]string // plain name → hashed name
+}
+
+func loadViews(i18n *catalog) (*views, error) {
+	v := &views{pages: map[string]*template.Template{}, assets: map[string]asset{}, hashed: map[string]string{}}
+	err := fs.WalkDir(viewFiles, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := viewFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "static/")
+		sum := sha256.Sum256(body)
+		ext := path.Ext(name)
+		hashedName := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
+		ct := mime.TypeByExtension(ext)
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		v.assets[hashedName] = asset{body: body, contentType: ct}
+		v.hashed[name] = hashedName
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"t": i18n.T,
+		"asset": func(name string) (string, error) {
+			h, ok := v.hashed[name]
+			if !ok {
+				return "", fmt.Errorf("no static asset %q", name)
+			}
+			return "/static/" + h, nil
+		},
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(viewFiles, "templates/layout.html", "templates/partials/*.html")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(viewFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "layout.html" || !strings.HasSuffix(e.Name(), ".html") {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(viewFiles, "templates/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		v.pages[strings.TrimSuffix(e.Name(), ".html")] = t
+	}
+	return v, nil
+}
+
+// page is what every template receives; Data is the handler's own.
+type page struct {
+	Lang      string
+	OtherLang string
+	Title     string
+	Path      string
+	Nav       []navLink
+	RequestID string
+	Data      any
+}
+
+// render writes a full HTML page. Rendering goes to a buffer first so that a template error becomes
+// a clean 500 instead of half a page.
+func (s *Server) render(c *fiber.Ctx, name string, p page) error {
+	t, ok := s.views.pages[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	p.Lang = langOf(c)
+	p.OtherLang = "en"
+	if p.Lang == "en" {
+		p.OtherLang = "zh-CN"
+	}
+	p.Path = c.OriginalURL()
+	p.Nav = s.navFor(c)
+	p.RequestID = requestID(c)
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderContentLanguage, p.Lang)
+	return c.Send(buf.Bytes())
+}
+
+func (s *Server) routesStatic() {
+	s.app.Get("/static/:file", func(c *fiber.Ctx) error {
+		name := c.Params("file")
+		a, ok := s.views.assets[name]
+		if !ok {
+			// An old hashed name or a plain one: send the current file without long caching.
+			if h, found := s.views.hashed[name]; found {
+				c.Set(fiber.HeaderCacheControl, "no-cache")
+				c.Set(fiber.HeaderContentType, s.views.assets[h].contentType)
+				return c.Send(s.views.assets[h].body)
+			}
+			return fiber.ErrNotFound
+		}
+		c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+		c.Set(fiber.HeaderContentType, a.contentType)
+		return c.Send(a.body)
+	})
+}
