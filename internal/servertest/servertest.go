@@ -1,0 +1,85 @@
+// Package servertest starts a real Shanyu server for tests: a fresh migrated database (pgtest), the
+// real fiber app, listening on a random loopback port. It is for tests only.
+package servertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/config"
+	"shanyu/internal/pgtest"
+	"shanyu/server"
+)
+
+// Instance is a running server.
+type Instance struct {
+	URL    string // e.g. http://127.0.0.1:41234
+	DBURL  string
+	Pool   *pgxpool.Pool
+	Server *server.Server
+	Config config.Config
+}
+
+// Options adjust the server; the zero value is fine.
+type Options struct {
+	DBURL  string                    // use this database instead of a fresh one
+	Env    map[string]string         // extra configuration variables
+	Setup  func(*pgxpool.Pool) error // runs before the server starts (e.g. seeding)
+	Logger *slog.Logger              // defaults to discarding
+	Deps   func(*server.Deps)        // last-minute changes to the dependencies
+}
+
+// Start runs a server until the test ends.
+func Start(tb testing.TB, opts Options) *Instance {
+	tb.Helper()
+	dbURL := opts.DBURL
+	if dbURL == "" {
+		dbURL = pgtest.NewURL(tb)
+	}
+	pool := pgtest.Open(tb, dbURL)
+	if opts.Setup != nil {
+		if err := opts.Setup(pool); err != nil {
+			tb.Fatalf("servertest: setup: %v", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	env := map[string]string{"DATABASE_URL": dbURL, "SHANYU_ADDR": ln.Addr().String(), "SHANYU_BASE_URL": base}
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	cfg, err := config.Parse(func(k string) string { return env[k] })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	deps := server.Deps{Config: cfg, Pool: pool, Logger: log}
+	if opts.Deps != nil {
+		opts.Deps(&deps)
+	}
+	srv, err := server.New(deps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	})
+	return &Instance{URL: base, DBURL: dbURL, Pool: pool, Server: srv, Config: cfg}
+}

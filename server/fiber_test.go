@@ -1,0 +1,5 @@
+package server_test
+
+import "github.com/gofiber/fiber/v2"
+
+type fiberCtx = *fiber.Ctx

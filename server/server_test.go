@@ -1,0 +1,292 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"shanyu/internal/pgtest"
+	"shanyu/internal/servertest"
+)
+
+// get sends a request to a running test server and returns status, headers and body.
+func get(t *testing.T, url string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+type apiError struct {
+	Error struct {
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		Fields    map[string]string `json:"fields"`
+		RequestID string            `json:"request_id"`
+	} `json:"error"`
+}
+
+func TestAPIErrorsAreJSONInTheRequestLanguage(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	cases := []struct {
+		name, path, lang, wantMsg string
+	}{
+		{"chinese by default", "/api/v1/no-such-thing", "", "没有找到"},
+		{"english when asked", "/api/v1/no-such-thing", "en-GB,en;q=0.9", "could not find"},
+		{"nested unknown path", "/api/v1/a/b/c", "zh-CN", "没有找到"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, h, body := get(t, srv.URL+c.path, map[string]string{"Accept": "application/json", "Accept-Language": c.lang})
+			if status != http.StatusNotFound {
+				t.Fatalf("status = %d", status)
+			}
+			if !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+				t.Fatalf("content type = %q", h.Get("Content-Type"))
+			}
+			var e apiError
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if e.Error.Code != "not_found" || !strings.Contains(e.Error.Message, c.wantMsg) || e.Error.RequestID == "" {
+				t.Fatalf("error = %+v", e.Error)
+			}
+		})
+	}
+}
+
+func TestPagesAnswerHTMLErrors(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	status, h, body := get(t, srv.URL+"/no-such-page", nil)
+	if status != http.StatusNotFound || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d, type %q", status, h.Get("Content-Type"))
+	}
+	if !strings.Contains(body, "没有找到") || !strings.Contains(body, `lang="zh-CN"`) {
+		t.Fatalf("body lacks the Chinese message: %s", body)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	_, h, _ := get(t, srv.URL+"/", nil)
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Request-Id") == "" {
+		t.Errorf("missing headers: %v", h)
+	}
+}
+
+func TestPagesUseNoInlineScriptOrStyle(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	_, _, body := get(t, srv.URL+"/", nil)
+	for _, bad := range []string{"<script>", "style=\"", " onclick=", "<style"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("home page contains %q, which the CSP forbids", bad)
+		}
+	}
+}
+
+func TestLanguageSwitchIsRememberedAndSafe(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	status, h, _ := get(t, srv.URL+"/lang/en?next=/somewhere", nil)
+	if status != http.StatusSeeOther || h.Get("Location") != "/somewhere" {
+		t.Fatalf("status %d location %q", status, h.Get("Location"))
+	}
+	cookie := h.Get("Set-Cookie")
+	if !strings.Contains(cookie, "lang=en") || !strings.Contains(cookie, "HttpOnly") {
+		t.Fatalf("cookie = %q", cookie)
+	}
+	_, _, body := get(t, srv.URL+"/", map[string]string{"Cookie": "lang=en"})
+	if !strings.Contains(body, `lang="en"`) || !strings.Contains(body, "Who are you?") {
+		t.Fatal("the remembered language was not used")
+	}
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+		_, h, _ := get(t, srv.URL+"/lang/zh-CN?next="+next, nil)
+		if h.Get("Location") != "/" {
+			t.Errorf("next=%s redirected to %q", next, h.Get("Location"))
+		}
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	if status, _, _ := get(t, srv.URL+"/healthz", nil); status != http.StatusOK {
+		t.Fatalf("healthz = %d", status)
+	}
+	if status, _, body := get(t, srv.URL+"/readyz", nil); status != http.StatusOK {
+		t.Fatalf("readyz = %d %s", status, body)
+	}
+}
+
+func TestReadinessFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := servertest.Start(t, servertest.Options{})
+	// Take the schema away (as a database restore of an old dump would) and back.
+	if _, err := srv.Pool.Exec(ctx, `ALTER TABLE schema_migrations RENAME TO schema_migrations_away`); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := get(t, srv.URL+"/readyz", nil); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with schema behind = %d %s", status, body)
+	}
+	if _, err := srv.Pool.Exec(ctx, `ALTER TABLE schema_migrations_away RENAME TO schema_migrations`); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := get(t, srv.URL+"/readyz", nil); status != http.StatusOK {
+		t.Fatalf("readyz after recovery = %d", status)
+	}
+}
+
+func TestReadinessWhenDatabaseGoesAwayAndComesBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.NewURL(t)
+	srv := servertest.Start(t, servertest.Options{DBURL: dbURL})
+	admin := pgtest.Open(t, pgtest.ServerURL(t))
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	// Refuse new connections and cut the existing ones: the server's pool loses its database.
+	if _, err := admin.Exec(ctx, `ALTER DATABASE "`+name+`" ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := get(t, srv.URL+"/readyz", nil); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the database away = %d", status)
+	}
+	if _, err := admin.Exec(ctx, `ALTER DATABASE "`+name+`" ALLOW_CONNECTIONS true`); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := get(t, srv.URL+"/readyz", nil); status != http.StatusOK {
+		t.Fatalf("readyz after the database came back = %d %s (same process, no restart)", status, body)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Env: map[string]string{"SHANYU_BODY_LIMIT_MB": "1"}})
+	resp, err := http.Post(srv.URL+"/api/v1/anything", "application/json", strings.NewReader(strings.Repeat("x", 2<<20)))
+	if err != nil {
+		// fasthttp may close the connection before reading everything; that is a refusal too.
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status = %d, want 413", resp.StatusCode)
+	}
+}
+
+func TestOpenAPIDescribesEveryAPIRoute(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	_, _, body := get(t, srv.URL+"/api/openapi.json", nil)
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi = %q", doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented[strings.ToUpper(m)+" "+p] = true
+		}
+	}
+	registered := map[string]bool{}
+	for _, r := range srv.Server.App().GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/") || r.Path == "/api/*" || r.Method == http.MethodHead {
+			continue
+		}
+		key := r.Method + " " + openAPIPath(r.Path)
+		registered[key] = true
+		if !documented[key] {
+			t.Errorf("route %s is not in /api/openapi.json (register it with s.api)", key)
+		}
+	}
+	for key := range documented {
+		if !registered[key] {
+			t.Errorf("/api/openapi.json documents %s, which is not registered", key)
+		}
+	}
+}
+
+// openAPIPath mirrors the server's conversion of :param to {param}.
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + strings.TrimSuffix(strings.TrimPrefix(s, ":"), "?") + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func TestStaticAssetsAreHashedAndCached(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	_, _, body := get(t, srv.URL+"/", nil)
+	i := strings.Index(body, "/static/app.")
+	if i < 0 {
+		t.Fatal("no hashed stylesheet link")
+	}
+	href := body[i : i+strings.Index(body[i:], `"`)]
+	status, h, css := get(t, srv.URL+href, nil)
+	if status != 200 || !strings.Contains(h.Get("Cache-Control"), "immutable") || !strings.Contains(css, ":root") {
+		t.Fatalf("%s: %d %q", href, status, h.Get("Cache-Control"))
+	}
+}
+
+// A panic in a handler is logged and answered with a generic 500, without internal details.
+func TestPanicsBecomeInternalErrors(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	srv.Server.App().Get("/test-panic", func(_ fiberCtx) error { panic("secret internal detail") })
+	req := httptest.NewRequest(http.MethodGet, "/test-panic", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := srv.Server.App().Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 500 || strings.Contains(string(b), "secret") || !strings.Contains(string(b), `"code":"internal"`) {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+}
