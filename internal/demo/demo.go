@@ -28,5 +28,17 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 		return fmt.Errorf("regions: %w", err)
 	}
 	fmt.Fprintf(out, "regions: %d\n", n)
+	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+	if err != nil {
+		return err
+	}
+	if err := accounts.EnsureDefaultAccessRules(ctx, pool); err != nil {
+		return fmt.Errorf("access rules: %w", err)
+	}
+	orgs, users, err := acc.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	fmt.Fprintf(out, "organisations: %d new, users: %d new (password %q)\n", orgs, users, accounts.DemoPassword)
 	return nil
 }

@@ -1,0 +1,54 @@
+package accounts
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Policy holds the tunable numbers of sign-in and sessions.
+type Policy struct {
+	SessionIdle      time.Duration // a session unused this long ends
+	SessionAbsolute  time.Duration // no session lives longer than this
+	AccountFailures  int           // failed logins per account per window before 429
+	AddressFailures  int           // failed logins per client address per window before 429
+	ThrottleWindow   time.Duration
+	MinPasswordChars int
+}
+
+// DefaultPolicy is what the product runs with unless configured otherwise.
+var DefaultPolicy = Policy{
+	SessionIdle:      2 * time.Hour,
+	SessionAbsolute:  12 * time.Hour,
+	AccountFailures:  5,
+	AddressFailures:  20,
+	ThrottleWindow:   15 * time.Minute,
+	MinPasswordChars: 8,
+}
+
+// Service is the accounts domain: it owns its tables and is safe for concurrent use.
+type Service struct {
+	db     *pgxpool.Pool
+	seal   *sealer
+	policy Policy
+	now    func() time.Time
+	// dummyHash is compared against when a login names no user, so that "no such user" and
+	// "wrong password" take the same time.
+	dummyHash string
+}
+
+// New makes the accounts service. secret is the 32-byte key that protects ID numbers.
+func New(db *pgxpool.Pool, secret []byte, policy Policy) (*Service, error) {
+	s, err := newSealer(secret)
+	if err != nil {
+		return nil, err
+	}
+	h, err := hashPassword("not a real password, only for timing")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{db: db, seal: s, policy: policy, now: time.Now, dummyHash: h}, nil
+}
+
+// DB exposes the pool for other domains' seeding and for tests.
+func (s *Service) DB() *pgxpool.Pool { return s.db }

@@ -1,0 +1,269 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
+)
+
+// Session errors.
+var (
+	ErrNoSession     = failure.New(failure.Unauthenticated, "accounts.session_expired")
+	ErrAccountLocked = failure.New(failure.Unauthenticated, "accounts.account_disabled")
+)
+
+// Session is a signed-in browser or client. Token is only known at creation; the database keeps its hash.
+type Session struct {
+	ID         int64
+	Token      string
+	CSRFToken  string
+	UserID     int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	IP         string
+	UserAgent  string
+}
+
+// Principal is who a request acts as: the user, their grants and their session.
+type Principal struct {
+	User    User
+	Grants  []Grant
+	Session Session
+}
+
+// Roles lists the distinct roles the principal holds anywhere.
+func (p Principal) Roles() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range p.Grants {
+		if !seen[g.Role] {
+			seen[g.Role] = true
+			out = append(out, g.Role)
+		}
+	}
+	return out
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// LoginInput is a sign-in attempt.
+type LoginInput struct {
+	Username  string
+	Password  string
+	IP        string
+	UserAgent string
+}
+
+// Login checks the password and opens a new session with a fresh token (never reusing one the browser
+// had). Failures are counted per account and per address in PostgreSQL, so every replica agrees; past
+// the limit it answers TooMany with RetryAfter. "No such user" and "wrong password" give the same
+// error and take the same time.
+func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, error) {
+	username := strings.ToLower(strings.TrimSpace(in.Username))
+	if username == "" || in.Password == "" {
+		var f failure.Fields
+		if username == "" {
+			f.Add("username", "accounts.username_required")
+		}
+		if in.Password == "" {
+			f.Add("password", "accounts.password_required")
+		}
+		return Session{}, User{}, f.Err()
+	}
+	accountKey, addressKey := "user:"+username, "ip:"+in.IP
+	if err := s.checkThrottle(ctx, accountKey, addressKey); err != nil {
+		return Session{}, User{}, err
+	}
+	var (
+		userID   int64
+		hash     string
+		disabled bool
+	)
+	err := s.db.QueryRow(ctx, `SELECT id, password_hash, disabled_at IS NOT NULL FROM users WHERE username = $1`, username).
+		Scan(&userID, &hash, &disabled)
+	if err != nil && !pg.IsNoRows(err) {
+		return Session{}, User{}, err
+	}
+	found := err == nil
+	if !found {
+		hash = s.dummyHash
+	}
+	ok, cmpErr := argon2id.ComparePasswordAndHash(in.Password, hash)
+	if cmpErr != nil || !ok || !found || disabled {
+		if err := s.recordFailure(ctx, accountKey, addressKey); err != nil {
+			return Session{}, User{}, err
+		}
+		_ = AuditNow(ctx, s.db, Event{ActorID: userID, Action: "login.failed", Subject: "username:" + username, IP: in.IP})
+		return Session{}, User{}, ErrBadCredentials
+	}
+	sess := Session{Token: randomToken(32), CSRFToken: randomToken(24), UserID: userID, IP: in.IP, UserAgent: truncate(in.UserAgent, 300)}
+	now := s.now()
+	sess.ExpiresAt = now.Add(s.policy.SessionAbsolute)
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id, created_at, last_seen_at`,
+			tokenHash(sess.Token), userID, sess.CSRFToken, now, sess.ExpiresAt, sess.IP, sess.UserAgent).
+			Scan(&sess.ID, &sess.CreatedAt, &sess.LastSeenAt)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE key = $1`, accountKey); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: userID, Action: "login", Subject: userSubject(userID), IP: in.IP})
+	})
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	u, err := s.UserByID(ctx, userID)
+	return sess, u, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Authenticate resolves a session token into a principal. Sessions past their idle or absolute expiry,
+// revoked, or of a disabled account, are refused with ErrNoSession.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	if token == "" {
+		return Principal{}, ErrNoSession
+	}
+	var p Principal
+	var disabled bool
+	sess := &p.Session
+	err := s.db.QueryRow(ctx, `SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent,
+			u.disabled_at IS NOT NULL
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND s.revoked_at IS NULL`, tokenHash(token)).
+		Scan(&sess.ID, &sess.UserID, &sess.CSRFToken, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.IP, &sess.UserAgent, &disabled)
+	if pg.IsNoRows(err) {
+		return Principal{}, ErrNoSession
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	now := s.now()
+	if disabled || now.After(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.policy.SessionIdle {
+		return Principal{}, ErrNoSession
+	}
+	// Refresh the idle clock at most once a minute, so that reads do not all become writes.
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, sess.ID, now); err != nil {
+			return Principal{}, err
+		}
+		sess.LastSeenAt = now
+	}
+	if p.User, err = s.UserByID(ctx, sess.UserID); err != nil {
+		return Principal{}, err
+	}
+	if p.Grants, err = s.GrantsOf(ctx, sess.UserID); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// Logout ends one session.
+func (s *Service) Logout(ctx context.Context, sessionID, userID int64, ip string) error {
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, sessionID, userID); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: userID, Action: "logout", Subject: userSubject(userID), IP: ip})
+	})
+}
+
+// Sessions lists a user's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 ORDER BY last_seen_at DESC`,
+		userID, s.now(), s.now().Add(-s.policy.SessionIdle))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) {
+		var x Session
+		err := r.Scan(&x.ID, &x.UserID, &x.CreatedAt, &x.LastSeenAt, &x.ExpiresAt, &x.IP, &x.UserAgent)
+		return x, err
+	})
+}
+
+// RevokeOtherSessions ends every session of the user except keep ("sign out everywhere else").
+func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keep int64) (int64, error) {
+	var n int64
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keep)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return Audit(ctx, tx, Event{ActorID: userID, Action: "sessions.revoke_others", Subject: userSubject(userID), Details: map[string]any{"count": n}})
+	})
+	return n, err
+}
+
+// checkThrottle refuses a login attempt while either counter is over its limit.
+func (s *Service) checkThrottle(ctx context.Context, accountKey, addressKey string) error {
+	since := s.now().Add(-s.policy.ThrottleWindow)
+	rows, err := s.db.Query(ctx, `SELECT key, sum(failures), min(window_start) FROM login_failures
+		WHERE key = ANY($1) AND window_start > $2 GROUP BY key`, []string{accountKey, addressKey}, since)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var n int
+		var oldest time.Time
+		if err := rows.Scan(&key, &n, &oldest); err != nil {
+			return err
+		}
+		limit := s.policy.AccountFailures
+		if strings.HasPrefix(key, "ip:") {
+			limit = s.policy.AddressFailures
+		}
+		if n >= limit {
+			retry := int(oldest.Add(s.policy.ThrottleWindow).Sub(s.now()).Seconds()) + 1
+			return &failure.Error{Kind: failure.TooMany, Msg: failure.Msg{Key: "accounts.too_many_logins"}, RetryAfter: max(retry, 1)}
+		}
+	}
+	return rows.Err()
+}
+
+// recordFailure counts a failed attempt in one-minute buckets; old buckets are pruned as it goes.
+func (s *Service) recordFailure(ctx context.Context, keys ...string) error {
+	bucket := s.now().Truncate(time.Minute)
+	for _, k := range keys {
+		if _, err := s.db.Exec(ctx, `INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1)
+			ON CONFLICT (key, window_start) DO UPDATE SET failures = login_failures.failures + 1`, k, bucket); err != nil {
+			return fmt.Errorf("record failed login: %w", err)
+		}
+	}
+	_, err := s.db.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1`, s.now().Add(-2*s.policy.ThrottleWindow))
+	return err
+}

@@ -1,0 +1,404 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
+)
+
+// Errors of people and users.
+var (
+	ErrUserNotFound   = failure.New(failure.NotFound, "accounts.user_not_found")
+	ErrPersonExists   = failure.New(failure.Conflict, "accounts.person_exists")
+	ErrUsernameTaken  = failure.New(failure.Conflict, "accounts.username_taken")
+	ErrWrongPassword  = failure.New(failure.Invalid, "accounts.current_password_wrong")
+	ErrBadCredentials = failure.New(failure.Unauthenticated, "accounts.bad_credentials")
+)
+
+// argonParams: 64 MiB is argon2id's recommended default; with 2 cores we use 1 pass less than the
+// library default would to keep logins under ~100 ms while still memory-hard.
+var argonParams = &argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism: 2, SaltLength: 16, KeyLength: 32}
+
+func hashPassword(pw string) (string, error) { return argon2id.CreateHash(pw, argonParams) }
+
+// User is an account with the person it belongs to. The ID number is never loaded in clear here.
+type User struct {
+	ID                 int64
+	PersonID           int64
+	Username           string
+	Name               string
+	Phone              string
+	IDLast4            string
+	Language           string
+	Disabled           bool
+	MustChangePassword bool
+	CreatedAt          time.Time
+}
+
+// MaskedID is the ID number as anyone not entitled to it sees it.
+func (u User) MaskedID() string { return MaskIDNumber(u.IDLast4) }
+
+// SignupInput is what a caregiver types to create an account.
+type SignupInput struct {
+	Name     string
+	Phone    string
+	IDNumber string
+	Password string
+	Language string
+}
+
+var (
+	phonePattern    = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
+)
+
+func (s *Service) validatePassword(f *failure.Fields, field, pw string) {
+	switch {
+	case utf8.RuneCountInString(pw) < s.policy.MinPasswordChars:
+		f.Add(field, "accounts.password_too_short", s.policy.MinPasswordChars)
+	case len(pw) > 256:
+		f.Add(field, "accounts.password_too_long")
+	}
+}
+
+func validName(name string) bool {
+	n := utf8.RuneCountInString(name)
+	return n >= 2 && n <= 40 && !strings.ContainsAny(name, "<>\"'&0123456789")
+}
+
+// Signup creates a person and a caregiver account for them (username = phone number). One person,
+// one account: an ID number or phone already registered is refused.
+func (s *Service) Signup(ctx context.Context, in SignupInput) (User, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Phone = strings.TrimSpace(in.Phone)
+	in.IDNumber = NormaliseCitizenID(in.IDNumber)
+	var f failure.Fields
+	if !validName(in.Name) {
+		f.Add("name", "accounts.name_invalid")
+	}
+	if !phonePattern.MatchString(in.Phone) {
+		f.Add("phone", "accounts.phone_invalid")
+	}
+	if !ValidCitizenID(in.IDNumber) {
+		f.Add("id_number", "accounts.id_number_invalid")
+	}
+	s.validatePassword(&f, "password", in.Password)
+	if in.Language != "en" {
+		in.Language = "zh-CN"
+	}
+	if err := f.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := hashPassword(in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		personID, err := s.insertPerson(ctx, tx, in.Name, in.Phone, in.IDNumber)
+		if err != nil {
+			return err
+		}
+		u, err = insertUser(ctx, tx, personID, in.Phone, hash, in.Language, false)
+		if err != nil {
+			return err
+		}
+		if err := insertGrant(ctx, tx, u.ID, RoleCaregiver, DomainAll, 0); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: u.ID, Action: "signup", Subject: userSubject(u.ID)})
+	})
+	if err != nil {
+		return User{}, err
+	}
+	u.Name, u.Phone, u.IDLast4 = in.Name, in.Phone, in.IDNumber[14:]
+	return u, nil
+}
+
+func userSubject(id int64) string { return fmt.Sprintf("user:%d", id) }
+
+func (s *Service) insertPerson(ctx context.Context, tx pgx.Tx, name, phone, idNumber string) (int64, error) {
+	var id int64
+	var enc, hash any
+	last4 := ""
+	var birth any
+	var gender any
+	if idNumber != "" {
+		enc, hash, last4 = s.seal.seal(idNumber, "people.id_number"), s.seal.lookupHash(idNumber), idNumber[14:]
+		if facts, ok := ParseCitizenID(idNumber); ok {
+			birth = facts.Birth
+			gender = "female"
+			if facts.Male {
+				gender = "male"
+			}
+		}
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO people (name, phone, id_number_enc, id_number_hash, id_last4, birth_date, gender)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, name, phone, enc, hash, last4, birth, gender).Scan(&id)
+	if _, dup := pg.HasCode(err, pg.CodeUniqueViolation); dup {
+		return 0, ErrPersonExists
+	}
+	return id, err
+}
+
+func insertUser(ctx context.Context, tx pgx.Tx, personID int64, username, hash, lang string, mustChange bool) (User, error) {
+	u := User{PersonID: personID, Username: username, Language: lang, MustChangePassword: mustChange}
+	err := tx.QueryRow(ctx, `INSERT INTO users (person_id, username, password_hash, language, must_change_password)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`, personID, username, hash, lang, mustChange).Scan(&u.ID, &u.CreatedAt)
+	if c, dup := pg.HasCode(err, pg.CodeUniqueViolation); dup {
+		if strings.Contains(c, "person") {
+			return u, ErrPersonExists
+		}
+		return u, ErrUsernameTaken
+	}
+	return u, err
+}
+
+// CreateUserInput is what an administrator enters to create an account for someone.
+type CreateUserInput struct {
+	Username string
+	Name     string
+	Phone    string
+	IDNumber string // optional for staff accounts
+	Password string
+}
+
+// CreateUser makes a person and an account (by an administrator, or by the demo seed); the person must
+// change the password at first sign-in unless the creator is the seed (actorID 0).
+func (s *Service) CreateUser(ctx context.Context, actorID int64, in CreateUserInput) (User, error) {
+	in.Username = strings.ToLower(strings.TrimSpace(in.Username))
+	in.Name = strings.TrimSpace(in.Name)
+	in.IDNumber = NormaliseCitizenID(in.IDNumber)
+	var f failure.Fields
+	if !usernamePattern.MatchString(in.Username) {
+		f.Add("username", "accounts.username_invalid")
+	}
+	if !validName(in.Name) {
+		f.Add("name", "accounts.name_invalid")
+	}
+	if in.Phone != "" && !phonePattern.MatchString(in.Phone) {
+		f.Add("phone", "accounts.phone_invalid")
+	}
+	if in.IDNumber != "" && !ValidCitizenID(in.IDNumber) {
+		f.Add("id_number", "accounts.id_number_invalid")
+	}
+	s.validatePassword(&f, "password", in.Password)
+	if err := f.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := hashPassword(in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		personID, err := s.insertPerson(ctx, tx, in.Name, in.Phone, in.IDNumber)
+		if err != nil {
+			return err
+		}
+		if u, err = insertUser(ctx, tx, personID, in.Username, hash, "zh-CN", actorID != 0); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: actorID, Action: "user.create", Subject: userSubject(u.ID)})
+	})
+	u.Name, u.Phone = in.Name, in.Phone
+	if in.IDNumber != "" {
+		u.IDLast4 = in.IDNumber[14:]
+	}
+	return u, err
+}
+
+const userColumns = `u.id, u.person_id, u.username, p.name, p.phone, p.id_last4, u.language,
+	u.disabled_at IS NOT NULL, u.must_change_password, u.created_at`
+
+func scanUser(row pgx.Row) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.PersonID, &u.Username, &u.Name, &u.Phone, &u.IDLast4, &u.Language, &u.Disabled, &u.MustChangePassword, &u.CreatedAt)
+	if pg.IsNoRows(err) {
+		return u, ErrUserNotFound
+	}
+	return u, err
+}
+
+// UserByID loads one user.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN people p ON p.id = u.person_id WHERE u.id = $1`, id))
+}
+
+// UserByUsername loads one user by username.
+func (s *Service) UserByUsername(ctx context.Context, username string) (User, error) {
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN people p ON p.id = u.person_id WHERE u.username = $1`,
+		strings.ToLower(strings.TrimSpace(username))))
+}
+
+// PersonByIDNumber finds the person with that citizen ID number through its keyed hash.
+func (s *Service) PersonByIDNumber(ctx context.Context, idNumber string) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM people WHERE id_number_hash = $1`, s.seal.lookupHash(NormaliseCitizenID(idNumber))).Scan(&id)
+	if pg.IsNoRows(err) {
+		return 0, ErrUserNotFound
+	}
+	return id, err
+}
+
+// RevealIDNumber decrypts a person's ID number for a caller entitled to it; the caller audits why.
+func (s *Service) RevealIDNumber(ctx context.Context, personID int64) (string, error) {
+	var enc []byte
+	err := s.db.QueryRow(ctx, `SELECT id_number_enc FROM people WHERE id = $1`, personID).Scan(&enc)
+	if pg.IsNoRows(err) || (err == nil && enc == nil) {
+		return "", ErrUserNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.seal.open(enc, "people.id_number")
+}
+
+// UserFilter narrows ListUsers.
+type UserFilter struct {
+	Query  string // matches username, name or phone
+	Role   string
+	Domain string // users holding a role in this domain or below it
+	Limit  int
+	Offset int
+}
+
+// ListUsers pages through users, newest first, with the total count.
+func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
+	conds := []string{"true"}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if q := strings.TrimSpace(f.Query); q != "" {
+		p := arg("%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%")
+		conds = append(conds, fmt.Sprintf("(u.username ILIKE %s OR p.name ILIKE %s OR p.phone ILIKE %s)", p, p, p))
+	}
+	if f.Role != "" || f.Domain != "" {
+		sub := []string{"g.user_id = u.id"}
+		if f.Role != "" {
+			sub = append(sub, "g.role = "+arg(f.Role))
+		}
+		if f.Domain != "" {
+			sub = append(sub, "starts_with(g.domain, "+arg(f.Domain)+")")
+		}
+		conds = append(conds, "EXISTS (SELECT 1 FROM role_grants g WHERE "+strings.Join(sub, " AND ")+")")
+	}
+	where := strings.Join(conds, " AND ")
+	var total int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM users u JOIN people p ON p.id = u.person_id WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM users u JOIN people p ON p.id = u.person_id WHERE `+where+
+		` ORDER BY u.id DESC LIMIT `+arg(limit)+` OFFSET `+arg(max(f.Offset, 0)), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
+	return users, total, err
+}
+
+// ChangePassword replaces the password after checking the current one, and ends every other session.
+func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession int64, current, next string) error {
+	var f failure.Fields
+	s.validatePassword(&f, "new_password", next)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	var hash string
+	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, userID).Scan(&hash); err != nil {
+		if pg.IsNoRows(err) {
+			return ErrUserNotFound
+		}
+		return err
+	}
+	if ok, err := argon2id.ComparePasswordAndHash(current, hash); err != nil || !ok {
+		return failure.Field("current_password", "accounts.current_password_wrong")
+	}
+	newHash, err := hashPassword(next)
+	if err != nil {
+		return err
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = false, password_changed_at = now() WHERE id = $1`, userID, newHash); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keepSession); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: userID, Action: "password.change", Subject: userSubject(userID)})
+	})
+}
+
+// ResetPassword sets a temporary password chosen by an administrator, ends all the user's sessions and
+// makes them choose a new password at their next sign-in.
+func (s *Service) ResetPassword(ctx context.Context, actorID, userID int64, temporary string) error {
+	var f failure.Fields
+	s.validatePassword(&f, "password", temporary)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	hash, err := hashPassword(temporary)
+	if err != nil {
+		return err
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = true, password_changed_at = now() WHERE id = $1`, userID, hash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrUserNotFound
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, userID); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: actorID, Action: "password.reset", Subject: userSubject(userID)})
+	})
+}
+
+// SetLanguage remembers the user's interface language.
+func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) error {
+	if lang != "zh-CN" && lang != "en" {
+		return failure.Field("language", "accounts.language_invalid")
+	}
+	_, err := s.db.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1`, userID, lang)
+	return err
+}
+
+// SetDisabled blocks or unblocks an account; blocking ends its sessions.
+func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabled bool) error {
+	if actorID == userID && disabled {
+		return failure.New(failure.Invalid, "accounts.cannot_disable_self")
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1`, userID, disabled)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrUserNotFound
+		}
+		if disabled {
+			if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, userID); err != nil {
+				return err
+			}
+		}
+		action := "user.enable"
+		if disabled {
+			action = "user.disable"
+		}
+		return Audit(ctx, tx, Event{ActorID: actorID, Action: action, Subject: userSubject(userID)})
+	})
+}
