@@ -267,7 +267,7 @@ func (s *Service) RevealIDNumber(ctx context.Context, personID int64) (string, e
 type UserFilter struct {
 	Query  string // matches username, name or phone
 	Role   string
-	Domain string // users holding a role in this domain or below it
+	Domain string // users holding a role in this organisation, or in this region or below it
 	Limit  int
 	Offset int
 }
@@ -286,8 +286,11 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, err
 		if f.Role != "" {
 			sub = append(sub, "g.role = "+arg(f.Role))
 		}
-		if f.Domain != "" {
+		switch {
+		case strings.HasPrefix(f.Domain, "region:"):
 			sub = append(sub, "starts_with(g.domain, "+arg(f.Domain)+")")
+		case f.Domain != "":
+			sub = append(sub, "g.domain = "+arg(f.Domain))
 		}
 		conds = append(conds, "EXISTS (SELECT 1 FROM role_grants g WHERE "+strings.Join(sub, " AND ")+")")
 	}

@@ -15,16 +15,22 @@ type apiRoute struct {
 	Path     string // fiber syntax, e.g. /api/v1/courses/:id
 	Summary  string
 	Tag      string
-	Public   bool           // true when no session is needed
+	Perm     perm           // what the caller needs; public when zero
 	Request  map[string]any // JSON Schema of the body, if any
 	Response map[string]any // JSON Schema of the 200 body, if any
 	Query    []string       // names of query parameters
 }
 
-// api registers a JSON endpoint under /api and records it for the OpenAPI document.
-func (s *Server) api(r apiRoute, handlers ...fiber.Handler) {
+// api registers a JSON endpoint under /api, with its permission check, and records it for the
+// OpenAPI document.
+func (s *Server) api(r apiRoute, h fiber.Handler) {
 	s.apiDocs = append(s.apiDocs, r)
-	s.app.Add(r.Method, r.Path, handlers...)
+	s.app.Add(r.Method, r.Path, s.require(r.Perm), h)
+}
+
+// page registers an HTML route with its permission check.
+func (s *Server) page(method, path string, p perm, h fiber.Handler) {
+	s.app.Add(method, path, s.require(p), h)
 }
 
 // Small helpers for describing bodies in JSON Schema.
@@ -44,7 +50,7 @@ var paramPattern = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)\??`)
 func openAPIPath(p string) string { return paramPattern.ReplaceAllString(p, "{$1}") }
 
 func (s *Server) routesAPIDocs() {
-	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Summary: "This document", Tag: "meta", Public: true},
+	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Summary: "This document", Tag: "meta"},
 		func(c *fiber.Ctx) error { return c.JSON(s.openAPI()) })
 }
 
@@ -82,8 +88,11 @@ func (s *Server) openAPI() map[string]any {
 			"200":     ok,
 			"default": map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
 		}
-		if !r.Public {
+		if r.Perm != public {
 			op["security"] = []map[string][]string{{"session": {}}}
+			if r.Perm.Obj != "" {
+				op["x-permission"] = r.Perm.Obj + ":" + r.Perm.Act
+			}
 		}
 		paths[p][strings.ToLower(r.Method)] = op
 	}

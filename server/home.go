@@ -36,6 +36,16 @@ func (s *Server) switchLanguage(c *fiber.Ctx) error {
 	if lang == "" {
 		return fiber.ErrNotFound
 	}
+	setLangCookie(c, lang)
+	if p := principalOf(c); p != nil {
+		if err := s.accounts.SetLanguage(c.UserContext(), p.User.ID, lang); err != nil {
+			return err
+		}
+	}
+	return c.Redirect(localPath(c.Query("next")), fiber.StatusSeeOther)
+}
+
+func setLangCookie(c *fiber.Ctx, lang string) {
 	c.Cookie(&fiber.Cookie{
 		Name:     langCookie,
 		Value:    lang,
@@ -45,7 +55,6 @@ func (s *Server) switchLanguage(c *fiber.Ctx) error {
 		SameSite: fiber.CookieSameSiteLaxMode,
 		Secure:   c.Protocol() == "https",
 	})
-	return c.Redirect(localPath(c.Query("next")), fiber.StatusSeeOther)
 }
 
 // localPath accepts only a path on this site, so the switcher cannot be used to send people elsewhere.

@@ -1,6 +1,12 @@
 package server
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+)
 
 // navLink is one entry of the header navigation.
 type navLink struct {
@@ -18,6 +24,8 @@ type navEntry struct {
 // navigation lists the header links in order. Each feature adds its pages here with the roles that use them.
 var navigation = []navEntry{
 	{navLink: navLink{Key: "nav.home", Href: "/"}},
+	{navLink: navLink{Key: "nav.admin_users", Href: "/admin/users"}, Roles: []string{accounts.RoleRegulatorAdmin}},
+	{navLink: navLink{Key: "nav.admin_orgs", Href: "/admin/organisations"}, Roles: []string{accounts.RoleRegulatorAdmin}},
 }
 
 // rolesOf returns the roles of the signed-in user (set by the authentication middleware), or none.
@@ -41,6 +49,15 @@ func (s *Server) navFor(c *fiber.Ctx) []navLink {
 			l := e.navLink
 			l.Active = c.Path() == l.Href
 			out = append(out, l)
+		}
+	}
+	// Organisation administrators get a link to their own organisation's staff.
+	if p := principalOf(c); p != nil {
+		for _, g := range p.Grants {
+			if code, ok := strings.CutPrefix(g.Domain, "org:"); ok && (g.Role == accounts.RoleCentreAdmin || g.Role == accounts.RoleInstitutionAdmin) {
+				href := "/org/" + code + "/staff"
+				out = append(out, navLink{Key: "nav.staff", Href: href, Active: c.Path() == href})
+			}
 		}
 	}
 	return out

@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/accounts"
 	"shanyu/internal/config"
 )
 
@@ -27,6 +28,9 @@ type Deps struct {
 	Config config.Config
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
+	// Accounts and Access are built from Pool and Config when nil.
+	Accounts *accounts.Service
+	Access   *accounts.Access
 }
 
 // Server holds the fiber app and everything its handlers share.
@@ -38,6 +42,9 @@ type Server struct {
 	i18n    *catalog
 	views   *views
 	apiDocs []apiRoute
+
+	accounts *accounts.Service
+	access   *accounts.Access
 }
 
 // New builds the app: it parses templates and translations now, so a broken one stops the start.
@@ -45,8 +52,18 @@ func New(d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger}
+	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, accounts: d.Accounts, access: d.Access}
 	var err error
+	if s.accounts == nil {
+		if s.accounts, err = accounts.New(d.Pool, d.Config.SecretKey, accounts.DefaultPolicy); err != nil {
+			return nil, err
+		}
+	}
+	if s.access == nil {
+		if s.access, err = accounts.NewAccess(context.Background(), d.Pool, d.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if s.i18n, err = loadCatalog(); err != nil {
 		return nil, fmt.Errorf("translations: %w", err)
 	}
@@ -71,6 +88,8 @@ func New(d Deps) (*Server, error) {
 		securityHeaders,
 		compress.New(compress.Config{Level: compress.LevelDefault}),
 		s.language,
+		s.authenticate,
+		s.csrf,
 	)
 	s.routes()
 	return s, nil
@@ -87,6 +106,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
+// Background runs the server's background work (the access-policy listener) until ctx ends.
+func (s *Server) Background(ctx context.Context) { s.access.Listen(ctx) }
+
 // Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.app.ShutdownWithContext(ctx)
@@ -98,6 +120,8 @@ func (s *Server) routes() {
 	s.routesHealth()
 	s.routesHome()
 	s.routesAPIDocs()
+	s.routesAuth()
+	s.routesAdmin()
 	// Unknown /api paths answer JSON 404 through the error handler, like every other API error.
 	s.app.All("/api/*", func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

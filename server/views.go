@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
 )
 
 // Templates: templates/layout.html and templates/partials/*.html are shared; every other file in
@@ -58,7 +60,17 @@ func loadViews(i18n *catalog) (*views, error) {
 		return nil, err
 	}
 	funcs := template.FuncMap{
-		"t": i18n.T,
+		"t":    i18n.T,
+		"add":  func(a, b int) int { return a + b },
+		"list": func(s ...string) []string { return s },
+		"has": func(list []string, v string) bool {
+			for _, x := range list {
+				if x == v {
+					return true
+				}
+			}
+			return false
+		},
 		"asset": func(name string) (string, error) {
 			h, ok := v.hashed[name]
 			if !ok {
@@ -96,6 +108,8 @@ type page struct {
 	Path      string
 	Nav       []navLink
 	RequestID string
+	User      *accounts.User // the signed-in user, or nil
+	CSRF      string         // the session's CSRF token, for forms
 	Data      any
 }
 
@@ -114,6 +128,9 @@ func (s *Server) render(c *fiber.Ctx, name string, p page) error {
 	p.Path = c.OriginalURL()
 	p.Nav = s.navFor(c)
 	p.RequestID = requestID(c)
+	if who := principalOf(c); who != nil {
+		p.User, p.CSRF = &who.User, who.Session.CSRFToken
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)

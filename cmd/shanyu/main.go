@@ -34,6 +34,10 @@ commands:
   migrate down [N]       revert the last N migrations (default 1)
   migrate status         list migrations and whether each is applied
   seed demo              create the demo province (refused when SHANYU_ENV=production)
+  keys init|rotate|list  signing keys for certificates and PDFs
+  bank import|export|template
+                         question bank files (GIFT, Moodle XML, Excel); see shanyu bank
+  audit verify           check the hash chain of the audit log
   version                print the version
 
 configuration comes from the environment: DATABASE_URL, SHANYU_* (see README.md)
@@ -74,6 +78,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, args[1:], stdout)
+	case "keys", "bank", "audit":
+		pool, err := openDB(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		switch args[0] {
+		case "keys":
+			return keysCmd(ctx, cfg, pool, args[1:], stdout)
+		case "bank":
+			return bankCmd(ctx, cfg, pool, args[1:], stdout)
+		}
+		return auditCmd(ctx, pool, args[1:], stdout)
 	case "seed":
 		if len(args) != 2 || args[1] != "demo" {
 			return fmt.Errorf("seed: only `seed demo` exists: %w", errUsage)
@@ -201,6 +218,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	background := make(chan struct{})
+	go func() { srv.Background(bgCtx); close(background) }()
+	defer func() { stopBackground(); <-background }()
 	select {
 	case err := <-served:
 		return err
@@ -215,6 +236,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Error("http shutdown", slog.Any("err", err))
 	}
 	<-served
+	stopBackground()
+	<-background
 	log.Info("stopped")
 	return nil
 }

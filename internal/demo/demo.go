@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/certificates"
+	"shanyu/exams/bank"
 	"shanyu/internal/config"
 )
 
@@ -40,5 +43,22 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 		return fmt.Errorf("accounts: %w", err)
 	}
 	fmt.Fprintf(out, "organisations: %d new, users: %d new (password %q)\n", orgs, users, accounts.DemoPassword)
+	centre, err := acc.OrganisationByCode(ctx, "HZ001")
+	if err != nil {
+		return err
+	}
+	items, err := bank.SeedDemo(ctx, pool, centre.ID)
+	if err != nil {
+		return fmt.Errorf("question bank: %w", err)
+	}
+	fmt.Fprintf(out, "question bank of HZ001: %d new items\n", items)
+	key, _, err := certificates.EnsureSigningKey(ctx, pool, cfg.SecretKey)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if _, _, err := certificates.EnsurePDFSigner(ctx, pool, cfg.SecretKey, "Shanyu Demo Certificate Authority", time.Now()); err != nil {
+		return fmt.Errorf("PDF signer: %w", err)
+	}
+	fmt.Fprintf(out, "signing key: %s\n", key.ID)
 	return nil
 }

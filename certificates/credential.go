@@ -1,0 +1,139 @@
+package certificates
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// JSON-LD contexts of the credentials exported.
+const (
+	contextVC2 = "https://www.w3.org/ns/credentials/v2"
+	contextOB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+)
+
+// BadgeInput is what an Open Badges 3.0 credential says about a certificate. It carries the holder's
+// name, never their ID number.
+type BadgeInput struct {
+	BaseURL        string // public address of the service, e.g. https://shanyu.example.cn
+	Code           string // verification code: the credential's id is its verification page
+	Number         string // certificate number, exported as licenseNumber
+	HolderName     string
+	OccupationCode string // e.g. 4-10-01-03
+	Level          int
+	Titles         Titles
+	IssuerName     string // the training centre that issued it
+	IssuerID       string // a URI naming the issuer; BaseURL when empty
+	IssuedOn       time.Time
+	ExpiresOn      time.Time
+	Status         *StatusEntry // its entry in a published status list, if any (OB 3.0 allows one)
+}
+
+// StatusEntry places a credential in a W3C Bitstring Status List.
+type StatusEntry struct {
+	ListURL string // the BitstringStatusListCredential's URL
+	Index   int
+	Purpose string // revocation or suspension
+}
+
+func (e StatusEntry) json() map[string]any {
+	i := strconv.Itoa(e.Index)
+	return map[string]any{
+		"id":                   e.ListURL + "#" + i,
+		"type":                 "BitstringStatusListEntry",
+		"statusPurpose":        e.Purpose,
+		"statusListIndex":      i,
+		"statusListCredential": e.ListURL,
+	}
+}
+
+// OpenBadgeCredential returns the certificate as an Open Badges 3.0 OpenBadgeCredential secured as a
+// VC-JWT (OB 3.0 §8.2): the payload is the credential itself plus the registered claims iss, jti, nbf
+// and exp; the header names the key (EdDSA, kid).
+func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
+	if _, err := ParseNumber(in.Number); err != nil {
+		return "", err
+	}
+	if in.BaseURL == "" || in.Code == "" || in.IssuerName == "" || in.IssuedOn.IsZero() || in.ExpiresOn.IsZero() {
+		return "", ErrDocumentInvalid
+	}
+	base := strings.TrimRight(in.BaseURL, "/")
+	issuerID := in.IssuerID
+	if issuerID == "" {
+		issuerID = base + "/"
+	}
+	id := base + "/v/" + in.Code
+	validFrom := startOfDay(in.IssuedOn)
+	validUntil := startOfDay(in.ExpiresOn).AddDate(0, 0, 1).Add(-time.Second) // valid through the whole last day
+	nameZH := in.Titles.OccupationZH + " " + in.Titles.LevelZH
+	nameEN := in.Titles.OccupationEN + ", " + in.Titles.LevelEN
+	cred := map[string]any{
+		"@context": []string{contextVC2, contextOB3},
+		"id":       id,
+		"type":     []string{"VerifiableCredential", "OpenBadgeCredential"},
+		"name":     nameZH + " / " + nameEN,
+		"issuer": map[string]any{
+			"id":   issuerID,
+			"type": []string{"Profile"},
+			"name": in.IssuerName,
+		},
+		"validFrom":   validFrom.Format(time.RFC3339),
+		"validUntil":  validUntil.Format(time.RFC3339),
+		"awardedDate": validFrom.Format(time.RFC3339),
+		"credentialSubject": map[string]any{
+			"type":          []string{"AchievementSubject"},
+			"licenseNumber": in.Number,
+			"identifier": []map[string]any{{
+				"type":         "IdentityObject",
+				"identityType": "name",
+				"hashed":       false,
+				"identityHash": in.HolderName,
+			}},
+			"achievement": map[string]any{
+				"id":              base + "/achievements/" + in.OccupationCode + "/" + strconv.Itoa(in.Level),
+				"type":            []string{"Achievement"},
+				"achievementType": "Certification",
+				"name":            nameZH + " / " + nameEN,
+				"description":     fmt.Sprintf("%s (%s), %s", in.Titles.OccupationEN, in.OccupationCode, in.Titles.LevelEN),
+				"humanCode":       in.OccupationCode + "/" + strconv.Itoa(in.Level),
+				"criteria": map[string]any{
+					"narrative": "Passed the national vocational skill level assessment for this occupation and level.",
+				},
+				"inLanguage": "zh-CN",
+			},
+		},
+		// Registered JWT claims mirroring the credential (OB 3.0 §8.2.4.1).
+		"iss": issuerID,
+		"jti": id,
+		"nbf": validFrom.Unix(),
+		"exp": validUntil.Unix(),
+	}
+	if in.Status != nil {
+		cred["credentialStatus"] = in.Status.json()
+	}
+	payload, err := json.Marshal(cred)
+	if err != nil {
+		return "", err
+	}
+	return s.sign("JWT", payload)
+}
+
+// VerifyCredential checks a VC-JWT made by this package against the published keys and returns its
+// payload, the credential.
+func VerifyCredential(token string, jwks JWKSet) (map[string]any, error) {
+	_, payload, err := verifyJWS(token, jwks)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, ErrTokenInvalid.Wrap(err)
+	}
+	return m, nil
+}
+
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,178 @@
+package bank
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+
+	"shanyu/internal/failure"
+)
+
+// Format is a file format the bank imports or exports.
+type Format string
+
+const (
+	GIFT      Format = "gift"
+	MoodleXML Format = "moodlexml"
+	XLSX      Format = "xlsx"
+)
+
+// ParseFormat checks a format name given by a user.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case GIFT, MoodleXML, XLSX:
+		return f, nil
+	}
+	return "", ErrFormatUnknown
+}
+
+// MaxFileSize bounds what an import reads, so a hostile upload cannot exhaust memory.
+const MaxFileSize = 20 << 20
+
+// Place says where in a file something was found: a line (GIFT, XML), an element (XML
+// "question[3]") or a cell ("Sheet1!B7" with the row as Line).
+type Place struct {
+	Line    int    `json:"line,omitempty"`
+	Element string `json:"element,omitempty"`
+}
+
+func (p Place) String() string {
+	switch {
+	case p.Line > 0 && p.Element != "":
+		return p.Element + " (line " + strconv.Itoa(p.Line) + ")"
+	case p.Line > 0:
+		return "line " + strconv.Itoa(p.Line)
+	}
+	return p.Element
+}
+
+// Problem is why an item of a file cannot be imported: a translation key and, for logs and the CLI,
+// an English detail.
+type Problem struct {
+	Key    string `json:"key"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Entry is one item read from a file, where it was, and what is wrong with it (nothing when it can be
+// imported).
+type Entry struct {
+	Item     Item
+	At       Place
+	Problems []Problem
+}
+
+// OK reports whether the entry can be imported.
+func (e Entry) OK() bool { return len(e.Problems) == 0 }
+
+// Result is everything a parser read from a file.
+type Result struct {
+	Format  Format
+	Entries []Entry
+}
+
+// Items returns the items that can be imported.
+func (r *Result) Items() []Item {
+	var out []Item
+	for _, e := range r.Entries {
+		if e.OK() {
+			out = append(out, e.Item)
+		}
+	}
+	return out
+}
+
+// add appends an entry, checking the item unless the parser already found problems.
+func (r *Result) add(it Item, at Place, problems ...Problem) {
+	if len(problems) == 0 {
+		for _, k := range it.Check() {
+			problems = append(problems, Problem{Key: k})
+		}
+	}
+	r.Entries = append(r.Entries, Entry{Item: it, At: at, Problems: problems})
+}
+
+// Errors of whole files and formats.
+var (
+	ErrFormatUnknown = failure.New(failure.Invalid, "bank.import.format_unknown")
+	ErrFileTooLarge  = failure.New(failure.Invalid, "bank.import.too_large", MaxFileSize>>20)
+	ErrNotUTF8       = failure.New(failure.Invalid, "bank.import.not_utf8")
+	ErrMalformed     = failure.New(failure.Invalid, "bank.import.malformed")
+	ErrUnsafeXML     = failure.New(failure.Invalid, "bank.import.unsafe_xml")
+	ErrTypeUnknown   = failure.New(failure.Invalid, "bank.import.type_unknown")
+	ErrEmptyFile     = failure.New(failure.Invalid, "bank.import.empty")
+)
+
+// at returns a copy of a file error that names the place, for the user and for the log.
+func at(sentinel *failure.Error, p Place, detail string) error {
+	e := sentinel.Wrap(errors.New(p.String() + ": " + detail))
+	e.Msg.Args = []any{p.String()}
+	return e
+}
+
+// readLimited reads all of r, refusing more than MaxFileSize bytes.
+func readLimited(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read file: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, ErrFileTooLarge
+	}
+	return data, nil
+}
+
+// readText reads a text file: limited, UTF-8 (a BOM is dropped), with Unix line ends.
+func readText(r io.Reader) (string, error) {
+	data, err := readLimited(r)
+	if err != nil {
+		return "", err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) {
+		line := 1 + bytes.Count(data[:invalidUTF8At(data)], []byte("\n"))
+		return "", at(ErrNotUTF8, Place{Line: line}, "invalid UTF-8")
+	}
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	return strings.ReplaceAll(s, "\r", "\n"), nil
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// Parse reads a file in the given format.
+func Parse(f Format, r io.Reader) (*Result, error) {
+	switch f {
+	case GIFT:
+		return ParseGIFT(r)
+	case MoodleXML:
+		return ParseMoodleXML(r)
+	case XLSX:
+		return ParseXLSX(r)
+	}
+	return nil, ErrFormatUnknown
+}
+
+// sanitizer keeps the HTML a question needs (formatting, tables, images) and drops scripts, styles,
+// event handlers and javascript: links. A bluemonday policy is safe for concurrent use.
+var sanitizer = func() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.AllowDataURIImages()
+	return p
+}()
+
+// SanitizeHTML returns a safe HTML fragment.
+func SanitizeHTML(s string) string { return strings.TrimSpace(sanitizer.Sanitize(s)) }

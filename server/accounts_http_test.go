@@ -1,0 +1,533 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/accounts"
+	"shanyu/internal/config"
+	"shanyu/internal/servertest"
+)
+
+// demoUsers are the usernames accounts/seed/demo.json creates, one per role.
+var demoUsers = []string{"admin", "centre", "trainer", "examiner", "caregiver", "institution", "inspector"}
+
+// startWithDemo starts a server whose database holds the regions and the demo organisations and users.
+// Seeding happens before the server builds its access policy.
+func startWithDemo(tb testing.TB) *servertest.Instance {
+	tb.Helper()
+	return servertest.Start(tb, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+		ctx := context.Background()
+		if _, err := accounts.SeedRegions(ctx, pool); err != nil {
+			return err
+		}
+		// The server's secret in tests is the development default; seed with the same one.
+		cfg, err := config.Parse(func(string) string { return "" })
+		if err != nil {
+			return err
+		}
+		acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+		if err != nil {
+			return err
+		}
+		_, _, err = acc.SeedDemo(ctx)
+		return err
+	}})
+}
+
+// client is one visitor: its own cookie jar, and the CSRF token once it has signed in.
+type client struct {
+	tb   testing.TB
+	base string
+	http *http.Client
+	csrf string
+	user struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+}
+
+func newClient(tb testing.TB, srv *servertest.Instance) *client {
+	tb.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Redirects are part of what the tests check, so they are never followed.
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &client{tb: tb, base: srv.URL, http: hc}
+}
+
+// response is what the tests look at: status, headers and the body, decoded when it is JSON.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		tb.Fatalf("body is not JSON (%v): %s", err, r.Body)
+	}
+	return m
+}
+
+// do sends a request; body, when not nil, is sent as JSON. header adds or overrides headers.
+func (c *client) do(method, path string, body any, header map[string]string) response {
+	c.tb.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// send is do with the CSRF header of the signed-in session, as the JSON API expects.
+func (c *client) send(method, path string, body any) response {
+	c.tb.Helper()
+	return c.do(method, path, body, map[string]string{"X-CSRF-Token": c.csrf})
+}
+
+func (c *client) login(username, password string) response {
+	c.tb.Helper()
+	r := c.do("POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, nil)
+	if r.Status == http.StatusOK {
+		var out struct {
+			CSRF string          `json:"csrf_token"`
+			User json.RawMessage `json:"user"`
+		}
+		if err := json.Unmarshal(r.Body, &out); err != nil {
+			c.tb.Fatal(err)
+		}
+		if out.CSRF == "" {
+			c.tb.Fatalf("login as %s answered no csrf_token: %s", username, r.Body)
+		}
+		c.csrf = out.CSRF
+		if err := json.Unmarshal(out.User, &c.user); err != nil {
+			c.tb.Fatal(err)
+		}
+	}
+	return r
+}
+
+// mustLogin signs in as a demo user or fails the test.
+func mustLogin(tb testing.TB, srv *servertest.Instance, username string) *client {
+	tb.Helper()
+	c := newClient(tb, srv)
+	if r := c.login(username, accounts.DemoPassword); r.Status != http.StatusOK {
+		tb.Fatalf("login as %s: %d %s", username, r.Status, r.Body)
+	}
+	return c
+}
+
+func (c *client) sessionToken() string {
+	c.tb.Helper()
+	u, err := url.Parse(c.base)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "shanyu_session" {
+			return ck.Value
+		}
+	}
+	c.tb.Fatal("no shanyu_session cookie")
+	return ""
+}
+
+// errorFields returns error.fields of a JSON error answer.
+func errorFields(tb testing.TB, r response) map[string]any {
+	tb.Helper()
+	e, _ := r.json(tb)["error"].(map[string]any)
+	if e == nil {
+		tb.Fatalf("no error object: %s", r.Body)
+	}
+	f, _ := e["fields"].(map[string]any)
+	return f
+}
+
+// Every demo user and an anonymous visitor against the administration and self-service routes: who
+// gets 200, who 401 (not signed in) and who 403 (signed in, not allowed). Staff lists are scoped by
+// organisation, and a regulator of the province (region:33) reaches every organisation inside it.
+func TestRoleRouteMatrix(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	routes := []string{
+		"/api/v1/admin/users",
+		"/api/v1/admin/organisations",
+		"/api/v1/me",
+		"/api/v1/organisations/HZ001/staff",  // training centre in 330106
+		"/api/v1/organisations/HZI001/staff", // childcare institution in 330106
+		"/api/v1/organisations/NB001/staff",  // training centre in Ningbo (3302)
+	}
+	const ok, unauth, forbid = http.StatusOK, http.StatusUnauthorized, http.StatusForbidden
+	want := map[string][]int{
+		"":            {unauth, unauth, unauth, unauth, unauth, unauth},
+		"admin":       {ok, ok, ok, ok, ok, ok},
+		"centre":      {forbid, forbid, ok, ok, forbid, forbid},
+		"trainer":     {forbid, forbid, ok, forbid, forbid, forbid},
+		"examiner":    {forbid, forbid, ok, forbid, forbid, forbid},
+		"caregiver":   {forbid, forbid, ok, forbid, forbid, forbid},
+		"institution": {forbid, forbid, ok, forbid, ok, forbid},
+		"inspector":   {forbid, forbid, ok, forbid, forbid, forbid},
+	}
+	for _, user := range append([]string{""}, demoUsers...) {
+		name := user
+		if name == "" {
+			name = "anonymous"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := newClient(t, srv)
+			if user != "" {
+				c = mustLogin(t, srv, user)
+			}
+			got := make([]int, len(routes))
+			for i, path := range routes {
+				got[i] = c.do("GET", path, nil, nil).Status
+			}
+			if diff := cmp.Diff(want[user], got); diff != "" {
+				t.Errorf("statuses for %v (-want +got):\n%s", routes, diff)
+			}
+		})
+	}
+}
+
+// From outside, the issue's own checks: the caregiver is refused the user list the admin reads, and
+// /api/v1/me names who is signed in.
+func TestRoleCaregiverForbiddenAdminAllowedOnUserList(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	caregiver := mustLogin(t, srv, "caregiver")
+	admin := mustLogin(t, srv, "admin")
+
+	r := caregiver.do("GET", "/api/v1/admin/users", nil, nil)
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("caregiver: %d %s", r.Status, r.Body)
+	}
+	if code := r.json(t)["error"].(map[string]any)["code"]; code == "" || code == nil {
+		t.Errorf("403 without an error code: %s", r.Body)
+	}
+	r = admin.do("GET", "/api/v1/admin/users", nil, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("admin: %d %s", r.Status, r.Body)
+	}
+	if total, _ := r.json(t)["total"].(float64); int(total) < len(demoUsers) {
+		t.Errorf("admin sees %v users, want at least %d: %s", total, len(demoUsers), r.Body)
+	}
+	me := caregiver.do("GET", "/api/v1/me", nil, nil).json(t)
+	if me["username"] != "caregiver" {
+		t.Errorf("me = %v", me)
+	}
+	if masked, _ := me["id_number_masked"].(string); masked == "" || strings.Contains(masked, "199305064525") {
+		t.Errorf("id number not masked: %q", masked)
+	}
+}
+
+// Region-prefix semantics through grants: the provincial regulator (region:33) may grant in a
+// district of Hangzhou (330106, inside 33) but not in Beijing (11); a centre admin may not grant at all.
+func TestRoleRegionPrefixOnGrants(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin := mustLogin(t, srv, "admin")
+	centre := mustLogin(t, srv, "centre")
+	target := mustLogin(t, srv, "trainer")
+	path := fmt.Sprintf("/api/v1/admin/users/%d/grants", target.user.ID)
+
+	tests := []struct {
+		name   string
+		actor  *client
+		domain string
+		want   int
+	}{
+		{"regulator grants inside its region", admin, "region:330106", http.StatusCreated},
+		{"regulator grants in an organisation inside its region", admin, "org:NB001", http.StatusCreated},
+		{"regulator refused outside its region", admin, "region:11", http.StatusForbidden},
+		{"centre admin refused", centre, "region:330106", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.actor.send("POST", path, map[string]string{"role": accounts.RoleInspector, "domain": tt.domain})
+			if r.Status != tt.want {
+				t.Fatalf("grant %s: %d %s, want %d", tt.domain, r.Status, r.Body, tt.want)
+			}
+		})
+	}
+
+	// The new grant takes effect for the grantee's own view of themselves.
+	me := target.do("GET", "/api/v1/me", nil, nil).json(t)
+	var domains []string
+	for _, g := range me["grants"].([]any) {
+		domains = append(domains, g.(map[string]any)["domain"].(string))
+	}
+	for _, d := range []string{"region:330106", "org:NB001"} {
+		if !strings.Contains(strings.Join(domains, " "), d) {
+			t.Errorf("grants of the trainer %v lack %s", domains, d)
+		}
+	}
+	if strings.Contains(strings.Join(domains, " "), "region:11") {
+		t.Errorf("refused grant was stored: %v", domains)
+	}
+}
+
+// Logout is a state change: without the CSRF token it is refused, with it the session ends on the
+// server (the old cookie no longer works, even if a client kept it).
+func TestLogoutNeedsCSRFAndEndsTheSession(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := mustLogin(t, srv, "caregiver")
+	token := c.sessionToken()
+
+	if r := c.do("POST", "/api/v1/auth/logout", nil, nil); r.Status != http.StatusForbidden {
+		t.Fatalf("logout without X-CSRF-Token: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("POST", "/api/v1/auth/logout", nil, map[string]string{"X-CSRF-Token": "not-the-token"}); r.Status != http.StatusForbidden {
+		t.Fatalf("logout with a wrong X-CSRF-Token: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("GET", "/api/v1/me", nil, nil); r.Status != http.StatusOK {
+		t.Fatalf("refused logout ended the session anyway: %d", r.Status)
+	}
+	if r := c.send("POST", "/api/v1/auth/logout", nil); r.Status != http.StatusOK {
+		t.Fatalf("logout with X-CSRF-Token: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("GET", "/api/v1/me", nil, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("me after logout: %d", r.Status)
+	}
+	stale := newClient(t, srv)
+	if r := stale.do("GET", "/api/v1/me", nil, map[string]string{"Cookie": "shanyu_session=" + token}); r.Status != http.StatusUnauthorized {
+		t.Errorf("me with the old session cookie: %d %s", r.Status, r.Body)
+	}
+}
+
+// Pages take the CSRF token as the _csrf form field; the header's logout form without it is refused.
+func TestCSRFOnPageForms(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := mustLogin(t, srv, "caregiver")
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+
+	r := c.do("POST", "/logout", nil, form)
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("POST /logout without _csrf: %d", r.Status)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("page refusal is %q, want HTML", ct)
+	}
+	req, err := http.NewRequest("POST", srv.URL+"/logout", strings.NewReader("_csrf="+c.csrf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST /logout with _csrf: %d", res.StatusCode)
+	}
+	if r := c.do("GET", "/api/v1/me", nil, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("me after page logout: %d", r.Status)
+	}
+}
+
+// Wrong passwords are counted per account: after the allowance the answer is 429 with Retry-After,
+// even for the right password. An unknown user gets exactly the answer a wrong password gets.
+func TestLoginThrottledPerAccount(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := newClient(t, srv)
+
+	unknown := c.login("nobody-here", "wrong-password")
+	wrong := c.login("caregiver", "wrong-password")
+	if unknown.Status != http.StatusUnauthorized || wrong.Status != http.StatusUnauthorized {
+		t.Fatalf("unknown user %d, wrong password %d", unknown.Status, wrong.Status)
+	}
+	strip := func(r response) map[string]any {
+		e := r.json(t)["error"].(map[string]any)
+		delete(e, "request_id")
+		return e
+	}
+	if diff := cmp.Diff(strip(unknown), strip(wrong)); diff != "" {
+		t.Errorf("unknown user and wrong password answer differently (-unknown +wrong):\n%s", diff)
+	}
+
+	// One failure is already counted; keep failing until the account is locked.
+	var last response
+	failures := 1
+	for i := 0; i <= accounts.DefaultPolicy.AccountFailures; i++ {
+		last = c.login("caregiver", "wrong-password")
+		if last.Status != http.StatusUnauthorized {
+			break
+		}
+		failures++
+	}
+	if last.Status != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong passwords: %d %s", failures, last.Status, last.Body)
+	}
+	if failures > accounts.DefaultPolicy.AccountFailures {
+		t.Errorf("429 only after %d failures, policy allows %d", failures, accounts.DefaultPolicy.AccountFailures)
+	}
+	if secs, err := strconv.Atoi(last.Header.Get("Retry-After")); err != nil || secs <= 0 {
+		t.Errorf("Retry-After = %q", last.Header.Get("Retry-After"))
+	}
+	if r := c.login("caregiver", accounts.DemoPassword); r.Status != http.StatusTooManyRequests {
+		t.Errorf("right password while throttled: %d", r.Status)
+	}
+	// Another account from the same address is not locked by this one.
+	if r := newClient(t, srv).login("admin", accounts.DemoPassword); r.Status != http.StatusOK {
+		t.Errorf("other account: %d %s", r.Status, r.Body)
+	}
+}
+
+// Failures are also counted per client address, across usernames.
+func TestLoginThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := newClient(t, srv)
+	limit := accounts.DefaultPolicy.AddressFailures
+	for i := 0; i < limit; i++ {
+		if r := c.login(fmt.Sprintf("guess-%d", i), "wrong-password"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	r := c.login("caregiver", accounts.DemoPassword)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("after %d failures from one address: %d, Retry-After %q", limit, r.Status, r.Header.Get("Retry-After"))
+	}
+}
+
+// Sign-up checks the ID number (GB 11643 check character) field by field; a valid sign-up creates a
+// caregiver who then signs in with the phone number.
+func TestSignupValidatesIDNumberThenLoginByPhone(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := newClient(t, srv)
+	body := map[string]string{"name": "王小丽", "phone": "13812345678", "id_number": "110105194912310021", "password": "xiaoli-2024"}
+
+	r := c.do("POST", "/api/v1/auth/signup", body, nil)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad check digit: %d %s", r.Status, r.Body)
+	}
+	if _, ok := errorFields(t, r)["id_number"]; !ok {
+		t.Fatalf("error.fields lacks id_number: %s", r.Body)
+	}
+
+	body["id_number"] = "11010519491231002X"
+	r = c.do("POST", "/api/v1/auth/signup", body, nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("valid signup: %d %s", r.Status, r.Body)
+	}
+	if roles := fmt.Sprint(r.json(t)["roles"]); !strings.Contains(roles, accounts.RoleCaregiver) {
+		t.Errorf("new account roles = %s", roles)
+	}
+
+	again := c.do("POST", "/api/v1/auth/signup", body, nil)
+	if again.Status != http.StatusConflict {
+		t.Errorf("second signup for the same person: %d %s", again.Status, again.Body)
+	}
+
+	if r := c.login(body["phone"], body["password"]); r.Status != http.StatusOK {
+		t.Fatalf("login by phone: %d %s", r.Status, r.Body)
+	}
+	me := c.do("GET", "/api/v1/me", nil, nil).json(t)
+	if me["name"] != "王小丽" {
+		t.Errorf("me = %v", me)
+	}
+	if masked, _ := me["id_number_masked"].(string); masked == "" || masked == body["id_number"] {
+		t.Errorf("id_number_masked = %q", masked)
+	}
+}
+
+// Administration pages send anonymous visitors to sign in (coming back afterwards) and show signed-in
+// users without the permission an HTML 403.
+func TestRolePagesRedirectAnonymousAndRefuseCaregiver(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+
+	r := newClient(t, srv).do("GET", "/admin/users", nil, map[string]string{"Accept": "text/html"})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("anonymous: %d", r.Status)
+	}
+	if loc := r.Header.Get("Location"); loc != "/login?next=/admin/users" {
+		t.Errorf("Location = %q", loc)
+	}
+
+	caregiver := mustLogin(t, srv, "caregiver")
+	r = caregiver.do("GET", "/admin/users", nil, map[string]string{"Accept": "text/html"})
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("caregiver: %d", r.Status)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if !bytes.Contains(r.Body, []byte("<html")) {
+		t.Errorf("403 page is not a page: %.200s", r.Body)
+	}
+}
+
+// The administration pages render for those allowed to see them: the regulator everywhere in the
+// province, the centre admin on the centre's own staff page.
+func TestRoleAdminPagesRenderForAllowedUsers(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin := mustLogin(t, srv, "admin")
+	centre := mustLogin(t, srv, "centre")
+	tests := []struct {
+		who  *client
+		path string
+		want string // text the page must show
+	}{
+		{admin, "/admin/users", "caregiver"},
+		{admin, "/admin/organisations", "HZ001"},
+		{admin, "/org/NB001/staff", "NB001"},
+		{centre, "/org/HZ001/staff", "trainer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			r := tt.who.do("GET", tt.path, nil, map[string]string{"Accept": "text/html"})
+			if r.Status != http.StatusOK {
+				t.Fatalf("%d (request id %s)", r.Status, r.Header.Get("X-Request-ID"))
+			}
+			if !bytes.Contains(r.Body, []byte(tt.want)) {
+				t.Errorf("page lacks %q", tt.want)
+			}
+		})
+	}
+}
