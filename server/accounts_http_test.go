@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -66,7 +67,7 @@ func newClient(tb testing.TB, srv *servertest.Instance) *client {
 		tb.Fatal(err)
 	}
 	// Redirects are part of what the tests check, so they are never followed.
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &client{tb: tb, base: srv.URL, http: hc}
 }
 

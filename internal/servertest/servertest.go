@@ -79,7 +79,11 @@ func Start(tb testing.TB, opts Options) *Instance {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-		<-done
+		select {
+		case <-done:
+		case <-ctx.Done():
+			tb.Logf("servertest: server did not stop within 10 s")
+		}
 	})
 	return &Instance{URL: base, DBURL: dbURL, Pool: pool, Server: srv, Config: cfg}
 }
