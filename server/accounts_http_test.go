@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,10 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
-	"shanyu/internal/config"
 	"shanyu/internal/servertest"
 )
 
@@ -29,23 +26,7 @@ var demoUsers = []string{"admin", "centre", "trainer", "examiner", "caregiver", 
 // Seeding happens before the server builds its access policy.
 func startWithDemo(tb testing.TB) *servertest.Instance {
 	tb.Helper()
-	return servertest.Start(tb, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
-		ctx := context.Background()
-		if _, err := accounts.SeedRegions(ctx, pool); err != nil {
-			return err
-		}
-		// The server's secret in tests is the development default; seed with the same one.
-		cfg, err := config.Parse(func(string) string { return "" })
-		if err != nil {
-			return err
-		}
-		acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
-		if err != nil {
-			return err
-		}
-		_, _, err = acc.SeedDemo(ctx)
-		return err
-	}})
+	return servertest.Start(tb, servertest.Options{Setup: seedDemoAccounts})
 }
 
 // client is one visitor: its own cookie jar, and the CSRF token once it has signed in.
