@@ -25,12 +25,15 @@ import (
 //go:embed *.sql
 var files embed.FS
 
-// Migration is one numbered step of the schema.
+// Migration is one numbered step of the schema: SQL text, or (for schemas owned by a library, such
+// as the job queue's) Go functions that run inside the same transaction.
 type Migration struct {
 	Version int
 	Name    string
 	Up      string
 	Down    string
+
+	upFunc, downFunc func(ctx context.Context, tx pgx.Tx) error
 }
 
 // Status is a migration and when it was applied (zero when it is pending).
@@ -44,8 +47,22 @@ var fileName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$`)
 // lockKey serialises migrators across processes ("shanyu" in ASCII).
 const lockKey = 0x7368616e7975
 
-// All returns the embedded migrations in order. Every up has a down and numbers are unique.
-func All() ([]Migration, error) { return Load(files) }
+// All returns the embedded migrations and the Go ones, in order. Every up has a down and numbers are
+// unique.
+func All() ([]Migration, error) {
+	sqlSteps, err := Load(files)
+	if err != nil {
+		return nil, err
+	}
+	all := append(sqlSteps, goMigrations...)
+	sort.Slice(all, func(i, j int) bool { return all[i].Version < all[j].Version })
+	for i := 1; i < len(all); i++ {
+		if all[i].Version == all[i-1].Version {
+			return nil, fmt.Errorf("migration %04d is defined twice", all[i].Version)
+		}
+	}
+	return all, nil
+}
 
 // Load reads migrations from fsys; All uses the embedded files.
 func Load(fsys fs.FS) ([]Migration, error) {
@@ -200,13 +217,13 @@ func run(ctx context.Context, db *pgxpool.Pool, all []Migration, pick func([]Mig
 	for _, m := range pick(all, applied) {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if up {
-				if _, err := tx.Exec(ctx, m.Up); err != nil {
+				if err := m.apply(ctx, tx, true); err != nil {
 					return err
 				}
 				_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 				return err
 			}
-			if _, err := tx.Exec(ctx, m.Down); err != nil {
+			if err := m.apply(ctx, tx, false); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, m.Version)
@@ -218,6 +235,21 @@ func run(ctx context.Context, db *pgxpool.Pool, all []Migration, pick func([]Mig
 		done = append(done, m)
 	}
 	return done, nil
+}
+
+func (m Migration) apply(ctx context.Context, tx pgx.Tx, up bool) error {
+	switch {
+	case up && m.upFunc != nil:
+		return m.upFunc(ctx, tx)
+	case !up && m.downFunc != nil:
+		return m.downFunc(ctx, tx)
+	case up:
+		_, err := tx.Exec(ctx, m.Up)
+		return err
+	default:
+		_, err := tx.Exec(ctx, m.Down)
+		return err
+	}
 }
 
 // List returns every migration with when it was applied.

@@ -20,17 +20,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/internal/app"
 	"shanyu/internal/config"
 )
 
-// Deps is what the server needs from main.
+// Deps is what the server needs from main: the domain services, built once by internal/app.
 type Deps struct {
 	Config config.Config
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
-	// Accounts and Access are built from Pool and Config when nil.
-	Accounts *accounts.Service
-	Access   *accounts.Access
+	App    *app.App
 }
 
 // Server holds the fiber app and everything its handlers share.
@@ -43,6 +42,7 @@ type Server struct {
 	views   *views
 	apiDocs []apiRoute
 
+	domains  *app.App
 	accounts *accounts.Service
 	access   *accounts.Access
 }
@@ -52,18 +52,11 @@ func New(d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, accounts: d.Accounts, access: d.Access}
+	if d.App == nil {
+		return nil, errors.New("server: Deps.App is required")
+	}
+	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, domains: d.App, accounts: d.App.Accounts, access: d.App.Access}
 	var err error
-	if s.accounts == nil {
-		if s.accounts, err = accounts.New(d.Pool, d.Config.SecretKey, accounts.DefaultPolicy); err != nil {
-			return nil, err
-		}
-	}
-	if s.access == nil {
-		if s.access, err = accounts.NewAccess(context.Background(), d.Pool, d.Logger); err != nil {
-			return nil, err
-		}
-	}
 	if s.i18n, err = loadCatalog(); err != nil {
 		return nil, fmt.Errorf("translations: %w", err)
 	}
@@ -105,9 +98,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	return nil
 }
-
-// Background runs the server's background work (the access-policy listener) until ctx ends.
-func (s *Server) Background(ctx context.Context) { s.access.Listen(ctx) }
 
 // Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {

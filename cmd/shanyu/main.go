@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/internal/app"
 	"shanyu/internal/config"
 	"shanyu/internal/demo"
 	"shanyu/internal/pg"
@@ -207,7 +208,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := migrations.CheckCurrent(ctx, pool); err != nil {
 		return err
 	}
-	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log})
+	a, err := app.Build(ctx, cfg, pool, log)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log, App: a})
 	if err != nil {
 		return err
 	}
@@ -219,9 +224,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	background := make(chan struct{})
-	go func() { srv.Background(bgCtx); close(background) }()
-	defer func() { stopBackground(); <-background }()
+	defer stopBackground()
+	if err := a.Start(bgCtx); err != nil {
+		return err
+	}
 	select {
 	case err := <-served:
 		return err
@@ -236,8 +242,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Error("http shutdown", slog.Any("err", err))
 	}
 	<-served
+	// Then background work: running jobs get the rest of the timeout to finish.
+	if err := a.Stop(sctx); err != nil {
+		log.Error("jobs shutdown", slog.Any("err", err))
+	}
 	stopBackground()
-	<-background
 	log.Info("stopped")
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/internal/app"
 	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
 	"shanyu/server"
@@ -24,6 +25,7 @@ type Instance struct {
 	Pool   *pgxpool.Pool
 	Server *server.Server
 	Config config.Config
+	App    *app.App
 }
 
 // Options adjust the server; the zero value is fine.
@@ -65,7 +67,17 @@ func Start(tb testing.TB, opts Options) *Instance {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	deps := server.Deps{Config: cfg, Pool: pool, Logger: log}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Build(ctx, cfg, pool, log)
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	deps := server.Deps{Config: cfg, Pool: pool, Logger: log, App: a}
 	if opts.Deps != nil {
 		opts.Deps(&deps)
 	}
@@ -76,14 +88,16 @@ func Start(tb testing.TB, opts Options) *Instance {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
 		select {
 		case <-done:
-		case <-ctx.Done():
+		case <-sctx.Done():
 			tb.Logf("servertest: server did not stop within 10 s")
 		}
+		_ = a.Stop(sctx)
+		cancel()
 	})
-	return &Instance{URL: base, DBURL: dbURL, Pool: pool, Server: srv, Config: cfg}
+	return &Instance{URL: base, DBURL: dbURL, Pool: pool, Server: srv, Config: cfg, App: a}
 }

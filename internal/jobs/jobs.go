@@ -1,0 +1,60 @@
+// Package jobs is the background-work plumbing: a River client (a PostgreSQL-backed queue, so jobs
+// live in the same database and can be enqueued in the same transaction as the change that causes
+// them). Domains define their workers and register them on a Registry; `shanyu serve` starts the
+// client after the HTTP server and stops it (softly, letting running jobs finish) after HTTP on
+// shutdown. It knows no domain and no HTTP.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Client is the River client the product uses.
+type Client = river.Client[pgx.Tx]
+
+// Inserter is what a domain needs to enqueue a job inside its own transaction.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Registry collects workers and periodic jobs from the domains before the client is built.
+type Registry struct {
+	Workers  *river.Workers
+	Periodic []*river.PeriodicJob
+	count    int
+}
+
+// NewRegistry makes an empty registry.
+func NewRegistry() *Registry { return &Registry{Workers: river.NewWorkers()} }
+
+// Add registers a worker for its job kind.
+func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
+	river.AddWorker(r.Workers, w)
+	r.count++
+}
+
+// New builds the client. With workers registered it also works jobs (MaxWorkers per queue);
+// without, it can only insert.
+func New(pool *pgxpool.Pool, r *Registry, log *slog.Logger, maxWorkers int) (*Client, error) {
+	cfg := &river.Config{Logger: log, JobTimeout: 5 * time.Minute, FetchPollInterval: 200 * time.Millisecond}
+	if r != nil && r.count > 0 {
+		if maxWorkers <= 0 {
+			maxWorkers = 8
+		}
+		cfg.Workers = r.Workers
+		cfg.PeriodicJobs = r.Periodic
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}}
+	}
+	return river.NewClient(riverpgxv5.New(pool), cfg)
+}
+
+// Works reports whether the registry has any worker, i.e. whether Start has anything to do.
+func (r *Registry) Works() bool { return r != nil && r.count > 0 }
