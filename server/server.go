@@ -112,6 +112,11 @@ func (s *Server) routes() {
 	s.routesAPIDocs()
 	s.routesAuth()
 	s.routesAdmin()
+	s.routesCurriculum()
+	s.routesBank()
+	s.routesExams()
+	s.routesCertificates()
+	s.routesAudits()
 	// Unknown /api paths answer JSON 404 through the error handler, like every other API error.
 	s.app.All("/api/*", func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

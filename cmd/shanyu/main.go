@@ -39,6 +39,7 @@ commands:
   bank import|export|template
                          question bank files (GIFT, Moodle XML, Excel); see shanyu bank
   audit verify           check the hash chain of the audit log
+  bench NAME [flags]     load and throughput measurements; last line is JSON
   version                print the version
 
 configuration comes from the environment: DATABASE_URL, SHANYU_* (see README.md)
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, args[1:], stdout)
+	case "bench":
+		return benchCmd(ctx, cfg, args[1:], stdout)
 	case "keys", "bank", "audit":
 		pool, err := openDB(ctx, cfg)
 		if err != nil {

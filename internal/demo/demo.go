@@ -60,5 +60,20 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 		return fmt.Errorf("PDF signer: %w", err)
 	}
 	fmt.Fprintf(out, "signing key: %s\n", key.ID)
+	// Each later domain seeds its own part, in dependency order, in a file of its own.
+	env := seedEnv{cfg: cfg, pool: pool, accounts: acc, out: out}
+	for _, step := range []func(context.Context, seedEnv) error{seedCurriculum, seedExams, seedCertificates, seedAudits} {
+		if err := step(ctx, env); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// seedEnv is what each domain's demo seeding gets.
+type seedEnv struct {
+	cfg      config.Config
+	pool     *pgxpool.Pool
+	accounts *accounts.Service
+	out      io.Writer
 }
