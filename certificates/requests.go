@@ -1,0 +1,55 @@
+package certificates
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"shanyu/internal/jobs"
+)
+
+// IssuanceRequest asks for a certificate for one passing result. ResultRef identifies the result in
+// the caller's terms (e.g. "exam_result:42") and makes the request idempotent: a result gets at most
+// one request, and so at most one certificate.
+type IssuanceRequest struct {
+	ResultRef      string
+	PersonID       int64
+	CentreID       int64
+	OccupationCode string // e.g. 4-10-01-03
+	Level          int    // 1–5
+	PassedOn       time.Time
+	Hours          float64 // training hours behind the result, shown on the verification page
+}
+
+// IssueArgs is the background job that turns a request into a certificate.
+type IssueArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+// Kind names the job for River.
+func (IssueArgs) Kind() string { return "certificate.issue" }
+
+// RequestIssuance records the request and enqueues its job inside the caller's transaction, so both
+// exist exactly when the result that causes them does. A second call for the same result does nothing.
+func RequestIssuance(ctx context.Context, tx pgx.Tx, q jobs.Inserter, r IssuanceRequest) error {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO certificate_requests (result_ref, person_id, centre_id, occupation_code, level, passed_on, hours)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (result_ref) DO NOTHING RETURNING id`,
+		r.ResultRef, r.PersonID, r.CentreID, r.OccupationCode, r.Level, r.PassedOn, r.Hours).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return nil // requested already
+	}
+	if err != nil {
+		return fmt.Errorf("record issuance request: %w", err)
+	}
+	if q == nil {
+		return nil
+	}
+	if _, err := q.InsertTx(ctx, tx, IssueArgs{RequestID: id}, &river.InsertOpts{MaxAttempts: 10}); err != nil {
+		return fmt.Errorf("enqueue issuance: %w", err)
+	}
+	return nil
+}
