@@ -1,0 +1,244 @@
+package audits
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	stringadapter "github.com/casbin/casbin/v2/persist/string-adapter"
+	"github.com/casbin/casbin/v2/util"
+)
+
+//go:embed data/qualification_model.conf
+var qualificationModel string
+
+//go:embed data/qualification_policy.csv
+var qualificationPolicy string
+
+// Certificate statuses as the certificates domain reports them.
+const (
+	CertValid     = "valid"
+	CertExpired   = "expired"
+	CertSuspended = "suspended"
+	CertRevoked   = "revoked"
+)
+
+// Cert is one of a person's certificates, as the audit sees it (from the certificates domain, or
+// recorded from elsewhere with evidence).
+type Cert struct {
+	Number     string
+	Occupation string // e.g. 4-10-01-03, director-training
+	Level      int    // 1 (highest) … 5; 5 for certificates without levels
+	Status     string
+	ExpiresOn  time.Time // zero: does not expire
+	Verified   bool      // issued on this platform (false: recorded from elsewhere)
+}
+
+// PersonFacts is everything the policy looks at for one person on one day.
+type PersonFacts struct {
+	Certificates           []Cert
+	HealthValidUntil       time.Time // zero: no health certificate
+	NoCriminalRecordIssued time.Time // zero: none on file
+	Barred                 bool      // 从业禁止 in force
+	On                     time.Time // the day of the check
+}
+
+// Gap says why a requirement group of a post is not met.
+type Gap struct {
+	Group  string // e.g. qualification, health, background, or "*" for a bar
+	Reason string // absent, expired, suspended, revoked, level_too_low, barred
+	Detail string // the certificate number or the token that would have satisfied it
+}
+
+// Decision is the explained outcome for one person in one post.
+type Decision struct {
+	Post      string
+	Qualified bool
+	Matched   []string // the rule that met each group, as policy lines
+	Gaps      []Gap
+}
+
+// Policy is the qualification policy: the default file plus regional rules.
+type Policy struct {
+	e     *casbin.SyncedEnforcer
+	rules [][]string // allow rules: token, post, group
+}
+
+// NewPolicy builds the policy from the default file and extra lines (regional rules, each
+// "p, token, post, group, allow|deny" or "g, higher, lower").
+func NewPolicy(extra []string) (*Policy, error) {
+	m, err := model.NewModelFromString(qualificationModel)
+	if err != nil {
+		return nil, fmt.Errorf("qualification model: %w", err)
+	}
+	var lines []string
+	for _, l := range append(strings.Split(qualificationPolicy, "\n"), extra...) {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	e, err := casbin.NewSyncedEnforcer(m, stringadapter.NewAdapter(strings.Join(lines, "\n")))
+	if err != nil {
+		return nil, fmt.Errorf("qualification policy: %w", err)
+	}
+	p := &Policy{e: e}
+	rules, err := e.GetPolicy()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		if len(r) == 4 && r[3] == "allow" {
+			p.rules = append(p.rules, r[:3])
+		}
+	}
+	return p, nil
+}
+
+// Posts lists the posts the policy knows (those named by allow rules, wildcards aside).
+func (p *Policy) Posts() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range p.rules {
+		if post, ok := strings.CutPrefix(r[1], "post:"); ok && !strings.Contains(post, "*") && !seen[post] {
+			seen[post] = true
+			out = append(out, post)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// known reports whether a rule names the post itself (wildcard rules add to posts, they make none).
+func (p *Policy) known(post string) bool {
+	for _, r := range p.rules {
+		if r[1] == "post:"+post {
+			return true
+		}
+	}
+	return false
+}
+
+// groups returns a post's requirement groups and, per group, the tokens that satisfy it.
+func (p *Policy) groups(post string) (names []string, tokens map[string][]string) {
+	tokens = map[string][]string{}
+	for _, r := range p.rules {
+		if util.KeyMatch("post:"+post, r[1]) {
+			if _, ok := tokens[r[2]]; !ok {
+				names = append(names, r[2])
+			}
+			tokens[r[2]] = append(tokens[r[2]], r[0])
+		}
+	}
+	return names, tokens
+}
+
+// Tokens turns a person's facts into the qualification tokens the policy matches on.
+func Tokens(f PersonFacts) []string {
+	var out []string
+	for _, c := range f.Certificates {
+		if usable(c, f.On) {
+			out = append(out, fmt.Sprintf("qual:%s:%d", c.Occupation, c.Level))
+		}
+	}
+	if !f.HealthValidUntil.IsZero() && !f.HealthValidUntil.Before(day(f.On)) {
+		out = append(out, "doc:health")
+	}
+	if !f.NoCriminalRecordIssued.IsZero() {
+		out = append(out, "doc:no-criminal-record")
+	}
+	return out
+}
+
+func usable(c Cert, on time.Time) bool {
+	return c.Status == CertValid && (c.ExpiresOn.IsZero() || !c.ExpiresOn.Before(day(on)))
+}
+
+func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+
+// Decide says whether a person with these facts may hold the post, which rule allowed each
+// requirement, or what is missing.
+func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
+	d := Decision{Post: post}
+	if f.Barred {
+		ok, explain, err := p.e.EnforceEx("status:barred", "post:"+post, "*")
+		if err != nil {
+			return d, err
+		}
+		if !ok && len(explain) > 0 {
+			d.Matched = append(d.Matched, "p, "+strings.Join(explain, ", "))
+			d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "barred"})
+			return d, nil
+		}
+	}
+	names, groupTokens := p.groups(post)
+	if !p.known(post) {
+		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "unknown_post"})
+		return d, nil
+	}
+	held := Tokens(f)
+	for _, g := range names {
+		met := false
+		for _, tok := range held {
+			ok, explain, err := p.e.EnforceEx(tok, "post:"+post, g)
+			if err != nil {
+				return d, err
+			}
+			if ok {
+				d.Matched = append(d.Matched, "p, "+strings.Join(explain, ", "))
+				met = true
+				break
+			}
+		}
+		if !met {
+			d.Gaps = append(d.Gaps, p.why(g, groupTokens[g], f))
+		}
+	}
+	d.Qualified = len(d.Gaps) == 0
+	return d, nil
+}
+
+// why explains an unmet group from the person's certificates and documents.
+func (p *Policy) why(group string, accepted []string, f PersonFacts) Gap {
+	gap := Gap{Group: group, Reason: "absent", Detail: strings.Join(accepted, " | ")}
+	for _, tok := range accepted {
+		switch {
+		case tok == "doc:health" && !f.HealthValidUntil.IsZero():
+			return Gap{Group: group, Reason: "expired", Detail: "doc:health until " + f.HealthValidUntil.Format("2006-01-02")}
+		case strings.HasPrefix(tok, "qual:"):
+			parts := strings.Split(tok, ":")
+			if len(parts) != 3 {
+				continue
+			}
+			need, _ := strconv.Atoi(parts[2])
+			for _, c := range f.Certificates {
+				if c.Occupation != parts[1] {
+					continue
+				}
+				reason := ""
+				switch {
+				case c.Status == CertRevoked || c.Status == CertSuspended:
+					reason = c.Status
+				case c.Status == CertExpired || !usable(c, f.On):
+					reason = CertExpired
+				case c.Level > need:
+					reason = "level_too_low"
+				}
+				// The most telling reason wins: a held certificate beats "absent".
+				if reason != "" && (gap.Reason == "absent" || rank(reason) > rank(gap.Reason)) {
+					gap = Gap{Group: group, Reason: reason, Detail: c.Number}
+				}
+			}
+		}
+	}
+	return gap
+}
+
+func rank(reason string) int {
+	return map[string]int{"absent": 0, "level_too_low": 1, CertExpired: 2, CertSuspended: 3, CertRevoked: 4}[reason]
+}
