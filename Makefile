@@ -7,7 +7,7 @@ BIN := bin/shanyu
 .PHONY: build run stop test lint bench db clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/shanyu
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/shanyu
 
 # run: a private PostgreSQL under var/pg unless DATABASE_URL is set; migrate; seed the demo; serve.
 run: build
