@@ -186,6 +186,17 @@ func TestReadinessWhenDatabaseGoesAwayAndComesBack(t *testing.T) {
 	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
 		t.Fatal(err)
 	}
+	// Termination is asynchronous: wait until the backends are really gone.
+	for i := 0; i < 100; i++ {
+		var n int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if status, _, _ := get(t, srv.URL+"/readyz", nil); status != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with the database away = %d", status)
 	}
