@@ -21,7 +21,13 @@ func (s *Server) routesHealth() {
 func (s *Server) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
+	// A pooled connection that died with a database restart fails once and is discarded; try again
+	// before declaring the database unreachable.
+	err := s.pool.Ping(ctx)
+	if err != nil && ctx.Err() == nil {
+		err = s.pool.Ping(ctx)
+	}
+	if err != nil {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "reason": "database unreachable"})
 	}
 	if err := migrations.CheckCurrent(ctx, s.pool); err != nil {
