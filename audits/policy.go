@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -67,6 +68,15 @@ type Decision struct {
 type Policy struct {
 	e     *casbin.SyncedEnforcer
 	rules [][]string // allow rules: token, post, group
+	// memo keeps, per post and set of held tokens, which rules matched and which groups stayed unmet:
+	// that part of a decision depends on nothing else, and a province has few distinct combinations.
+	memo sync.Map // string → outcome
+}
+
+type outcome struct {
+	matched []string
+	unmet   []string
+	barred  bool
 }
 
 // NewPolicy builds the policy from the default file and extra lines (regional rules, each
@@ -165,42 +175,77 @@ func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(),
 // requirement, or what is missing.
 func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
 	d := Decision{Post: post}
-	if f.Barred {
-		ok, explain, err := p.e.EnforceEx("status:barred", "post:"+post, "*")
-		if err != nil {
-			return d, err
-		}
-		if !ok && len(explain) > 0 {
-			d.Matched = append(d.Matched, "p, "+strings.Join(explain, ", "))
-			d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "barred"})
-			return d, nil
-		}
-	}
-	names, groupTokens := p.groups(post)
-	if !p.known(post) {
+	if !p.known(post) && !f.Barred {
 		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "unknown_post"})
 		return d, nil
 	}
 	held := Tokens(f)
+	sort.Strings(held)
+	key := post + "\x00" + strconv.FormatBool(f.Barred) + "\x00" + strings.Join(held, "\x00")
+	o, ok := p.memo.Load(key)
+	if !ok {
+		var err error
+		if o, err = p.evaluate(post, held, f.Barred); err != nil {
+			return d, err
+		}
+		p.memo.Store(key, o)
+	}
+	out := o.(outcome)
+	d.Matched = out.matched
+	if out.barred {
+		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "barred"})
+		return d, nil
+	}
+	if !p.known(post) {
+		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "unknown_post"})
+		return d, nil
+	}
+	_, groupTokens := p.groups(post)
+	for _, g := range out.unmet {
+		d.Gaps = append(d.Gaps, p.why(g, groupTokens[g], f))
+	}
+	d.Qualified = len(d.Gaps) == 0
+	return d, nil
+}
+
+// evaluate runs the enforcer for one post and set of held tokens.
+func (p *Policy) evaluate(post string, held []string, barred bool) (outcome, error) {
+	var o outcome
+	if barred {
+		ok, explain, err := p.e.EnforceEx("status:barred", "post:"+post, "*")
+		if err != nil {
+			return o, err
+		}
+		if !ok && len(explain) > 0 {
+			o.matched = []string{"p, " + strings.Join(explain, ", ")}
+			o.barred = true
+			return o, nil
+		}
+	}
+	names, _ := p.groups(post)
 	for _, g := range names {
 		met := false
 		for _, tok := range held {
 			ok, explain, err := p.e.EnforceEx(tok, "post:"+post, g)
 			if err != nil {
-				return d, err
+				return o, err
 			}
 			if ok {
-				d.Matched = append(d.Matched, "p, "+strings.Join(explain, ", "))
+				o.matched = append(o.matched, "p, "+strings.Join(explain, ", "))
 				met = true
 				break
 			}
 		}
 		if !met {
-			d.Gaps = append(d.Gaps, p.why(g, groupTokens[g], f))
+			o.unmet = append(o.unmet, g)
 		}
 	}
-	d.Qualified = len(d.Gaps) == 0
-	return d, nil
+	return o, nil
+}
+
+// EnforceRaw runs the enforcer once, without the memo (for measurements).
+func (p *Policy) EnforceRaw(token, post, group string) (bool, error) {
+	return p.e.Enforce(token, "post:"+post, group)
 }
 
 // why explains an unmet group from the person's certificates and documents.

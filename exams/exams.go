@@ -1,4 +1,84 @@
 // Package exams owns blueprints, exam sessions, registrations, attempts, grading and results; the
 // question bank lives in exams/bank. Publishing a passing result records a certificate-issuance
 // request in the same transaction. It must not import server, fiber or any HTTP package.
+//
+// The attempt engine's promise is that an acknowledged answer is never lost: Save writes the answer
+// row before it returns, in one statement that also checks the device and the deadline, and a paper is
+// rebuilt from its recorded seed and the session's frozen item pool, never from the live bank.
 package exams
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/failure"
+	"shanyu/internal/jobs"
+)
+
+// HoursSource tells how many training hours a person completed for an occupation in a period; the
+// curriculum domain implements it.
+type HoursSource interface {
+	CompletedHours(ctx context.Context, personID int64, occupationCode string, from, to time.Time) (float64, error)
+}
+
+// Errors of the exams domain.
+var (
+	ErrNotFound           = failure.New(failure.NotFound, "exams.not_found")
+	ErrBlueprintInvalid   = failure.New(failure.Invalid, "exams.blueprint_invalid")
+	ErrBlueprintShort     = failure.New(failure.Invalid, "exams.blueprint_infeasible")
+	ErrSessionInvalid     = failure.New(failure.Invalid, "exams.session_invalid")
+	ErrAlreadyRegistered  = failure.New(failure.Conflict, "exams.already_registered")
+	ErrNotEligible        = failure.New(failure.Forbidden, "exams.not_eligible")
+	ErrNotApproved        = failure.New(failure.Forbidden, "exams.not_approved")
+	ErrNotOpen            = failure.New(failure.Conflict, "exams.not_open")
+	ErrStartClosed        = failure.New(failure.Conflict, "exams.start_closed")
+	ErrNoAttemptsLeft     = failure.New(failure.Conflict, "exams.no_attempts_left")
+	ErrTakenOver          = failure.New(failure.Conflict, "exams.taken_over")
+	ErrLate               = failure.New(failure.Conflict, "exams.late")
+	ErrSubmitted          = failure.New(failure.Conflict, "exams.submitted")
+	ErrSeqReused          = failure.New(failure.Conflict, "exams.seq_reused")
+	ErrBadAnswer          = failure.New(failure.Invalid, "exams.answer_invalid")
+	ErrMarkingOpen        = failure.New(failure.Conflict, "exams.marking_open")
+	ErrAlreadyPublished   = failure.New(failure.Conflict, "exams.already_published")
+	ErrMarkInvalid        = failure.New(failure.Invalid, "exams.mark_invalid")
+	ErrMarkedAlready      = failure.New(failure.Conflict, "exams.marked_already") // an examiner marks an answer once
+	ErrSignalInvalid      = failure.New(failure.Invalid, "exams.signal_invalid")
+	ErrRegistrationClosed = failure.New(failure.Conflict, "exams.registration_closed")
+)
+
+// Service is the exams domain, built once per process.
+type Service struct {
+	db    *pgxpool.Pool
+	jobs  jobs.Inserter // nil: no auto-submit job is enqueued (the sweeper still runs where workers do)
+	hours HoursSource   // nil: every candidate has 0 completed hours
+	now   func() time.Time
+
+	// Delivered bank versions never change (a trigger in the bank forbids it), so their content can
+	// be kept in memory by any replica without going stale.
+	versions sync.Map // int64 → versionInfo
+}
+
+// Options configure a Service.
+type Options struct {
+	Jobs  jobs.Inserter
+	Hours HoursSource
+	Now   func() time.Time // the clock; tests move it
+}
+
+// New builds the service.
+func New(db *pgxpool.Pool, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, now: o.Now}
+}
+
+// SetJobs gives the service its job inserter once the client exists (it is built after the workers
+// that need the service are registered).
+func (s *Service) SetJobs(q jobs.Inserter) { s.jobs = q }
+
+// SetHours wires the eligibility source.
+func (s *Service) SetHours(h HoursSource) { s.hours = h }

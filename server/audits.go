@@ -1,4 +1,497 @@
 package server
 
-// routesAudits registers the audits pages and JSON endpoints (owned by the audits work).
-func (s *Server) routesAudits() {}
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/audits"
+	"shanyu/internal/failure"
+)
+
+// routesAudits registers the institution, qualification-policy, conduct and inspection-round
+// endpoints and pages; on-site inspections and public results live in inspections.go.
+func (s *Server) routesAudits() {
+	read, write := can("institution.roster", "read"), can("institution.roster", "write")
+	base := "/api/v1/institutions/:code"
+	s.api(apiRoute{Method: "GET", Path: base + "/compliance", Summary: "An institution's compliance today: every assignment decided by the qualification policy with its explanation, classes against their ratio and size, required posts, expiring documents, barred persons", Tag: "audits", Perm: read,
+		Query: []string{"on"}}, s.apiCompliance)
+	s.api(apiRoute{Method: "GET", Path: base + "/roster", Summary: "An institution's roster and classes", Tag: "audits", Perm: read}, s.apiRoster)
+	s.api(apiRoute{Method: "POST", Path: base + "/roster", Summary: "Add a staff member (recorded by ID number) with documents and posts", Tag: "audits", Perm: write,
+		Request: object([]string{"name", "id_number"}, map[string]any{"name": str, "phone": str, "id_number": str, "health_valid_until": str, "no_criminal_record_on": str,
+			"posts": map[string]any{"type": "array", "items": str}, "class": str})}, s.apiRosterAdd)
+	s.api(apiRoute{Method: "POST", Path: base + "/classes", Summary: "Create or update a class (by name)", Tag: "audits", Perm: write,
+		Request: object([]string{"name", "type", "children"}, map[string]any{"name": str, "type": str, "children": integer})}, s.apiSaveClass)
+	s.api(apiRoute{Method: "POST", Path: base + "/certificates", Summary: "Record a certificate from elsewhere with its evidence (unverified)", Tag: "audits", Perm: write,
+		Request: object([]string{"roster_id", "number", "occupation", "level", "evidence"}, map[string]any{"roster_id": integer, "number": str, "occupation": str,
+			"level": integer, "expires_on": str, "evidence": str})}, s.apiExternalCert)
+
+	rules := can("policy.qualification", "write")
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/policy/qualification/rules", Summary: "Regional qualification rules", Tag: "audits", Perm: can("policy.qualification", "read")}, s.apiRules)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/policy/qualification/preview", Summary: "Which current assignments a proposed rule would change", Tag: "audits", Perm: rules,
+		Request: object([]string{"line"}, map[string]any{"line": str})}, s.apiRulePreview)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/policy/qualification/rules", Summary: "Add a regional rule; every replica reloads", Tag: "audits", Perm: rules,
+		Request: object([]string{"line"}, map[string]any{"line": str, "note": str})}, s.apiAddRule)
+	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/policy/qualification/rules/:id", Summary: "Remove a regional rule", Tag: "audits", Perm: rules}, s.apiRemoveRule)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/policy/class-types", Summary: "Class types with their size limits and caregiver ratios", Tag: "audits", Perm: signedIn}, s.apiClassTypes)
+	s.api(apiRoute{Method: "PUT", Path: "/api/v1/policy/class-types/:code", Summary: "Edit a class type's ages, size limit and ratio", Tag: "audits", Perm: rules,
+		Request: object([]string{"max_children", "children_per_caregiver"}, map[string]any{"min_months": integer, "max_months": integer, "max_children": integer, "children_per_caregiver": integer})}, s.apiSetClassType)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/conduct/bars", Summary: "Bar records in full (the regulator only)", Tag: "audits", Perm: can("conduct.bars", "read")}, s.apiBars)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/conduct/bars", Summary: "Record a person barred from childcare work (从业禁止)", Tag: "audits", Perm: can("conduct.bars", "write"),
+		Request: object([]string{"id_number", "legal_basis", "authority", "starts_on", "evidence"}, map[string]any{"id_number": str, "name": str,
+			"legal_basis": str, "authority": str, "starts_on": str, "ends_on": str, "evidence": str})}, s.apiBar)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/rounds", Summary: "Define a round and draw it (双随机): seed and inputs recorded, audit-logged", Tag: "audits", Perm: can("rounds.draw", "write"),
+		Request: object([]string{"region_code", "name", "per_inspection"}, map[string]any{"region_code": str, "name": str, "count": integer,
+			"share": map[string]any{"type": "number"}, "per_inspection": integer, "risk_weighted": map[string]any{"type": "boolean"}, "seed": integer})}, s.apiCreateRound)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/rounds/:id", Summary: "A round and its draw, with a replay check", Tag: "audits", Perm: can("rounds.draw", "read")}, s.apiRound)
+
+	s.page("GET", "/institutions/:code/compliance", read, s.compliancePage)
+	s.routesRosterImport()
+	s.routesInspections()
+	s.routesDashboard()
+	s.routesAuditsAdmin()
+}
+
+// institution loads the institution of the path and checks act there (its organisation or region).
+func (s *Server) institution(c *fiber.Ctx, obj, act string) (accounts.Organisation, error) {
+	o, err := s.accounts.OrganisationByCode(c.UserContext(), c.Params("code"))
+	if err != nil {
+		return o, err
+	}
+	if err := s.allowedIn(c, obj, act, o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+		return o, err
+	}
+	if o.Kind != accounts.KindInstitution {
+		return o, audits.ErrNotFound
+	}
+	return o, nil
+}
+
+func parseDate(v string) (time.Time, bool) {
+	if v = strings.TrimSpace(v); v == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse("2006-01-02", v)
+	return t, err == nil
+}
+
+func dateOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format("2006-01-02")
+}
+
+type gapJSON struct {
+	Group  string `json:"group"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+type decisionJSON struct {
+	Post      string    `json:"post"`
+	Qualified bool      `json:"qualified"`
+	Matched   []string  `json:"matched"`
+	Gaps      []gapJSON `json:"gaps"`
+}
+
+func toDecisionJSON(d audits.Decision) decisionJSON {
+	out := decisionJSON{Post: d.Post, Qualified: d.Qualified, Matched: nonNil(d.Matched), Gaps: []gapJSON{}}
+	for _, g := range d.Gaps {
+		out.Gaps = append(out.Gaps, gapJSON{Group: g.Group, Reason: g.Reason, Detail: g.Detail})
+	}
+	return out
+}
+
+// complianceJSON is the report as JSON. A barred person shows as "not permitted"; the record itself
+// stays with the regulator.
+func complianceJSON(o accounts.Organisation, r audits.Report) map[string]any {
+	var assignments, classes, expiring []map[string]any
+	for _, a := range r.Assignments {
+		assignments = append(assignments, map[string]any{"assignment_id": a.AssignmentID, "roster_id": a.RosterID, "name": a.Name,
+			"id_number": accounts.MaskIDNumber(a.IDLast4), "post": a.Post, "class_id": a.ClassID, "not_permitted": a.Barred, "decision": toDecisionJSON(a.Decision)})
+	}
+	for _, c := range r.Classes {
+		classes = append(classes, map[string]any{"id": c.Class.ID, "name": c.Class.Name, "type": c.Class.Type, "children": c.Children, "max_children": c.MaxSize,
+			"children_per_caregiver": c.Ratio, "qualified_caregivers": c.Caregivers, "needed_caregivers": c.NeededCaregivers,
+			"over_size": c.OverSize, "under_staffed": c.UnderStaffed})
+	}
+	for _, e := range r.Expiring {
+		expiring = append(expiring, map[string]any{"roster_id": e.RosterID, "name": e.Name, "what": e.What, "on": e.On.Format("2006-01-02")})
+	}
+	return map[string]any{"institution": o.Code, "name": o.Name, "on": r.On.Format("2006-01-02"), "compliant": r.Compliant(), "issues": r.Issues(),
+		"children": r.Children, "staff": r.Staff, "qualified_share": r.QualifiedShare(), "assignments": nonNilMaps(assignments),
+		"classes": nonNilMaps(classes), "missing_posts": nonNil(r.MissingPosts), "expiring": nonNilMaps(expiring),
+		"not_permitted_roster_ids": nonNilIDs(r.BarredOnRoster)}
+}
+
+func nonNilMaps(m []map[string]any) []map[string]any {
+	if m == nil {
+		return []map[string]any{}
+	}
+	return m
+}
+
+func nonNilIDs(v []int64) []int64 {
+	if v == nil {
+		return []int64{}
+	}
+	return v
+}
+
+func (s *Server) apiCompliance(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "read")
+	if err != nil {
+		return err
+	}
+	on, ok := parseDate(c.Query("on"))
+	if !ok {
+		return failure.Field("on", "audits.date_invalid")
+	}
+	if on.IsZero() {
+		on = time.Now()
+	}
+	r, err := s.domains.Audits.Compliance(c.UserContext(), o.ID, on)
+	if err != nil {
+		return err
+	}
+	return c.JSON(complianceJSON(o, r))
+}
+
+func (s *Server) apiRoster(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "read")
+	if err != nil {
+		return err
+	}
+	ms, err := s.domains.Audits.Roster(c.UserContext(), o.ID)
+	if err != nil {
+		return err
+	}
+	cls, err := s.domains.Audits.Classes(c.UserContext(), o.ID)
+	if err != nil {
+		return err
+	}
+	staff := []map[string]any{}
+	for _, m := range ms {
+		staff = append(staff, map[string]any{"id": m.ID, "name": m.Name, "id_number": accounts.MaskIDNumber(m.IDLast4),
+			"health_valid_until": dateOrNil(m.HealthValidUntil), "no_criminal_record_on": dateOrNil(m.NoCriminalRecordOn)})
+	}
+	classes := []map[string]any{}
+	for _, x := range cls {
+		classes = append(classes, map[string]any{"id": x.ID, "name": x.Name, "type": x.Type, "children": x.Children})
+	}
+	return c.JSON(map[string]any{"staff": staff, "classes": classes})
+}
+
+type staffBody struct {
+	Name               string   `json:"name"`
+	Phone              string   `json:"phone"`
+	IDNumber           string   `json:"id_number"`
+	HealthValidUntil   string   `json:"health_valid_until"`
+	NoCriminalRecordOn string   `json:"no_criminal_record_on"`
+	Posts              []string `json:"posts"`
+	Class              string   `json:"class"`
+}
+
+func (b staffBody) input() (audits.StaffInput, error) {
+	in := audits.StaffInput{Name: b.Name, Phone: b.Phone, IDNumber: b.IDNumber, Posts: b.Posts, Class: b.Class}
+	var ok1, ok2 bool
+	in.HealthValidUntil, ok1 = parseDate(b.HealthValidUntil)
+	in.NoCriminalRecordOn, ok2 = parseDate(b.NoCriminalRecordOn)
+	var f failure.Fields
+	if !ok1 {
+		f.Add("health_valid_until", "audits.date_invalid")
+	}
+	if !ok2 {
+		f.Add("no_criminal_record_on", "audits.date_invalid")
+	}
+	return in, f.Err()
+}
+
+func (s *Server) apiRosterAdd(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "write")
+	if err != nil {
+		return err
+	}
+	var b staffBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	in, err := b.input()
+	if err != nil {
+		return err
+	}
+	m, err := s.domains.Audits.AddStaff(c.UserContext(), o.ID, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"id": m.ID, "name": m.Name, "id_number": accounts.MaskIDNumber(m.IDLast4)})
+}
+
+func (s *Server) apiSaveClass(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "write")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Name     string `json:"name"`
+		Type     string `json:"type"`
+		Children int    `json:"children"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	x, err := s.domains.Audits.SaveClass(c.UserContext(), audits.Class{OrganisationID: o.ID, Name: b.Name, Type: b.Type, Children: b.Children})
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"id": x.ID, "name": x.Name, "type": x.Type, "children": x.Children})
+}
+
+func (s *Server) apiExternalCert(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "write")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		RosterID   int64  `json:"roster_id"`
+		Number     string `json:"number"`
+		Occupation string `json:"occupation"`
+		Level      int    `json:"level"`
+		ExpiresOn  string `json:"expires_on"`
+		Evidence   string `json:"evidence"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	exp, ok := parseDate(b.ExpiresOn)
+	if !ok {
+		return failure.Field("expires_on", "audits.date_invalid")
+	}
+	ms, err := s.domains.Audits.Roster(c.UserContext(), o.ID)
+	if err != nil {
+		return err
+	}
+	var person int64
+	for _, m := range ms {
+		if m.ID == b.RosterID {
+			person = m.PersonID
+		}
+	}
+	if person == 0 {
+		return audits.ErrNotFound
+	}
+	x, err := s.domains.Audits.RecordExternalCertificate(c.UserContext(), principalOf(c).User.ID, audits.ExternalCert{OrganisationID: o.ID, PersonID: person,
+		Number: b.Number, Occupation: b.Occupation, Level: b.Level, ExpiresOn: exp, Evidence: b.Evidence})
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"id": x.ID, "number": x.Number, "verified": false})
+}
+
+func (s *Server) apiClassTypes(c *fiber.Ctx) error {
+	ts, err := s.domains.Audits.ClassTypes(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for _, t := range ts {
+		out = append(out, map[string]any{"code": t.Code, "name": t.Name, "name_en": t.NameEN, "min_months": t.MinMonths, "max_months": t.MaxMonths,
+			"max_children": t.MaxChildren, "children_per_caregiver": t.ChildrenPerCaregiver})
+	}
+	return c.JSON(map[string]any{"class_types": out})
+}
+
+func (s *Server) apiSetClassType(c *fiber.Ctx) error {
+	var b struct {
+		MinMonths            int `json:"min_months"`
+		MaxMonths            int `json:"max_months"`
+		MaxChildren          int `json:"max_children"`
+		ChildrenPerCaregiver int `json:"children_per_caregiver"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	ct := audits.ClassType{Code: c.Params("code"), MinMonths: b.MinMonths, MaxMonths: b.MaxMonths, MaxChildren: b.MaxChildren, ChildrenPerCaregiver: b.ChildrenPerCaregiver}
+	if err := s.domains.Audits.SetClassType(c.UserContext(), principalOf(c).User.ID, ct); err != nil {
+		return err
+	}
+	return s.apiClassTypes(c)
+}
+
+func (s *Server) apiRules(c *fiber.Ctx) error {
+	rs, err := s.domains.Audits.Rules(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for _, r := range rs {
+		out = append(out, map[string]any{"id": r.ID, "line": r.Line, "note": r.Note, "created_at": r.CreatedAt})
+	}
+	return c.JSON(map[string]any{"rules": out})
+}
+
+func (s *Server) apiRulePreview(c *fiber.Ctx) error {
+	var b struct {
+		Line string `json:"line"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	changes, err := s.domains.Audits.PreviewRule(c.UserContext(), b.Line, time.Now())
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for _, ch := range changes {
+		out = append(out, map[string]any{"organisation_id": ch.OrganisationID, "assignment_id": ch.AssignmentID, "name": accounts.MaskName(ch.Name),
+			"post": ch.Post, "before": ch.Before, "after": ch.After})
+	}
+	return c.JSON(map[string]any{"changes": out})
+}
+
+func (s *Server) apiAddRule(c *fiber.Ctx) error {
+	var b struct {
+		Line string `json:"line"`
+		Note string `json:"note"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	r, err := s.domains.Audits.AddRule(c.UserContext(), principalOf(c).User.ID, b.Line, b.Note)
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"id": r.ID, "line": r.Line})
+}
+
+func (s *Server) apiRemoveRule(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.domains.Audits.RemoveRule(c.UserContext(), principalOf(c).User.ID, id); err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"removed": id})
+}
+
+func (s *Server) apiBars(c *fiber.Ctx) error {
+	bars, err := s.domains.Audits.Bars(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for _, b := range bars {
+		out = append(out, map[string]any{"id": b.ID, "person_id": b.PersonID, "legal_basis": b.LegalBasis, "authority": b.Authority,
+			"starts_on": b.StartsOn.Format("2006-01-02"), "ends_on": dateOrNil(b.EndsOn), "evidence": b.Evidence, "created_at": b.CreatedAt})
+	}
+	return c.JSON(map[string]any{"bars": out})
+}
+
+func (s *Server) apiBar(c *fiber.Ctx) error {
+	var b struct {
+		IDNumber   string `json:"id_number"`
+		Name       string `json:"name"`
+		LegalBasis string `json:"legal_basis"`
+		Authority  string `json:"authority"`
+		StartsOn   string `json:"starts_on"`
+		EndsOn     string `json:"ends_on"`
+		Evidence   string `json:"evidence"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	starts, ok1 := parseDate(b.StartsOn)
+	ends, ok2 := parseDate(b.EndsOn)
+	if !ok1 || !ok2 {
+		return failure.Field("starts_on", "audits.date_invalid")
+	}
+	person, err := s.accounts.PersonByIDNumber(c.UserContext(), b.IDNumber)
+	if err != nil && b.Name != "" {
+		person, err = s.accounts.EnsurePerson(c.UserContext(), b.Name, "", b.IDNumber)
+	}
+	if err != nil {
+		return err
+	}
+	bar, err := s.domains.Audits.RecordBar(c.UserContext(), principalOf(c).User.ID, audits.Bar{PersonID: person, LegalBasis: b.LegalBasis,
+		Authority: b.Authority, StartsOn: starts, EndsOn: ends, Evidence: b.Evidence})
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"id": bar.ID})
+}
+
+func (s *Server) apiCreateRound(c *fiber.Ctx) error {
+	var b struct {
+		RegionCode    string  `json:"region_code"`
+		Name          string  `json:"name"`
+		Count         int     `json:"count"`
+		Share         float64 `json:"share"`
+		PerInspection int     `json:"per_inspection"`
+		RiskWeighted  bool    `json:"risk_weighted"`
+		Seed          int64   `json:"seed"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.allowedIn(c, "rounds.draw", "write", accounts.RegionDomain(b.RegionCode)); err != nil {
+		return err
+	}
+	r, err := s.domains.Audits.CreateRound(c.UserContext(), principalOf(c).User.ID, audits.RoundInput{RegionCode: b.RegionCode, Name: b.Name,
+		Count: b.Count, Share: b.Share, PerInspection: b.PerInspection, RiskWeighted: b.RiskWeighted, Seed: uint64(max(b.Seed, 0))})
+	if err != nil {
+		return err
+	}
+	return c.JSON(roundJSON(r, true))
+}
+
+func roundJSON(r audits.Round, replayed bool) map[string]any {
+	drawn := []map[string]any{}
+	for _, a := range r.Assignments {
+		drawn = append(drawn, map[string]any{"organisation_id": a.TargetID, "inspectors": a.Inspectors})
+	}
+	return map[string]any{"id": r.ID, "region_code": r.RegionCode, "name": r.Name, "seed": strconv.FormatUint(r.Seed, 10), "count": r.Count,
+		"per_inspection": r.PerInspection, "risk_weighted": r.RiskWeighted, "input_digest": r.InputDigest, "drawn": drawn, "replay_matches": replayed}
+}
+
+func (s *Server) apiRound(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	r, err := s.domains.Audits.RoundByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.allowedIn(c, "rounds.draw", "read", accounts.RegionDomain(r.RegionCode)); err != nil {
+		return err
+	}
+	ok, err := s.domains.Audits.ReplayRound(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(roundJSON(r, ok))
+}
+
+// compliancePage shows an institution its compliance (and the regulator of its region).
+func (s *Server) compliancePage(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "read")
+	if err != nil {
+		return err
+	}
+	r, err := s.domains.Audits.Compliance(c.UserContext(), o.ID, time.Now())
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, x := range r.Classes {
+		names[x.Class.ID] = x.Class.Name
+	}
+	return s.render(c, "institution_compliance", page{Title: o.Name, Data: map[string]any{"Org": o, "Report": r, "ClassNames": names,
+		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
+		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domain(), accounts.RegionDomain(o.RegionCode)) == nil}})
+}

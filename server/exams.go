@@ -1,4 +1,320 @@
 package server
 
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/exams"
+)
+
+// deviceHeader carries the token of the device that holds an attempt.
+const deviceHeader = "X-Exam-Device"
+
+var (
+	examInt = map[string]any{"type": "examInt"}
+	anyJSON = map[string]any{"type": "object"}
+)
+
 // routesExams registers the exams pages and JSON endpoints (owned by the exams work).
-func (s *Server) routesExams() {}
+func (s *Server) routesExams() {
+	take := can("exams.take", "write")
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/exams", Summary: "My exam sessions", Tag: "exams", Perm: can("exams.take", "read")}, s.apiMyExams)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/registrations", Summary: "Register for a session", Tag: "exams", Perm: take}, s.apiRegister)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/start", Summary: "Start or take over my attempt (returns the device token)", Tag: "exams", Perm: take}, s.apiStart)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Summary: "My paper, saved answers and the clock (X-Exam-Device)", Tag: "exams", Perm: take}, s.apiPaper)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/state", Summary: "Server time and deadline, for the countdown", Tag: "exams", Perm: take}, s.apiState)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/answers", Summary: "Save one answer, idempotent by seq (X-Exam-Device)", Tag: "exams", Perm: take,
+		Request: object([]string{"seq", "item", "response"}, map[string]any{"seq": examInt, "item": examInt, "response": anyJSON})}, s.apiSave)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/submit", Summary: "Submit my attempt (final, idempotent)", Tag: "exams", Perm: take}, s.apiSubmit)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/signals", Summary: "Log a proctoring signal", Tag: "exams", Perm: take,
+		Request: object([]string{"kind"}, map[string]any{"kind": str, "detail": str})}, s.apiSignal)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/results", Summary: "My published results", Tag: "exams", Perm: can("exams.take", "read")}, s.apiMyResults)
+
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/registrations", Summary: "Registrations of a session", Tag: "exams", Perm: can("exams.sessions", "read")}, s.apiRegistrations)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-registrations/:id/decision", Summary: "Approve or reject a registration", Tag: "exams", Perm: can("exams.sessions", "write"),
+		Request: object([]string{"approve"}, map[string]any{"approve": map[string]any{"type": "boolean"}, "extra_seconds": examInt})}, s.apiDecide)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/marking", Summary: "Marking queue (candidates not named)", Tag: "exams", Perm: can("exams.marking", "read")}, s.apiMarkingQueue)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/marks", Summary: "Mark a subjective answer", Tag: "exams", Perm: can("exams.marking", "write"),
+		Request: object([]string{"position", "marks"}, map[string]any{"position": examInt, "marks": map[string]any{"type": "array", "items": map[string]any{"type": "number"}}})}, s.apiMark)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/publish", Summary: "Publish results (requests certificates for passes)", Tag: "exams", Perm: can("exams.results", "write")}, s.apiPublishResults)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/regrade", Summary: "Regrade against corrected keys (dry_run=true lists who changes)", Tag: "exams", Perm: can("exams.results", "write"), Query: []string{"dry_run"}}, s.apiRegrade)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/results", Summary: "Results of a session", Tag: "exams", Perm: can("exams.results", "read")}, s.apiResults)
+	s.page("GET", "/exams/sessions/:id/results.csv", can("exams.results", "read"), s.resultsCSV)
+	s.routesExamPages()
+}
+
+// personOf is the signed-in person.
+func personOf(c *fiber.Ctx) int64 { return principalOf(c).User.PersonID }
+
+// sessionInCentre loads a session and checks the caller's permission in its centre.
+func (s *Server) sessionInCentre(c *fiber.Ctx, id int64, obj, act string) (exams.Session, error) {
+	x, err := s.domains.Exams.GetSession(c.UserContext(), id)
+	if err != nil {
+		return x, err
+	}
+	org, err := s.accounts.OrganisationByID(c.UserContext(), x.CentreID)
+	if err != nil {
+		return x, err
+	}
+	return x, s.allowedIn(c, obj, act, accounts.OrgDomain(org.Code), accounts.RegionDomain(org.RegionCode))
+}
+
+func (s *Server) apiMyExams(c *fiber.Ctx) error {
+	list, err := s.domains.Exams.OpenSessions(c.UserContext(), personOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": list})
+}
+
+func (s *Server) apiRegister(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	r, err := s.domains.Exams.Register(c.UserContext(), id, personOf(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+func (s *Server) apiStart(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	st, err := s.domains.Exams.Start(c.UserContext(), id, personOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Server) apiPaper(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := s.domains.Exams.Paper(c.UserContext(), id, personOf(c), c.Get(deviceHeader))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(v)
+}
+
+func (s *Server) apiState(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	st, err := s.domains.Exams.AttemptState(c.UserContext(), id, personOf(c), c.Get(deviceHeader))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(st)
+}
+
+type saveBody struct {
+	Seq      int64        `json:"seq"`
+	Item     int          `json:"item"`
+	Response exams.Answer `json:"response"`
+}
+
+func (s *Server) apiSave(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b saveBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	ack, err := s.domains.Exams.Save(c.UserContext(), id, personOf(c), c.Get(deviceHeader), b.Seq, b.Item, b.Response)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ack)
+}
+
+func (s *Server) apiSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	a, err := s.domains.Exams.Submit(c.UserContext(), id, personOf(c), c.Get(deviceHeader), exams.ByCandidate)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"attempt": a})
+}
+
+func (s *Server) apiSignal(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Kind   string `json:"kind"`
+		Detail string `json:"detail"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.domains.Exams.Signal(c.UserContext(), id, personOf(c), b.Kind, b.Detail); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) apiMyResults(c *fiber.Ctx) error {
+	rs, err := s.domains.Exams.PersonResults(c.UserContext(), personOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": rs})
+}
+
+func (s *Server) apiRegistrations(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.sessions", "read"); err != nil {
+		return err
+	}
+	rs, err := s.domains.Exams.Registrations(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": rs})
+}
+
+func (s *Server) apiDecide(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Approve bool `json:"approve"`
+		Extra   int  `json:"extra_seconds"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	sessionID, err := s.domains.Exams.RegistrationSession(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, sessionID, "exams.sessions", "write"); err != nil {
+		return err
+	}
+	if err := s.domains.Exams.Decide(c.UserContext(), principalOf(c).User.ID, id, b.Approve, time.Duration(b.Extra)*time.Second); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) apiMarkingQueue(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.marking", "read"); err != nil {
+		return err
+	}
+	q, err := s.domains.Exams.MarkingQueue(c.UserContext(), id, principalOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": q})
+}
+
+func (s *Server) apiMark(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Position int       `json:"position"`
+		Marks    []float64 `json:"marks"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	sessionID, err := s.domains.Exams.AttemptSession(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, sessionID, "exams.marking", "write"); err != nil {
+		return err
+	}
+	if err := s.domains.Exams.Mark(c.UserContext(), principalOf(c).User.ID, id, b.Position, b.Marks); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) apiPublishResults(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.results", "write"); err != nil {
+		return err
+	}
+	n, err := s.domains.Exams.Publish(c.UserContext(), principalOf(c).User.ID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"published": n})
+}
+
+func (s *Server) apiRegrade(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.results", "write"); err != nil {
+		return err
+	}
+	dry, _ := strconv.ParseBool(c.Query("dry_run", "true"))
+	ch, err := s.domains.Exams.Regrade(c.UserContext(), principalOf(c).User.ID, id, dry)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"dry_run": dry, "changes": ch})
+}
+
+func (s *Server) apiResults(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.results", "read"); err != nil {
+		return err
+	}
+	rs, err := s.domains.Exams.Results(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": rs})
+}
+
+func (s *Server) resultsCSV(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.results", "read"); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="results-`+strconv.FormatInt(id, 10)+`.csv"`)
+	return s.domains.Exams.WriteResultsCSV(c.UserContext(), id, c.Response().BodyWriter())
+}

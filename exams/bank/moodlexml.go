@@ -230,6 +230,9 @@ func moodleText(s, format string, want TextFormat) string {
 
 func plainText(s string) string { return moodleText(s, "html", Plain) }
 
+// PlainText is an HTML fragment's text, for lists and previews.
+func PlainText(s string) string { return plainText(s) }
+
 // fraction reads a Moodle percentage ("100", "-33.33333") as a weight, rounded as Moodle rounds it so
 // that an export read back gives the same number.
 func fraction(s string) (float64, error) {

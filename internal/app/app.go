@@ -7,23 +7,32 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/audits"
+	"shanyu/certificates"
+	"shanyu/curriculum"
+	"shanyu/exams"
 	"shanyu/internal/config"
 	"shanyu/internal/jobs"
 )
 
 // App holds the domain services and the background machinery of one process.
 type App struct {
-	Config   config.Config
-	Pool     *pgxpool.Pool
-	Log      *slog.Logger
-	Accounts *accounts.Service
-	Access   *accounts.Access
-	Jobs     *jobs.Client
-	registry *jobs.Registry
+	Config       config.Config
+	Pool         *pgxpool.Pool
+	Log          *slog.Logger
+	Accounts     *accounts.Service
+	Access       *accounts.Access
+	Audits       *audits.Service
+	Certificates *certificates.Service
+	Curriculum   *curriculum.Service
+	Exams        *exams.Service
+	Jobs         *jobs.Client
+	registry     *jobs.Registry
 }
 
 // Build makes the services. Nothing runs in the background until Start.
@@ -39,16 +48,43 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	if a.Access, err = accounts.NewAccess(ctx, pool, log); err != nil {
 		return nil, fmt.Errorf("access policy: %w", err)
 	}
+	// Audits learns of platform certificates through certificateSource, set once certificates exists.
+	if a.Audits, err = audits.New(ctx, pool, a.Accounts, nil, log); err != nil {
+		return nil, fmt.Errorf("audits: %w", err)
+	}
 	// Each domain registers its workers on a.registry here, before the client is built.
+	a.Certificates = certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey})
+	jobs.Add(a.registry, &certificates.IssueWorker{Service: a.Certificates})
+	a.Curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{
+		Levels: func(code string, level int) (string, string, error) {
+			t, err := certificates.LevelTitles(code, level)
+			return t.OccupationZH + " " + t.LevelZH, t.OccupationEN + ", " + t.LevelEN, err
+		},
+		Font: func() (curriculum.Subsetter, error) {
+			f, err := certificates.LoadFont(certificates.FontPathFromEnv(os.Getenv))
+			if err != nil {
+				return nil, err
+			}
+			return f, nil
+		},
+	})
+	a.Certificates.SetHoursSource(a.Curriculum)
+	a.Audits.SetCertificateSource(certificateSource{certs: a.Certificates})
+	a.Exams = exams.New(pool, exams.Options{Hours: a.Curriculum})
+	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})
+	jobs.Add(a.registry, &exams.SweepWorker{Exams: a.Exams})
+	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicSweep())
 	if a.Jobs, err = jobs.New(pool, a.registry, log, 8); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	a.Exams.SetJobs(a.Jobs)
 	return a, nil
 }
 
 // Start runs the background work (job workers, the access-policy listener) until ctx ends or Stop.
 func (a *App) Start(ctx context.Context) error {
 	go a.Access.Listen(ctx)
+	go a.Audits.Listen(ctx)
 	if a.registry.Works() {
 		if err := a.Jobs.Start(ctx); err != nil {
 			return fmt.Errorf("start jobs: %w", err)

@@ -1,0 +1,364 @@
+package audits
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/internal/pg"
+)
+
+// AssignmentCheck is the policy's decision for one post held by one roster member.
+type AssignmentCheck struct {
+	AssignmentID int64
+	RosterID     int64
+	Name         string
+	IDLast4      string
+	Post         string
+	ClassID      int64
+	Decision     Decision
+	Barred       bool // "not permitted to work in childcare"; the record itself is the regulator's
+}
+
+// ClassReport is one class against its type.
+type ClassReport struct {
+	Class    Class
+	TypeName string
+	MaxSize  int
+	Ratio    int
+	ClassCheck
+}
+
+// Expiry is a document that runs out within the warning window.
+type Expiry struct {
+	RosterID int64
+	Name     string
+	What     string // "health" or a certificate number
+	On       time.Time
+}
+
+// Report is an institution's compliance on one day.
+type Report struct {
+	OrganisationID int64
+	On             time.Time
+	Children       int
+	Staff          int
+	Assignments    []AssignmentCheck
+	Classes        []ClassReport
+	MissingPosts   []string
+	Expiring       []Expiry
+	BarredOnRoster []int64 // roster ids
+	Unqualified    int
+}
+
+// Compliant is true when nothing is wrong (expiring documents are warnings, not faults).
+func (r Report) Compliant() bool {
+	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 {
+		return false
+	}
+	for _, c := range r.Classes {
+		if c.OverSize || c.UnderStaffed {
+			return false
+		}
+	}
+	return true
+}
+
+// Issues counts the faults.
+func (r Report) Issues() int {
+	n := r.Unqualified + len(r.MissingPosts) + len(r.BarredOnRoster)
+	for _, c := range r.Classes {
+		if c.OverSize {
+			n++
+		}
+		if c.UnderStaffed {
+			n++
+		}
+	}
+	return n
+}
+
+// QualifiedShare is the share of assignments held by qualified staff (1 when there are none).
+func (r Report) QualifiedShare() float64 {
+	if len(r.Assignments) == 0 {
+		return 1
+	}
+	return float64(len(r.Assignments)-r.Unqualified) / float64(len(r.Assignments))
+}
+
+// world is everything compliance looks at, loaded in a few set-wise queries.
+type world struct {
+	types    map[string]ClassType
+	classes  map[int64][]Class // by organisation
+	members  map[int64][]Member
+	posts    map[int64][]Post // by roster id
+	certs    map[int64][]Cert // by person
+	barred   map[int64]bool
+	orgOrder []int64
+}
+
+// querier runs queries on a pool or in a transaction, several in one round trip.
+type querier interface {
+	pg.DB
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// load reads the data of the given institutions (all when orgIDs is nil) as it stands on day on, in
+// one round trip to the database.
+func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.Time) (*world, error) {
+	w := &world{types: map[string]ClassType{}, classes: map[int64][]Class{}, members: map[int64][]Member{},
+		posts: map[int64][]Post{}, certs: map[int64][]Cert{}, barred: map[int64]bool{}}
+	filter, rfilter, args := "true", "true", []any{}
+	if orgIDs != nil {
+		filter, rfilter, args = "organisation_id = ANY($1)", "r.organisation_id = ANY($1)", []any{orgIDs}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT code, name, name_en, min_months, max_months, max_children, children_per_caregiver FROM audit_class_types`)
+	b.Queue(`SELECT id, organisation_id, name, class_type, children FROM audit_classes WHERE `+filter+` ORDER BY organisation_id, name`, args...)
+	b.Queue(`SELECT id, organisation_id, person_id, name, id_last4, health_valid_until, no_criminal_record_on
+		FROM audit_roster WHERE `+filter+` ORDER BY organisation_id, name, id`, args...)
+	b.Queue(`SELECT a.id, a.roster_id, a.post, coalesce(a.class_id, 0) FROM audit_assignments a
+		JOIN audit_roster r ON r.id = a.roster_id WHERE `+rfilter+` ORDER BY a.id`, args...)
+	b.Queue(`SELECT person_id, number, occupation, level, expires_on FROM audit_external_certificates WHERE `+filter, args...)
+	b.Queue(`SELECT DISTINCT person_id FROM audit_barred_persons WHERE starts_on <= $1 AND (ends_on IS NULL OR ends_on >= $1)`, day(on))
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	var ct ClassType
+	if _, err := pgx.ForEachRow(rows, []any{&ct.Code, &ct.Name, &ct.NameEN, &ct.MinMonths, &ct.MaxMonths, &ct.MaxChildren, &ct.ChildrenPerCaregiver}, func() error {
+		w.types[ct.Code] = ct
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("class types: %w", err)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, err
+	}
+	var c Class
+	if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.OrganisationID, &c.Name, &c.Type, &c.Children}, func() error {
+		w.classes[c.OrganisationID] = append(w.classes[c.OrganisationID], c)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("classes: %w", err)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, err
+	}
+	members, err := pgx.CollectRows(rows, scanMember)
+	if err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
+	}
+	var people []int64
+	for _, m := range members {
+		if len(w.members[m.OrganisationID]) == 0 {
+			w.orgOrder = append(w.orgOrder, m.OrganisationID)
+		}
+		w.members[m.OrganisationID] = append(w.members[m.OrganisationID], m)
+		people = append(people, m.PersonID)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, err
+	}
+	var p Post
+	if _, err := pgx.ForEachRow(rows, []any{&p.ID, &p.RosterID, &p.Post, &p.ClassID}, func() error {
+		w.posts[p.RosterID] = append(w.posts[p.RosterID], p)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("assignments: %w", err)
+	}
+	// Certificates recorded from elsewhere count, unverified, while their date allows.
+	if rows, err = br.Query(); err != nil {
+		return nil, err
+	}
+	var pid int64
+	var cert Cert
+	var exp *time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &cert.Number, &cert.Occupation, &cert.Level, &exp}, func() error {
+		x := cert
+		x.Status = CertValid
+		if exp != nil {
+			x.ExpiresOn = *exp
+			if exp.Before(day(on)) {
+				x.Status = CertExpired
+			}
+		}
+		w.certs[pid] = append(w.certs[pid], x)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("external certificates: %w", err)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&pid}, func() error { w.barred[pid] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("barred: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	if s.certs != nil && len(people) > 0 {
+		platform, err := s.certs.ForPeople(ctx, people)
+		if err != nil {
+			return nil, fmt.Errorf("certificates: %w", err)
+		}
+		for id, cs := range platform {
+			w.certs[id] = append(w.certs[id], cs...)
+		}
+	}
+	return w, nil
+}
+
+func (w *world) facts(m Member, on time.Time) PersonFacts {
+	return PersonFacts{Certificates: w.certs[m.PersonID], HealthValidUntil: m.HealthValidUntil,
+		NoCriminalRecordIssued: m.NoCriminalRecordOn, Barred: w.barred[m.PersonID], On: on}
+}
+
+// report checks one institution against the policy, its class types and the staffing rules.
+func (s *Service) report(p *Policy, w *world, orgID int64, on time.Time) (Report, error) {
+	on = day(on)
+	r := Report{OrganisationID: orgID, On: on}
+	qualifiedIn := map[int64]map[int64]bool{} // class → qualified caregivers (roster ids)
+	held := map[string]bool{}
+	warnUntil := on.AddDate(0, 0, s.staffing.ExpiryWarningDays)
+	soon := func(t time.Time) bool { return !t.IsZero() && !t.Before(on) && !t.After(warnUntil) }
+	for _, m := range w.members[orgID] {
+		r.Staff++
+		f := w.facts(m, on)
+		if f.Barred {
+			r.BarredOnRoster = append(r.BarredOnRoster, m.ID)
+		}
+		if soon(m.HealthValidUntil) {
+			r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: "health", On: m.HealthValidUntil})
+		}
+		for _, c := range f.Certificates {
+			if c.Status == CertValid && soon(c.ExpiresOn) {
+				r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: c.Number, On: c.ExpiresOn})
+			}
+		}
+		for _, a := range w.posts[m.ID] {
+			d, err := p.Decide(a.Post, f)
+			if err != nil {
+				return r, err
+			}
+			r.Assignments = append(r.Assignments, AssignmentCheck{AssignmentID: a.ID, RosterID: m.ID, Name: m.Name, IDLast4: m.IDLast4,
+				Post: a.Post, ClassID: a.ClassID, Decision: d, Barred: f.Barred})
+			if !d.Qualified {
+				r.Unqualified++
+				continue
+			}
+			held[a.Post] = true
+			if a.Post == "caregiver" && a.ClassID != 0 {
+				if qualifiedIn[a.ClassID] == nil {
+					qualifiedIn[a.ClassID] = map[int64]bool{}
+				}
+				qualifiedIn[a.ClassID][m.ID] = true
+			}
+		}
+	}
+	for _, c := range w.classes[orgID] {
+		r.Children += c.Children
+		ct := w.types[c.Type]
+		r.Classes = append(r.Classes, ClassReport{Class: c, TypeName: ct.Name, MaxSize: ct.MaxChildren, Ratio: ct.ChildrenPerCaregiver,
+			ClassCheck: CheckClass(ct, c.Children, len(qualifiedIn[c.ID]))})
+	}
+	for _, post := range s.staffing.Required(r.Children) {
+		if !held[post] {
+			r.MissingPosts = append(r.MissingPosts, post)
+		}
+	}
+	sort.Slice(r.Expiring, func(i, j int) bool { return r.Expiring[i].On.Before(r.Expiring[j].On) })
+	return r, nil
+}
+
+// Compliance checks one institution on day on.
+func (s *Service) Compliance(ctx context.Context, orgID int64, on time.Time) (Report, error) {
+	w, err := s.load(ctx, s.db, []int64{orgID}, on)
+	if err != nil {
+		return Report{}, err
+	}
+	return s.report(s.Policy(), w, orgID, on)
+}
+
+// ComplianceOf checks many institutions at once (all with a roster when orgIDs is nil).
+func (s *Service) ComplianceOf(ctx context.Context, orgIDs []int64, on time.Time) (map[int64]Report, error) {
+	w, err := s.load(ctx, s.db, orgIDs, on)
+	if err != nil {
+		return nil, err
+	}
+	ids := orgIDs
+	if ids == nil {
+		ids = w.orgOrder
+		for id := range w.classes {
+			if len(w.members[id]) == 0 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	p := s.Policy()
+	out := make(map[int64]Report, len(ids))
+	for _, id := range ids {
+		r, err := s.report(p, w, id, on)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = r
+	}
+	return out, nil
+}
+
+// RuleChange is an assignment whose decision a proposed rule would change.
+type RuleChange struct {
+	OrganisationID int64
+	AssignmentID   int64
+	Name           string
+	Post           string
+	Before, After  bool
+}
+
+// PreviewRule lists the current assignments whose status would change if the rule were added.
+func (s *Service) PreviewRule(ctx context.Context, line string, on time.Time) ([]RuleChange, error) {
+	line, err := NormaliseRule(line)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := s.ruleLines(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	next, err := NewPolicy(append(lines, line))
+	if err != nil {
+		return nil, ErrRuleInvalid.Wrap(err)
+	}
+	w, err := s.load(ctx, s.db, nil, on)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Policy()
+	var out []RuleChange
+	for _, orgID := range w.orgOrder {
+		for _, m := range w.members[orgID] {
+			f := w.facts(m, day(on))
+			for _, a := range w.posts[m.ID] {
+				before, err := now.Decide(a.Post, f)
+				if err != nil {
+					return nil, err
+				}
+				after, err := next.Decide(a.Post, f)
+				if err != nil {
+					return nil, err
+				}
+				if before.Qualified != after.Qualified {
+					out = append(out, RuleChange{OrganisationID: orgID, AssignmentID: a.ID, Name: m.Name, Post: a.Post, Before: before.Qualified, After: after.Qualified})
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,814 @@
+package audits
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/accounts"
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
+)
+
+// RoundInput is what the regulator decides when defining a round.
+type RoundInput struct {
+	RegionCode    string
+	Name          string
+	Count         int     // how many institutions; or
+	Share         float64 // a share of the register, when Count is 0
+	PerInspection int     // at least 2
+	RiskWeighted  bool    // institutions with compliance faults are drawn more often
+	Seed          uint64  // 0: a fresh random seed
+	On            time.Time
+}
+
+// Round is a stored draw.
+type Round struct {
+	ID            int64
+	RegionCode    string
+	Name          string
+	Seed          uint64
+	Count         int
+	PerInspection int
+	RiskWeighted  bool
+	InputDigest   string
+	CreatedAt     time.Time
+	Assignments   []Assignment
+}
+
+// roundRecord is the stored input of a draw: enough to run it again.
+type roundRecord struct {
+	Targets    []Target    `json:"targets"`
+	Inspectors []Inspector `json:"inspectors"`
+}
+
+// CreateRound draws the institutions and inspectors of a round, stores the draw with its seed and
+// inputs, opens one inspection per drawn institution and writes the audit log, in one transaction.
+func (s *Service) CreateRound(ctx context.Context, actorID int64, in RoundInput) (Round, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	var f failure.Fields
+	if in.Name == "" {
+		f.Add("name", "audits.field_required")
+	}
+	if in.PerInspection < 2 {
+		f.Add("per_inspection", "audits.draw_invalid")
+	}
+	if in.Count < 0 || in.Share < 0 || in.Share > 1 || (in.Count == 0 && in.Share == 0) {
+		f.Add("count", "audits.draw_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Round{}, err
+	}
+	if in.Seed == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return Round{}, err
+		}
+		in.Seed = binary.BigEndian.Uint64(b[:]) >> 1 // fits a bigint
+	}
+	if in.On.IsZero() {
+		in.On = time.Now()
+	}
+	var orgs []accounts.Organisation
+	for off := 0; ; off += 200 {
+		page, total, err := s.accounts.ListOrganisations(ctx, accounts.OrgFilter{Kind: accounts.KindInstitution, Region: in.RegionCode, Limit: 200, Offset: off})
+		if err != nil {
+			return Round{}, err
+		}
+		orgs = append(orgs, page...)
+		if off+200 >= total || len(page) == 0 {
+			break
+		}
+	}
+	ids := make([]int64, len(orgs))
+	for i, o := range orgs {
+		ids[i] = o.ID
+	}
+	var rec roundRecord
+	reports := map[int64]Report{}
+	if in.RiskWeighted && len(ids) > 0 {
+		var err error
+		if reports, err = s.ComplianceOf(ctx, ids, in.On); err != nil {
+			return Round{}, err
+		}
+	}
+	for _, id := range ids {
+		risk := 1
+		if r, ok := reports[id]; ok && !r.Compliant() {
+			risk = 3
+		}
+		rec.Targets = append(rec.Targets, Target{ID: id, Risk: risk})
+	}
+	users, err := s.inspectorPool(ctx, in.RegionCode)
+	if err != nil {
+		return Round{}, err
+	}
+	conflicts := map[int64][]int64{}
+	rows, err := s.db.Query(ctx, `SELECT user_id, organisation_id FROM audit_inspector_conflicts`)
+	if err != nil {
+		return Round{}, err
+	}
+	var uid, oid int64
+	if _, err := pgx.ForEachRow(rows, []any{&uid, &oid}, func() error { conflicts[uid] = append(conflicts[uid], oid); return nil }); err != nil {
+		return Round{}, err
+	}
+	for _, u := range users {
+		rec.Inspectors = append(rec.Inspectors, Inspector{ID: u.ID, Conflicts: conflicts[u.ID]})
+	}
+	count := in.Count
+	if count == 0 {
+		count = CountForShare(in.Share, len(rec.Targets))
+	}
+	if count > len(rec.Targets) {
+		return Round{}, failure.Field("count", "audits.draw_invalid")
+	}
+	res, err := Draw(DrawInput{Seed: in.Seed, Targets: rec.Targets, Inspectors: rec.Inspectors, Count: count, PerInspection: in.PerInspection})
+	if err != nil {
+		return Round{}, err
+	}
+	r := Round{RegionCode: in.RegionCode, Name: in.Name, Seed: in.Seed, Count: count, PerInspection: in.PerInspection,
+		RiskWeighted: in.RiskWeighted, InputDigest: res.InputDigest, Assignments: res.Assignments}
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		input, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO audit_rounds (region_code, name, seed, target_count, per_inspection, risk_weighted, input, input_digest, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at`,
+			r.RegionCode, r.Name, int64(r.Seed), r.Count, r.PerInspection, r.RiskWeighted, input, r.InputDigest, actorID).Scan(&r.ID, &r.CreatedAt)
+		if _, bad := pg.HasCode(err, pg.CodeForeignKeyViolation); bad {
+			return failure.Field("region_code", "accounts.region_not_found")
+		}
+		if err != nil {
+			return err
+		}
+		for _, a := range r.Assignments {
+			var inspID int64
+			if err := tx.QueryRow(ctx, `INSERT INTO audit_inspections (round_id, organisation_id) VALUES ($1, $2) RETURNING id`, r.ID, a.TargetID).Scan(&inspID); err != nil {
+				return err
+			}
+			for _, u := range a.Inspectors {
+				if _, err := tx.Exec(ctx, `INSERT INTO audit_inspection_inspectors (inspection_id, user_id) VALUES ($1, $2)`, inspID, u); err != nil {
+					return err
+				}
+			}
+		}
+		return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "inspection_round.draw", Subject: fmt.Sprintf("inspection_round:%d", r.ID),
+			Details: map[string]any{"seed": fmt.Sprint(r.Seed), "input_digest": r.InputDigest, "targets": len(rec.Targets), "inspectors": len(rec.Inspectors), "drawn": len(r.Assignments)}})
+	})
+	return r, err
+}
+
+// inspectorPool lists the inspector register of a region: users holding the inspector role in the
+// region, in a region above it (3301 covers 330106) or in a district below it.
+func (s *Service) inspectorPool(ctx context.Context, region string) ([]accounts.User, error) {
+	if len(region) < 2 {
+		return nil, failure.Field("region_code", "accounts.region_not_found")
+	}
+	var out []accounts.User
+	for off := 0; ; off += 200 {
+		page, total, err := s.accounts.ListUsers(ctx, accounts.UserFilter{Role: accounts.RoleInspector, Domain: accounts.RegionDomain(region[:2]), Limit: 200, Offset: off})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page {
+			grants, err := s.accounts.GrantsOf(ctx, u.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, g := range grants {
+				r, ok := strings.CutPrefix(g.Domain, "region:")
+				if ok && g.Role == accounts.RoleInspector && (accounts.Contains(r, region) || accounts.Contains(region, r)) {
+					out = append(out, u)
+					break
+				}
+			}
+		}
+		if off+200 >= total || len(page) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// RoundByID loads a round and its drawn inspections.
+func (s *Service) RoundByID(ctx context.Context, id int64) (Round, error) {
+	var r Round
+	var seed int64
+	err := s.db.QueryRow(ctx, `SELECT id, region_code, name, seed, target_count, per_inspection, risk_weighted, input_digest, created_at FROM audit_rounds WHERE id = $1`, id).
+		Scan(&r.ID, &r.RegionCode, &r.Name, &seed, &r.Count, &r.PerInspection, &r.RiskWeighted, &r.InputDigest, &r.CreatedAt)
+	if pg.IsNoRows(err) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, err
+	}
+	r.Seed = uint64(seed)
+	rows, err := s.db.Query(ctx, `SELECT i.organisation_id, array_agg(ii.user_id ORDER BY ii.user_id) FROM audit_inspections i
+		JOIN audit_inspection_inspectors ii ON ii.inspection_id = i.id WHERE i.round_id = $1 GROUP BY i.organisation_id ORDER BY i.organisation_id`, id)
+	if err != nil {
+		return r, err
+	}
+	r.Assignments, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Assignment, error) {
+		var a Assignment
+		return a, row.Scan(&a.TargetID, &a.Inspectors)
+	})
+	return r, err
+}
+
+// Rounds lists the rounds of a region and the regions below it, newest first.
+func (s *Service) Rounds(ctx context.Context, region string) ([]Round, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM audit_rounds WHERE starts_with(region_code, $1) ORDER BY id DESC LIMIT 100`, region)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Round, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.RoundByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ReplayRound runs a stored round's draw again from its recorded seed and inputs and reports
+// whether it gives the stored result and digest.
+func (s *Service) ReplayRound(ctx context.Context, id int64) (bool, error) {
+	r, err := s.RoundByID(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	var raw []byte
+	if err := s.db.QueryRow(ctx, `SELECT input FROM audit_rounds WHERE id = $1`, id).Scan(&raw); err != nil {
+		return false, err
+	}
+	var rec roundRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return false, err
+	}
+	res, err := Draw(DrawInput{Seed: r.Seed, Targets: rec.Targets, Inspectors: rec.Inspectors, Count: r.Count, PerInspection: r.PerInspection})
+	if err != nil {
+		return false, err
+	}
+	if res.InputDigest != r.InputDigest || len(res.Assignments) != len(r.Assignments) {
+		return false, nil
+	}
+	for i := range res.Assignments {
+		a, b := res.Assignments[i], r.Assignments[i]
+		if a.TargetID != b.TargetID || fmt.Sprint(a.Inspectors) != fmt.Sprint(b.Inspectors) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// AddConflict records that an inspector must not inspect an institution.
+func (s *Service) AddConflict(ctx context.Context, actorID, userID, orgID int64, reason string) error {
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_inspector_conflicts (user_id, organisation_id, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, userID, orgID, reason); err != nil {
+			return err
+		}
+		return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "inspector.conflict", Subject: fmt.Sprintf("user:%d", userID),
+			Details: map[string]any{"organisation_id": orgID}})
+	})
+}
+
+// Inspection is one institution's on-site inspection.
+type Inspection struct {
+	ID             int64
+	RoundID        int64
+	RoundName      string
+	OrganisationID int64
+	Status         string // open, finished
+	Passed         *bool
+	FinishedAt     *time.Time
+	Summary        Summary
+	Inspectors     []Signature
+	Scans          []Scan
+	Headcounts     map[int64]Headcount
+	Findings       []Finding
+}
+
+// Signature is an inspector of the inspection and when they signed.
+type Signature struct {
+	UserID   int64
+	SignedAt *time.Time
+}
+
+// Headcount is the day's count in one class.
+type Headcount struct {
+	ClassID    int64
+	Children   int
+	Caregivers int
+}
+
+// Finding is a note of the inspection.
+type Finding struct {
+	ID        int64
+	Severity  string
+	Note      string
+	CreatedBy int64
+	CreatedAt time.Time
+}
+
+// Scan is one certificate checked on site.
+type Scan struct {
+	ID         int64
+	ClientID   string
+	Code       string
+	RosterID   int64
+	Verified   bool
+	Result     ScanResult
+	ScannedAt  time.Time
+	ReceivedAt time.Time
+}
+
+// ScanResult says what a scanned code is and what the policy decides for its holder's posts.
+type ScanResult struct {
+	Known       bool        `json:"known"`    // the code resolved to a certificate
+	Verified    bool        `json:"verified"` // online through the certificates domain
+	OnRoster    bool        `json:"on_roster"`
+	RosterID    int64       `json:"roster_id,omitempty"`
+	Name        string      `json:"name,omitempty"`
+	Certificate *Cert       `json:"certificate,omitempty"`
+	Decisions   []Decision  `json:"decisions,omitempty"`
+	Barred      bool        `json:"barred,omitempty"`
+	Classes     []ClassLink `json:"classes,omitempty"`
+}
+
+// ClassLink names the class of a caregiver assignment.
+type ClassLink struct {
+	Post    string `json:"post"`
+	ClassID int64  `json:"class_id"`
+}
+
+// Summary is the published result: counts only, never a person.
+type Summary struct {
+	StaffOnRoster   int            `json:"staff_on_roster"`
+	StaffChecked    int            `json:"staff_checked"`
+	PostsChecked    int            `json:"posts_checked"`
+	PostsQualified  int            `json:"posts_qualified"`
+	ClassesCounted  int            `json:"classes_counted"`
+	ClassesInRatio  int            `json:"classes_in_ratio"`
+	Findings        map[string]int `json:"findings"`
+	UnknownCodes    int            `json:"unknown_codes"`
+	RequiredMissing int            `json:"required_posts_missing"`
+}
+
+// Inspection errors.
+var errBadClientID = failure.Field("client_id", "audits.client_id_invalid")
+
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+// InspectionsFor lists the inspections assigned to an inspector, open first.
+func (s *Service) InspectionsFor(ctx context.Context, userID int64) ([]Inspection, error) {
+	rows, err := s.db.Query(ctx, `SELECT i.id FROM audit_inspections i JOIN audit_inspection_inspectors ii ON ii.inspection_id = i.id
+		WHERE ii.user_id = $1 ORDER BY i.status = 'finished', i.id DESC LIMIT 200`, userID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Inspection, 0, len(ids))
+	for _, id := range ids {
+		x, err := s.Inspection(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// Inspection loads an inspection with its inspectors, scans, head counts and findings.
+func (s *Service) Inspection(ctx context.Context, id int64) (Inspection, error) {
+	var x Inspection
+	var summary []byte
+	err := s.db.QueryRow(ctx, `SELECT i.id, i.round_id, r.name, i.organisation_id, i.status, i.passed, i.finished_at, i.summary
+		FROM audit_inspections i JOIN audit_rounds r ON r.id = i.round_id WHERE i.id = $1`, id).
+		Scan(&x.ID, &x.RoundID, &x.RoundName, &x.OrganisationID, &x.Status, &x.Passed, &x.FinishedAt, &summary)
+	if pg.IsNoRows(err) {
+		return x, ErrNotFound
+	}
+	if err != nil {
+		return x, err
+	}
+	if err := json.Unmarshal(summary, &x.Summary); err != nil {
+		return x, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT user_id, signed_at FROM audit_inspection_inspectors WHERE inspection_id = $1 ORDER BY user_id`, id)
+	if err != nil {
+		return x, err
+	}
+	if x.Inspectors, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Signature, error) {
+		var sg Signature
+		return sg, r.Scan(&sg.UserID, &sg.SignedAt)
+	}); err != nil {
+		return x, err
+	}
+	rows, err = s.db.Query(ctx, `SELECT id, client_id, code, coalesce(roster_id, 0), verified, result, scanned_at, received_at FROM audit_scans WHERE inspection_id = $1 ORDER BY scanned_at, id`, id)
+	if err != nil {
+		return x, err
+	}
+	if x.Scans, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scan, error) {
+		var sc Scan
+		var res []byte
+		if err := r.Scan(&sc.ID, &sc.ClientID, &sc.Code, &sc.RosterID, &sc.Verified, &res, &sc.ScannedAt, &sc.ReceivedAt); err != nil {
+			return sc, err
+		}
+		return sc, json.Unmarshal(res, &sc.Result)
+	}); err != nil {
+		return x, err
+	}
+	x.Headcounts = map[int64]Headcount{}
+	rows, err = s.db.Query(ctx, `SELECT class_id, children, caregivers FROM audit_headcounts WHERE inspection_id = $1`, id)
+	if err != nil {
+		return x, err
+	}
+	var h Headcount
+	if _, err := pgx.ForEachRow(rows, []any{&h.ClassID, &h.Children, &h.Caregivers}, func() error { x.Headcounts[h.ClassID] = h; return nil }); err != nil {
+		return x, err
+	}
+	rows, err = s.db.Query(ctx, `SELECT id, severity, note, created_by, created_at FROM audit_findings WHERE inspection_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return x, err
+	}
+	x.Findings, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Finding, error) {
+		var fd Finding
+		return fd, r.Scan(&fd.ID, &fd.Severity, &fd.Note, &fd.CreatedBy, &fd.CreatedAt)
+	})
+	return x, err
+}
+
+// assigned checks that the user inspects this inspection and (for writes) that it is open.
+func (s *Service) assigned(ctx context.Context, tx pgx.Tx, userID, inspectionID int64, forWrite bool) (orgID int64, err error) {
+	var status string
+	var mine bool
+	err = tx.QueryRow(ctx, `SELECT i.organisation_id, i.status, EXISTS (SELECT 1 FROM audit_inspection_inspectors WHERE inspection_id = i.id AND user_id = $2)
+		FROM audit_inspections i WHERE i.id = $1 FOR UPDATE`, inspectionID, userID).Scan(&orgID, &status, &mine)
+	if pg.IsNoRows(err) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !mine {
+		return 0, ErrNotAssigned
+	}
+	if forWrite && status != "open" {
+		return 0, ErrClosed
+	}
+	return orgID, nil
+}
+
+// IsInspector reports whether the user is one of the inspection's inspectors.
+func (s *Service) IsInspector(ctx context.Context, userID, inspectionID int64) (bool, error) {
+	var ok bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_inspection_inspectors WHERE inspection_id = $1 AND user_id = $2)`, inspectionID, userID).Scan(&ok)
+	return ok, err
+}
+
+// ScanInput is one code read on site, possibly offline and sent later.
+type ScanInput struct {
+	ClientID  string    // generated by the phone; a resend with the same id is stored once
+	Code      string    // what the QR code or the typed code carries
+	ScannedAt time.Time // when it was read (the phone's clock)
+}
+
+var codeInURL = regexp.MustCompile(`/v/([A-Za-z0-9_-]+)`)
+
+// RecordScan resolves a code, matches it to the roster, runs the policy for the holder's posts and
+// stores the result. It returns the stored scan and whether it is new (false for a resend).
+func (s *Service) RecordScan(ctx context.Context, userID, inspectionID int64, in ScanInput) (Scan, bool, error) {
+	if !clientIDPattern.MatchString(in.ClientID) {
+		return Scan{}, false, errBadClientID
+	}
+	code := strings.TrimSpace(in.Code)
+	if m := codeInURL.FindStringSubmatch(code); m != nil {
+		code = m[1] // a verification link from a certificate QR code
+	}
+	if code == "" || len(code) > 512 {
+		return Scan{}, false, failure.Field("code", "audits.code_required")
+	}
+	if in.ScannedAt.IsZero() || in.ScannedAt.After(time.Now().Add(time.Hour)) {
+		in.ScannedAt = time.Now()
+	}
+	var sc Scan
+	created := false
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		orgID, err := s.assigned(ctx, tx, userID, inspectionID, true)
+		if err != nil {
+			return err
+		}
+		var res []byte
+		err = tx.QueryRow(ctx, `SELECT id, client_id, code, coalesce(roster_id, 0), verified, result, scanned_at, received_at FROM audit_scans
+			WHERE inspection_id = $1 AND client_id = $2`, inspectionID, in.ClientID).
+			Scan(&sc.ID, &sc.ClientID, &sc.Code, &sc.RosterID, &sc.Verified, &res, &sc.ScannedAt, &sc.ReceivedAt)
+		if err == nil {
+			return json.Unmarshal(res, &sc.Result)
+		}
+		if !pg.IsNoRows(err) {
+			return err
+		}
+		result, err := s.resolve(ctx, tx, orgID, code, in.ScannedAt)
+		if err != nil {
+			return err
+		}
+		res, err = json.Marshal(result)
+		if err != nil {
+			return err
+		}
+		sc = Scan{ClientID: in.ClientID, Code: code, RosterID: result.RosterID, Verified: result.Verified, Result: result, ScannedAt: in.ScannedAt}
+		var roster any
+		if result.RosterID != 0 {
+			roster = result.RosterID
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO audit_scans (inspection_id, client_id, code, roster_id, verified, result, scanned_by, scanned_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, received_at`,
+			inspectionID, in.ClientID, code, roster, result.Verified, res, userID, in.ScannedAt).Scan(&sc.ID, &sc.ReceivedAt); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	return sc, created, err
+}
+
+// resolve finds the certificate behind a code (the certificates domain when it is wired, else the
+// certificates the institution recorded) and decides the holder's posts.
+func (s *Service) resolve(ctx context.Context, tx pgx.Tx, orgID int64, code string, on time.Time) (ScanResult, error) {
+	var res ScanResult
+	var personID int64
+	if s.certs != nil {
+		cert, pid, err := s.certs.ByCode(ctx, code)
+		switch {
+		case err == nil:
+			res.Known, res.Verified, res.Certificate, personID = true, true, &cert, pid
+		case failure.As(err) == nil || failure.As(err).Kind != failure.NotFound:
+			return res, err
+		}
+	}
+	if !res.Known {
+		var c Cert
+		var exp *time.Time
+		err := tx.QueryRow(ctx, `SELECT person_id, number, occupation, level, expires_on FROM audit_external_certificates
+			WHERE organisation_id = $1 AND upper(number) = upper($2) LIMIT 1`, orgID, code).Scan(&personID, &c.Number, &c.Occupation, &c.Level, &exp)
+		switch {
+		case err == nil:
+			c.Status = CertValid
+			if exp != nil {
+				c.ExpiresOn = *exp
+				if exp.Before(day(on)) {
+					c.Status = CertExpired
+				}
+			}
+			res.Known, res.Certificate = true, &c
+		case !pg.IsNoRows(err):
+			return res, err
+		}
+	}
+	if !res.Known {
+		return res, nil
+	}
+	w, err := s.load(ctx, tx, []int64{orgID}, on)
+	if err != nil {
+		return res, err
+	}
+	for _, m := range w.members[orgID] {
+		if m.PersonID != personID {
+			continue
+		}
+		res.OnRoster, res.RosterID, res.Name = true, m.ID, m.Name
+		f := w.facts(m, day(on))
+		res.Barred = f.Barred
+		for _, a := range w.posts[m.ID] {
+			d, err := s.Policy().Decide(a.Post, f)
+			if err != nil {
+				return res, err
+			}
+			res.Decisions = append(res.Decisions, d)
+			if a.ClassID != 0 {
+				res.Classes = append(res.Classes, ClassLink{Post: a.Post, ClassID: a.ClassID})
+			}
+		}
+	}
+	return res, nil
+}
+
+// SetHeadcount records the day's count of children and caregivers present in a class.
+func (s *Service) SetHeadcount(ctx context.Context, userID, inspectionID int64, h Headcount) error {
+	if h.Children < 0 || h.Children > 1000 || h.Caregivers < 0 || h.Caregivers > 100 {
+		return failure.Field("children", "audits.children_invalid")
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		orgID, err := s.assigned(ctx, tx, userID, inspectionID, true)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO audit_headcounts (inspection_id, class_id, children, caregivers)
+			SELECT $1, id, $3, $4 FROM audit_classes WHERE id = $2 AND organisation_id = $5
+			ON CONFLICT (inspection_id, class_id) DO UPDATE SET children = excluded.children, caregivers = excluded.caregivers`,
+			inspectionID, h.ClassID, h.Children, h.Caregivers, orgID)
+		if err == nil && tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+}
+
+// Severities of findings.
+var Severities = []string{"info", "minor", "major"}
+
+// AddFinding records a finding with its note.
+func (s *Service) AddFinding(ctx context.Context, userID, inspectionID int64, severity, note string) (Finding, error) {
+	fd := Finding{Severity: severity, Note: strings.TrimSpace(note), CreatedBy: userID}
+	var f failure.Fields
+	if fd.Note == "" || len([]rune(fd.Note)) > 2000 {
+		f.Add("note", "audits.note_invalid")
+	}
+	if !contains(Severities, severity) {
+		f.Add("severity", "audits.severity_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return fd, err
+	}
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := s.assigned(ctx, tx, userID, inspectionID, true); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO audit_findings (inspection_id, severity, note, created_by) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
+			inspectionID, fd.Severity, fd.Note, userID).Scan(&fd.ID, &fd.CreatedAt)
+	})
+	return fd, err
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Sign records an inspector's signature. When every inspector has signed, the inspection is finished:
+// its result is computed, stored as counts only, and becomes public.
+func (s *Service) Sign(ctx context.Context, userID, inspectionID int64) (Inspection, error) {
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		orgID, err := s.assigned(ctx, tx, userID, inspectionID, true)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE audit_inspection_inspectors SET signed_at = now() WHERE inspection_id = $1 AND user_id = $2 AND signed_at IS NULL`, inspectionID, userID); err != nil {
+			return err
+		}
+		if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: userID, Action: "inspection.sign", Subject: fmt.Sprintf("inspection:%d", inspectionID)}); err != nil {
+			return err
+		}
+		var unsigned int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_inspection_inspectors WHERE inspection_id = $1 AND signed_at IS NULL`, inspectionID).Scan(&unsigned); err != nil {
+			return err
+		}
+		if unsigned > 0 {
+			return nil
+		}
+		return s.finish(ctx, tx, inspectionID, orgID)
+	})
+	if err != nil {
+		return Inspection{}, err
+	}
+	return s.Inspection(ctx, inspectionID)
+}
+
+func (s *Service) finish(ctx context.Context, tx pgx.Tx, inspectionID, orgID int64) error {
+	now := time.Now()
+	w, err := s.load(ctx, tx, []int64{orgID}, now)
+	if err != nil {
+		return err
+	}
+	rep, err := s.report(s.Policy(), w, orgID, now)
+	if err != nil {
+		return err
+	}
+	sum := Summary{StaffOnRoster: rep.Staff, Findings: map[string]int{}, RequiredMissing: len(rep.MissingPosts)}
+	checked := map[int64]bool{}
+	rows, err := tx.Query(ctx, `SELECT coalesce(roster_id, 0), result FROM audit_scans WHERE inspection_id = $1`, inspectionID)
+	if err != nil {
+		return err
+	}
+	var rid int64
+	var raw []byte
+	var results []ScanResult
+	if _, err := pgx.ForEachRow(rows, []any{&rid, &raw}, func() error {
+		var r ScanResult
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return err
+		}
+		results = append(results, r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	passed := len(rep.MissingPosts) == 0
+	for _, r := range results {
+		if !r.Known || !r.OnRoster {
+			sum.UnknownCodes++
+			passed = false
+			continue
+		}
+		if checked[r.RosterID] {
+			continue
+		}
+		checked[r.RosterID] = true
+		sum.StaffChecked++
+		for _, d := range r.Decisions {
+			sum.PostsChecked++
+			if d.Qualified {
+				sum.PostsQualified++
+			} else {
+				passed = false
+			}
+		}
+	}
+	rows, err = tx.Query(ctx, `SELECT h.children, h.caregivers, c.class_type FROM audit_headcounts h JOIN audit_classes c ON c.id = h.class_id WHERE h.inspection_id = $1`, inspectionID)
+	if err != nil {
+		return err
+	}
+	var children, caregivers int
+	var typ string
+	if _, err := pgx.ForEachRow(rows, []any{&children, &caregivers, &typ}, func() error {
+		sum.ClassesCounted++
+		chk := CheckClass(w.types[typ], children, caregivers)
+		if !chk.OverSize && !chk.UnderStaffed {
+			sum.ClassesInRatio++
+		} else {
+			passed = false
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT severity, count(*) FROM audit_findings WHERE inspection_id = $1 GROUP BY severity`, inspectionID)
+	if err != nil {
+		return err
+	}
+	var sev string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&sev, &n}, func() error { sum.Findings[sev] = n; return nil }); err != nil {
+		return err
+	}
+	if sum.Findings["major"] > 0 {
+		passed = false
+	}
+	js, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE audit_inspections SET status = 'finished', passed = $2, summary = $3, finished_at = now() WHERE id = $1`, inspectionID, passed, js)
+	return err
+}
+
+// PublicResult is a published inspection result (一公开): the institution and counts, no person.
+type PublicResult struct {
+	InspectionID   int64
+	RoundName      string
+	OrganisationID int64
+	FinishedAt     time.Time
+	Passed         bool
+	Summary        Summary
+}
+
+// PublicResults lists finished inspections, newest first.
+func (s *Service) PublicResults(ctx context.Context, limit int) ([]PublicResult, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	rows, err := s.db.Query(ctx, `SELECT i.id, r.name, i.organisation_id, i.finished_at, i.passed, i.summary FROM audit_inspections i
+		JOIN audit_rounds r ON r.id = i.round_id WHERE i.status = 'finished' ORDER BY i.finished_at DESC, i.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PublicResult, error) {
+		var p PublicResult
+		var raw []byte
+		if err := r.Scan(&p.InspectionID, &p.RoundName, &p.OrganisationID, &p.FinishedAt, &p.Passed, &raw); err != nil {
+			return p, err
+		}
+		return p, json.Unmarshal(raw, &p.Summary)
+	})
+}

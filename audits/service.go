@@ -1,0 +1,259 @@
+package audits
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/accounts"
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
+)
+
+// CertificateSource is what the audit needs from the certificates domain: a person's certificates
+// with their status, and the certificate behind a code scanned or typed on site. The audit never
+// reads the certificates' tables; internal/app wires an adapter.
+type CertificateSource interface {
+	ForPeople(ctx context.Context, personIDs []int64) (map[int64][]Cert, error)
+	// ByCode resolves a verification code or certificate number to the certificate and its holder;
+	// ErrCodeUnknown when there is none.
+	ByCode(ctx context.Context, code string) (Cert, int64, error)
+}
+
+// Errors of the audits domain.
+var (
+	ErrNotFound    = failure.New(failure.NotFound, "audits.not_found")
+	ErrCodeUnknown = failure.New(failure.NotFound, "audits.code_unknown")
+	ErrRuleInvalid = failure.New(failure.Invalid, "audits.rule_invalid")
+	ErrClosed      = failure.New(failure.Conflict, "audits.inspection_closed")
+	ErrNotAssigned = failure.New(failure.Forbidden, "audits.not_assigned")
+	ErrExists      = failure.New(failure.Conflict, "audits.exists")
+)
+
+// notifyChannel carries "the qualification rules changed" between replicas.
+const notifyChannel = "shanyu_qualification"
+
+// Service owns the audits tables and the live qualification policy.
+type Service struct {
+	db       *pgxpool.Pool
+	accounts *accounts.Service
+	certs    CertificateSource // nil until the certificates domain offers one
+	log      *slog.Logger
+	policy   atomic.Pointer[Policy]
+	loads    atomic.Int64
+	staffing Staffing
+}
+
+// New builds the service: it stores the default class types (idempotent) and loads the policy with
+// the regional rules.
+func New(ctx context.Context, db *pgxpool.Pool, acc *accounts.Service, certs CertificateSource, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := DefaultStaffing()
+	if err != nil {
+		return nil, fmt.Errorf("staffing: %w", err)
+	}
+	s := &Service{db: db, accounts: acc, certs: certs, log: log, staffing: st}
+	if err := EnsureClassTypes(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SetCertificateSource plugs in the certificates domain once it offers a source.
+func (s *Service) SetCertificateSource(c CertificateSource) { s.certs = c }
+
+// EnsureClassTypes stores the default class types that are not there yet; edits are kept.
+func EnsureClassTypes(ctx context.Context, db pg.DB) error {
+	types, err := DefaultClassTypes()
+	if err != nil {
+		return err
+	}
+	for _, ct := range types {
+		if _, err := db.Exec(ctx, `INSERT INTO audit_class_types (code, name, name_en, min_months, max_months, max_children, children_per_caregiver)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING`,
+			ct.Code, ct.Name, ct.NameEN, ct.MinMonths, ct.MaxMonths, ct.MaxChildren, ct.ChildrenPerCaregiver); err != nil {
+			return fmt.Errorf("class types: %w", err)
+		}
+	}
+	return nil
+}
+
+// Policy is the qualification policy in force on this replica.
+func (s *Service) Policy() *Policy { return s.policy.Load() }
+
+// Staffing is the institution-wide staffing rules.
+func (s *Service) Staffing() Staffing { return s.staffing }
+
+// Loads counts policy loads (for tests).
+func (s *Service) Loads() int64 { return s.loads.Load() }
+
+// Reload rebuilds the policy from the default file and the stored regional rules.
+func (s *Service) Reload(ctx context.Context) error {
+	lines, err := s.ruleLines(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	p, err := NewPolicy(lines)
+	if err != nil {
+		return err
+	}
+	s.policy.Store(p)
+	s.loads.Add(1)
+	return nil
+}
+
+func (s *Service) ruleLines(ctx context.Context, db pg.DB) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT line FROM audit_qualification_rules ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("qualification rules: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Listen reloads the policy whenever a replica announces a rule change, until ctx ends.
+func (s *Service) Listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("qualification policy listener stopped; reconnecting", slog.Any("err", err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Service) listenOnce(ctx context.Context) error {
+	conn, err := s.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+notifyChannel) //nolint:errcheck
+	// Notifications may have been missed while disconnected.
+	if err := s.Reload(ctx); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			return err
+		}
+		if err := s.Reload(ctx); err != nil {
+			s.log.Error("reload qualification policy", slog.Any("err", err))
+		}
+	}
+}
+
+// Rule is a regional qualification rule.
+type Rule struct {
+	ID        int64
+	Line      string
+	Note      string
+	CreatedBy int64
+	CreatedAt time.Time
+}
+
+// Rules lists the regional rules.
+func (s *Service) Rules(ctx context.Context) ([]Rule, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, line, note, created_by, created_at FROM audit_qualification_rules ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rule, error) {
+		var x Rule
+		return x, r.Scan(&x.ID, &x.Line, &x.Note, &x.CreatedBy, &x.CreatedAt)
+	})
+}
+
+// NormaliseRule checks a policy line ("p, token, post:x, group, allow|deny" or "g, higher, lower")
+// and returns it in canonical spacing.
+func NormaliseRule(line string) (string, error) {
+	parts := strings.Split(line, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+		if parts[i] == "" || strings.ContainsAny(parts[i], "\n\r#\"") {
+			return "", ErrRuleInvalid
+		}
+	}
+	switch {
+	case parts[0] == "p" && len(parts) == 5 && strings.HasPrefix(parts[2], "post:") && (parts[4] == "allow" || parts[4] == "deny"):
+	case parts[0] == "g" && len(parts) == 3:
+	default:
+		return "", ErrRuleInvalid
+	}
+	out := strings.Join(parts, ", ")
+	if _, err := NewPolicy([]string{out}); err != nil {
+		return "", ErrRuleInvalid.Wrap(err)
+	}
+	return out, nil
+}
+
+// AddRule stores a regional rule and tells every replica to reload.
+func (s *Service) AddRule(ctx context.Context, actorID int64, line, note string) (Rule, error) {
+	line, err := NormaliseRule(line)
+	if err != nil {
+		return Rule{}, err
+	}
+	r := Rule{Line: line, Note: strings.TrimSpace(note), CreatedBy: actorID}
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO audit_qualification_rules (line, note, created_by) VALUES ($1, $2, $3) RETURNING id, created_at`,
+			r.Line, r.Note, actorID).Scan(&r.ID, &r.CreatedAt)
+		if _, dup := pg.HasCode(err, pg.CodeUniqueViolation); dup {
+			return ErrExists
+		}
+		if err != nil {
+			return err
+		}
+		if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "qualification_rule.add",
+			Subject: fmt.Sprintf("qualification_rule:%d", r.ID), Details: map[string]any{"line": r.Line}}); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+		return err
+	})
+	if err != nil {
+		return Rule{}, err
+	}
+	return r, s.Reload(ctx)
+}
+
+// RemoveRule deletes a regional rule and tells every replica to reload.
+func (s *Service) RemoveRule(ctx context.Context, actorID, id int64) error {
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		var line string
+		err := tx.QueryRow(ctx, `DELETE FROM audit_qualification_rules WHERE id = $1 RETURNING line`, id).Scan(&line)
+		if pg.IsNoRows(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "qualification_rule.remove",
+			Subject: fmt.Sprintf("qualification_rule:%d", id), Details: map[string]any{"line": line}}); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.Reload(ctx)
+}

@@ -1,0 +1,169 @@
+package certificates
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/accounts"
+	"shanyu/internal/pg"
+)
+
+// Status list purposes published for offline verifiers.
+const (
+	PurposeRevocation = "revocation"
+	PurposeSuspension = "suspension"
+)
+
+// StatusListURL is where the status list credential of a purpose is published.
+func (s *Service) StatusListURL(purpose string) string {
+	return strings.TrimRight(s.baseURL, "/") + "/api/v1/status-lists/" + purpose
+}
+
+// StatusListCredential builds the current W3C Bitstring Status List credential (a VC-JWT) of a
+// purpose: bit i is set when the certificate with status index i is revoked (or suspended).
+func (s *Service) StatusListCredential(ctx context.Context, purpose string) (string, error) {
+	if purpose != PurposeRevocation && purpose != PurposeSuspension {
+		return "", ErrNotFound
+	}
+	stored := "revoked"
+	if purpose == PurposeSuspension {
+		stored = "suspended"
+	}
+	var size int
+	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(status_index), 0) + 1 FROM certificates`).Scan(&size); err != nil {
+		return "", err
+	}
+	list := NewStatusList(size)
+	rows, err := s.db.Query(ctx, `SELECT status_index FROM certificates WHERE status = $1`, stored)
+	if err != nil {
+		return "", err
+	}
+	idx, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return "", err
+	}
+	for _, i := range idx {
+		if err := list.Set(int(i), true); err != nil {
+			return "", err
+		}
+	}
+	key, err := ActiveSigner(ctx, s.db, s.secret)
+	if err != nil {
+		return "", err
+	}
+	return key.StatusListCredential(StatusListInput{URL: s.StatusListURL(purpose), IssuerID: strings.TrimRight(s.baseURL, "/") + "/",
+		Purpose: purpose, List: list, ValidFrom: s.now(), ValidUntil: s.now().Add(24 * 3600 * 1e9)})
+}
+
+// OpenBadge returns a certificate as an Open Badges 3.0 credential (VC-JWT) for its holder.
+func (s *Service) OpenBadge(ctx context.Context, number string) (string, error) {
+	c, err := s.ByNumber(ctx, number)
+	if err != nil {
+		return "", err
+	}
+	var name string
+	if err := s.db.QueryRow(ctx, `SELECT name FROM people WHERE id = $1`, c.PersonID).Scan(&name); err != nil {
+		return "", err
+	}
+	key, err := ActiveSigner(ctx, s.db, s.secret)
+	if err != nil {
+		return "", err
+	}
+	return key.OpenBadgeCredential(BadgeInput{
+		BaseURL: s.baseURL, Code: c.Code, Number: c.Number, HolderName: name, OccupationCode: c.OccupationCode, Level: c.Level,
+		Titles: c.Titles(), IssuerName: c.CentreName, IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn,
+		Status: &StatusEntry{ListURL: s.StatusListURL(PurposeRevocation), Index: c.StatusIndex, Purpose: PurposeRevocation},
+	})
+}
+
+// RenewalCheck says how far a certificate is from renewal.
+type RenewalCheck struct {
+	Required  float64
+	Completed float64
+}
+
+// Met reports whether enough hours were completed.
+func (r RenewalCheck) Met() bool { return r.Completed >= r.Required }
+
+// RenewalStatus counts the continuing-education hours completed within the certificate's validity.
+func (s *Service) RenewalStatus(ctx context.Context, c Certificate) (RenewalCheck, error) {
+	var rc RenewalCheck
+	if err := s.db.QueryRow(ctx, `SELECT renewal_hours::float8 FROM certificate_types WHERE occupation_code = $1 AND level = $2`,
+		c.OccupationCode, c.Level).Scan(&rc.Required); err != nil {
+		return rc, err
+	}
+	if s.hours == nil {
+		return rc, ErrNoHoursSource
+	}
+	done, err := s.hours.CompletedHours(ctx, c.PersonID, c.OccupationCode, c.IssuedOn, c.ExpiresOn.AddDate(0, 0, 1))
+	rc.Completed = done
+	return rc, err
+}
+
+// Renew gives a certificate a new validity from today once its holder has completed the
+// continuing-education hours its type requires within the current validity: same number and code,
+// a new version, a newly signed PDF. The earlier PDF stays recognisable as a superseded version.
+func (s *Service) Renew(ctx context.Context, actorID int64, number string) (Certificate, error) {
+	c, err := s.ByNumber(ctx, number)
+	if err != nil {
+		return c, err
+	}
+	if c.Status != StateValid {
+		return c, ErrNotRenewable
+	}
+	rc, err := s.RenewalStatus(ctx, c)
+	if err != nil {
+		return c, err
+	}
+	if !rc.Met() {
+		return c, ErrRenewalHours.Wrap(fmt.Errorf("%.1f of %.1f hours", rc.Completed, rc.Required))
+	}
+	var months int
+	if err := s.db.QueryRow(ctx, `SELECT validity_months FROM certificate_types WHERE occupation_code = $1 AND level = $2`,
+		c.OccupationCode, c.Level).Scan(&months); err != nil {
+		return c, err
+	}
+	d, _, err := s.loadDocument(ctx, s.db, c.ID)
+	if err != nil {
+		return c, err
+	}
+	d.Version = c.Version + 1
+	d.IssuedOn = s.today()
+	d.ExpiresOn = d.IssuedOn.AddDate(0, months, -1)
+	signed, token, kid, err := s.render(ctx, d)
+	if err != nil {
+		return c, err
+	}
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO certificate_versions (certificate_id, version, issued_on, expires_on, pdf_sha256)
+			SELECT id, version, issued_on, expires_on, pdf_sha256 FROM certificates WHERE id = $1 AND version = $2 AND status = 'valid'`, c.ID, c.Version)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotRenewable // renewed, suspended or revoked meanwhile
+		}
+		if _, err := tx.Exec(ctx, `UPDATE certificates SET version = $2, issued_on = $3, expires_on = $4, pdf = $5, pdf_sha256 = $6,
+			token = $7, key_id = $8, holder_masked = $9, has_photo = $10, issuer_name = $11, issuer_name_en = $12 WHERE id = $1`,
+			c.ID, d.Version, d.IssuedOn, d.ExpiresOn, signed.PDF, signed.SHA256[:], token, kid, MaskName(d.HolderName), d.Photo != nil,
+			d.CentreName, d.CentreNameEN); err != nil {
+			return err
+		}
+		return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "certificate.renew", Subject: "certificate:" + c.Number,
+			Details: map[string]any{"version": d.Version, "hours": rc.Completed, "expires_on": d.ExpiresOn.Format("2006-01-02"),
+				"pdf_sha256": fmt.Sprintf("%x", signed.SHA256)}})
+	})
+	if err != nil {
+		return c, err
+	}
+	return s.byID(ctx, c.ID)
+}
+
+// DownloadName is the file name a certificate's PDF is offered under.
+func DownloadName(number string, version int) string {
+	return "certificate-" + number + "-v" + strconv.Itoa(version) + ".pdf"
+}

@@ -1,0 +1,326 @@
+package certificates
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"shanyu/accounts"
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
+)
+
+// Errors of issuance and management.
+var (
+	ErrRequestNotFound  = failure.New(failure.NotFound, "certificates.request_not_found")
+	ErrNotFound         = failure.New(failure.NotFound, "certificates.not_found")
+	ErrStatusTransition = failure.New(failure.Conflict, "certificates.status_transition")
+	ErrReasonRequired   = failure.New(failure.Invalid, "certificates.reason_required")
+	ErrNoMatch          = failure.New(failure.NotFound, "certificates.no_match")
+	ErrTooManyLookups   = failure.New(failure.TooMany, "certificates.too_many_lookups")
+	ErrRenewalHours     = failure.New(failure.Conflict, "certificates.renewal_hours_missing")
+	ErrNoHoursSource    = failure.New(failure.Conflict, "certificates.renewal_unavailable")
+	ErrNotRenewable     = failure.New(failure.Conflict, "certificates.not_renewable")
+)
+
+// Issue turns an issuance request into a certificate and returns it. It is idempotent: whatever the
+// number of calls, retries or concurrent workers, a request yields exactly one certificate. It works
+// in two short transactions so that the numbering counter is locked for microseconds, not for the
+// rendering: the first reserves the number and the verification code, the second stores the signed
+// PDF (a failure between them leaves a reserved certificate that the next attempt completes).
+func (s *Service) Issue(ctx context.Context, requestID int64) (Certificate, error) {
+	return s.issue(ctx, requestID, time.Time{})
+}
+
+// IssueDated issues like Issue with a given issue date instead of today: for the demo seed, which
+// needs certificates of different ages, and for tests.
+func (s *Service) IssueDated(ctx context.Context, requestID int64, issuedOn time.Time) (Certificate, error) {
+	return s.issue(ctx, requestID, startOfDay(issuedOn))
+}
+
+func (s *Service) issue(ctx context.Context, requestID int64, issuedOn time.Time) (Certificate, error) {
+	id, err := s.reserve(ctx, requestID, issuedOn)
+	if err != nil {
+		return Certificate{}, err
+	}
+	if err := s.produce(ctx, id); err != nil {
+		return Certificate{}, err
+	}
+	return s.byID(ctx, id)
+}
+
+// reserve creates the certificate row for a request, or finds the one made before.
+func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time) (int64, error) {
+	var certID int64
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
+		var r IssuanceRequest
+		var status string
+		// The request row lock makes concurrent workers for one request take turns.
+		err := tx.QueryRow(ctx, `SELECT person_id, centre_id, occupation_code, level, passed_on, hours::float8, status
+			FROM certificate_requests WHERE id = $1 FOR UPDATE`, requestID).
+			Scan(&r.PersonID, &r.CentreID, &r.OccupationCode, &r.Level, &r.PassedOn, &r.Hours, &status)
+		if pg.IsNoRows(err) {
+			return ErrRequestNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("load request: %w", err)
+		}
+		err = tx.QueryRow(ctx, `SELECT id FROM certificates WHERE request_id = $1`, requestID).Scan(&certID)
+		if err == nil || !pg.IsNoRows(err) {
+			return err
+		}
+		var months int
+		err = tx.QueryRow(ctx, `SELECT validity_months FROM certificate_types WHERE occupation_code = $1 AND level = $2`,
+			r.OccupationCode, r.Level).Scan(&months)
+		if pg.IsNoRows(err) {
+			return ErrUnknownLevel.Wrap(fmt.Errorf("%s level %d", r.OccupationCode, r.Level))
+		}
+		if err != nil {
+			return err
+		}
+		if issued.IsZero() {
+			issued = s.today()
+		}
+		// The counter row is locked by this upsert until commit: the next issuance for the same centre,
+		// year and level waits, and a rollback returns the serial, so there are no gaps.
+		var serial int
+		err = tx.QueryRow(ctx, `INSERT INTO certificate_serials (centre_id, year, level, last_serial) VALUES ($1, $2, $3, 1)
+			ON CONFLICT (centre_id, year, level) DO UPDATE SET last_serial = certificate_serials.last_serial + 1
+			RETURNING last_serial`, r.CentreID, issued.Year(), r.Level).Scan(&serial)
+		if err != nil {
+			return fmt.Errorf("next serial: %w", err)
+		}
+		number, err := Number{EvaluatorType: 'S', EvaluatorCode: "0000", Province: "33", SiteSerial: int(r.CentreID),
+			Year: issued.Year(), Level: r.Level, Serial: serial}.Format()
+		if err != nil {
+			return err
+		}
+		code, err := NewCode()
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO certificates (request_id, number, code, person_id, centre_id, occupation_code, level, hours,
+				issued_on, expires_on, holder_masked, has_photo, issuer_name, issuer_name_en)
+			SELECT $1, $2, $3, p.id, o.id, $6, $7, $8, $9, $10, '', p.photo IS NOT NULL, o.name, o.name_en
+			FROM people p, organisations o WHERE p.id = $4 AND o.id = $5 RETURNING id`,
+			requestID, number, code, r.PersonID, r.CentreID, r.OccupationCode, r.Level, r.Hours, issued,
+			issued.AddDate(0, months, -1)).Scan(&certID)
+		if err != nil {
+			return fmt.Errorf("insert certificate: %w", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE certificate_requests SET certificate_id = $2 WHERE id = $1`, requestID, certID)
+		return err
+	})
+	return certID, err
+}
+
+// asyncCommit lets an issuance transaction commit without waiting for its WAL to reach the disk.
+// Both issuance transactions hold a lock that others queue behind (the serial counter row; the
+// audit chain), so waiting for the flush inside them would cap issuance at one commit per flush.
+// It loses nothing: the job that runs them is marked complete by a later, synchronous commit, and
+// WAL is flushed in order, so once the job is complete the issuance is durable; after a crash
+// before that, the job runs again and Issue is idempotent (a lost reservation also loses its
+// serial, so no gap appears).
+func asyncCommit(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`)
+	return err
+}
+
+// document is what rendering a certificate needs, read from the database.
+type document struct {
+	Certificate
+	HolderName string
+	Photo      []byte
+}
+
+func (s *Service) loadDocument(ctx context.Context, db pg.DB, id int64) (document, bool, error) {
+	var d document
+	var hasPDF bool
+	row := db.QueryRow(ctx, `SELECT `+certColumns+`, p.name, p.photo, c.pdf IS NOT NULL
+		FROM certificates c JOIN people p ON p.id = c.person_id JOIN organisations o ON o.id = c.centre_id WHERE c.id = $1`, id)
+	err := row.Scan(append(d.Certificate.dest(), &d.HolderName, &d.Photo, &hasPDF)...)
+	if pg.IsNoRows(err) {
+		return d, false, ErrNotFound
+	}
+	return d, hasPDF, err
+}
+
+// produce renders, signs and stores the PDF of a reserved certificate, unless it has one already.
+func (s *Service) produce(ctx context.Context, id int64) error {
+	d, hasPDF, err := s.loadDocument(ctx, s.db, id)
+	if err != nil || hasPDF {
+		return err
+	}
+	signed, token, kid, err := s.render(ctx, d)
+	if err != nil {
+		return err
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE certificates SET pdf = $2, pdf_sha256 = $3, token = $4, key_id = $5, holder_masked = $6, has_photo = $7
+			WHERE id = $1 AND pdf IS NULL`, id, signed.PDF, signed.SHA256[:], token, kid, MaskName(d.HolderName), d.Photo != nil)
+		if err != nil {
+			return fmt.Errorf("store pdf: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // another worker finished first; its PDF stands
+		}
+		if _, err := tx.Exec(ctx, `UPDATE certificate_requests SET status = 'issued', error = '' WHERE id = $1`, d.RequestID); err != nil {
+			return err
+		}
+		return accounts.Audit(ctx, tx, accounts.Event{Action: "certificate.issue", Subject: "certificate:" + d.Number,
+			Details: map[string]any{"request_id": d.RequestID, "version": d.Version, "key_id": kid, "pdf_sha256": fmt.Sprintf("%x", signed.SHA256)}})
+	})
+}
+
+// render makes the offline token and the signed PDF of a certificate.
+func (s *Service) render(ctx context.Context, d document) (Signed, string, string, error) {
+	r, err := s.loadRenderer()
+	if err != nil {
+		return Signed{}, "", "", err
+	}
+	ps, err := s.loadPDFSigner(ctx)
+	if err != nil {
+		return Signed{}, "", "", err
+	}
+	key, err := ActiveSigner(ctx, s.db, s.secret)
+	if err != nil {
+		return Signed{}, "", "", err
+	}
+	token, err := key.SignToken(OfflineClaims{Number: d.Number, MaskedName: d.HolderName, Occupation: d.OccupationCode,
+		Level: d.Level, IssuedOn: d.IssuedOn, ExpiresOn: d.ExpiresOn})
+	if err != nil {
+		return Signed{}, "", "", err
+	}
+	titles, err := LevelTitles(d.OccupationCode, d.Level)
+	if err != nil {
+		return Signed{}, "", "", err
+	}
+	doc := Document{
+		Number: d.Number, Code: d.Code, QRContent: QRLink(s.baseURL, d.Code, token),
+		HolderName: d.HolderName, Photo: d.Photo,
+		OccupationZH: titles.OccupationZH, OccupationEN: titles.OccupationEN, LevelZH: titles.LevelZH, LevelEN: titles.LevelEN,
+		TrainingCentreZH: d.CentreName, TrainingCentreEN: d.CentreNameEN,
+		IssuedOn: d.IssuedOn, ExpiresOn: d.ExpiresOn,
+	}
+	if doc.TrainingCentreEN == "" {
+		doc.TrainingCentreEN = d.CentreName
+	}
+	signed, err := Produce(ctx, r, ps, doc, s.now().UTC().Truncate(time.Second))
+	if errors.Is(err, ErrPhotoUnsupported) {
+		doc.Photo = nil // a bad photo must not block a certificate; it is printed without one
+		signed, err = Produce(ctx, r, ps, doc, s.now().UTC().Truncate(time.Second))
+	}
+	if err != nil {
+		return Signed{}, "", "", err
+	}
+	if sum := sha256.Sum256(signed.PDF); sum != signed.SHA256 {
+		return Signed{}, "", "", errors.New("signed pdf digest mismatch")
+	}
+	return signed, token, key.KeyID(), nil
+}
+
+// IssueWorker is the background job that issues the certificate of one request.
+type IssueWorker struct {
+	river.WorkerDefaults[IssueArgs]
+	Service *Service
+}
+
+// Work issues the certificate; on the last failed attempt it marks the request failed, so that the
+// centre sees it in its progress.
+func (w *IssueWorker) Work(ctx context.Context, job *river.Job[IssueArgs]) error {
+	_, err := w.Service.Issue(ctx, job.Args.RequestID)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrRequestNotFound):
+		return river.JobCancel(err)
+	case errors.Is(err, ErrUnknownLevel):
+		// No certificate type for it: retrying cannot help until someone adds the type.
+		w.Service.markFailed(ctx, job.Args.RequestID, err)
+		return river.JobCancel(err)
+	case job.Attempt >= job.MaxAttempts:
+		w.Service.markFailed(ctx, job.Args.RequestID, err)
+	}
+	return err
+}
+
+func (s *Service) markFailed(ctx context.Context, requestID int64, cause error) {
+	_, _ = s.db.Exec(context.WithoutCancel(ctx), `UPDATE certificate_requests SET status = 'failed', error = $2 WHERE id = $1 AND status = 'pending'`,
+		requestID, cause.Error())
+}
+
+// Progress counts a centre's issuance requests by state.
+type Progress struct {
+	Pending, Issued, Failed int
+}
+
+// CentreProgress tells a centre how its issuance is going.
+func (s *Service) CentreProgress(ctx context.Context, centreID int64) (Progress, error) {
+	var p Progress
+	err := s.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'issued'),
+		count(*) FILTER (WHERE status = 'failed') FROM certificate_requests WHERE centre_id = $1`, centreID).Scan(&p.Pending, &p.Issued, &p.Failed)
+	return p, err
+}
+
+// IssuePending issues every request still pending, one after the other, and says how many it
+// issued: for the demo seed and for catching up by hand when no job workers ran.
+func (s *Service) IssuePending(ctx context.Context) (int, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM certificate_requests WHERE status = 'pending' ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if _, err := s.Issue(ctx, id); err != nil {
+			return i, fmt.Errorf("request %d: %w", id, err)
+		}
+	}
+	return len(ids), nil
+}
+
+// RequestAndIssue records a request (as the exams domain does) and issues it at once, without the job
+// queue: for the demo seed, benchmarks and tests.
+func (s *Service) RequestAndIssue(ctx context.Context, r IssuanceRequest, issuedOn time.Time) (Certificate, error) {
+	var id int64
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := RequestIssuance(ctx, tx, nil, r); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT id FROM certificate_requests WHERE result_ref = $1`, r.ResultRef).Scan(&id)
+	})
+	if err != nil {
+		return Certificate{}, err
+	}
+	return s.issue(ctx, id, startOfDayOrZero(issuedOn))
+}
+
+func startOfDayOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return startOfDay(t)
+}
+
+// Tally counts the requests whose result reference starts with prefix by state, with the average
+// size of the PDFs issued for them: for benchmarks and bulk runs that watch a batch.
+func (s *Service) Tally(ctx context.Context, prefix string) (issued, failed int, avgPDFBytes float64, err error) {
+	err = s.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE r.status = 'issued'), count(*) FILTER (WHERE r.status = 'failed'),
+		coalesce(avg(octet_length(c.pdf)), 0)::float8
+		FROM certificate_requests r LEFT JOIN certificates c ON c.id = r.certificate_id WHERE starts_with(r.result_ref, $1)`, prefix).
+		Scan(&issued, &failed, &avgPDFBytes)
+	return issued, failed, avgPDFBytes, err
+}

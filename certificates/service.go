@@ -1,0 +1,99 @@
+package certificates
+
+import (
+	"context"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// HoursSource tells how many continuing-education hours a person completed in an occupation within a
+// period; the curriculum domain provides it. Renewal needs one.
+type HoursSource interface {
+	CompletedHours(ctx context.Context, personID int64, occupationCode string, from, to time.Time) (float64, error)
+}
+
+// Config is what the service needs from the process.
+type Config struct {
+	BaseURL string              // public address, for QR links and credential ids
+	Secret  []byte              // SHANYU_SECRET_KEY: opens the stored private keys
+	Getenv  func(string) string // SHANYU_CJK_FONT, SHANYU_PDF_CERT_FILE, SHANYU_PDF_KEY_FILE; os.Getenv when nil
+	Hours   HoursSource         // may be nil: renewal then refuses
+	Now     func() time.Time    // time.Now when nil
+}
+
+// Service issues, verifies and manages certificates. Build one per process; it is safe for
+// concurrent use. The font and the PDF signing material are loaded on first use, once.
+type Service struct {
+	db      *pgxpool.Pool
+	baseURL string
+	secret  []byte
+	getenv  func(string) string
+	hours   HoursSource
+	now     func() time.Time
+
+	renderOnce sync.Once
+	renderer   *Renderer
+	renderErr  error
+
+	pdfMu     sync.Mutex
+	pdfSigner *PDFSigner
+
+	logOnce sync.Once
+	vlog    *verificationLog
+}
+
+// New makes the service.
+func New(db *pgxpool.Pool, cfg Config) *Service {
+	s := &Service{db: db, baseURL: cfg.BaseURL, secret: cfg.Secret, getenv: cfg.Getenv, hours: cfg.Hours, now: cfg.Now}
+	if s.getenv == nil {
+		s.getenv = os.Getenv
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// SetHoursSource connects the continuing-education hours used by renewal.
+func (s *Service) SetHoursSource(h HoursSource) { s.hours = h }
+
+// BaseURL is the public address certificates link to.
+func (s *Service) BaseURL() string { return s.baseURL }
+
+// DB is the pool the service works on.
+func (s *Service) DB() *pgxpool.Pool { return s.db }
+
+func (s *Service) loadRenderer() (*Renderer, error) {
+	s.renderOnce.Do(func() {
+		f, err := LoadFont(FontPathFromEnv(s.getenv))
+		if err != nil {
+			s.renderErr = err
+			return
+		}
+		s.renderer, s.renderErr = NewRenderer(f)
+	})
+	return s.renderer, s.renderErr
+}
+
+func (s *Service) loadPDFSigner(ctx context.Context) (*PDFSigner, error) {
+	s.pdfMu.Lock()
+	defer s.pdfMu.Unlock()
+	if s.pdfSigner != nil {
+		return s.pdfSigner, nil
+	}
+	p, err := PDFSignerFromEnv(ctx, s.getenv, s.db, s.secret)
+	if err != nil {
+		return nil, err
+	}
+	s.pdfSigner = p
+	return p, nil
+}
+
+// china is where dates on certificates are counted.
+var china = time.FixedZone("CST", 8*3600)
+
+// today is the current date in China, as UTC midnight (the form dates take in this package).
+func (s *Service) today() time.Time { return startOfDay(s.now().In(china)) }

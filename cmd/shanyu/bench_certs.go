@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/accounts"
+	"shanyu/certificates"
+	"shanyu/internal/config"
+	"shanyu/internal/jobs"
+	"shanyu/internal/pg"
+	"shanyu/migrations"
+)
+
+func init() { benches["certs"] = benchCerts }
+
+// benchCerts issues --count certificates end to end, as bulk issuance does: requests recorded with
+// their jobs in one transaction, then job workers render, sign and store each PDF. It works in the
+// configured database, under a training centre of its own (code BENCH) and one bench holder.
+func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench certs", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	count := fs.Int("count", 500, "certificates to issue")
+	workers := fs.Int("workers", 32, "concurrent job workers")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	// River fetches at most one batch of as many jobs as there are free workers every 100 ms, so
+	// throughput needs more workers than cores; each needs a connection at times.
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	pcfg.MaxConns = int32(*workers + 4)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.CheckCurrent(ctx, pool); err != nil {
+		return err
+	}
+	if _, _, err := certificates.EnsureSigningKey(ctx, pool, cfg.SecretKey); err != nil {
+		return err
+	}
+	if _, _, err := certificates.EnsurePDFSigner(ctx, pool, cfg.SecretKey, demoIssuer, time.Now()); err != nil {
+		return err
+	}
+	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+	if err != nil {
+		return err
+	}
+	if _, err := accounts.SeedRegions(ctx, pool); err != nil {
+		return err
+	}
+	centre, err := acc.OrganisationByCode(ctx, "BENCH")
+	if errors.Is(err, accounts.ErrOrganisationNotFound) {
+		centre, err = acc.CreateOrganisation(ctx, 0, accounts.Organisation{Kind: "training_centre", Code: "BENCH", Name: "基准测试培训中心", NameEN: "Benchmark Training Centre", RegionCode: "3301"})
+	}
+	if err != nil {
+		return fmt.Errorf("bench centre: %w", err)
+	}
+	holder, err := acc.UserByUsername(ctx, "bench.holder")
+	if errors.Is(err, accounts.ErrUserNotFound) {
+		holder, err = acc.CreateUser(ctx, 0, accounts.CreateUserInput{Username: "bench.holder", Name: "基准测试", Password: accounts.DemoPassword})
+	}
+	if err != nil {
+		return fmt.Errorf("bench holder: %w", err)
+	}
+
+	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey})
+	reg := jobs.NewRegistry()
+	jobs.Add(reg, &certificates.IssueWorker{Service: svc})
+	client, err := jobs.New(pool, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), *workers)
+	if err != nil {
+		return err
+	}
+	// Warm up outside the measurement: the font (15 MB) is parsed once per process.
+	prefix := fmt.Sprintf("bench:%d:", time.Now().UnixNano())
+	warm := certificates.IssuanceRequest{ResultRef: prefix + "warm", PersonID: holder.PersonID, CentreID: centre.ID,
+		OccupationCode: "4-10-01-03", Level: 4, PassedOn: time.Now(), Hours: 120}
+	if _, err := svc.RequestAndIssue(ctx, warm, time.Time{}); err != nil {
+		return fmt.Errorf("warm-up issuance: %w", err)
+	}
+	prefix += "run:"
+	fmt.Fprintf(stdout, "recording %d requests and their jobs…\n", *count)
+	err = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		for i := 0; i < *count; i++ {
+			r := warm
+			r.ResultRef = fmt.Sprintf("%s%d", prefix, i)
+			if err := certificates.RequestIssuance(ctx, tx, client, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "issuing with %d workers on %d CPUs…\n", *workers, runtime.NumCPU())
+	start := time.Now()
+	if err := client.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = client.Stop(context.WithoutCancel(ctx)) }()
+	var issued, failed int
+	var avg float64
+	last := time.Now()
+	for {
+		issued, failed, avg, err = svc.Tally(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		if issued+failed >= *count {
+			break
+		}
+		if time.Since(last) > 2*time.Second {
+			fmt.Fprintf(stdout, "  %d/%d issued (%.0f/s)\n", issued, *count, float64(issued)/time.Since(start).Seconds())
+			last = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	elapsed := time.Since(start)
+	out, _ := json.Marshal(map[string]any{
+		"bench": "certs", "count": *count, "issued": issued, "failed": failed, "workers": *workers, "cpus": runtime.NumCPU(),
+		"seconds": round2(elapsed.Seconds()), "per_s": round2(float64(issued) / elapsed.Seconds()), "bytes_per_pdf": int(avg),
+		"target_per_s": 150,
+	})
+	fmt.Fprintln(stdout, string(out))
+	return nil
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

@@ -1,0 +1,453 @@
+package exams
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"shanyu/exams/bank"
+	"shanyu/internal/pg"
+)
+
+// Attempt statuses.
+const (
+	Active  = "active"  // being answered
+	Marking = "marking" // submitted; subjective items wait for an examiner
+	Graded  = "graded"  // submitted and fully scored
+)
+
+// Submit reasons.
+const (
+	ByCandidate = "candidate"
+	ByDeadline  = "deadline"
+)
+
+// Attempt is one sitting of a candidate.
+type Attempt struct {
+	ID          int64      `json:"id"`
+	SessionID   int64      `json:"session_id"`
+	PersonID    int64      `json:"-"`
+	Number      int        `json:"number"`
+	Seed        int64      `json:"-"`
+	StartedAt   time.Time  `json:"started_at"`
+	Deadline    time.Time  `json:"deadline"`
+	AcceptUntil time.Time  `json:"accept_until"` // Deadline plus the grace period
+	Status      string     `json:"status"`
+	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	Reason      string     `json:"submit_reason,omitempty"`
+	Theory      Score      `json:"-"`
+	Practical   Score      `json:"-"`
+	device      string
+}
+
+// Score is earned out of possible points in one part.
+type Score struct {
+	Earned   float64 `json:"earned"`
+	Possible float64 `json:"possible"`
+}
+
+// Percent is the score out of 100; a part with nothing to score has none (ok false).
+func (s Score) Percent() (float64, bool) {
+	if s.Possible <= 0 {
+		return 0, false
+	}
+	return round2(s.Earned / s.Possible * 100), true
+}
+
+// Started is what Start returns: the attempt and the token of the device that now holds it.
+type Started struct {
+	Attempt     Attempt `json:"attempt"`
+	DeviceToken string  `json:"device_token"`
+	Resumed     bool    `json:"resumed"`
+}
+
+const attemptColumns = `a.id, a.session_id, a.person_id, a.number, a.seed, a.started_at, a.deadline_at,
+	a.deadline_at + a.grace_s * interval '1 second', a.status, a.submitted_at, coalesce(a.submit_reason, ''),
+	a.theory_earned::float8, a.theory_possible::float8, a.practical_earned::float8, a.practical_possible::float8, a.device_token`
+
+func scanAttempt(row pgx.Row) (Attempt, error) {
+	var a Attempt
+	err := row.Scan(&a.ID, &a.SessionID, &a.PersonID, &a.Number, &a.Seed, &a.StartedAt, &a.Deadline, &a.AcceptUntil,
+		&a.Status, &a.SubmittedAt, &a.Reason, &a.Theory.Earned, &a.Theory.Possible, &a.Practical.Earned,
+		&a.Practical.Possible, &a.device)
+	if pg.IsNoRows(err) {
+		return Attempt{}, ErrNotFound
+	}
+	return a, err
+}
+
+func newDeviceToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AutoSubmitArgs is the job that submits an attempt once its deadline and grace have passed.
+type AutoSubmitArgs struct {
+	AttemptID int64 `json:"attempt_id"`
+}
+
+// Kind names the job for River.
+func (AutoSubmitArgs) Kind() string { return "exams.auto_submit" }
+
+// Start begins the person's attempt at a session, or, when one is in progress, hands it to the
+// calling device: the newer device takes over and the older one is refused from then on.
+func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
+	now := s.now()
+	var out Started
+	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		x, err := s.getSession(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		var regID int64
+		var status string
+		var extra int
+		err = tx.QueryRow(ctx, `SELECT id, status, extra_s FROM exam_registrations WHERE session_id = $1 AND person_id = $2 FOR UPDATE`,
+			sessionID, personID).Scan(&regID, &status, &extra)
+		if pg.IsNoRows(err) || (err == nil && status != Approved) {
+			return ErrNotApproved
+		}
+		if err != nil {
+			return err
+		}
+		token := newDeviceToken()
+		a, err := scanAttempt(tx.QueryRow(ctx, `UPDATE exam_attempts a SET device_token = $2, devices = devices + 1, last_seen_at = $3
+			WHERE registration_id = $1 AND status = 'active' RETURNING `+attemptColumns, regID, token, now))
+		if err == nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO exam_signals (attempt_id, kind, at) VALUES ($1, 'device_change', $2)`, a.ID, now); err != nil {
+				return err
+			}
+			out = Started{Attempt: a, DeviceToken: token, Resumed: true}
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if now.Before(x.OpensAt) {
+			return ErrNotOpen
+		}
+		if now.After(x.LatestStartAt) {
+			return ErrStartClosed
+		}
+		var used int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM exam_attempts WHERE registration_id = $1`, regID).Scan(&used); err != nil {
+			return err
+		}
+		if used >= x.AttemptsAllowed {
+			return ErrNoAttemptsLeft
+		}
+		seed := mrand.Int64()
+		var loadErr error
+		paper := buildPaper(x.mode, x.fixedSeed, seed, x.pool, func(v int64) int {
+			it, err := s.version(ctx, tx, v)
+			if err != nil && loadErr == nil {
+				loadErr = err
+			}
+			return optionCount(it)
+		})
+		if loadErr != nil {
+			return loadErr
+		}
+		deadline := Deadline(now, x.Duration, time.Duration(extra)*time.Second, x.ClosesAt)
+		a, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO exam_attempts AS a (session_id, registration_id, person_id, number, seed,
+			started_at, deadline_at, grace_s, device_token, last_seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6) RETURNING `+attemptColumns,
+			sessionID, regID, personID, used+1, seed, now, deadline, int(x.Grace/time.Second), token))
+		if err != nil {
+			return fmt.Errorf("insert attempt: %w", err)
+		}
+		if err := insertPaper(ctx, tx, a.ID, paper); err != nil {
+			return err
+		}
+		var fresh []int64
+		for _, p := range paper {
+			if _, ok := s.versions.Load(p.VersionID); !ok {
+				fresh = append(fresh, p.VersionID)
+			}
+		}
+		if err := bank.MarkDelivered(ctx, tx, fresh); err != nil {
+			return err
+		}
+		if s.jobs != nil {
+			if _, err := s.jobs.InsertTx(ctx, tx, AutoSubmitArgs{AttemptID: a.ID},
+				&river.InsertOpts{ScheduledAt: a.AcceptUntil, MaxAttempts: 25}); err != nil {
+				return fmt.Errorf("enqueue auto-submit: %w", err)
+			}
+		}
+		out = Started{Attempt: a, DeviceToken: token}
+		return nil
+	})
+	return out, err
+}
+
+func insertPaper(ctx context.Context, tx pgx.Tx, attemptID int64, paper []PaperItem) error {
+	pos := make([]int32, len(paper))
+	sec := make([]int32, len(paper))
+	part := make([]string, len(paper))
+	items := make([]int64, len(paper))
+	versions := make([]int64, len(paper))
+	points := make([]float64, len(paper))
+	orders := make([]string, len(paper))
+	for i, p := range paper {
+		pos[i], sec[i], part[i], items[i], versions[i], points[i] = int32(p.Position), int32(p.Section), p.Part, p.ItemID, p.VersionID, p.Points
+		o, _ := json.Marshal(p.OptionOrder)
+		if p.OptionOrder == nil {
+			o = []byte("[]")
+		}
+		orders[i] = string(o)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
+		SELECT $1, p, s, pt, i, v, pts, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)::int)
+		FROM unnest($2::int[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::float8[], $8::text[]) AS t(p, s, pt, i, v, pts, o)`,
+		attemptID, pos, sec, part, items, versions, points, orders)
+	if err != nil {
+		return fmt.Errorf("insert paper: %w", err)
+	}
+	return nil
+}
+
+func loadPaper(ctx context.Context, db pg.DB, attemptID int64) ([]PaperItem, error) {
+	rows, err := db.Query(ctx, `SELECT position, section, part, item_id, version_id, points::float8, option_order
+		FROM exam_attempt_items WHERE attempt_id = $1 ORDER BY position`, attemptID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (PaperItem, error) {
+		var p PaperItem
+		var order []int32
+		err := row.Scan(&p.Position, &p.Section, &p.Part, &p.ItemID, &p.VersionID, &p.Points, &order)
+		for _, o := range order {
+			p.OptionOrder = append(p.OptionOrder, int(o))
+		}
+		return p, err
+	})
+}
+
+// Rebuild generates an attempt's paper again from its recorded seed and the session's frozen pool.
+// It equals the stored paper; a check (and a test) relies on that.
+func (s *Service) Rebuild(ctx context.Context, attemptID int64) ([]PaperItem, error) {
+	a, err := scanAttempt(s.db.QueryRow(ctx, `SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`, attemptID))
+	if err != nil {
+		return nil, err
+	}
+	x, err := s.GetSession(ctx, a.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	var loadErr error
+	paper := buildPaper(x.mode, x.fixedSeed, a.Seed, x.pool, func(v int64) int {
+		it, err := s.version(ctx, s.db, v)
+		if err != nil && loadErr == nil {
+			loadErr = err
+		}
+		return optionCount(it)
+	})
+	return paper, loadErr
+}
+
+// StoredPaper returns the paper as recorded at start.
+func (s *Service) StoredPaper(ctx context.Context, attemptID int64) ([]PaperItem, error) {
+	return loadPaper(ctx, s.db, attemptID)
+}
+
+// View is what the candidate's page needs: the questions, the latest saved answers and the clock.
+type View struct {
+	Attempt    Attempt        `json:"attempt"`
+	ServerTime time.Time      `json:"server_time"`
+	Questions  []Question     `json:"questions"`
+	Answers    map[int]Answer `json:"answers"`
+	LastSeq    int64          `json:"last_seq"`
+}
+
+// ownAttempt loads an attempt of the person and checks the device, when one is given.
+func (s *Service) ownAttempt(ctx context.Context, db pg.DB, attemptID, personID int64, device string, lock string) (Attempt, error) {
+	a, err := scanAttempt(db.QueryRow(ctx, `SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`+lock, attemptID))
+	if err != nil {
+		return Attempt{}, err
+	}
+	if personID != 0 && a.PersonID != personID {
+		return Attempt{}, ErrNotFound
+	}
+	if device != "" && a.Status == Active && a.device != device {
+		return Attempt{}, ErrTakenOver
+	}
+	return a, nil
+}
+
+// Paper returns the candidate's view of an attempt (resume after a reload, a crash or on the device
+// that took it over).
+func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device string) (View, error) {
+	a, err := s.ownAttempt(ctx, s.db, attemptID, personID, device, "")
+	if err != nil {
+		return View{}, err
+	}
+	paper, err := loadPaper(ctx, s.db, attemptID)
+	if err != nil {
+		return View{}, err
+	}
+	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}}
+	for _, p := range paper {
+		it, err := s.version(ctx, s.db, p.VersionID)
+		if err != nil {
+			return View{}, err
+		}
+		v.Questions = append(v.Questions, questionOf(p, it))
+	}
+	answers, last, err := latestAnswers(ctx, s.db, attemptID)
+	if err != nil {
+		return View{}, err
+	}
+	for pos, a := range answers {
+		v.Answers[pos] = *a
+	}
+	v.LastSeq = last
+	return v, nil
+}
+
+func latestAnswers(ctx context.Context, db pg.DB, attemptID int64) (map[int]*Answer, int64, error) {
+	rows, err := db.Query(ctx, `SELECT DISTINCT ON (position) position, response, seq FROM exam_answers
+		WHERE attempt_id = $1 ORDER BY position, seq DESC`, attemptID)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := map[int]*Answer{}
+	var last int64
+	for rows.Next() {
+		var pos int
+		var raw []byte
+		var seq int64
+		if err := rows.Scan(&pos, &raw, &seq); err != nil {
+			return nil, 0, err
+		}
+		var a Answer
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, 0, err
+		}
+		out[pos] = &a
+		last = max(last, seq)
+	}
+	return out, last, rows.Err()
+}
+
+// Ack is the acknowledgement of a save: once the caller has it, the answer is in the database.
+type Ack struct {
+	Seq     int64     `json:"seq"`
+	SavedAt time.Time `json:"saved_at"`
+}
+
+// Save stores one answer. seq is the client's sequence number within the attempt: sending the same
+// save again is acknowledged again without a second row; a different save under a used seq is refused.
+// The row is written by the statement that checks the device and the deadline, so the answer is durable
+// when Save returns, and a submit that runs at the same time either sees it or makes it fail.
+func (s *Service) Save(ctx context.Context, attemptID, personID int64, device string, seq int64, position int, ans Answer) (Ack, error) {
+	if seq <= 0 || position < 0 {
+		return Ack{}, ErrBadAnswer
+	}
+	if err := ans.check(); err != nil {
+		return Ack{}, err
+	}
+	raw, err := json.Marshal(ans)
+	if err != nil {
+		return Ack{}, err
+	}
+	now := s.now()
+	var saved time.Time
+	err = s.db.QueryRow(ctx, `INSERT INTO exam_answers (attempt_id, seq, position, response, saved_at)
+		SELECT a.id, $2, $3, $4, $7 FROM exam_attempts a
+		WHERE a.id = $1 AND a.person_id = $5 AND a.device_token = $6 AND a.status = 'active'
+			AND $7 <= a.deadline_at + a.grace_s * interval '1 second'
+			AND EXISTS (SELECT 1 FROM exam_attempt_items i WHERE i.attempt_id = a.id AND i.position = $3)
+		FOR KEY SHARE OF a
+		ON CONFLICT (attempt_id, seq) DO NOTHING RETURNING saved_at`,
+		attemptID, seq, position, raw, personID, device, now).Scan(&saved)
+	if err == nil {
+		return Ack{Seq: seq, SavedAt: saved}, nil
+	}
+	if !pg.IsNoRows(err) {
+		return Ack{}, fmt.Errorf("save answer: %w", err)
+	}
+	return s.whyNotSaved(ctx, attemptID, personID, device, seq, position, raw, now)
+}
+
+// whyNotSaved explains a save that wrote nothing: a repeat of an acknowledged save (acknowledged
+// again), or the reason it is refused.
+func (s *Service) whyNotSaved(ctx context.Context, attemptID, personID int64, device string, seq int64, position int, raw []byte, now time.Time) (Ack, error) {
+	var same *bool
+	var saved *time.Time
+	var exists bool
+	var owner int64
+	var token, status string
+	var until time.Time
+	err := s.db.QueryRow(ctx, `SELECT a.person_id, a.device_token, a.status, a.deadline_at + a.grace_s * interval '1 second',
+		EXISTS (SELECT 1 FROM exam_attempt_items i WHERE i.attempt_id = a.id AND i.position = $3),
+		(SELECT e.position = $3 AND e.response = $4::jsonb FROM exam_answers e WHERE e.attempt_id = a.id AND e.seq = $2),
+		(SELECT e.saved_at FROM exam_answers e WHERE e.attempt_id = a.id AND e.seq = $2)
+		FROM exam_attempts a WHERE a.id = $1`, attemptID, seq, position, raw).Scan(&owner, &token, &status, &until, &exists, &same, &saved)
+	if pg.IsNoRows(err) || (err == nil && owner != personID) {
+		return Ack{}, ErrNotFound
+	}
+	if err != nil {
+		return Ack{}, fmt.Errorf("save answer: %w", err)
+	}
+	switch {
+	case same != nil && *same:
+		return Ack{Seq: seq, SavedAt: *saved}, nil
+	case same != nil:
+		return Ack{}, ErrSeqReused
+	case status != Active:
+		return Ack{}, ErrSubmitted
+	case token != device:
+		return Ack{}, ErrTakenOver
+	case now.After(until):
+		return Ack{}, ErrLate
+	case !exists:
+		return Ack{}, ErrBadAnswer
+	}
+	return Ack{}, fmt.Errorf("save answer %d/%d: refused for no known reason", attemptID, seq)
+}
+
+// State is the attempt's clock for the countdown: the server's time and the deadline.
+type State struct {
+	Status      string    `json:"status"`
+	ServerTime  time.Time `json:"server_time"`
+	Deadline    time.Time `json:"deadline"`
+	AcceptUntil time.Time `json:"accept_until"`
+	Answered    int       `json:"answered"`
+}
+
+// AttemptState returns the clock of an attempt.
+func (s *Service) AttemptState(ctx context.Context, attemptID, personID int64, device string) (State, error) {
+	a, err := s.ownAttempt(ctx, s.db, attemptID, personID, device, "")
+	if err != nil {
+		return State{}, err
+	}
+	st := State{Status: a.Status, ServerTime: s.now(), Deadline: a.Deadline, AcceptUntil: a.AcceptUntil}
+	err = s.db.QueryRow(ctx, `SELECT count(DISTINCT position) FROM exam_answers WHERE attempt_id = $1`, attemptID).Scan(&st.Answered)
+	return st, err
+}
+
+// Signal kinds.
+var signalKinds = map[string]bool{"focus_lost": true, "paste": true, "offline": true}
+
+// Signal logs a proctoring signal from the candidate's page.
+func (s *Service) Signal(ctx context.Context, attemptID, personID int64, kind, detail string) error {
+	if !signalKinds[kind] || len(detail) > 200 {
+		return ErrSignalInvalid
+	}
+	tag, err := s.db.Exec(ctx, `INSERT INTO exam_signals (attempt_id, kind, detail, at)
+		SELECT id, $3, $4, $5 FROM exam_attempts WHERE id = $1 AND person_id = $2`, attemptID, personID, kind, detail, s.now())
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}

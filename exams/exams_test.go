@@ -1,0 +1,654 @@
+package exams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"shanyu/exams/bank"
+	"shanyu/internal/pgtest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+var seq atomic.Int64
+
+type fixture struct {
+	pool    *pgxpool.Pool
+	svc     *Service
+	clock   *clock
+	centre  int64
+	items   []bank.Stored // 6 single choice (correct option: index 0) then 1 essay
+	session Session
+}
+
+type fixtureOpts struct {
+	mode     string
+	grace    time.Duration
+	duration time.Duration
+	essay    bool
+}
+
+func newFixture(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	if o.mode == "" {
+		o.mode = Random
+	}
+	if o.duration == 0 {
+		o.duration = time.Hour
+	}
+	ctx := context.Background()
+	f := &fixture{pool: pgtest.New(t), clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
+	f.svc = New(f.pool, Options{Now: f.clock.now})
+	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pool.QueryRow(ctx, `INSERT INTO organisations (kind, code, name, region_code) VALUES ('training_centre', $1, '培训中心', '33') RETURNING id`,
+		fmt.Sprintf("EX%d", seq.Add(1))).Scan(&f.centre); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		st, err := bank.Create(ctx, f.pool, f.centre, bank.Item{Type: bank.SingleChoice, Stem: fmt.Sprintf("问题 %d", i), Format: bank.Plain, Points: 1,
+			Explanation: "KEY-EXPLANATION", Choices: []bank.Option{{Text: fmt.Sprintf("对%d", i), Weight: 1, Feedback: "KEY-FEEDBACK"}, {Text: "错A"}, {Text: "错B"}, {Text: "错C"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.items = append(f.items, st)
+	}
+	sections := []Section{{Name: "单选", Part: Theory, Count: 5, Points: 20, Type: bank.SingleChoice}}
+	if o.essay {
+		st, err := bank.Create(ctx, f.pool, f.centre, bank.Item{Type: bank.Essay, Stem: "论述", Format: bank.Plain, Points: 10,
+			Rubric: []bank.Criterion{{Text: "要点", Points: 10}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.items = append(f.items, st)
+		sections = append(sections, Section{Name: "实操", Part: Practical, Count: 1, Points: 100, Type: bank.Essay})
+	}
+	b, err := f.svc.CreateBlueprint(ctx, 0, Blueprint{CentreID: f.centre, Name: "四级", Occupation: "4-10-01-03", Level: 4, Mode: o.mode, Sections: sections})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.clock.now()
+	f.session, err = f.svc.CreateSession(ctx, 0, Session{CentreID: f.centre, BlueprintID: b.ID, Name: "五月批次", OpensAt: now.Add(-time.Minute),
+		ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(time.Hour), Duration: o.duration, Grace: o.grace,
+		TheoryPass: DefaultTheoryPass, PracticalPass: DefaultPracticalPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// candidate registers an approved person with extra time.
+func (f *fixture) candidate(t *testing.T, name string, extra time.Duration) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var person int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO people (name) VALUES ($1) RETURNING id`, name).Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.svc.Register(ctx, f.session.ID, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Decide(ctx, 0, r.ID, true, extra); err != nil {
+		t.Fatal(err)
+	}
+	return person
+}
+
+// correct is the displayed index of the right option of a paper item (the original index 0).
+func correct(p PaperItem) int {
+	for shown, orig := range p.OptionOrder {
+		if orig == 0 {
+			return shown
+		}
+	}
+	return -1
+}
+
+func TestDeadline(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		extra  time.Duration
+		closes time.Time
+		want   time.Time
+	}{
+		{"duration only", 0, start.Add(5 * time.Hour), start.Add(90 * time.Minute)},
+		{"extra time adds up", 30 * time.Minute, start.Add(5 * time.Hour), start.Add(120 * time.Minute)},
+		{"session close cuts it", 30 * time.Minute, start.Add(100 * time.Minute), start.Add(100 * time.Minute)},
+	}
+	for _, tc := range tests {
+		if got := Deadline(start, 90*time.Minute, tc.extra, tc.closes); !got.Equal(tc.want) {
+			t.Errorf("%s: deadline %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStartSetsDeadlineWithExtraTimeCloseAndGrace(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{grace: 30 * time.Second, duration: 2 * time.Hour})
+	ctx := context.Background()
+	p := f.candidate(t, "张三", 45*time.Minute)
+	f.clock.add(30 * time.Minute)
+	st, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// start 9:30 + 2 h + 45 min = 12:15, but the session closes at 12:00
+	if want := f.session.ClosesAt; !st.Attempt.Deadline.Equal(want) {
+		t.Errorf("deadline %v, want the session close %v", st.Attempt.Deadline, want)
+	}
+	if want := f.session.ClosesAt.Add(30 * time.Second); !st.Attempt.AcceptUntil.Equal(want) {
+		t.Errorf("accept until %v, want %v", st.Attempt.AcceptUntil, want)
+	}
+}
+
+func TestPaperIsRebuiltIdenticallyFromItsSeed(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{Fixed, Random} {
+		f := newFixture(t, fixtureOpts{mode: mode, essay: true})
+		ctx := context.Background()
+		st, err := f.svc.Start(ctx, f.session.ID, f.candidate(t, "李四", 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := f.svc.StoredPaper(ctx, st.Attempt.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stored) != 6 {
+			t.Fatalf("%s: paper has %d items, want 6", mode, len(stored))
+		}
+		rebuilt, err := f.svc.Rebuild(ctx, st.Attempt.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(stored, rebuilt); d != "" {
+			t.Errorf("%s: rebuilt paper differs (-stored +rebuilt):\n%s", mode, d)
+		}
+		var delivered int
+		if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM bank_item_versions v JOIN exam_attempt_items i ON i.version_id = v.id
+			WHERE i.attempt_id = $1 AND v.delivered_at IS NOT NULL`, st.Attempt.ID).Scan(&delivered); err != nil {
+			t.Fatal(err)
+		}
+		if delivered != 6 {
+			t.Errorf("%s: %d of 6 versions marked delivered", mode, delivered)
+		}
+	}
+}
+
+func TestSaveIsIdempotentAndLateSavesAreRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{grace: 20 * time.Second})
+	ctx := context.Background()
+	p := f.candidate(t, "王五", 0)
+	st, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, dev := st.Attempt.ID, st.DeviceToken
+	first, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{2}})
+	if err != nil {
+		t.Fatalf("repeated save: %v", err)
+	}
+	if !again.SavedAt.Equal(first.SavedAt) {
+		t.Errorf("repeated save acknowledged at %v, first at %v", again.SavedAt, first.SavedAt)
+	}
+	if _, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{3}}); !errors.Is(err, ErrSeqReused) {
+		t.Errorf("other answer under a used seq: %v, want ErrSeqReused", err)
+	}
+	var rows int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM exam_answers WHERE attempt_id = $1`, id).Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("answer rows %d (%v), want 1", rows, err)
+	}
+	if _, err := f.svc.Save(ctx, id, p, dev, 2, 99, Answer{}); !errors.Is(err, ErrBadAnswer) {
+		t.Errorf("save to a position not on the paper: %v", err)
+	}
+	// within the grace period: accepted
+	f.clock.t = st.Attempt.Deadline.Add(10 * time.Second)
+	if _, err := f.svc.Save(ctx, id, p, dev, 3, 1, Answer{Choices: []int{1}}); err != nil {
+		t.Errorf("save within grace: %v", err)
+	}
+	f.clock.t = st.Attempt.AcceptUntil.Add(time.Second)
+	if _, err := f.svc.Save(ctx, id, p, dev, 4, 1, Answer{Choices: []int{0}}); !errors.Is(err, ErrLate) {
+		t.Errorf("save after deadline + grace: %v, want ErrLate", err)
+	}
+	// an acknowledged save sent again after the deadline is still acknowledged
+	if _, err := f.svc.Save(ctx, id, p, dev, 3, 1, Answer{Choices: []int{1}}); err != nil {
+		t.Errorf("repeat of an acknowledged save after the deadline: %v", err)
+	}
+}
+
+func TestNewerDeviceTakesOver(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	p := f.candidate(t, "赵六", 0)
+	phone, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Save(ctx, phone.Attempt.ID, p, phone.DeviceToken, 1, 0, Answer{Choices: []int{1}}); err != nil {
+		t.Fatal(err)
+	}
+	laptop, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !laptop.Resumed || laptop.Attempt.ID != phone.Attempt.ID || !laptop.Attempt.Deadline.Equal(phone.Attempt.Deadline) {
+		t.Fatalf("second start = %+v, want the same attempt resumed", laptop)
+	}
+	if _, err := f.svc.Save(ctx, phone.Attempt.ID, p, phone.DeviceToken, 2, 1, Answer{Choices: []int{1}}); !errors.Is(err, ErrTakenOver) {
+		t.Errorf("older device save: %v, want ErrTakenOver", err)
+	}
+	if _, err := f.svc.Paper(ctx, phone.Attempt.ID, p, phone.DeviceToken); !errors.Is(err, ErrTakenOver) {
+		t.Errorf("older device paper: %v, want ErrTakenOver", err)
+	}
+	v, err := f.svc.Paper(ctx, laptop.Attempt.ID, p, laptop.DeviceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.LastSeq != 1 || len(v.Answers[0].Choices) != 1 {
+		t.Errorf("resumed view: last seq %d, answers %v", v.LastSeq, v.Answers)
+	}
+	if _, err := f.svc.Save(ctx, laptop.Attempt.ID, p, laptop.DeviceToken, 2, 1, Answer{Choices: []int{1}}); err != nil {
+		t.Errorf("newer device save: %v", err)
+	}
+	if _, err := f.svc.Paper(ctx, laptop.Attempt.ID, p+1000, laptop.DeviceToken); !errors.Is(err, ErrNotFound) {
+		t.Errorf("someone else's attempt: %v, want ErrNotFound", err)
+	}
+}
+
+func TestSubmitIsIdempotentAndGradesObjectiveItems(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	p := f.candidate(t, "钱七", 0)
+	st, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
+	for i, pi := range paper[:3] { // three right answers, then one wrong one
+		if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{correct(pi)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrong := (correct(paper[3]) + 1) % 4
+	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 4, paper[3].Position, Answer{Choices: []int{wrong}}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.svc.Submit(ctx, st.Attempt.ID, p, st.DeviceToken, ByCandidate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != Graded || a.Theory != (Score{Earned: 60, Possible: 100}) {
+		t.Errorf("submitted: status %s, theory %+v; want graded 60/100", a.Status, a.Theory)
+	}
+	again, err := f.svc.Submit(ctx, st.Attempt.ID, p, st.DeviceToken, ByCandidate)
+	if err != nil || again.Theory != a.Theory || !again.SubmittedAt.Equal(*a.SubmittedAt) {
+		t.Errorf("second submit: %+v, %v", again, err)
+	}
+	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 5, 0, Answer{Choices: []int{0}}); !errors.Is(err, ErrSubmitted) {
+		t.Errorf("save after submit: %v, want ErrSubmitted", err)
+	}
+	if _, err := f.svc.Start(ctx, f.session.ID, p); !errors.Is(err, ErrNoAttemptsLeft) {
+		t.Errorf("second attempt: %v, want ErrNoAttemptsLeft", err)
+	}
+}
+
+func TestAutoSubmitJobSubmitsExpiredAttempts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{grace: 10 * time.Second})
+	ctx := context.Background()
+	p := f.candidate(t, "孙八", 0)
+	st, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
+	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 1, paper[0].Position, Answer{Choices: []int{correct(paper[0])}}); err != nil {
+		t.Fatal(err)
+	}
+	w := &AutoSubmitWorker{Exams: f.svc}
+	job := &river.Job[AutoSubmitArgs]{Args: AutoSubmitArgs{AttemptID: st.Attempt.ID}}
+	f.clock.t = st.Attempt.Deadline.Add(5 * time.Second) // in the grace period: not yet
+	var snooze *river.JobSnoozeError
+	if err := w.Work(ctx, job); !errors.As(err, &snooze) {
+		t.Fatalf("job before deadline + grace: %v, want a snooze", err)
+	}
+	f.clock.t = st.Attempt.AcceptUntil.Add(time.Second)
+	if err := w.Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.svc.AttemptState(ctx, st.Attempt.ID, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != Graded {
+		t.Fatalf("status after the job: %s", v.Status)
+	}
+	a, _ := f.svc.ownAttempt(ctx, f.pool, st.Attempt.ID, p, "", "")
+	if a.Reason != ByDeadline || a.Theory.Earned != 20 {
+		t.Errorf("auto-submitted attempt: reason %q, theory %+v", a.Reason, a.Theory)
+	}
+	// the sweeper finds nothing more to do
+	if n, err := f.svc.SubmitOverdue(ctx); err != nil || n != 0 {
+		t.Errorf("sweep after the job: %d, %v", n, err)
+	}
+}
+
+func TestSweeperSubmitsOverdueAttempts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	for _, name := range []string{"甲", "乙"} {
+		if _, err := f.svc.Start(ctx, f.session.ID, f.candidate(t, name, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := f.svc.SubmitOverdue(ctx); n != 0 {
+		t.Fatalf("swept %d attempts before their deadline", n)
+	}
+	f.clock.add(2 * time.Hour)
+	if n, err := f.svc.SubmitOverdue(ctx); err != nil || n != 2 {
+		t.Errorf("swept %d (%v), want 2", n, err)
+	}
+}
+
+func TestPassRule(t *testing.T) {
+	t.Parallel()
+	x := Session{TheoryPass: 60, PracticalPass: 60}
+	tests := []struct {
+		name      string
+		theory    Score
+		practical Score
+		want      bool
+	}{
+		{"both at 60 pass", Score{60, 100}, Score{30, 50}, true},
+		{"theory below", Score{59.5, 100}, Score{100, 100}, false},
+		{"practical below", Score{100, 100}, Score{59, 100}, false},
+		{"no practical part: theory decides", Score{70, 100}, Score{}, true},
+		{"nothing scored fails", Score{}, Score{}, false},
+	}
+	for _, tc := range tests {
+		if got := x.Passes(tc.theory, tc.practical); got != tc.want {
+			t.Errorf("%s: passes = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	strict := Session{TheoryPass: 80, PracticalPass: 60}
+	if strict.Passes(Score{70, 100}, Score{}) {
+		t.Error("a configured theory pass mark of 80 let 70 pass")
+	}
+}
+
+func TestMarkingPublishAndIssuanceRequest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{essay: true})
+	ctx := context.Background()
+	pass, fail := f.candidate(t, "通过者", 0), f.candidate(t, "未通过", 0)
+	for _, who := range []int64{pass, fail} {
+		st, err := f.svc.Start(ctx, f.session.ID, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
+		n := int64(0)
+		for _, pi := range paper {
+			if len(pi.OptionOrder) > 0 && who == pass {
+				n++
+				if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, n, pi.Position, Answer{Choices: []int{correct(pi)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := f.svc.Submit(ctx, st.Attempt.ID, who, st.DeviceToken, ByCandidate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Publish(ctx, 0, f.session.ID); !errors.Is(err, ErrMarkingOpen) {
+		t.Fatalf("publish with essays unmarked: %v", err)
+	}
+	examiner := f.examiner(t, "examiner-x")
+	queue, err := f.svc.MarkingQueue(ctx, f.session.ID, examiner)
+	if err != nil || len(queue) != 2 {
+		t.Fatalf("marking queue: %d tasks, %v", len(queue), err)
+	}
+	for _, task := range queue {
+		if err := f.svc.Mark(ctx, examiner, task.AttemptID, task.Position, []float64{8}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := f.svc.Publish(ctx, examiner, f.session.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("publish: %d, %v", n, err)
+	}
+	results, _ := f.svc.Results(ctx, f.session.ID)
+	got := map[string]bool{}
+	for _, r := range results {
+		got[r.Name] = r.Passed
+	}
+	if d := cmp.Diff(map[string]bool{"通过者": true, "未通过": false}, got); d != "" {
+		t.Errorf("results (-want +got):\n%s", d)
+	}
+	var requests int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM certificate_requests WHERE person_id = $1 AND occupation_code = '4-10-01-03' AND level = 4`, pass).Scan(&requests); err != nil || requests != 1 {
+		t.Errorf("issuance requests for the pass: %d (%v), want 1", requests, err)
+	}
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM certificate_requests WHERE person_id = $1`, fail).Scan(&requests); err != nil || requests != 0 {
+		t.Errorf("issuance requests for the fail: %d, want 0", requests)
+	}
+}
+
+func (f *fixture) examiner(t *testing.T, username string) int64 {
+	t.Helper()
+	var id int64
+	if err := f.pool.QueryRow(context.Background(), `WITH p AS (INSERT INTO people (name) VALUES ('考评员') RETURNING id)
+		INSERT INTO users (person_id, username, password_hash) SELECT id, $1, 'x' FROM p RETURNING id`, username).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestDoubleMarkingWithArbitration(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{essay: true})
+	ctx := context.Background()
+	if _, err := f.pool.Exec(ctx, `UPDATE exam_sessions SET double_marking = true, arbitration_gap = 10 WHERE id = $1`, f.session.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := f.candidate(t, "双评", 0)
+	st, err := f.svc.Start(ctx, f.session.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Submit(ctx, st.Attempt.ID, p, st.DeviceToken, ByCandidate); err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := f.examiner(t, "ex-a"), f.examiner(t, "ex-b"), f.examiner(t, "ex-c")
+	task := func(who int64) MarkTask {
+		t.Helper()
+		q, err := f.svc.MarkingQueue(ctx, f.session.ID, who)
+		if err != nil || len(q) != 1 {
+			t.Fatalf("queue of %d: %v, %v", who, q, err)
+		}
+		return q[0]
+	}
+	practical := func() (earned *float64) {
+		t.Helper()
+		if err := f.pool.QueryRow(ctx, `SELECT earned::float8 FROM exam_attempt_items WHERE attempt_id = $1 AND part = 'practical'`, st.Attempt.ID).Scan(&earned); err != nil {
+			t.Fatal(err)
+		}
+		return earned
+	}
+	first := task(a)
+	if err := f.svc.Mark(ctx, a, first.AttemptID, first.Position, []float64{8}); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := f.svc.MarkingQueue(ctx, f.session.ID, a); len(q) != 0 {
+		t.Errorf("the first examiner still sees the answer: %v", q)
+	}
+	if err := f.svc.Mark(ctx, a, first.AttemptID, first.Position, []float64{9}); !errors.Is(err, ErrMarkedAlready) {
+		t.Errorf("second mark by the same examiner: %v", err)
+	}
+	if practical() != nil {
+		t.Fatal("one marking scored a double-marked item")
+	}
+	if second := task(b); second.Round != 2 {
+		t.Errorf("second task round %d", second.Round)
+	}
+	// 80 and 20 of 100 differ by more than the gap of 10: arbitration
+	if err := f.svc.Mark(ctx, b, first.AttemptID, first.Position, []float64{2}); err != nil {
+		t.Fatal(err)
+	}
+	if practical() != nil {
+		t.Fatal("marks 60 points apart were averaged instead of going to arbitration")
+	}
+	if third := task(c); third.Round != 3 {
+		t.Errorf("arbitration task round %d", third.Round)
+	}
+	if err := f.svc.Mark(ctx, c, first.AttemptID, first.Position, []float64{6}); err != nil {
+		t.Fatal(err)
+	}
+	if e := practical(); e == nil || *e != 60 {
+		t.Errorf("after arbitration the item earned %v, want 60", e)
+	}
+	var status string
+	if err := f.pool.QueryRow(ctx, `SELECT status FROM exam_attempts WHERE id = $1`, st.Attempt.ID).Scan(&status); err != nil || status != Graded {
+		t.Errorf("attempt status %q (%v), want graded", status, err)
+	}
+}
+
+func TestRegradeDryRunListsWhoChanges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{mode: Fixed})
+	ctx := context.Background()
+	// Both pick the same original option ("错A", index 1) on every question of the fixed paper: 0 points.
+	people := []int64{f.candidate(t, "甲", 0), f.candidate(t, "乙", 0)}
+	for _, who := range people {
+		st, err := f.svc.Start(ctx, f.session.ID, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
+		for i, pi := range paper {
+			shown := 0
+			for s, o := range pi.OptionOrder {
+				if o == 1 {
+					shown = s
+				}
+			}
+			if who == people[1] {
+				shown = correct(pi) // the second candidate answers the original key
+			}
+			if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{shown}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := f.svc.Submit(ctx, st.Attempt.ID, who, st.DeviceToken, ByCandidate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Correct the key of every item: "错A" was right all along.
+	for _, st := range f.items {
+		it := st.Item
+		it.Choices[0].Weight, it.Choices[1].Weight = 0, 1
+		if _, err := bank.Update(ctx, f.pool, f.centre, st.ID, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes, err := f.svc.Regrade(ctx, 0, f.session.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Change{}
+	for _, c := range changes {
+		byName[c.Name] = c
+	}
+	if c := byName["甲"]; c.TheoryBefore != 0 || c.TheoryAfter != 100 || c.PassedBefore || !c.PassedAfter {
+		t.Errorf("甲: %+v, want 0 → 100 and a new pass", c)
+	}
+	if c := byName["乙"]; c.TheoryBefore != 100 || c.TheoryAfter != 0 || !c.PassedBefore || c.PassedAfter {
+		t.Errorf("乙: %+v, want 100 → 0 and a lost pass", c)
+	}
+	var stored float64
+	if err := f.pool.QueryRow(ctx, `SELECT theory_earned::float8 FROM exam_attempts WHERE person_id = $1`, people[0]).Scan(&stored); err != nil || stored != 0 {
+		t.Errorf("dry run changed the stored score to %v (%v)", stored, err)
+	}
+	if _, err := f.svc.Regrade(ctx, 0, f.session.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pool.QueryRow(ctx, `SELECT theory_earned::float8 FROM exam_attempts WHERE person_id = $1`, people[0]).Scan(&stored); err != nil || stored != 100 {
+		t.Errorf("regrade stored %v (%v), want 100", stored, err)
+	}
+}
+
+func TestItemStatistics(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{mode: Fixed})
+	ctx := context.Background()
+	// Four candidates on the same fixed paper: the strongest answers every item right, the weakest
+	// none; the item everyone gets right has difficulty 1 and no discrimination.
+	var paper []PaperItem
+	for c, right := range []int{5, 3, 2, 1} {
+		p := f.candidate(t, fmt.Sprintf("考生%d", c), 0)
+		st, err := f.svc.Start(ctx, f.session.ID, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paper, _ = f.svc.StoredPaper(ctx, st.Attempt.ID)
+		sort.Slice(paper, func(i, j int) bool { return paper[i].ItemID < paper[j].ItemID })
+		for i, pi := range paper {
+			pick := correct(pi)
+			if i >= right {
+				pick = (pick + 1) % 4
+			}
+			if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{pick}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := f.svc.Submit(ctx, st.Attempt.ID, p, st.DeviceToken, ByCandidate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := f.svc.ItemStats(ctx, f.session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]ItemStat{}
+	for _, s := range stats {
+		got[s.ItemID] = s
+	}
+	easy, hard := got[paper[0].ItemID], got[paper[4].ItemID]
+	if easy.Difficulty != 1 || easy.Discrimination != 0 || easy.N != 4 {
+		t.Errorf("item all got right: %+v", easy)
+	}
+	if hard.Difficulty != 0.25 || hard.Discrimination != 1 {
+		t.Errorf("item only the best got right: %+v, want difficulty 0.25, discrimination 1", hard)
+	}
+	if stats[0].Difficulty > stats[len(stats)-1].Difficulty {
+		t.Error("statistics are not hardest first")
+	}
+}

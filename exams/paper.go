@@ -1,0 +1,191 @@
+package exams
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"shanyu/exams/bank"
+	"shanyu/internal/pg"
+)
+
+// Deadline is the server's end of an attempt: the start plus the duration and the candidate's extra
+// time, but never after the session closes. Saves are accepted until Deadline plus the grace period,
+// which absorbs the network, not the candidate's thinking.
+func Deadline(start time.Time, duration, extra time.Duration, closes time.Time) time.Time {
+	d := start.Add(duration + extra)
+	if d.After(closes) {
+		return closes
+	}
+	return d
+}
+
+// PaperItem is one position of an attempt's paper.
+type PaperItem struct {
+	Position  int
+	Section   int
+	Part      string
+	ItemID    int64
+	VersionID int64
+	Points    float64
+	// OptionOrder[i] is the original index of the option shown at i: choices for choice items, the
+	// right-hand texts for matching items; empty for other types.
+	OptionOrder []int
+}
+
+// optionCount is how many options of an item the paper shuffles.
+func optionCount(it bank.Item) int {
+	switch it.Type {
+	case bank.SingleChoice, bank.MultipleChoice:
+		return len(it.Choices)
+	case bank.Matching:
+		return len(it.Pairs)
+	}
+	return 0
+}
+
+// buildPaper makes a paper from a seed, deterministically: the same seed, pool and option counts give
+// the same paper, which is what lets a paper be rebuilt and checked. In fixed mode the choice of
+// questions uses the session's seed (everyone gets the same questions); the order of questions within
+// a section and of options always uses the attempt's own seed.
+func buildPaper(mode string, fixedSeed, seed int64, pool []PoolSection, options func(versionID int64) int) []PaperItem {
+	chooseSeed := seed
+	if mode == Fixed {
+		chooseSeed = fixedSeed
+	}
+	choose := rand.New(rand.NewPCG(uint64(chooseSeed), 0x5ea7))
+	order := rand.New(rand.NewPCG(uint64(seed), 0x0de5))
+	var paper []PaperItem
+	for _, sec := range pool {
+		idx := choose.Perm(len(sec.Versions))[:sec.Count]
+		order.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		for _, k := range idx {
+			v := sec.Versions[k]
+			pi := PaperItem{Position: len(paper), Section: sec.Section, Part: sec.Part, ItemID: v[0], VersionID: v[1], Points: sec.Points}
+			if n := options(v[1]); n > 0 {
+				pi.OptionOrder = order.Perm(n)
+			}
+			paper = append(paper, pi)
+		}
+	}
+	return paper
+}
+
+// versionInfo is a delivered bank version held in memory.
+type versionInfo struct {
+	item bank.Item
+}
+
+// version loads a bank version, from memory when it was loaded before. db is the caller's
+// transaction when it has one: taking a second pool connection while holding one would let a burst
+// of starts exhaust the pool and wait on each other for ever.
+func (s *Service) version(ctx context.Context, db pg.DB, id int64) (bank.Item, error) {
+	if v, ok := s.versions.Load(id); ok {
+		return v.(versionInfo).item, nil
+	}
+	st, err := bank.Version(ctx, db, id)
+	if err != nil {
+		return bank.Item{}, err
+	}
+	// Only a delivered version is frozen; others are not remembered.
+	if st.Delivered {
+		s.versions.Store(id, versionInfo{item: st.Item})
+	}
+	return st.Item, nil
+}
+
+// Question is an item as the candidate sees it: no weights, no accepted answers, no explanation, no
+// feedback, no rubric. Options are in the paper's shuffled order.
+type Question struct {
+	Position int      `json:"position"`
+	Section  int      `json:"section"`
+	Part     string   `json:"part"`
+	Type     string   `json:"type"`
+	Title    string   `json:"title,omitempty"`
+	Stem     string   `json:"stem"`
+	Format   string   `json:"format"`
+	Points   float64  `json:"points"`
+	Options  []string `json:"options,omitempty"` // choices; for matching, the right-hand texts
+	Lefts    []Left   `json:"lefts,omitempty"`   // matching prompts
+	Blanks   int      `json:"blanks,omitempty"`
+}
+
+// Left is a matching prompt; Index is the pair it belongs to.
+type Left struct {
+	Index int    `json:"index"`
+	Text  string `json:"text"`
+}
+
+func questionOf(pi PaperItem, it bank.Item) Question {
+	q := Question{Position: pi.Position, Section: pi.Section, Part: pi.Part, Type: string(it.Type), Title: it.Title,
+		Stem: it.Stem, Format: string(it.Format), Points: pi.Points}
+	switch it.Type {
+	case bank.SingleChoice, bank.MultipleChoice:
+		for _, k := range pi.OptionOrder {
+			q.Options = append(q.Options, it.Choices[k].Text)
+		}
+	case bank.Matching:
+		for _, k := range pi.OptionOrder {
+			q.Options = append(q.Options, it.Pairs[k].Right)
+		}
+		for i, p := range it.Pairs {
+			if p.Left != "" {
+				q.Lefts = append(q.Lefts, Left{Index: i, Text: p.Left})
+			}
+		}
+	case bank.FillBlank:
+		q.Blanks = len(it.Blanks)
+	}
+	return q
+}
+
+// Answer is what the candidate's browser sends for one question. Choices index the options as shown.
+type Answer struct {
+	Choices []int    `json:"choices,omitempty"`
+	Truth   *bool    `json:"truth,omitempty"`
+	Blanks  []string `json:"blanks,omitempty"`
+	Number  *float64 `json:"number,omitempty"`
+	Matches []string `json:"matches,omitempty"` // by pair index: the right-hand text picked
+	Text    string   `json:"text,omitempty"`    // essay and practical notes
+}
+
+const maxAnswerBytes = 16 << 10
+
+func (a Answer) check() error {
+	b, _ := json.Marshal(a)
+	if len(b) > maxAnswerBytes || len(a.Choices) > 64 || len(a.Blanks) > 64 || len(a.Matches) > 64 {
+		return ErrBadAnswer
+	}
+	return nil
+}
+
+// response turns a candidate's answer into the bank's terms, undoing the option shuffle.
+func response(pi PaperItem, a Answer) bank.Response {
+	r := bank.Response{Truth: a.Truth, Blanks: a.Blanks, Number: a.Number, Matches: a.Matches}
+	for _, c := range a.Choices {
+		if c < 0 || c >= len(pi.OptionOrder) {
+			r.Choices = append(r.Choices, -1) // names no option: scores nothing
+			continue
+		}
+		r.Choices = append(r.Choices, pi.OptionOrder[c])
+	}
+	return r
+}
+
+// scoreItem marks an objective answer, scaled to the points the paper gives the item.
+func scoreItem(pi PaperItem, it bank.Item, a *Answer) float64 {
+	if a == nil || !it.Type.Objective() {
+		return 0
+	}
+	earned, possible := bank.Score(it, response(pi, *a))
+	if possible <= 0 {
+		return 0
+	}
+	return round2(earned / possible * pi.Points)
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+func attemptSubject(id int64) string { return fmt.Sprintf("exam_attempt:%d", id) }

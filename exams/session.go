@@ -1,0 +1,300 @@
+package exams
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/accounts"
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
+)
+
+// Session (考试批次) is one sitting of an exam: when it is open, how long an attempt lasts, how it is
+// passed, and the item pool its papers are drawn from, frozen when it was created.
+type Session struct {
+	ID              int64         `json:"id"`
+	CentreID        int64         `json:"centre_id"`
+	BlueprintID     int64         `json:"blueprint_id"`
+	Name            string        `json:"name"`
+	Occupation      string        `json:"occupation"`
+	Level           int           `json:"level"`
+	Venue           string        `json:"venue"` // empty: online
+	OpensAt         time.Time     `json:"opens_at"`
+	ClosesAt        time.Time     `json:"closes_at"`
+	LatestStartAt   time.Time     `json:"latest_start_at"`
+	Duration        time.Duration `json:"-"`
+	Grace           time.Duration `json:"-"`
+	AttemptsAllowed int           `json:"attempts_allowed"`
+	TheoryPass      float64       `json:"theory_pass"`
+	PracticalPass   float64       `json:"practical_pass"`
+	MinHours        float64       `json:"min_hours"`
+	DoubleMarking   bool          `json:"double_marking"`
+	ArbitrationGap  float64       `json:"arbitration_gap"` // points of an item
+	PublishedAt     *time.Time    `json:"published_at,omitempty"`
+
+	mode      string
+	pool      []PoolSection
+	fixedSeed int64
+}
+
+// Default pass rule: theory ≥ 60 and practical ≥ 60 out of 100 (an administrator may change it per
+// session).
+const (
+	DefaultTheoryPass    = 60
+	DefaultPracticalPass = 60
+)
+
+func (x Session) check() error {
+	var f failure.Fields
+	if strings.TrimSpace(x.Name) == "" {
+		f.Add("name", "exams.name_required")
+	}
+	if !x.OpensAt.Before(x.ClosesAt) {
+		f.Add("closes_at", "exams.window_invalid")
+	}
+	if x.LatestStartAt.Before(x.OpensAt) || x.LatestStartAt.After(x.ClosesAt) {
+		f.Add("latest_start_at", "exams.latest_start_invalid")
+	}
+	if x.Duration < time.Minute || x.Duration > 24*time.Hour {
+		f.Add("duration", "exams.duration_invalid")
+	}
+	if x.Grace < 0 || x.Grace > time.Hour {
+		f.Add("grace", "exams.grace_invalid")
+	}
+	if x.AttemptsAllowed < 1 || x.AttemptsAllowed > 10 {
+		f.Add("attempts_allowed", "exams.attempts_invalid")
+	}
+	if x.TheoryPass < 0 || x.TheoryPass > 100 || x.PracticalPass < 0 || x.PracticalPass > 100 {
+		f.Add("theory_pass", "exams.pass_invalid")
+	}
+	if x.ArbitrationGap < 0 {
+		f.Add("arbitration_gap", "exams.gap_invalid")
+	}
+	if x.MinHours < 0 {
+		f.Add("min_hours", "exams.hours_invalid")
+	}
+	return f.Err()
+}
+
+// CreateSession opens a sitting of a blueprint; the blueprint's sections are resolved against the bank
+// now and frozen, so that later bank edits never change a paper of this session.
+func (s *Service) CreateSession(ctx context.Context, actorID int64, x Session) (Session, error) {
+	if x.AttemptsAllowed == 0 {
+		x.AttemptsAllowed = 1
+	}
+	if err := x.check(); err != nil {
+		return Session{}, err
+	}
+	b, err := s.GetBlueprint(ctx, x.BlueprintID)
+	if err != nil {
+		return Session{}, err
+	}
+	if b.CentreID != x.CentreID {
+		return Session{}, ErrNotFound
+	}
+	pool, short, err := resolve(ctx, s.db, b.CentreID, b.Sections)
+	if err != nil {
+		return Session{}, err
+	}
+	if len(short) > 0 {
+		return Session{}, ErrBlueprintShort
+	}
+	x.Occupation, x.Level, x.mode, x.pool = b.Occupation, b.Level, b.Mode, pool
+	x.fixedSeed = rand.Int64()
+	poolJSON, err := json.Marshal(pool)
+	if err != nil {
+		return Session{}, err
+	}
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO exam_sessions (organisation_id, blueprint_id, name, occupation, level, venue,
+			opens_at, closes_at, latest_start_at, duration_s, grace_s, attempts_allowed, theory_pass, practical_pass, min_hours,
+			pool, fixed_seed, created_by, double_marking, arbitration_gap)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, nullif($18, 0), $19, $20) RETURNING id`,
+			x.CentreID, x.BlueprintID, strings.TrimSpace(x.Name), x.Occupation, x.Level, x.Venue, x.OpensAt, x.ClosesAt,
+			x.LatestStartAt, int(x.Duration/time.Second), int(x.Grace/time.Second), x.AttemptsAllowed, x.TheoryPass,
+			x.PracticalPass, x.MinHours, poolJSON, x.fixedSeed, actorID, x.DoubleMarking, x.ArbitrationGap).Scan(&x.ID); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		return audit(ctx, tx, actorID, "exam.session.create", fmt.Sprintf("exam_session:%d", x.ID), nil)
+	})
+	return x, err
+}
+
+const sessionColumns = `x.id, x.organisation_id, x.blueprint_id, x.name, x.occupation, x.level, x.venue, x.opens_at,
+	x.closes_at, x.latest_start_at, x.duration_s, x.grace_s, x.attempts_allowed, x.theory_pass::float8,
+	x.practical_pass::float8, x.min_hours::float8, x.published_at, b.mode, x.pool, x.fixed_seed, x.double_marking,
+	x.arbitration_gap::float8`
+
+func scanSession(row pgx.Row) (Session, error) {
+	var x Session
+	var dur, grace int
+	var pool []byte
+	err := row.Scan(&x.ID, &x.CentreID, &x.BlueprintID, &x.Name, &x.Occupation, &x.Level, &x.Venue, &x.OpensAt,
+		&x.ClosesAt, &x.LatestStartAt, &dur, &grace, &x.AttemptsAllowed, &x.TheoryPass, &x.PracticalPass, &x.MinHours,
+		&x.PublishedAt, &x.mode, &pool, &x.fixedSeed, &x.DoubleMarking, &x.ArbitrationGap)
+	if pg.IsNoRows(err) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	x.Duration, x.Grace = time.Duration(dur)*time.Second, time.Duration(grace)*time.Second
+	return x, json.Unmarshal(pool, &x.pool)
+}
+
+// GetSession returns one session.
+func (s *Service) GetSession(ctx context.Context, id int64) (Session, error) {
+	return s.getSession(ctx, s.db, id)
+}
+
+func (s *Service) getSession(ctx context.Context, db pg.DB, id int64) (Session, error) {
+	return scanSession(db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM exam_sessions x
+		JOIN exam_blueprints b ON b.id = x.blueprint_id WHERE x.id = $1`, id))
+}
+
+// Sessions lists a centre's sessions, latest first; centreID 0 lists every centre's.
+func (s *Service) Sessions(ctx context.Context, centreID int64) ([]Session, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+sessionColumns+` FROM exam_sessions x
+		JOIN exam_blueprints b ON b.id = x.blueprint_id WHERE $1 = 0 OR x.organisation_id = $1
+		ORDER BY x.opens_at DESC, x.id DESC LIMIT 200`, centreID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// Registration (报名) of a person for a session; the centre approves it.
+type Registration struct {
+	ID        int64     `json:"id"`
+	SessionID int64     `json:"session_id"`
+	PersonID  int64     `json:"person_id"`
+	Name      string    `json:"name,omitempty"`
+	Status    string    `json:"status"`
+	ExtraTime int       `json:"extra_seconds"`
+	Hours     float64   `json:"hours"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Registration statuses.
+const (
+	Pending  = "pending"
+	Approved = "approved"
+	Rejected = "rejected"
+)
+
+// Register records a person's registration, checking eligibility: the session must not be closed
+// and the person must have completed the hours the session asks for, counted by the HoursSource over
+// the year before the session opens.
+func (s *Service) Register(ctx context.Context, sessionID, personID int64) (Registration, error) {
+	x, err := s.GetSession(ctx, sessionID)
+	if err != nil {
+		return Registration{}, err
+	}
+	if !s.now().Before(x.LatestStartAt) {
+		return Registration{}, ErrRegistrationClosed
+	}
+	hours := 0.0
+	if s.hours != nil {
+		if hours, err = s.hours.CompletedHours(ctx, personID, x.Occupation, x.OpensAt.AddDate(-1, 0, 0), x.OpensAt); err != nil {
+			return Registration{}, fmt.Errorf("completed hours: %w", err)
+		}
+	}
+	if hours < x.MinHours {
+		return Registration{}, ErrNotEligible.Wrap(fmt.Errorf("%.1f of %.1f hours", hours, x.MinHours))
+	}
+	r := Registration{SessionID: sessionID, PersonID: personID, Status: Pending, Hours: hours}
+	err = s.db.QueryRow(ctx, `INSERT INTO exam_registrations (session_id, person_id, hours) VALUES ($1, $2, $3)
+		RETURNING id, created_at`, sessionID, personID, hours).Scan(&r.ID, &r.CreatedAt)
+	if _, ok := pg.HasCode(err, pg.CodeUniqueViolation); ok {
+		return Registration{}, ErrAlreadyRegistered
+	}
+	return r, err
+}
+
+// Decide approves or rejects a registration; extra is the candidate's extra time (accommodation).
+func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, approve bool, extra time.Duration) error {
+	if extra < 0 || extra > 4*time.Hour {
+		return failure.Field("extra_seconds", "exams.extra_invalid")
+	}
+	status := Rejected
+	if approve {
+		status = Approved
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE exam_registrations SET status = $2, extra_s = $3, decided_by = nullif($4, 0), decided_at = now()
+			WHERE id = $1`, registrationID, status, int(extra/time.Second), actorID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return audit(ctx, tx, actorID, "exam.registration."+status, fmt.Sprintf("exam_registration:%d", registrationID),
+			map[string]any{"extra_seconds": int(extra / time.Second)})
+	})
+}
+
+// Registrations lists a session's registrations with the candidates' names, for the centre.
+func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registration, error) {
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, p.name, r.status, r.extra_s, r.hours::float8, r.created_at
+		FROM exam_registrations r JOIN people p ON p.id = r.person_id WHERE r.session_id = $1 ORDER BY r.id`, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Registration, error) {
+		var r Registration
+		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Name, &r.Status, &r.ExtraTime, &r.Hours, &r.CreatedAt)
+		return r, err
+	})
+}
+
+// MySession is a session as a candidate sees it in "my exams".
+type MySession struct {
+	Session      Session `json:"session"`
+	Registration string  `json:"registration"`
+	AttemptID    int64   `json:"attempt_id,omitempty"`
+	Submitted    bool    `json:"submitted"`
+	Open         bool    `json:"open"` // an attempt may start now
+}
+
+func sortVersions(v [][2]int64) { sort.Slice(v, func(i, j int) bool { return v[i][0] < v[j][0] }) }
+
+func audit(ctx context.Context, tx pgx.Tx, actorID int64, action, subject string, details map[string]any) error {
+	return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: action, Subject: subject, Details: details})
+}
+
+// RegistrationSession returns the session of a registration, for permission checks.
+func (s *Service) RegistrationSession(ctx context.Context, registrationID int64) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT session_id FROM exam_registrations WHERE id = $1`, registrationID).Scan(&id)
+	if pg.IsNoRows(err) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
+// AttemptSession returns the session of an attempt, for permission checks.
+func (s *Service) AttemptSession(ctx context.Context, attemptID int64) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT session_id FROM exam_attempts WHERE id = $1`, attemptID).Scan(&id)
+	if pg.IsNoRows(err) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}

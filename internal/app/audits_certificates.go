@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"shanyu/audits"
+	"shanyu/certificates"
+)
+
+// certificateSource gives the audits domain a person's platform certificates and the certificate
+// behind a code scanned on site, through the certificates domain's exported functions.
+type certificateSource struct{ certs *certificates.Service }
+
+func toAuditCert(c certificates.Certificate) audits.Cert {
+	return audits.Cert{Number: c.Number, Occupation: c.OccupationCode, Level: c.Level, Status: c.State, ExpiresOn: c.ExpiresOn, Verified: true}
+}
+
+// ForPeople asks for each person's certificates in turn (the certificates domain lists one holder
+// at a time).
+func (s certificateSource) ForPeople(ctx context.Context, personIDs []int64) (map[int64][]audits.Cert, error) {
+	out := make(map[int64][]audits.Cert, len(personIDs))
+	for _, id := range personIDs {
+		list, _, err := s.certs.List(ctx, certificates.Filter{Scope: certificates.Scope{PersonID: id}, Limit: 200})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range list {
+			out[id] = append(out[id], toAuditCert(l.Certificate))
+		}
+	}
+	return out, nil
+}
+
+// ByCode resolves a verification code (from the QR code) or a certificate number.
+func (s certificateSource) ByCode(ctx context.Context, code string) (audits.Cert, int64, error) {
+	number := code
+	v, err := s.certs.Verify(ctx, code, certificates.How{Method: certificates.MethodAPI})
+	if err != nil {
+		return audits.Cert{}, 0, err
+	}
+	if v.State != "unknown" && v.Number != "" {
+		number = v.Number
+	}
+	c, err := s.certs.ByNumber(ctx, number)
+	if errors.Is(err, certificates.ErrNotFound) {
+		return audits.Cert{}, 0, audits.ErrCodeUnknown
+	}
+	if err != nil {
+		return audits.Cert{}, 0, err
+	}
+	return toAuditCert(c), c.PersonID, nil
+}

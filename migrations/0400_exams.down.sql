@@ -1,0 +1,9 @@
+DROP TABLE exam_results;
+DROP TABLE exam_marks;
+DROP TABLE exam_signals;
+DROP TABLE exam_answers;
+DROP TABLE exam_attempt_items;
+DROP TABLE exam_attempts;
+DROP TABLE exam_registrations;
+DROP TABLE exam_sessions;
+DROP TABLE exam_blueprints;

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/audits"
+	"shanyu/internal/failure"
+)
+
+// Regulator pages: regional qualification rules with a preview of what they change, and inspection
+// rounds with their draws.
+func (s *Server) routesAuditsAdmin() {
+	rules := can("policy.qualification", "write")
+	s.page("GET", "/dashboard/rules", rules, s.rulesPage)
+	s.page("POST", "/dashboard/rules", rules, s.rulesSubmit)
+	rounds := can("rounds.draw", "write")
+	s.page("GET", "/dashboard/rounds", rounds, s.roundsPage)
+	s.page("POST", "/dashboard/rounds", rounds, s.roundsSubmit)
+}
+
+type ruleChangeRow struct {
+	Institution string
+	Name        string
+	Post        string
+	After       bool
+}
+
+func (s *Server) rulesPage(c *fiber.Ctx) error { return s.renderRules(c, fiber.Map{}) }
+
+func (s *Server) renderRules(c *fiber.Ctx, d fiber.Map) error {
+	rs, err := s.domains.Audits.Rules(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d["Rules"] = rs
+	return s.render(c, "dashboard_rules", page{Title: s.i18n.T(langOf(c), "audits.rules.title"), Data: d})
+}
+
+func (s *Server) rulesSubmit(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	line, note := c.FormValue("line"), c.FormValue("note")
+	d := fiber.Map{"Line": line, "Note": note}
+	var err error
+	switch c.FormValue("action") {
+	case "remove":
+		id, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
+		err = s.domains.Audits.RemoveRule(ctx, principalOf(c).User.ID, id)
+	case "add":
+		if _, err = s.domains.Audits.AddRule(ctx, principalOf(c).User.ID, line, note); err == nil {
+			d = fiber.Map{"Notice": s.i18n.T(langOf(c), "audits.rules.added")}
+		}
+	default:
+		var changes []audits.RuleChange
+		if changes, err = s.domains.Audits.PreviewRule(ctx, line, time.Now()); err == nil {
+			rows := []ruleChangeRow{}
+			for _, ch := range changes {
+				o, oerr := s.accounts.OrganisationByID(ctx, ch.OrganisationID)
+				if oerr != nil {
+					return oerr
+				}
+				rows = append(rows, ruleChangeRow{Institution: o.Name, Name: accounts.MaskName(ch.Name), Post: ch.Post, After: ch.After})
+			}
+			d["Changes"], d["Previewed"] = rows, true
+		}
+	}
+	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
+		d["Message"] = s.i18n.T(langOf(c), e.Msg.Key)
+	} else if err != nil {
+		return err
+	}
+	return s.renderRules(c, d)
+}
+
+func (s *Server) roundsPage(c *fiber.Ctx) error { return s.renderRounds(c, fiber.Map{}) }
+
+func (s *Server) renderRounds(c *fiber.Ctx, d fiber.Map) error {
+	region := c.Query("region", "33")
+	rs, err := s.domains.Audits.Rounds(c.UserContext(), region)
+	if err != nil {
+		return err
+	}
+	d["Rounds"] = rs
+	return s.render(c, "dashboard_rounds", page{Title: s.i18n.T(langOf(c), "audits.rounds.title"), Data: d})
+}
+
+func (s *Server) roundsSubmit(c *fiber.Ctx) error {
+	region := c.FormValue("region_code")
+	if err := s.allowedIn(c, "rounds.draw", "write", accounts.RegionDomain(region)); err != nil {
+		return err
+	}
+	count, _ := strconv.Atoi(c.FormValue("count"))
+	share, _ := strconv.ParseFloat(c.FormValue("share_percent"), 64)
+	per, _ := strconv.Atoi(c.FormValue("per_inspection"))
+	r, err := s.domains.Audits.CreateRound(c.UserContext(), principalOf(c).User.ID, audits.RoundInput{RegionCode: region, Name: c.FormValue("name"),
+		Count: count, Share: share / 100, PerInspection: per, RiskWeighted: c.FormValue("risk_weighted") == "on"})
+	d := fiber.Map{}
+	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
+		d["Message"] = s.i18n.T(langOf(c), e.Msg.Key)
+		for _, m := range e.Fields {
+			d["Message"] = s.i18n.T(langOf(c), m.Key)
+		}
+	} else if err != nil {
+		return err
+	} else {
+		d["Notice"] = s.i18n.T(langOf(c), "audits.rounds.drawn", len(r.Assignments), r.InputDigest[:12])
+	}
+	return s.renderRounds(c, d)
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/audits"
+)
+
+// routesDashboard registers the regulator's dashboard (一张网): per region with drill-down, as a
+// page with server-drawn SVG bars, JSON and CSV.
+func (s *Server) routesDashboard() {
+	read := can("dashboard.overview", "read")
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/dashboard", Summary: "Institutions, places, staff, qualified share, compliance and inspections per sub-region", Tag: "audits", Perm: read,
+		Query: []string{"region"}}, s.apiDashboard)
+	s.page("GET", "/dashboard", read, s.dashboardPage)
+	s.page("GET", "/dashboard.csv", read, s.dashboardCSV)
+}
+
+// dashboardRegion is the region asked for, checked against the caller's grants; by default the
+// region of the caller's first regulator grant.
+func (s *Server) dashboardRegion(c *fiber.Ctx) (string, []audits.DashboardRow, error) {
+	region := strings.TrimSpace(c.Query("region"))
+	if region == "" {
+		for _, g := range principalOf(c).Grants {
+			if r, ok := strings.CutPrefix(g.Domain, "region:"); ok && g.Role == accounts.RoleRegulatorAdmin {
+				region = r
+				break
+			}
+		}
+	}
+	if region == "" {
+		region = "33"
+	}
+	if err := s.allowedIn(c, "dashboard.overview", "read", accounts.RegionDomain(region)); err != nil {
+		return region, nil, err
+	}
+	rows, err := s.domains.Audits.Dashboard(c.UserContext(), region, time.Now())
+	return region, rows, err
+}
+
+func (s *Server) apiDashboard(c *fiber.Ctx) error {
+	region, rows, err := s.dashboardRegion(c)
+	if err != nil {
+		return err
+	}
+	out := []fiber.Map{}
+	for _, r := range rows {
+		out = append(out, fiber.Map{"key": r.Key, "name": r.Name, "institutions": r.Institutions, "places": r.Places, "children": r.Children,
+			"staff": r.Staff, "posts": r.Posts, "qualified_posts": r.QualifiedPosts, "qualified_percent": r.QualifiedPercent(),
+			"compliant": r.Compliant, "not_permitted": r.NotPermitted, "expiring": r.Expiring, "inspected": r.Inspected, "passed": r.Passed})
+	}
+	return c.JSON(fiber.Map{"region": region, "rows": out})
+}
+
+func (s *Server) dashboardPage(c *fiber.Ctx) error {
+	region, rows, err := s.dashboardRegion(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "dashboard", page{Title: s.i18n.T(langOf(c), "audits.dashboard.title"), Data: fiber.Map{"Region": region, "Rows": rows}})
+}
+
+func (s *Server) dashboardCSV(c *fiber.Ctx) error {
+	region, rows, err := s.dashboardRegion(c)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("\xef\xbb\xbf") // so that Excel reads UTF-8
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"key", "name", "institutions", "places", "children", "staff", "posts", "qualified_posts", "qualified_percent", "compliant", "not_permitted", "expiring", "inspected", "passed"})
+	for _, r := range rows {
+		_ = w.Write([]string{r.Key, r.Name, strconv.Itoa(r.Institutions), strconv.Itoa(r.Places), strconv.Itoa(r.Children), strconv.Itoa(r.Staff),
+			strconv.Itoa(r.Posts), strconv.Itoa(r.QualifiedPosts), strconv.Itoa(r.QualifiedPercent()), strconv.Itoa(r.Compliant),
+			strconv.Itoa(r.NotPermitted), strconv.Itoa(r.Expiring), strconv.Itoa(r.Inspected), strconv.Itoa(r.Passed)})
+	}
+	w.Flush()
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="dashboard-%s.csv"`, region))
+	return c.SendString(b.String())
+}

@@ -1,0 +1,249 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/internal/failure"
+)
+
+// routesExamPages registers the HTML pages of exams: the candidate's list, exam page and results, and
+// the centre's sessions, registrations, live view and results.
+func (s *Server) routesExamPages() {
+	s.page("GET", "/exams", can("exams.take", "read"), s.myExamsPage)
+	s.page("POST", "/exams/sessions/:id/register", can("exams.take", "write"), s.registerSubmit)
+	s.page("GET", "/exams/sessions/:id/take", can("exams.take", "write"), s.examPage)
+	s.page("GET", "/exams/results", can("exams.take", "read"), s.myResultsPage)
+
+	s.page("GET", "/centres/:code/exams", signedIn, s.centreExamsPage)
+	s.page("GET", "/exams/sessions/:id/registrations", can("exams.sessions", "read"), s.registrationsPage)
+	s.page("POST", "/exams/registrations/:id/decision", can("exams.sessions", "write"), s.decideSubmit)
+	s.page("GET", "/exams/sessions/:id/live", can("exams.sessions", "read"), s.livePage)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/live", Summary: "Live view: each candidate started, answering, idle or submitted", Tag: "exams",
+		Perm: can("exams.sessions", "read")}, s.apiLive)
+	s.page("GET", "/exams/sessions/:id/marking", can("exams.marking", "read"), s.markingPage)
+	s.page("POST", "/exams/attempts/:id/marks", can("exams.marking", "write"), s.markSubmit)
+	s.page("GET", "/exams/sessions/:id/results", can("exams.results", "read"), s.sessionResultsPage)
+	s.page("POST", "/exams/sessions/:id/publish", can("exams.results", "write"), s.publishResultsSubmit)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/item-stats", Summary: "Item statistics: difficulty and discrimination", Tag: "exams",
+		Perm: can("exams.results", "read")}, s.apiItemStats)
+}
+
+func (s *Server) myExamsPage(c *fiber.Ctx) error {
+	list, err := s.domains.Exams.OpenSessions(c.UserContext(), personOf(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exams_mine", page{Title: s.i18n.T(langOf(c), "exams.mine.title"), Data: fiber.Map{"Items": list}})
+}
+
+func (s *Server) registerSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.domains.Exams.Register(c.UserContext(), id, personOf(c)); err != nil {
+		return err
+	}
+	return c.Redirect("/exams", fiber.StatusSeeOther)
+}
+
+func (s *Server) examPage(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.domains.Exams.GetSession(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.render(c, "exam", page{Title: x.Name, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name}})
+}
+
+func (s *Server) myResultsPage(c *fiber.Ctx) error {
+	rs, err := s.domains.Exams.PersonResults(c.UserContext(), personOf(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exam_results", page{Title: s.i18n.T(langOf(c), "exams.results.title"), Data: fiber.Map{"Items": rs}})
+}
+
+func (s *Server) centreExamsPage(c *fiber.Ctx) error {
+	org, err := s.accounts.OrganisationByCode(c.UserContext(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	if err := s.allowedIn(c, "exams.sessions", "read", accounts.OrgDomain(org.Code), accounts.RegionDomain(org.RegionCode)); err != nil {
+		return err
+	}
+	list, err := s.domains.Exams.Sessions(c.UserContext(), org.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exams_centre", page{Title: s.i18n.T(langOf(c), "exams.centre.title"),
+		Data: fiber.Map{"Centre": org, "Sessions": list, "Message": c.Query("done")}})
+}
+
+func (s *Server) registrationsPage(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.sessionInCentre(c, id, "exams.sessions", "read")
+	if err != nil {
+		return err
+	}
+	rs, err := s.domains.Exams.Registrations(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exam_registrations", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs}})
+}
+
+func (s *Server) decideSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	sessionID, err := s.domains.Exams.RegistrationSession(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, sessionID, "exams.sessions", "write"); err != nil {
+		return err
+	}
+	minutes, _ := strconv.Atoi(c.FormValue("extra_minutes"))
+	if err := s.domains.Exams.Decide(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("approve") == "true",
+		time.Duration(minutes)*time.Minute); err != nil {
+		return err
+	}
+	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/registrations", sessionID), fiber.StatusSeeOther)
+}
+
+func (s *Server) livePage(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.sessionInCentre(c, id, "exams.sessions", "read")
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exam_live", page{Title: x.Name, Data: fiber.Map{"Session": x}})
+}
+
+func (s *Server) apiLive(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.sessions", "read"); err != nil {
+		return err
+	}
+	rows, err := s.domains.Exams.Live(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"items": rows})
+}
+
+func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.sessionInCentre(c, id, "exams.results", "read")
+	if err != nil {
+		return err
+	}
+	rs, err := s.domains.Exams.Results(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	stats, err := s.domains.Exams.ItemStats(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats}})
+}
+
+func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.results", "write"); err != nil {
+		return err
+	}
+	if _, err := s.domains.Exams.Publish(c.UserContext(), principalOf(c).User.ID, id); err != nil {
+		return err
+	}
+	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/results", id), fiber.StatusSeeOther)
+}
+
+func (s *Server) apiItemStats(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, id, "exams.results", "read"); err != nil {
+		return err
+	}
+	stats, err := s.domains.Exams.ItemStats(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": stats})
+}
+
+func (s *Server) markingPage(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.sessionInCentre(c, id, "exams.marking", "read")
+	if err != nil {
+		return err
+	}
+	tasks, err := s.domains.Exams.MarkingQueue(c.UserContext(), id, principalOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exam_marking", page{Title: x.Name, Data: fiber.Map{"Session": x, "Tasks": tasks}})
+}
+
+func (s *Server) markSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	sessionID, err := s.domains.Exams.AttemptSession(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, sessionID, "exams.marking", "write"); err != nil {
+		return err
+	}
+	position, err := strconv.Atoi(c.FormValue("position"))
+	if err != nil {
+		return failure.Field("position", "exams.mark_invalid")
+	}
+	var marks []float64
+	for _, v := range c.Request().PostArgs().PeekMulti("marks") {
+		m, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return failure.Field("marks", "exams.mark_invalid")
+		}
+		marks = append(marks, m)
+	}
+	if err := s.domains.Exams.Mark(c.UserContext(), principalOf(c).User.ID, id, position, marks); err != nil {
+		return err
+	}
+	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/marking", sessionID), fiber.StatusSeeOther)
+}

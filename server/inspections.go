@@ -1,0 +1,374 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/audits"
+	"shanyu/internal/failure"
+)
+
+// routesInspections registers the inspectors' pages and endpoints (on site, on a phone) and the
+// public results (一公开), which carry no personal data.
+func (s *Server) routesInspections() {
+	mine := can("inspections.assigned", "read")
+	work := can("inspections.assigned", "write")
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/public/inspections", Summary: "Published inspection results: institution, date, result and counts; no personal data", Tag: "public",
+		Query: []string{"limit"}}, s.apiPublicInspections)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine}, s.apiMyInspections)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine}, s.apiInspection)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/scans", Summary: "Record a scanned or typed certificate code; a resend with the same client_id (an offline scan synchronised later) is stored once",
+		Tag: "inspections", Perm: work, Request: object([]string{"client_id", "code"}, map[string]any{"client_id": str, "code": str, "scanned_at": str})}, s.apiScan)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/headcounts", Summary: "The day's head count of a class", Tag: "inspections", Perm: work,
+		Request: object([]string{"class_id", "children", "caregivers"}, map[string]any{"class_id": integer, "children": integer, "caregivers": integer})}, s.apiHeadcount)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/findings", Summary: "Add a finding", Tag: "inspections", Perm: work,
+		Request: object([]string{"severity", "note"}, map[string]any{"severity": str, "note": str})}, s.apiFinding)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/sign", Summary: "Sign the inspection; when every inspector has signed it is finished and published", Tag: "inspections", Perm: work}, s.apiSign)
+
+	s.page("GET", "/inspections/public", public, s.publicInspectionsPage)
+	s.page("GET", "/inspections", mine, s.myInspectionsPage)
+	s.page("GET", "/inspections/:id", mine, s.inspectionPage)
+	s.page("POST", "/inspections/:id/scan", work, s.inspectionScanSubmit)
+	s.page("POST", "/inspections/:id/headcount", work, s.inspectionHeadcountSubmit)
+	s.page("POST", "/inspections/:id/finding", work, s.inspectionFindingSubmit)
+	s.page("POST", "/inspections/:id/sign", work, s.inspectionSignSubmit)
+}
+
+// myInspection loads an inspection the signed-in user inspects.
+func (s *Server) myInspection(c *fiber.Ctx) (audits.Inspection, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return audits.Inspection{}, err
+	}
+	ok, err := s.domains.Audits.IsInspector(c.UserContext(), principalOf(c).User.ID, id)
+	if err != nil {
+		return audits.Inspection{}, err
+	}
+	if !ok {
+		return audits.Inspection{}, audits.ErrNotAssigned
+	}
+	return s.domains.Audits.Inspection(c.UserContext(), id)
+}
+
+func scanJSON(sc audits.Scan) map[string]any {
+	r := sc.Result
+	var decisions []decisionJSON
+	for _, d := range r.Decisions {
+		decisions = append(decisions, toDecisionJSON(d))
+	}
+	out := map[string]any{"id": sc.ID, "client_id": sc.ClientID, "code": sc.Code, "known": r.Known, "verified": r.Verified, "on_roster": r.OnRoster,
+		"roster_id": r.RosterID, "name": r.Name, "not_permitted": r.Barred, "decisions": decisions, "scanned_at": sc.ScannedAt}
+	if r.Certificate != nil {
+		out["certificate"] = map[string]any{"number": r.Certificate.Number, "occupation": r.Certificate.Occupation, "level": r.Certificate.Level,
+			"status": r.Certificate.Status, "verified": r.Verified}
+	}
+	return out
+}
+
+func inspectionJSON(x audits.Inspection) map[string]any {
+	scans := []map[string]any{}
+	for _, sc := range x.Scans {
+		scans = append(scans, scanJSON(sc))
+	}
+	findings := []map[string]any{}
+	for _, f := range x.Findings {
+		findings = append(findings, map[string]any{"id": f.ID, "severity": f.Severity, "note": f.Note})
+	}
+	signed := []map[string]any{}
+	for _, sg := range x.Inspectors {
+		signed = append(signed, map[string]any{"user_id": sg.UserID, "signed_at": sg.SignedAt})
+	}
+	return map[string]any{"id": x.ID, "round": x.RoundName, "organisation_id": x.OrganisationID, "status": x.Status, "passed": x.Passed,
+		"scans": scans, "findings": findings, "inspectors": signed, "summary": x.Summary}
+}
+
+func (s *Server) apiMyInspections(c *fiber.Ctx) error {
+	xs, err := s.domains.Audits.InspectionsFor(c.UserContext(), principalOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for _, x := range xs {
+		out = append(out, map[string]any{"id": x.ID, "round": x.RoundName, "organisation_id": x.OrganisationID, "status": x.Status})
+	}
+	return c.JSON(map[string]any{"inspections": out})
+}
+
+func (s *Server) apiInspection(c *fiber.Ctx) error {
+	x, err := s.myInspection(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(inspectionJSON(x))
+}
+
+func (s *Server) apiScan(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		ClientID  string    `json:"client_id"`
+		Code      string    `json:"code"`
+		ScannedAt time.Time `json:"scanned_at"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	sc, created, err := s.domains.Audits.RecordScan(c.UserContext(), principalOf(c).User.ID, id, audits.ScanInput{ClientID: b.ClientID, Code: b.Code, ScannedAt: b.ScannedAt})
+	if err != nil {
+		return err
+	}
+	out := scanJSON(sc)
+	out["created"] = created
+	return c.JSON(out)
+}
+
+func (s *Server) apiHeadcount(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		ClassID    int64 `json:"class_id"`
+		Children   int   `json:"children"`
+		Caregivers int   `json:"caregivers"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.domains.Audits.SetHeadcount(c.UserContext(), principalOf(c).User.ID, id, audits.Headcount{ClassID: b.ClassID, Children: b.Children, Caregivers: b.Caregivers}); err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"ok": true})
+}
+
+func (s *Server) apiFinding(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Severity string `json:"severity"`
+		Note     string `json:"note"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	f, err := s.domains.Audits.AddFinding(c.UserContext(), principalOf(c).User.ID, id, b.Severity, b.Note)
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"id": f.ID})
+}
+
+func (s *Server) apiSign(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.domains.Audits.Sign(c.UserContext(), principalOf(c).User.ID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(inspectionJSON(x))
+}
+
+// publicResult is one published result: the institution (a public register entry) and counts only.
+type publicResult struct {
+	InspectionID int64          `json:"inspection_id"`
+	Round        string         `json:"round"`
+	Institution  string         `json:"institution"`
+	CreditCode   string         `json:"credit_code"`
+	RegionCode   string         `json:"region_code"`
+	FinishedOn   string         `json:"finished_on"`
+	Passed       bool           `json:"passed"`
+	Summary      audits.Summary `json:"summary"`
+}
+
+func (s *Server) publicResults(c *fiber.Ctx) ([]publicResult, error) {
+	limit, _ := strconv.Atoi(c.Query("limit"))
+	rs, err := s.domains.Audits.PublicResults(c.UserContext(), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []publicResult{}
+	for _, r := range rs {
+		o, err := s.accounts.OrganisationByID(c.UserContext(), r.OrganisationID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, publicResult{InspectionID: r.InspectionID, Round: r.RoundName, Institution: o.Name, CreditCode: o.CreditCode,
+			RegionCode: o.RegionCode, FinishedOn: r.FinishedAt.Format("2006-01-02"), Passed: r.Passed, Summary: r.Summary})
+	}
+	return out, nil
+}
+
+func (s *Server) apiPublicInspections(c *fiber.Ctx) error {
+	rs, err := s.publicResults(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"results": rs})
+}
+
+func (s *Server) publicInspectionsPage(c *fiber.Ctx) error {
+	rs, err := s.publicResults(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "public_inspections", page{Title: s.i18n.T(langOf(c), "audits.public.title"), Data: rs})
+}
+
+type inspectionRow struct {
+	audits.Inspection
+	Org accounts.Organisation
+}
+
+func (s *Server) myInspectionsPage(c *fiber.Ctx) error {
+	xs, err := s.domains.Audits.InspectionsFor(c.UserContext(), principalOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	rows := make([]inspectionRow, 0, len(xs))
+	for _, x := range xs {
+		o, err := s.accounts.OrganisationByID(c.UserContext(), x.OrganisationID)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, inspectionRow{Inspection: x, Org: o})
+	}
+	return s.render(c, "inspections", page{Title: s.i18n.T(langOf(c), "audits.inspections.title"), Data: rows})
+}
+
+type signer struct {
+	Name     string
+	Me       bool
+	SignedAt *time.Time
+}
+
+func (s *Server) inspectionPage(c *fiber.Ctx) error {
+	x, err := s.myInspection(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	o, err := s.accounts.OrganisationByID(ctx, x.OrganisationID)
+	if err != nil {
+		return err
+	}
+	rep, err := s.domains.Audits.Compliance(ctx, o.ID, time.Now())
+	if err != nil {
+		return err
+	}
+	me := principalOf(c).User.ID
+	var signers []signer
+	for _, sg := range x.Inspectors {
+		u, err := s.accounts.UserByID(ctx, sg.UserID)
+		if err != nil {
+			return err
+		}
+		signers = append(signers, signer{Name: u.Name, Me: sg.UserID == me, SignedAt: sg.SignedAt})
+	}
+	var last *audits.Scan
+	if sid, _ := strconv.ParseInt(c.Query("scan"), 10, 64); sid != 0 {
+		for i := range x.Scans {
+			if x.Scans[i].ID == sid {
+				last = &x.Scans[i]
+			}
+		}
+	}
+	checked := map[int64]bool{}
+	for _, sc := range x.Scans {
+		if sc.RosterID != 0 {
+			checked[sc.RosterID] = true
+		}
+	}
+	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "Report": rep, "Signers": signers,
+		"Last": last, "Checked": checked, "ClientID": newClientID(), "Severities": audits.Severities, "Error": c.Query("error"),
+		"Open": x.Status == "open", "Passed": x.Passed != nil && *x.Passed}})
+}
+
+func newClientID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "srv-" + hex.EncodeToString(b[:])
+}
+
+func (s *Server) inspectionRedirect(c *fiber.Ctx, id int64, query string) error {
+	return c.Redirect("/inspections/"+strconv.FormatInt(id, 10)+query, fiber.StatusSeeOther)
+}
+
+// formFailure sends a form back to the inspection page with the translated message of a domain
+// error the inspector can fix; other errors go to the error handler.
+func (s *Server) formFailure(c *fiber.Ctx, id int64, err error) error {
+	e := failure.As(err)
+	if e == nil || e.Kind == failure.Internal {
+		return err
+	}
+	key := e.Msg.Key
+	for _, m := range e.Fields {
+		key = m.Key
+	}
+	return s.inspectionRedirect(c, id, "?error="+key+"#scan")
+}
+
+func (s *Server) inspectionScanSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	clientID := c.FormValue("client_id")
+	if clientID == "" {
+		clientID = newClientID()
+	}
+	sc, _, err := s.domains.Audits.RecordScan(c.UserContext(), principalOf(c).User.ID, id, audits.ScanInput{ClientID: clientID, Code: c.FormValue("code")})
+	if err != nil {
+		return s.formFailure(c, id, err)
+	}
+	return s.inspectionRedirect(c, id, "?scan="+strconv.FormatInt(sc.ID, 10)+"#result")
+}
+
+func (s *Server) inspectionHeadcountSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	classID, _ := strconv.ParseInt(c.FormValue("class_id"), 10, 64)
+	children, err1 := strconv.Atoi(c.FormValue("children"))
+	caregivers, err2 := strconv.Atoi(c.FormValue("caregivers"))
+	if err1 != nil || err2 != nil {
+		return s.formFailure(c, id, failure.Field("children", "audits.children_invalid"))
+	}
+	if err := s.domains.Audits.SetHeadcount(c.UserContext(), principalOf(c).User.ID, id, audits.Headcount{ClassID: classID, Children: children, Caregivers: caregivers}); err != nil {
+		return s.formFailure(c, id, err)
+	}
+	return s.inspectionRedirect(c, id, "#classes")
+}
+
+func (s *Server) inspectionFindingSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.domains.Audits.AddFinding(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("severity"), c.FormValue("note")); err != nil {
+		return s.formFailure(c, id, err)
+	}
+	return s.inspectionRedirect(c, id, "#findings")
+}
+
+func (s *Server) inspectionSignSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.domains.Audits.Sign(c.UserContext(), principalOf(c).User.ID, id); err != nil {
+		return s.formFailure(c, id, err)
+	}
+	return s.inspectionRedirect(c, id, "#sign")
+}

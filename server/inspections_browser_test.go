@@ -1,0 +1,155 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"shanyu/accounts"
+	"shanyu/internal/browsertest"
+	"shanyu/internal/servertest"
+)
+
+// On a phone, the demo inspector opens the open demo inspection, checks a staff member by typing the
+// certificate code, sees the policy's decision with the rules that matched, records a head count,
+// signs; once the second inspector has signed, the page shows the inspection finished.
+func TestInspectorChecksStaffOnAPhone(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	bg := context.Background()
+	hzi, err := srv.App.Accounts.OrganisationByCode(bg, "HZI001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := srv.App.Audits.ExternalCertificates(bg, hzi.ID)
+	if err != nil || len(certs) == 0 {
+		t.Fatalf("HZI001 certificates: %d %v", len(certs), err)
+	}
+	inspector, _ := srv.App.Accounts.UserByUsername(bg, "inspector")
+	second, _ := srv.App.Accounts.UserByUsername(bg, "inspector2")
+
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/inspections"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "inspector"),
+		chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("form button[type=submit]")))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".inspection-list"))); err != nil {
+		t.Fatal(err)
+	}
+	list, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".inspection-list")))
+	if err != nil || !strings.Contains(list, hzi.Name) || !strings.Contains(list, "进行中") {
+		t.Fatalf("inspection list: %q %v", list, err)
+	}
+	browsertest.AssertFits(t, ctx, browsertest.Phone)
+	browsertest.Screenshot(t, ctx, "inspections-list-phone")
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(".inspection-list a")))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#code")), chromedp.SendKeys(chromedp.CSS("#code"), certs[0].Number)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#scan-form button[type=submit]")))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#result"))); err != nil {
+		t.Fatal(err)
+	}
+	result, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#result")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{certs[0].Number, "未经平台核验", "依据规则", "p, doc:no-criminal-record, post:*, background, allow"} {
+		if !strings.Contains(result, want) {
+			t.Errorf("result lacks %q:\n%s", want, result)
+		}
+	}
+	if !strings.Contains(result, "资质合格") && !strings.Contains(result, "资质不符") {
+		t.Errorf("result without a decision:\n%s", result)
+	}
+	browsertest.AssertFits(t, ctx, browsertest.Phone)
+	browsertest.Screenshot(t, ctx, "inspection-result-phone")
+
+	// A head count for the first class, with the keyboard-reachable form.
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(".headcount input[name=caregivers]"), "3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(".headcount button")))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#sign-button")))); err != nil {
+		t.Fatal(err)
+	}
+	x, err := srv.App.Audits.InspectionsFor(bg, inspector.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	for _, i := range x {
+		if i.Status == "open" {
+			id = i.ID
+		}
+	}
+	if id == 0 {
+		t.Fatal("no open inspection after the first signature")
+	}
+	if _, err := srv.App.Audits.Sign(bg, second.ID, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/inspections/%d", srv.URL, id)), chromedp.WaitVisible(chromedp.CSS("#final"))); err != nil {
+		t.Fatal(err)
+	}
+	final, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#final")))
+	if !strings.Contains(final, "检查已完成") {
+		t.Errorf("final: %q", final)
+	}
+	browsertest.AssertFits(t, ctx, browsertest.Phone)
+	browsertest.Screenshot(t, ctx, "inspection-finished-phone")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/inspections/public"), chromedp.WaitVisible(chromedp.CSS(".public-results"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.AssertFits(t, ctx, browsertest.Phone)
+	browsertest.Screenshot(t, ctx, "inspections-public-phone")
+}
+
+// The institution administrator's compliance page and the regulator's dashboard hold at 360 px.
+func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	for _, v := range []struct{ user, path, shot, want string }{
+		{"institution", "/institutions/HZI001/compliance", "compliance-phone", "合规情况"},
+		{"admin", "/dashboard?region=3301", "dashboard-phone", "监管一张网"},
+	} {
+		ctx := browsertest.New(t, browsertest.Phone)
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(srv.URL+v.path),
+			chromedp.WaitVisible(chromedp.CSS("#username")),
+			chromedp.SendKeys(chromedp.CSS("#username"), v.user),
+			chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
+		); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("form button[type=submit]")))); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+			t.Fatal(err)
+		}
+		h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+		if !strings.Contains(h1, v.want) {
+			t.Errorf("%s: h1 %q", v.path, h1)
+		}
+		browsertest.AssertFits(t, ctx, browsertest.Phone)
+		browsertest.Screenshot(t, ctx, v.shot)
+	}
+}

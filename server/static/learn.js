@@ -1,0 +1,24 @@
+// Lesson player: counts down the minimum study time the server measures, and keeps the complete
+// button disabled until then. The server decides; this only saves a refused click.
+(function () {
+  "use strict";
+  var btn = document.getElementById("complete");
+  if (!btn) return;
+  var left = parseInt(btn.getAttribute("data-remaining"), 10) || 0;
+  var label = btn.textContent;
+  var wait = btn.getAttribute("data-wait") || "%d";
+  var hint = document.getElementById("remaining");
+  function tick() {
+    if (left <= 0) {
+      btn.disabled = false;
+      btn.textContent = label;
+      if (hint) hint.hidden = true;
+      return;
+    }
+    btn.disabled = true;
+    btn.textContent = wait.replace("%d", String(left));
+    left -= 1;
+    window.setTimeout(tick, 1000);
+  }
+  tick();
+})();

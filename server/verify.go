@@ -1,0 +1,245 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/certificates"
+	"shanyu/internal/failure"
+)
+
+// routesVerify registers the public verification of certificates: by QR link, by manual look-up, by
+// uploading the PDF, and the keys and status lists that offline verifiers need.
+func (s *Server) routesVerify() {
+	verification := object([]string{"status"}, map[string]any{
+		"status": map[string]any{"type": "string", "enum": []string{"valid", "expired", "suspended", "revoked", "unknown"}},
+		"number": str, "masked_name": str, "photo_url": str, "occupation_code": str, "occupation": str, "occupation_en": str,
+		"level": map[string]any{"type": "integer"}, "level_name": str, "level_name_en": str, "hours": map[string]any{"type": "number"},
+		"issuer": str, "issuer_en": str, "issued_on": str, "expires_on": str, "status_since": str, "version": map[string]any{"type": "integer"},
+		"key_id": str, "pdf_sha256": str, "superseded": map[string]any{"type": "boolean"}, "verified_on": str, "verified_at": str,
+	})
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/verify/:code", Summary: "Verify a certificate by the code in its QR link", Tag: "verify",
+		Query: []string{"inspection"}, Response: verification}, s.apiVerify)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/lookup", Summary: "Verify by number, full name and last 4 of the ID number (rate-limited)", Tag: "verify",
+		Request: object([]string{"number", "name", "id_last4"}, map[string]any{"number": str, "name": str, "id_last4": str}), Response: verification}, s.apiVerifyLookup)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/pdf", Summary: "Is this PDF (multipart field file, or the raw body) a genuine unmodified certificate?", Tag: "verify",
+		Response: verification}, s.apiVerifyPDF)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
+	s.app.Get("/.well-known/jwks.json", s.jwks)
+
+	s.page("GET", "/v/:code", public, s.verifyPage)
+	s.page("GET", "/v/:code/photo", public, s.verifyPhoto)
+	s.page("GET", "/verify", public, s.verifyFormPage)
+	s.page("POST", "/verify", public, s.verifyLookupSubmit)
+	s.page("POST", "/verify/pdf", public, s.verifyPDFSubmit)
+}
+
+type verificationJSON struct {
+	Status         string  `json:"status"`
+	Number         string  `json:"number,omitempty"`
+	MaskedName     string  `json:"masked_name,omitempty"`
+	PhotoURL       string  `json:"photo_url,omitempty"`
+	OccupationCode string  `json:"occupation_code,omitempty"`
+	Occupation     string  `json:"occupation,omitempty"`
+	OccupationEN   string  `json:"occupation_en,omitempty"`
+	Level          int     `json:"level,omitempty"`
+	LevelName      string  `json:"level_name,omitempty"`
+	LevelNameEN    string  `json:"level_name_en,omitempty"`
+	Hours          float64 `json:"hours,omitempty"`
+	Issuer         string  `json:"issuer,omitempty"`
+	IssuerEN       string  `json:"issuer_en,omitempty"`
+	IssuedOn       string  `json:"issued_on,omitempty"`
+	ExpiresOn      string  `json:"expires_on,omitempty"`
+	StatusSince    string  `json:"status_since,omitempty"`
+	Version        int     `json:"version,omitempty"`
+	KeyID          string  `json:"key_id,omitempty"`
+	PDFSHA256      string  `json:"pdf_sha256,omitempty"`
+	Superseded     bool    `json:"superseded,omitempty"`
+	VerifiedOn     string  `json:"verified_on"`
+	VerifiedAt     string  `json:"verified_at"`
+}
+
+func (s *Server) toVerificationJSON(c *fiber.Ctx, v certificates.Verification) verificationJSON {
+	j := verificationJSON{Status: v.State, VerifiedOn: c.Hostname(), VerifiedAt: time.Now().UTC().Format(time.RFC3339)}
+	if v.State == certificates.StateUnknown {
+		return j
+	}
+	j.Number, j.MaskedName, j.OccupationCode, j.Level, j.Hours = v.Number, v.MaskedName, v.OccupationCode, v.Level, v.Hours
+	j.Occupation, j.OccupationEN, j.LevelName, j.LevelNameEN = v.Titles.OccupationZH, v.Titles.OccupationEN, v.Titles.LevelZH, v.Titles.LevelEN
+	j.Issuer, j.IssuerEN = v.IssuerName, v.IssuerNameEN
+	j.IssuedOn, j.ExpiresOn = v.IssuedOn.Format(time.DateOnly), v.ExpiresOn.Format(time.DateOnly)
+	if v.StatusSince != nil {
+		j.StatusSince = v.StatusSince.UTC().Format(time.RFC3339)
+	}
+	j.Version, j.KeyID, j.PDFSHA256, j.Superseded = v.Version, v.KeyID, v.PDFSHA256, v.Superseded
+	if v.HasPhoto {
+		j.PhotoURL = "/v/" + v.Code + "/photo"
+	}
+	return j
+}
+
+func (s *Server) how(c *fiber.Ctx, method string) certificates.How {
+	return certificates.How{Method: method, IP: c.IP(), InspectionRef: c.Query("inspection")}
+}
+
+func (s *Server) apiVerify(c *fiber.Ctx) error {
+	v, err := s.domains.Certificates.Verify(c.UserContext(), c.Params("code"), s.how(c, certificates.MethodAPI))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(s.toVerificationJSON(c, v))
+}
+
+type lookupBody struct {
+	Number  string `json:"number" form:"number"`
+	Name    string `json:"name" form:"name"`
+	IDLast4 string `json:"id_last4" form:"id_last4"`
+}
+
+func (s *Server) apiVerifyLookup(c *fiber.Ctx) error {
+	var b lookupBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	v, err := s.domains.Certificates.Lookup(c.UserContext(), b.Number, b.Name, b.IDLast4, s.how(c, certificates.MethodLookup))
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toVerificationJSON(c, v))
+}
+
+// uploadedPDF reads a PDF from the multipart field "file" or, failing that, the raw body.
+func uploadedPDF(c *fiber.Ctx) ([]byte, error) {
+	if fh, err := c.FormFile("file"); err == nil {
+		f, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return io.ReadAll(io.LimitReader(f, 4<<20))
+	}
+	if body := c.Body(); len(body) > 0 {
+		return append([]byte(nil), body...), nil
+	}
+	return nil, failure.Field("file", "certificates.pdf_missing")
+}
+
+func (s *Server) apiVerifyPDF(c *fiber.Ctx) error {
+	b, err := uploadedPDF(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.domains.Certificates.CheckPDF(c.UserContext(), b, s.how(c, certificates.MethodPDF))
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.toVerificationJSON(c, v))
+}
+
+func (s *Server) apiStatusList(c *fiber.Ctx) error {
+	jwt, err := s.domains.Certificates.StatusListCredential(c.UserContext(), c.Params("purpose"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/vc+jwt")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.SendString(jwt)
+}
+
+func (s *Server) jwks(c *fiber.Ctx) error {
+	set, err := certificates.JWKS(c.UserContext(), s.pool)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	return c.JSON(set)
+}
+
+// verifyView is what the verification page shows.
+type verifyView struct {
+	V           verificationJSON
+	Host        string
+	Method      string
+	At          string // when, in China time, as people read it
+	StatusSince string
+}
+
+var chinaTime = time.FixedZone("UTC+8", 8*3600)
+
+func readableTime(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04:05 (UTC+8)") }
+
+func (s *Server) renderVerification(c *fiber.Ctx, v certificates.Verification, method string) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	j := s.toVerificationJSON(c, v)
+	view := verifyView{V: j, Host: c.Hostname(), Method: method, At: readableTime(time.Now())}
+	if v.StatusSince != nil {
+		view.StatusSince = readableTime(*v.StatusSince)
+	}
+	return s.render(c, "verify", page{Title: s.i18n.T(langOf(c), "verify.state."+v.State), Data: view})
+}
+
+func (s *Server) verifyPage(c *fiber.Ctx) error {
+	v, err := s.domains.Certificates.Verify(c.UserContext(), c.Params("code"), s.how(c, certificates.MethodPage))
+	if err != nil {
+		return err
+	}
+	if v.State == certificates.StateUnknown {
+		c.Status(fiber.StatusNotFound)
+	}
+	return s.renderVerification(c, v, certificates.MethodPage)
+}
+
+func (s *Server) verifyPhoto(c *fiber.Ctx) error {
+	b, ct, err := s.domains.Certificates.Photo(c.UserContext(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, ct)
+	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+	return c.Send(b)
+}
+
+func (s *Server) verifyFormPage(c *fiber.Ctx) error {
+	return s.render(c, "verify_lookup", page{Title: s.i18n.T(langOf(c), "verify.lookup.title"), Data: formPage{}})
+}
+
+func (s *Server) verifyLookupSubmit(c *fiber.Ctx) error {
+	var b lookupBody
+	if err := c.BodyParser(&b); err != nil {
+		return failure.New(failure.Invalid, "error.bad_request").Wrap(err)
+	}
+	v, err := s.domains.Certificates.Lookup(c.UserContext(), b.Number, b.Name, b.IDLast4, s.how(c, certificates.MethodLookup))
+	if err != nil {
+		return s.verifyFormError(c, err, map[string]string{"number": b.Number, "name": b.Name})
+	}
+	return s.renderVerification(c, v, certificates.MethodLookup)
+}
+
+func (s *Server) verifyPDFSubmit(c *fiber.Ctx) error {
+	b, err := uploadedPDF(c)
+	if err == nil {
+		var v certificates.Verification
+		if v, err = s.domains.Certificates.CheckPDF(c.UserContext(), b, s.how(c, certificates.MethodPDF)); err == nil {
+			return s.renderVerification(c, v, certificates.MethodPDF)
+		}
+	}
+	return s.verifyFormError(c, err, nil)
+}
+
+// verifyFormError shows the look-up page again with the message; "no match" is shown as a message,
+// not an error page, and reads the same whatever did not match.
+func (s *Server) verifyFormError(c *fiber.Ctx, err error, values map[string]string) error {
+	fp := formPage{Values: values}
+	if errors.Is(err, certificates.ErrNoMatch) {
+		fp.Message = s.i18n.T(langOf(c), "certificates.no_match")
+		c.Status(fiber.StatusNotFound)
+	} else if ferr := s.formError(c, err, &fp); ferr != nil {
+		return ferr
+	}
+	return s.render(c, "verify_lookup", page{Title: s.i18n.T(langOf(c), "verify.lookup.title"), Data: fp})
+}
