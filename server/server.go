@@ -79,7 +79,7 @@ func New(d Deps) (*Server, error) {
 		s.accessLog,
 		recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}),
 		securityHeaders,
-		compress.New(compress.Config{Level: compress.LevelDefault}),
+		compress.New(compress.Config{Level: compress.LevelBestSpeed}),
 		s.language,
 		s.authenticate,
 		s.csrf,
