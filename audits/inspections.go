@@ -692,7 +692,11 @@ func (s *Service) Sign(ctx context.Context, userID, inspectionID int64) (Inspect
 	if err != nil {
 		return Inspection{}, err
 	}
-	return s.Inspection(ctx, inspectionID)
+	x, err := s.Inspection(ctx, inspectionID)
+	if err == nil && x.Status == "finished" {
+		s.reportOnFinish(ctx, inspectionID) // the signed report PDF (report.go)
+	}
+	return x, err
 }
 
 func (s *Service) finish(ctx context.Context, tx pgx.Tx, inspectionID, orgID int64) error {

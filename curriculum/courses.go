@@ -297,6 +297,17 @@ func (s *Service) SaveDraft(ctx context.Context, actorID, courseID int64, in Cou
 			if vid, err = insertVersion(ctx, tx, courseID, next, actorID, in); err != nil {
 				return err
 			}
+			// The new draft keeps the latest version's attachments, lesson by position.
+			var prev int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM course_versions WHERE course_id = $1 AND number = $2`, courseID, next-1).Scan(&prev); err != nil {
+				return err
+			}
+			if err := copyAttachments(ctx, tx, prev, vid); err != nil {
+				return err
+			}
+			if err := pruneAttachments(ctx, tx, vid); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:
@@ -309,6 +320,9 @@ func (s *Service) SaveDraft(ctx context.Context, actorID, courseID int64, in Cou
 				return err
 			}
 			if err := insertContent(ctx, tx, vid, in); err != nil {
+				return err
+			}
+			if err := pruneAttachments(ctx, tx, vid); err != nil {
 				return err
 			}
 		}
@@ -463,8 +477,18 @@ func (s *Service) Courses(ctx context.Context, f Filter) ([]Course, int, error) 
 
 // Version loads one version with its modules and lessons.
 func (s *Service) Version(ctx context.Context, id int64) (Version, error) {
+	return loadVersion(ctx, s.db, id)
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func loadVersion(ctx context.Context, db querier, id int64) (Version, error) {
 	var v Version
-	err := s.db.QueryRow(ctx, `SELECT id, course_id, number, status, title, summary, occupation_code, level, required_hours::float8, created_at, published_at
+	err := db.QueryRow(ctx, `SELECT id, course_id, number, status, title, summary, occupation_code, level, required_hours::float8, created_at, published_at
 		FROM course_versions WHERE id = $1`, id).Scan(&v.ID, &v.CourseID, &v.Number, &v.Status, &v.Title, &v.Summary, &v.OccupationCode, &v.Level, &v.RequiredHours, &v.CreatedAt, &v.PublishedAt)
 	if pg.IsNoRows(err) {
 		return v, ErrVersionNotFound
@@ -472,7 +496,7 @@ func (s *Service) Version(ctx context.Context, id int64) (Version, error) {
 	if err != nil {
 		return v, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT m.id, m.position, m.title, l.id, l.position, l.title, l.body_md, l.video_url, l.hours::float8, l.min_seconds
+	rows, err := db.Query(ctx, `SELECT m.id, m.position, m.title, l.id, l.position, l.title, l.body_md, l.video_url, l.hours::float8, l.min_seconds
 		FROM course_modules m JOIN lessons l ON l.module_id = m.id WHERE m.version_id = $1 ORDER BY m.position, l.position`, id)
 	if err != nil {
 		return v, err

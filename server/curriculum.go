@@ -51,6 +51,9 @@ func (s *Server) routesCurriculum() {
 		Request: object([]string{"hours", "reason"}, map[string]any{"hours": number, "reason": str})}, s.apiCorrectHours)
 
 	s.routesCurriculumPages()
+	s.routesCurriculumAttachments()
+	s.routesCurriculumCorrections()
+	s.routesCurriculumCalendar()
 	s.routesPracticalSessions()
 }
 

@@ -271,8 +271,12 @@ func (s *Server) renderLesson(c *fiber.Ctx, st curriculum.LessonState, message s
 			}
 		}
 	}
+	atts, err := s.domains.Curriculum.LessonAttachments(c.UserContext(), st.Lesson)
+	if err != nil {
+		return err
+	}
 	return s.render(c, "learn_lesson", page{Title: st.Lesson.Title, Data: fiber.Map{
-		"State": st, "Body": template.HTML(curriculum.RenderMarkdown(st.Lesson.Body)), //nolint:gosec // sanitised by bluemonday
+		"State": st, "Attachments": atts, "Body": template.HTML(curriculum.RenderMarkdown(st.Lesson.Body)), //nolint:gosec // sanitised by bluemonday
 		"Hours": fmtHours(st.Lesson.Hours), "Next": next, "Position": pos, "Count": len(flat), "Message": message,
 		"Notice": curriculumNotice(s, c), "Course": st.Enrolment,
 	}})

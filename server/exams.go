@@ -44,6 +44,7 @@ func (s *Server) routesExams() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/results", Summary: "Results of a session", Tag: "exams", Perm: can("exams.results", "read")}, s.apiResults)
 	s.page("GET", "/exams/sessions/:id/results.csv", can("exams.results", "read"), s.resultsCSV)
 	s.routesExamPages()
+	s.routesExamSetup()
 }
 
 // personOf is the signed-in person.

@@ -37,6 +37,7 @@ func (s *Server) routesInspections() {
 	s.page("POST", "/inspections/:id/headcount", work, s.inspectionHeadcountSubmit)
 	s.page("POST", "/inspections/:id/finding", work, s.inspectionFindingSubmit)
 	s.page("POST", "/inspections/:id/sign", work, s.inspectionSignSubmit)
+	s.routesInspectionReport() // inspections_report.go
 }
 
 // myInspection loads an inspection the signed-in user inspects.

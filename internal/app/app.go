@@ -70,6 +70,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	})
 	a.Certificates.SetHoursSource(a.Curriculum)
 	a.Audits.SetCertificateSource(certificateSource{certs: a.Certificates})
+	a.Audits.SetReportTools(a.Certificates)
 	a.Exams = exams.New(pool, exams.Options{Hours: a.Curriculum})
 	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})
 	jobs.Add(a.registry, &exams.SweepWorker{Exams: a.Exams})

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS lesson_attachments;
