@@ -288,7 +288,7 @@ func (s *Server) completeLessonSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	who := principalOf(c)
-	st, err := s.domains.Curriculum.CompleteLesson(c.UserContext(), who.User.PersonID, id)
+	_, err = s.domains.Curriculum.CompleteLesson(c.UserContext(), who.User.PersonID, id)
 	if err == nil {
 		return c.Redirect("/learn/lessons/"+strconv.FormatInt(id, 10)+"?notice=curriculum.notice.completed", fiber.StatusSeeOther)
 	}

@@ -94,7 +94,7 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 	fmt.Fprintf(stdout, "starting %d attempts together…\n", *n)
 	startLat := make([]time.Duration, *n)
 	gate := make(chan struct{})
-	t0 := time.Now()
+	var t0 time.Time
 	for i, c := range cands {
 		if c == nil {
 			continue
