@@ -160,44 +160,9 @@ func (a *Access) Reload() error {
 // Loads counts policy loads (for tests and metrics).
 func (a *Access) Loads() int64 { return a.loads.Load() }
 
-// Listen reloads the policy whenever a replica announces a change, until ctx ends. It reconnects on
-// errors and reloads after each reconnection, since notifications may have been missed meanwhile.
+// Listen reloads the policy whenever a replica announces a change, until ctx ends.
 func (a *Access) Listen(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := a.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		a.log.Warn("access policy listener stopped; reconnecting", slog.Any("err", err))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (a *Access) listenOnce(ctx context.Context) error {
-	conn, err := a.db.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+notifyChannel) //nolint:errcheck
-	if err := a.Reload(); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-			return err
-		}
-		if err := a.Reload(); err != nil {
-			a.log.Error("reload access policy", slog.Any("err", err))
-		}
-	}
+	pg.Listen(ctx, a.db, notifyChannel, func(context.Context) error { return a.Reload() }, a.log)
 }
 
 // announce tells every replica (this one included) to reload, when tx commits.

@@ -123,42 +123,7 @@ func (s *Service) ruleLines(ctx context.Context, db pg.DB) ([]string, error) {
 
 // Listen reloads the policy whenever a replica announces a rule change, until ctx ends.
 func (s *Service) Listen(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("qualification policy listener stopped; reconnecting", slog.Any("err", err))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (s *Service) listenOnce(ctx context.Context) error {
-	conn, err := s.db.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+notifyChannel) //nolint:errcheck
-	// Notifications may have been missed while disconnected.
-	if err := s.Reload(ctx); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-			return err
-		}
-		if err := s.Reload(ctx); err != nil {
-			s.log.Error("reload qualification policy", slog.Any("err", err))
-		}
-	}
+	pg.Listen(ctx, s.db, notifyChannel, s.Reload, s.log)
 }
 
 // Rule is a regional qualification rule.
