@@ -45,6 +45,10 @@ type Organisation struct {
 // Domain is the access-policy domain of the organisation.
 func (o Organisation) Domain() string { return OrgDomain(o.Code) }
 
+// Domains are every access-policy domain the organisation lies in: its own and its region's, so that
+// a grant in the region (or a region above it) covers the organisation.
+func (o Organisation) Domains() []string { return []string{o.Domain(), RegionDomain(o.RegionCode)} }
+
 // Organisation errors.
 var (
 	ErrOrganisationNotFound = failure.New(failure.NotFound, "accounts.organisation_not_found")

@@ -52,7 +52,7 @@ func (s *Server) targetDomains(ctx context.Context, domain string) ([]string, er
 		if err != nil {
 			return nil, failure.Field("domain", "accounts.domain_invalid")
 		}
-		return []string{domain, accounts.RegionDomain(o.RegionCode)}, nil
+		return o.Domains(), nil
 	}
 	return []string{domain}, nil
 }
@@ -268,7 +268,7 @@ func (s *Server) staffScope(c *fiber.Ctx, act string) (accounts.Organisation, er
 	if err != nil {
 		return o, err
 	}
-	domains := []string{o.Domain(), accounts.RegionDomain(o.RegionCode)}
+	domains := o.Domains()
 	obj := "centre.staff"
 	if o.Kind == accounts.KindInstitution {
 		obj = "institution.staff"

@@ -61,7 +61,7 @@ func (s *Server) institution(c *fiber.Ctx, obj, act string) (accounts.Organisati
 	if err != nil {
 		return o, err
 	}
-	if err := s.allowedIn(c, obj, act, o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+	if err := s.allowedIn(c, obj, act, o.Domains()...); err != nil {
 		return o, err
 	}
 	if o.Kind != accounts.KindInstitution {
@@ -493,5 +493,5 @@ func (s *Server) compliancePage(c *fiber.Ctx) error {
 	}
 	return s.render(c, "institution_compliance", page{Title: o.Name, Data: map[string]any{"Org": o, "Report": r, "ClassNames": names,
 		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
-		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domain(), accounts.RegionDomain(o.RegionCode)) == nil}})
+		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil}})
 }

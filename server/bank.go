@@ -65,7 +65,7 @@ func (s *Server) bankCentre(c *fiber.Ctx, act string) (accounts.Organisation, er
 	if err != nil {
 		return o, err
 	}
-	if err := s.allowedIn(c, "bank.items", act, o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+	if err := s.allowedIn(c, "bank.items", act, o.Domains()...); err != nil {
 		return o, err
 	}
 	if o.Kind != accounts.KindTrainingCentre {

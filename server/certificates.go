@@ -260,7 +260,7 @@ func (s *Server) apiCentreProgress(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.allowedIn(c, "certificates.list", "read", org.Domain(), accounts.RegionDomain(org.RegionCode)); err != nil {
+	if err := s.allowedIn(c, "certificates.list", "read", org.Domains()...); err != nil {
 		return err
 	}
 	p, err := s.domains.Certificates.CentreProgress(c.UserContext(), org.ID)

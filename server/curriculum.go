@@ -346,7 +346,7 @@ func (s *Server) courseCentreFor(c *fiber.Ctx, act string) (accounts.Organisatio
 	if err != nil {
 		return o, err
 	}
-	if err := s.allowedIn(c, "courses.edit", act, o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+	if err := s.allowedIn(c, "courses.edit", act, o.Domains()...); err != nil {
 		return o, err
 	}
 	if o.Kind != accounts.KindTrainingCentre {
@@ -481,23 +481,29 @@ type correctionBody struct {
 	Reason string  `json:"reason" form:"reason"`
 }
 
+// entryCentre loads the centre whose course or session earned a ledger entry, and checks that the
+// caller may correct that centre's hours.
+func (s *Server) entryCentre(c *fiber.Ctx, entryID int64) (accounts.Organisation, error) {
+	orgID, err := s.domains.Curriculum.EntryOrganisation(c.UserContext(), entryID)
+	if err != nil {
+		return accounts.Organisation{}, err
+	}
+	o, err := s.accounts.OrganisationByID(c.UserContext(), orgID)
+	if errors.Is(err, accounts.ErrOrganisationNotFound) {
+		return o, failure.New(failure.Forbidden, "error.forbidden")
+	}
+	if err != nil {
+		return o, err
+	}
+	return o, s.allowedIn(c, "courses.hours", "write", o.Domains()...)
+}
+
 func (s *Server) apiCorrectHours(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	orgID, err := s.domains.Curriculum.EntryOrganisation(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	o, err := s.accounts.OrganisationByID(c.UserContext(), orgID)
-	if errors.Is(err, accounts.ErrOrganisationNotFound) {
-		return failure.New(failure.Forbidden, "error.forbidden")
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.allowedIn(c, "courses.hours", "write", o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+	if _, err := s.entryCentre(c, id); err != nil {
 		return err
 	}
 	var b correctionBody

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
@@ -64,7 +63,7 @@ func (s *Server) renderCentreLedger(c *fiber.Ctx, o accounts.Organisation, perso
 	}
 	return s.render(c, "centre_ledger", page{Title: s.i18n.T(lang, "curriculum.correction.title"), Data: fiber.Map{
 		"Centre": o, "Ledger": l, "Total": fmtHours(l.Total), "Entries": entries, "Notice": curriculumNotice(s, c), "Message": fp.Message,
-		"CanWrite": s.allowedIn(c, "courses.hours", "write", o.Domain(), accounts.RegionDomain(o.RegionCode)) == nil,
+		"CanWrite": s.allowedIn(c, "courses.hours", "write", o.Domains()...) == nil,
 	}})
 }
 
@@ -77,18 +76,8 @@ func (s *Server) correctHoursSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	orgID, err := s.domains.Curriculum.EntryOrganisation(c.UserContext(), id)
+	o, err := s.entryCentre(c, id)
 	if err != nil {
-		return err
-	}
-	o, err := s.accounts.OrganisationByID(c.UserContext(), orgID)
-	if errors.Is(err, accounts.ErrOrganisationNotFound) {
-		return failure.New(failure.Forbidden, "error.forbidden")
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.allowedIn(c, "courses.hours", "write", o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
 		return err
 	}
 	values := map[string]string{"hours": c.FormValue("hours"), "reason": c.FormValue("reason")}

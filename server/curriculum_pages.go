@@ -392,7 +392,7 @@ func (s *Server) myTrainingCentres(c *fiber.Ctx, obj, act string) ([]accounts.Or
 		if err != nil {
 			return nil, err
 		}
-		if o.Kind == accounts.KindTrainingCentre && s.access.Allowed(*who, obj, act, o.Domain(), accounts.RegionDomain(o.RegionCode)) {
+		if o.Kind == accounts.KindTrainingCentre && s.access.Allowed(*who, obj, act, o.Domains()...) {
 			out = append(out, o)
 		}
 	}

@@ -202,7 +202,7 @@ func (s *Server) apiCreatePractical(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.allowedIn(c, "sessions.manage", "write", o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+	if err := s.allowedIn(c, "sessions.manage", "write", o.Domains()...); err != nil {
 		return err
 	}
 	var in curriculum.SessionInput

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"shanyu/accounts"
 	"shanyu/exams"
 )
 
@@ -60,7 +59,17 @@ func (s *Server) sessionInCentre(c *fiber.Ctx, id int64, obj, act string) (exams
 	if err != nil {
 		return x, err
 	}
-	return x, s.allowedIn(c, obj, act, accounts.OrgDomain(org.Code), accounts.RegionDomain(org.RegionCode))
+	return x, s.allowedIn(c, obj, act, org.Domains()...)
+}
+
+// sessionParam loads the exam session named by the path's :id and checks the caller's permission in
+// its centre.
+func (s *Server) sessionParam(c *fiber.Ctx, obj, act string) (exams.Session, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return exams.Session{}, err
+	}
+	return s.sessionInCentre(c, id, obj, act)
 }
 
 func (s *Server) apiMyExams(c *fiber.Ctx) error {
@@ -182,13 +191,11 @@ func (s *Server) apiMyResults(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiRegistrations(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.sessions", "read")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.sessions", "read"); err != nil {
-		return err
-	}
+	id := x.ID
 	rs, err := s.domains.Exams.Registrations(c.UserContext(), id)
 	if err != nil {
 		return err
@@ -222,13 +229,11 @@ func (s *Server) apiDecide(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiMarkingQueue(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.marking", "read")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.marking", "read"); err != nil {
-		return err
-	}
+	id := x.ID
 	q, err := s.domains.Exams.MarkingQueue(c.UserContext(), id, principalOf(c).User.ID)
 	if err != nil {
 		return err
@@ -262,13 +267,11 @@ func (s *Server) apiMark(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiPublishResults(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "write")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.results", "write"); err != nil {
-		return err
-	}
+	id := x.ID
 	n, err := s.domains.Exams.Publish(c.UserContext(), principalOf(c).User.ID, id)
 	if err != nil {
 		return err
@@ -277,13 +280,11 @@ func (s *Server) apiPublishResults(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiRegrade(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "write")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.results", "write"); err != nil {
-		return err
-	}
+	id := x.ID
 	dry, _ := strconv.ParseBool(c.Query("dry_run", "true"))
 	ch, err := s.domains.Exams.Regrade(c.UserContext(), principalOf(c).User.ID, id, dry)
 	if err != nil {
@@ -293,13 +294,11 @@ func (s *Server) apiRegrade(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiResults(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "read")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.results", "read"); err != nil {
-		return err
-	}
+	id := x.ID
 	rs, err := s.domains.Exams.Results(c.UserContext(), id)
 	if err != nil {
 		return err
@@ -308,13 +307,11 @@ func (s *Server) apiResults(c *fiber.Ctx) error {
 }
 
 func (s *Server) resultsCSV(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "read")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.results", "read"); err != nil {
-		return err
-	}
+	id := x.ID
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="results-`+strconv.FormatInt(id, 10)+`.csv"`)
 	return s.domains.Exams.WriteResultsCSV(c.UserContext(), id, c.Response().BodyWriter())

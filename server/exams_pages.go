@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"shanyu/accounts"
 	"shanyu/internal/failure"
 )
 
@@ -78,7 +77,7 @@ func (s *Server) centreExamsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.allowedIn(c, "exams.sessions", "read", accounts.OrgDomain(org.Code), accounts.RegionDomain(org.RegionCode)); err != nil {
+	if err := s.allowedIn(c, "exams.sessions", "read", org.Domains()...); err != nil {
 		return err
 	}
 	list, err := s.domains.Exams.Sessions(c.UserContext(), org.ID)
@@ -90,14 +89,11 @@ func (s *Server) centreExamsPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) registrationsPage(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.sessions", "read")
 	if err != nil {
 		return err
 	}
-	x, err := s.sessionInCentre(c, id, "exams.sessions", "read")
-	if err != nil {
-		return err
-	}
+	id := x.ID
 	rs, err := s.domains.Exams.Registrations(c.UserContext(), id)
 	if err != nil {
 		return err
@@ -126,11 +122,7 @@ func (s *Server) decideSubmit(c *fiber.Ctx) error {
 }
 
 func (s *Server) livePage(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	x, err := s.sessionInCentre(c, id, "exams.sessions", "read")
+	x, err := s.sessionParam(c, "exams.sessions", "read")
 	if err != nil {
 		return err
 	}
@@ -138,13 +130,11 @@ func (s *Server) livePage(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiLive(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.sessions", "read")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.sessions", "read"); err != nil {
-		return err
-	}
+	id := x.ID
 	rows, err := s.domains.Exams.Live(c.UserContext(), id)
 	if err != nil {
 		return err
@@ -154,14 +144,11 @@ func (s *Server) apiLive(c *fiber.Ctx) error {
 }
 
 func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "read")
 	if err != nil {
 		return err
 	}
-	x, err := s.sessionInCentre(c, id, "exams.results", "read")
-	if err != nil {
-		return err
-	}
+	id := x.ID
 	rs, err := s.domains.Exams.Results(c.UserContext(), id)
 	if err != nil {
 		return err
@@ -174,13 +161,11 @@ func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "write")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.results", "write"); err != nil {
-		return err
-	}
+	id := x.ID
 	if _, err := s.domains.Exams.Publish(c.UserContext(), principalOf(c).User.ID, id); err != nil {
 		return err
 	}
@@ -188,13 +173,11 @@ func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiItemStats(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.results", "read")
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, id, "exams.results", "read"); err != nil {
-		return err
-	}
+	id := x.ID
 	stats, err := s.domains.Exams.ItemStats(c.UserContext(), id)
 	if err != nil {
 		return err
@@ -203,14 +186,11 @@ func (s *Server) apiItemStats(c *fiber.Ctx) error {
 }
 
 func (s *Server) markingPage(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	x, err := s.sessionParam(c, "exams.marking", "read")
 	if err != nil {
 		return err
 	}
-	x, err := s.sessionInCentre(c, id, "exams.marking", "read")
-	if err != nil {
-		return err
-	}
+	id := x.ID
 	tasks, err := s.domains.Exams.MarkingQueue(c.UserContext(), id, principalOf(c).User.ID)
 	if err != nil {
 		return err

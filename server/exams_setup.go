@@ -57,7 +57,7 @@ func (s *Server) centreFor(c *fiber.Ctx, obj, act string) (accounts.Organisation
 	if err != nil {
 		return org, err
 	}
-	return org, s.allowedIn(c, obj, act, accounts.OrgDomain(org.Code), accounts.RegionDomain(org.RegionCode))
+	return org, s.allowedIn(c, obj, act, org.Domains()...)
 }
 
 // blueprintOf loads a blueprint of the centre in the path; another centre's blueprint is not found.

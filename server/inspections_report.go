@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
-
-	"shanyu/accounts"
 )
 
 // routesInspectionReport serves the signed PDF report of a finished inspection to the inspection's
@@ -35,7 +33,7 @@ func (s *Server) apiInspectionReport(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := s.allowedIn(c, "institution.inspection_report", "read", o.Domain(), accounts.RegionDomain(o.RegionCode)); err != nil {
+		if err := s.allowedIn(c, "institution.inspection_report", "read", o.Domains()...); err != nil {
 			return err
 		}
 	}
