@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -263,6 +264,34 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 	var broken *ErrChainBroken
 	if !errors.As(err, &broken) || broken.ID != third {
 		t.Fatalf("tampering not found at row %d: %v", third, err)
+	}
+}
+
+// Concurrent appends from many transactions must still form one chain in id order: the tail and
+// the id are both taken under the lock.
+func TestAuditChainHoldsUnderConcurrentAppends(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t)
+	ctx := context.Background()
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- AuditNow(ctx, s.db, Event{ActorID: int64(i), Action: "test.concurrent", Subject: fmt.Sprintf("x:%d", i), Details: map[string]any{"i": i}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := VerifyAudit(ctx, s.db); err != nil || got != n {
+		t.Fatalf("verify = %d, %v; want %d rows and an intact chain", got, err, n)
 	}
 }
 

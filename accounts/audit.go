@@ -37,14 +37,6 @@ const auditLock = 0x617564697400 // "audit"
 // Audit appends an event to the hash-chained audit log inside tx. Other domains call it in their own
 // transactions, so the event exists exactly when the change it records does.
 func Audit(ctx context.Context, tx pgx.Tx, e Event) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
-		return fmt.Errorf("audit lock: %w", err)
-	}
-	prev := make([]byte, sha256.Size)
-	err := tx.QueryRow(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
-	if err != nil && !pg.IsNoRows(err) {
-		return fmt.Errorf("audit tail: %w", err)
-	}
 	details := e.Details
 	if details == nil {
 		details = map[string]any{}
@@ -53,16 +45,28 @@ func Audit(ctx context.Context, tx pgx.Tx, e Event) error {
 	if err != nil {
 		return fmt.Errorf("audit details: %w", err)
 	}
-	// Normalise through jsonb so that the hash is computed over what the database will return.
+	// Normalise through jsonb so that the hash is computed over what the database will return. This
+	// happens before the lock: the lock serialises every audited change in the product, so only what
+	// must see the chain's tail runs while holding it.
 	var canonical []byte
 	if err := tx.QueryRow(ctx, `SELECT $1::jsonb::text`, string(detailsJSON)).Scan(&canonical); err != nil {
 		return err
 	}
-	at := time.Now().UTC().Truncate(time.Microsecond)
-	var id int64
-	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))`).Scan(&id); err != nil {
-		return err
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
+		return fmt.Errorf("audit lock: %w", err)
 	}
+	// The tail is read by a statement that starts after the lock is held, so it sees the previous
+	// holder's committed row; the id is drawn under the lock too, so ids follow the chain's order.
+	prev := make([]byte, sha256.Size)
+	var id int64
+	err = tx.QueryRow(ctx, `SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), nextval(pg_get_serial_sequence('audit_log', 'id'))`).Scan(&prev, &id)
+	if err != nil {
+		return fmt.Errorf("audit tail: %w", err)
+	}
+	if prev == nil {
+		prev = make([]byte, sha256.Size)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
 	hash := chainHash(prev, id, at, e.ActorID, e.Action, e.Subject, canonical, e.IP)
 	_, err = tx.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, action, subject, details, ip, prev_hash, hash)
 		OVERRIDING SYSTEM VALUE VALUES ($1, $2, nullif($3, 0), $4, $5, $6::jsonb, $7, $8, $9)`,

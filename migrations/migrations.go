@@ -138,14 +138,40 @@ func Current(ctx context.Context, db *pgxpool.Pool) (int, error) {
 // ErrBehind says the schema is older than the code.
 var ErrBehind = errors.New("database schema is behind: run `shanyu migrate up`")
 
-// CheckCurrent returns ErrBehind (wrapped with the versions) unless the schema is at Latest or newer.
+// CheckCurrent returns ErrBehind (wrapped with the first missing version) unless every migration the
+// code embeds has been applied. A migration numbered below the newest applied one (merged from a branch
+// written in parallel) counts too, which comparing the highest versions alone would miss.
 func CheckCurrent(ctx context.Context, db *pgxpool.Pool) error {
+	all, err := All()
+	if err != nil {
+		return err
+	}
 	cur, err := Current(ctx, db)
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if latest := Latest(); cur < latest {
-		return fmt.Errorf("%w (schema at %d, code needs %d)", ErrBehind, cur, latest)
+	if cur == 0 {
+		if len(all) > 0 {
+			return fmt.Errorf("%w (schema is empty, code needs %d)", ErrBehind, all[len(all)-1].Version)
+		}
+		return nil
+	}
+	rows, err := db.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("read schema versions: %w", err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return fmt.Errorf("read schema versions: %w", err)
+	}
+	applied := make(map[int]bool, len(versions))
+	for _, v := range versions {
+		applied[v] = true
+	}
+	for _, m := range all {
+		if !applied[m.Version] {
+			return fmt.Errorf("%w (migration %04d_%s is not applied)", ErrBehind, m.Version, m.Name)
+		}
 	}
 	return nil
 }

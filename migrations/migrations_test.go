@@ -3,6 +3,8 @@ package migrations_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -70,5 +72,28 @@ func TestFileNamesAreChecked(t *testing.T) {
 	}
 	if _, err := migrations.Load(fstest.MapFS{"1_a.up.sql": {Data: []byte("SELECT 1")}}); err == nil {
 		t.Error("a badly named file was accepted")
+	}
+}
+
+// A migration numbered below the newest applied one (merged from parallel work) still counts as
+// missing: the server must not start on such a schema.
+func TestCheckCurrentSeesAGapBelowTheNewest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.CheckCurrent(ctx, pool); err != nil {
+		t.Fatalf("migrated database: %v", err)
+	}
+	middle := all[len(all)/2]
+	if _, err := pool.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, middle.Version); err != nil {
+		t.Fatal(err)
+	}
+	err = migrations.CheckCurrent(ctx, pool)
+	if !errors.Is(err, migrations.ErrBehind) || !strings.Contains(err.Error(), fmt.Sprintf("%04d", middle.Version)) {
+		t.Fatalf("gap at %04d: CheckCurrent = %v, want ErrBehind naming it", middle.Version, err)
 	}
 }
