@@ -51,8 +51,8 @@ type InspectionReport struct {
 // reportOnFinish makes the report of a just finished inspection; a failure is logged and the report
 // is made on its first download instead.
 func (s *Service) reportOnFinish(ctx context.Context, inspectionID int64) {
-	if s.tools() == nil {
-		return // no font and signer here (a bare service, as in the demo seed): made on first download
+	if s.tools() == nil || s.reportLabels.Load() == nil {
+		return // no font, signer or words here (a bare service, as in the demo seed): made on first download
 	}
 	if _, err := s.InspectionReportPDF(ctx, inspectionID); err != nil {
 		s.log.Error("inspection report", "inspection", inspectionID, "err", err)
@@ -91,11 +91,15 @@ func (s *Service) InspectionReportPDF(ctx context.Context, inspectionID int64) (
 	if err != nil {
 		return rep, err
 	}
+	labels := s.reportLabels.Load()
+	if labels == nil {
+		return rep, errNoReportLabels
+	}
 	data, err := s.reportData(ctx, x)
 	if err != nil {
 		return rep, err
 	}
-	un, err := RenderReport(font, data)
+	un, err := RenderReport(font, data, *labels)
 	if err != nil {
 		return rep, err
 	}
@@ -133,6 +137,7 @@ type ReportData struct {
 	Posts          []ReportPost
 	Classes        []ReportClass
 	Findings       []Finding
+	Photos         map[int64][]PhotoFile // by finding
 	UnknownCodes   int
 	MissingPosts   []string
 	Passed         bool
@@ -165,6 +170,9 @@ func (s *Service) reportData(ctx context.Context, x Inspection) (ReportData, err
 		return d, err
 	}
 	d.Institution, d.InstitutionEN, d.Code = o.Name, o.NameEN, o.Code
+	if d.Photos, err = s.inspectionPhotos(ctx, s.db, x.ID); err != nil {
+		return d, err
+	}
 	for _, sg := range x.Inspectors {
 		u, err := s.accounts.UserByID(ctx, sg.UserID)
 		if err != nil {
@@ -205,31 +213,62 @@ func (s *Service) reportData(ctx context.Context, x Inspection) (ReportData, err
 	return d, err
 }
 
-var reasonLabels = map[string]string{
-	"absent": "缺失 absent", "expired": "已过期 expired", "suspended": "已暂停 suspended", "revoked": "已撤销 revoked",
-	"level_too_low": "等级不足 level too low", "barred": "不得从事托育工作 not permitted to work in childcare",
+// ReportWords are one language's words on the inspection report. The caller (the server, from its
+// locales) supplies them; the report prints Chinese and English side by side. Formats take the
+// verbs noted.
+type ReportWords struct {
+	Title, InspectionNo                          string // InspectionNo: the number follows
+	Institution, Code, Date, Inspectors          string
+	Posts, None, UnknownCodes                    string // UnknownCodes: the count follows
+	Classes, WithinRatio, Children, Caregivers   string
+	OverSize, UnderStaffed                       string // %d: the maximum size; the caregivers needed
+	Findings, Photos, PhotoNotPrinted            string
+	Result, Passed, NotPassed                    string
+	StaffChecked, PostsQualified, ClassesCounted string
+	Qualified, NotQualified, Footer              string
+	PostNames, Groups, Reasons, Severities       map[string]string
 }
 
-var severityLabels = map[string]string{"info": "提示 Info", "minor": "一般 Minor", "major": "严重 Major"}
+// ReportLabels are the report's words in Chinese and in English.
+type ReportLabels struct{ ZH, EN ReportWords }
 
-// Explain is a decision in words: the rule that matched, or what is missing.
-func Explain(d Decision) string {
+// errNoReportLabels: the report's words were never given (the server sets them from its locales).
+var errNoReportLabels = fmt.Errorf("inspection report: no labels configured")
+
+// SetReportLabels gives the report its words.
+func (s *Service) SetReportLabels(l ReportLabels) { s.reportLabels.Store(&l) }
+
+// both prints a label in Chinese, then in English.
+func (l ReportLabels) both(f func(ReportWords) string) string {
+	zh, en := f(l.ZH), f(l.EN)
+	if zh == en {
+		return zh
+	}
+	return zh + " " + en
+}
+
+func lookup(m map[string]string, k string) string {
+	if v, ok := m[k]; ok && v != "" {
+		return v
+	}
+	return k
+}
+
+// Explain is a decision in words: the rule that matched, or what is missing (a barred person's
+// record itself is never printed).
+func (l ReportLabels) Explain(d Decision) string {
 	if d.Qualified {
-		return "合格 Qualified — " + strings.Join(d.Matched, "; ")
+		return l.both(func(w ReportWords) string { return w.Qualified }) + " — " + strings.Join(d.Matched, "; ")
 	}
 	var gaps []string
 	for _, g := range d.Gaps {
-		r := reasonLabels[g.Reason]
-		if r == "" {
-			r = g.Reason
-		}
-		s := g.Group + ": " + r
+		s := l.both(func(w ReportWords) string { return lookup(w.Groups, g.Group) }) + ": " + l.both(func(w ReportWords) string { return lookup(w.Reasons, g.Reason) })
 		if g.Detail != "" && g.Reason != "barred" {
 			s += " (" + g.Detail + ")"
 		}
 		gaps = append(gaps, s)
 	}
-	return "不合格 Not qualified — " + strings.Join(gaps, "; ")
+	return l.both(func(w ReportWords) string { return w.NotQualified }) + " — " + strings.Join(gaps, "; ")
 }
 
 // reportWriter lays lines out on A4 portrait pages, wrapping and breaking pages.
@@ -282,76 +321,140 @@ func (w *reportWriter) heading(s string) {
 	w.tw.Ink(34, 30, 28)
 }
 
-// reportLines is the report as (size, indent, text) lines; headings have size 0.
-func reportLines(d ReportData) [][3]any {
-	var out [][3]any
-	add := func(pt, indent float64, s string) { out = append(out, [3]any{pt, indent, s}) }
-	head := func(s string) { add(0, 0, s) }
+// reportLine is a line of the report: text at a size (0: a heading), or a row of photos.
+type reportLine struct {
+	pt, indent float64
+	text       string
+	photos     []PhotoFile
+}
+
+// reportLines is the report, line by line, in both languages.
+func reportLines(d ReportData, l ReportLabels) []reportLine {
+	var out []reportLine
+	add := func(pt, indent float64, s string) { out = append(out, reportLine{pt: pt, indent: indent, text: s}) }
+	b := l.both
+	head := func(f func(ReportWords) string) { add(0, 0, b(f)) }
 	date := d.FinishedAt.In(time.FixedZone("CST", 8*3600))
-	add(18, 0, "托育机构监督检查报告")
-	add(12, 0, "Childcare institution inspection report")
-	add(10, 0, fmt.Sprintf("检查编号 Inspection No. %d · %s", d.InspectionID, d.RoundName))
-	head("机构 Institution")
+	add(18, 0, l.ZH.Title)
+	add(12, 0, l.EN.Title)
+	add(10, 0, fmt.Sprintf("%s %d · %s", b(func(w ReportWords) string { return w.InspectionNo }), d.InspectionID, d.RoundName))
+	head(func(w ReportWords) string { return w.Institution })
 	add(10.5, 0, d.Institution)
 	if d.InstitutionEN != "" {
 		add(10, 0, d.InstitutionEN)
 	}
-	add(10, 0, "机构代码 Code: "+d.Code)
-	add(10, 0, fmt.Sprintf("检查日期 Date: %d年%d月%d日 · %s", date.Year(), int(date.Month()), date.Day(), date.Format("2 January 2006")))
-	add(10, 0, "检查人员 Inspectors: "+strings.Join(d.Inspectors, "、"))
-	head("岗位核查 Posts checked")
+	add(10, 0, b(func(w ReportWords) string { return w.Code })+": "+d.Code)
+	add(10, 0, fmt.Sprintf("%s: %d年%d月%d日 · %s", b(func(w ReportWords) string { return w.Date }), date.Year(), int(date.Month()), date.Day(), date.Format("2 January 2006")))
+	add(10, 0, b(func(w ReportWords) string { return w.Inspectors })+": "+strings.Join(d.Inspectors, "、"))
+	none := b(func(w ReportWords) string { return w.None })
+	head(func(w ReportWords) string { return w.Posts })
 	if len(d.Posts) == 0 {
-		add(10, 0, "无 None")
+		add(10, 0, none)
 	}
 	for _, p := range d.Posts {
-		add(10, 0, fmt.Sprintf("%s · %s · %s", p.Person, p.Decision.Post, p.Certificate))
-		add(9, 6, Explain(p.Decision))
+		add(10, 0, fmt.Sprintf("%s · %s · %s", p.Person, b(func(w ReportWords) string { return lookup(w.PostNames, p.Decision.Post) }), p.Certificate))
+		add(9, 6, l.Explain(p.Decision))
 	}
 	if d.UnknownCodes > 0 {
-		add(10, 0, fmt.Sprintf("未能核实或不在花名册的证书 Certificates unknown or not on the roster: %d", d.UnknownCodes))
+		add(10, 0, fmt.Sprintf("%s: %d", b(func(w ReportWords) string { return w.UnknownCodes }), d.UnknownCodes))
 	}
-	head("班级师生比 Class ratios (head counts of the day)")
+	head(func(w ReportWords) string { return w.Classes })
 	if len(d.Classes) == 0 {
-		add(10, 0, "无 None")
+		add(10, 0, none)
 	}
 	for _, c := range d.Classes {
-		st := "符合 Within ratio"
+		st := b(func(w ReportWords) string { return w.WithinRatio })
 		if c.OverSize {
-			st = fmt.Sprintf("超额 Over size (max %d)", c.MaxChildren)
+			st = b(func(w ReportWords) string { return fmt.Sprintf(w.OverSize, c.MaxChildren) })
 		}
 		if c.UnderStaffed {
-			st += fmt.Sprintf(" 保育人员不足 Under-staffed (need %d)", c.Needed)
+			st += " " + b(func(w ReportWords) string { return fmt.Sprintf(w.UnderStaffed, c.Needed) })
 		}
-		add(10, 0, fmt.Sprintf("%s（%s）幼儿 children %d · 保育人员 caregivers %d · 1:%d · %s", c.Name, c.Type, c.Children, c.Caregivers, c.PerCaregiver, st))
+		add(10, 0, fmt.Sprintf("%s（%s）%s %d · %s %d · 1:%d · %s", c.Name, c.Type, b(func(w ReportWords) string { return w.Children }), c.Children,
+			b(func(w ReportWords) string { return w.Caregivers }), c.Caregivers, c.PerCaregiver, st))
 	}
-	head("检查发现 Findings")
+	head(func(w ReportWords) string { return w.Findings })
 	if len(d.Findings) == 0 {
-		add(10, 0, "无 None")
+		add(10, 0, none)
 	}
 	for _, f := range d.Findings {
-		sev := severityLabels[f.Severity]
-		if sev == "" {
-			sev = f.Severity
+		add(10, 0, "["+b(func(w ReportWords) string { return lookup(w.Severities, f.Severity) })+"] "+f.Note)
+		var printable []PhotoFile
+		skipped := 0
+		for _, p := range d.Photos[f.ID] {
+			if p.ContentType == "image/jpeg" || p.ContentType == "image/png" {
+				printable = append(printable, p)
+			} else {
+				skipped++
+			}
 		}
-		add(10, 0, "["+sev+"] "+f.Note)
+		if len(d.Photos[f.ID]) > 0 {
+			add(9, 6, fmt.Sprintf("%s: %d", b(func(w ReportWords) string { return w.Photos }), len(d.Photos[f.ID])))
+		}
+		if len(printable) > 0 {
+			out = append(out, reportLine{indent: 6, photos: printable})
+		}
+		if skipped > 0 {
+			add(8.5, 6, fmt.Sprintf("%s (%d)", b(func(w ReportWords) string { return w.PhotoNotPrinted }), skipped))
+		}
 	}
-	head("结论 Result")
-	res := "不通过 Not passed"
+	head(func(w ReportWords) string { return w.Result })
+	res := b(func(w ReportWords) string { return w.NotPassed })
 	if d.Passed {
-		res = "通过 Passed"
+		res = b(func(w ReportWords) string { return w.Passed })
 	}
 	add(14, 0, res)
-	add(10, 0, fmt.Sprintf("核查人员 Staff checked %d · 合格岗位 Posts qualified %d / %d · 班级 Classes counted %d", d.StaffChecked, d.PostsQualified, d.PostsChecked, len(d.Classes)))
-	add(8.5, 0, "本报告由善育平台生成并以数字签名签署，任何改动都会使签名失效。This report was generated by Shanyu and signed inside; any change invalidates the signature.")
+	add(10, 0, fmt.Sprintf("%s %d · %s %d / %d · %s %d", b(func(w ReportWords) string { return w.StaffChecked }), d.StaffChecked,
+		b(func(w ReportWords) string { return w.PostsQualified }), d.PostsQualified, d.PostsChecked, b(func(w ReportWords) string { return w.ClassesCounted }), len(d.Classes)))
+	add(8.5, 0, b(func(w ReportWords) string { return w.Footer }))
 	return out
 }
 
+// photoRow prints photos as a row of thumbnails (at most 40 mm on a side), breaking the page first
+// when they do not fit.
+func (w *reportWriter) photoRow(photos []PhotoFile, indent float64) {
+	const side, gap = 40.0, 4.0
+	x := repLeft + indent
+	if w.y+side+2 > repBottom {
+		w.pdf.AddPage()
+		w.y = repTop
+	}
+	top, rowH := w.y+1.5, 0.0
+	for _, p := range photos {
+		typ := "JPG"
+		if p.ContentType == "image/png" {
+			typ = "PNG"
+		}
+		name := fmt.Sprintf("photo-%d", p.ID)
+		info := w.pdf.RegisterImageOptionsReader(name, gofpdf.ImageOptions{ImageType: typ}, bytes.NewReader(p.Data))
+		if w.pdf.Err() || info == nil || info.Width() <= 0 || info.Height() <= 0 {
+			w.pdf.ClearError() // a photo gofpdf cannot read is left out, not the report
+			continue
+		}
+		iw, ih := side, side*info.Height()/info.Width()
+		if ih > side {
+			iw, ih = side*info.Width()/info.Height(), side
+		}
+		if x+iw > repRight {
+			x, top, rowH = repLeft+indent, top+rowH+gap, 0
+			if top+side > repBottom {
+				w.pdf.AddPage()
+				top = repTop + 1.5
+			}
+		}
+		w.pdf.ImageOptions(name, x, top, iw, ih, false, gofpdf.ImageOptions{ImageType: typ}, 0, "")
+		x += iw + gap
+		rowH = max(rowH, ih)
+	}
+	w.y = top + rowH + 2
+}
+
 // RenderReport lays out an unsigned report PDF: A4 portrait, the font embedded and subset.
-func RenderReport(font *certificates.Font, d ReportData) ([]byte, error) {
-	lines := reportLines(d)
+func RenderReport(font *certificates.Font, d ReportData, labels ReportLabels) ([]byte, error) {
+	lines := reportLines(d, labels)
 	var runes []rune
 	for _, l := range lines {
-		runes = append(runes, []rune(l[2].(string))...)
+		runes = append(runes, []rune(l.text)...)
 	}
 	runes = append(runes, []rune(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~")...)
 	subset, err := font.Subset(runes)
@@ -372,12 +475,14 @@ func RenderReport(font *certificates.Font, d ReportData) ([]byte, error) {
 	pdf.AddPage()
 	w.tw.Ink(34, 30, 28)
 	for _, l := range lines {
-		pt, indent, s := l[0].(float64), l[1].(float64), l[2].(string)
-		if pt == 0 {
-			w.heading(s)
-			continue
+		switch {
+		case l.photos != nil:
+			w.photoRow(l.photos, l.indent)
+		case l.pt == 0:
+			w.heading(l.text)
+		default:
+			w.line(l.text, l.pt, l.indent)
 		}
-		w.line(s, pt, indent)
 	}
 	if err := w.tw.Err(); err != nil {
 		return nil, err

@@ -41,6 +41,7 @@ func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.svc.SetReportTools(newTestTools(t))
+	f.svc.SetReportLabels(testLabels())
 	ctx := context.Background()
 	f.class(t, "小一班", "toddler_young", 5)
 	f.staff(t, f.org.ID, "王保育", "4-10-01-03", 4, []string{"caregiver"}, "小一班")
@@ -63,7 +64,7 @@ func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 	if err := f.svc.SetHeadcount(ctx, a, id, Headcount{ClassID: classes[0].ID, Children: 5, Caregivers: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AddFinding(ctx, b, id, "minor", "消毒记录不全，负责人𠮷田已整改"); err != nil {
+	if _, err := f.svc.AddFinding(ctx, b, id, "minor", "消毒记录不全，负责人𠮷田已整改", testImage(t, "jpeg"), testImage(t, "png")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.InspectionReportPDF(ctx, id); err == nil {
@@ -95,12 +96,16 @@ func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 	if !strings.Contains(string(out), "Signature is Valid") {
 		t.Fatalf("pdfsig:\n%s", out)
 	}
+	// The finding's two photos are printed as images on the report.
+	if imgs, err := exec.Command("pdfimages", "-list", path).Output(); err != nil || strings.Count(string(imgs), "\n") < 2+2 {
+		t.Errorf("report images (%v):\n%s", err, imgs)
+	}
 	txt, err := exec.Command("pdftotext", "-layout", path, "-").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(txt)
-	for _, want := range []string{f.org.Name, f.org.Code, "王保育", "合格 Qualified", "消毒记录不全", "1:", "测试用户", "检查日期"} {
+	for _, want := range []string{f.org.Name, f.org.Code, "王保育", "合格 Qualified", "消毒记录不全", "1:", "测试用户", "检查日期", "现场照片", "[一般] 消毒"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report text lacks %q:\n%s", want, text)
 		}
@@ -112,12 +117,29 @@ func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 	}
 }
 
+// testLabels are report words for the tests (the server's come from its locales).
+func testLabels() ReportLabels {
+	zh := ReportWords{Title: "托育机构监督检查报告", InspectionNo: "检查编号", Institution: "机构", Code: "机构代码", Date: "检查日期", Inspectors: "检查人员",
+		Posts: "岗位核查", None: "无", UnknownCodes: "未知证书", Classes: "班级", WithinRatio: "符合", Children: "幼儿", Caregivers: "保育人员",
+		OverSize: "超额（上限 %d）", UnderStaffed: "不足（需 %d）", Findings: "检查发现", Photos: "现场照片", PhotoNotPrinted: "未印入",
+		Result: "结论", Passed: "通过", NotPassed: "不通过", StaffChecked: "核查人员", PostsQualified: "合格岗位", ClassesCounted: "班级",
+		Qualified: "合格", NotQualified: "不合格", Footer: "签名",
+		PostNames: map[string]string{"caregiver": "保育人员"}, Groups: map[string]string{"qualification": "资格"},
+		Reasons: map[string]string{"expired": "已过期", "barred": "不得从事托育工作"}, Severities: map[string]string{"minor": "一般"}}
+	en := zh
+	en.Qualified, en.NotQualified, en.Title = "Qualified", "Not qualified", "Inspection report"
+	en.Reasons = map[string]string{"expired": "expired", "barred": "not permitted to work in childcare"}
+	en.Groups = map[string]string{"qualification": "Qualification"}
+	return ReportLabels{ZH: zh, EN: en}
+}
+
 func TestExplainNamesTheRuleOrTheGap(t *testing.T) {
-	if got := Explain(Decision{Post: "caregiver", Qualified: true, Matched: []string{"p, 4-10-01-03:4, caregiver"}}); !strings.Contains(got, "4-10-01-03:4") {
+	l := testLabels()
+	if got := l.Explain(Decision{Post: "caregiver", Qualified: true, Matched: []string{"p, 4-10-01-03:4, caregiver"}}); !strings.Contains(got, "4-10-01-03:4") || !strings.Contains(got, "合格 Qualified") {
 		t.Fatal(got)
 	}
-	got := Explain(Decision{Post: "caregiver", Gaps: []Gap{{Group: "qualification", Reason: "expired", Detail: "N1"}, {Group: "*", Reason: "barred", Detail: "secret"}}})
-	if !strings.Contains(got, "expired") || !strings.Contains(got, "N1") || strings.Contains(got, "secret") || !strings.Contains(got, "not permitted") {
+	got := l.Explain(Decision{Post: "caregiver", Gaps: []Gap{{Group: "qualification", Reason: "expired", Detail: "N1"}, {Group: "*", Reason: "barred", Detail: "secret"}}})
+	if !strings.Contains(got, "已过期 expired") || !strings.Contains(got, "资格 Qualification") || !strings.Contains(got, "N1") || strings.Contains(got, "secret") || !strings.Contains(got, "not permitted") {
 		t.Fatal(got)
 	}
 }

@@ -22,8 +22,9 @@ import (
 type CertificateSource interface {
 	ForPeople(ctx context.Context, personIDs []int64) (map[int64][]Cert, error)
 	// ByCode resolves a verification code or certificate number to the certificate and its holder;
-	// ErrCodeUnknown when there is none.
-	ByCode(ctx context.Context, code string) (Cert, int64, error)
+	// ErrCodeUnknown when there is none. ref names the inspection (and an offline scan) in the
+	// certificates' verification log.
+	ByCode(ctx context.Context, code, ref string) (Cert, int64, error)
 }
 
 // Errors of the audits domain.
@@ -48,6 +49,8 @@ type Service struct {
 	policy   atomic.Pointer[Policy]
 	loads    atomic.Int64
 	staffing Staffing
+	// reportLabels are the inspection report's words, from the server's locales (report.go).
+	reportLabels atomic.Pointer[ReportLabels]
 }
 
 // New builds the service: it stores the default class types (idempotent) and loads the policy with

@@ -301,7 +301,7 @@ func TestOfflineScansAreStoredOnceAndInspectionFinishes(t *testing.T) {
 		t.Fatalf("%+v %v", insp, err)
 	}
 	id := insp[0].ID
-	in := ScanInput{ClientID: "offline-0001", Code: "cert-4-10-01-03-1", ScannedAt: time.Now().Add(-time.Hour)}
+	in := ScanInput{ClientID: "offline-0001", Code: "cert-4-10-01-03-1", ScannedAt: time.Now().Add(-time.Hour), Offline: true}
 	first, created, err := f.svc.RecordScan(ctx, a, id, in)
 	if err != nil || !created {
 		t.Fatal(created, err)
@@ -322,8 +322,8 @@ func TestOfflineScansAreStoredOnceAndInspectionFinishes(t *testing.T) {
 		t.Fatalf("outsider: %v", err)
 	}
 	x, _ := f.svc.Inspection(ctx, id)
-	if len(x.Scans) != 1 {
-		t.Fatalf("%d scans stored", len(x.Scans))
+	if len(x.Scans) != 1 || !x.Scans[0].Offline || !first.Offline || !again.Offline {
+		t.Fatalf("%d scans stored: %+v", len(x.Scans), x.Scans)
 	}
 	classes, _ := f.svc.Classes(ctx, f.org.ID)
 	if err := f.svc.SetHeadcount(ctx, a, id, Headcount{ClassID: classes[0].ID, Children: 5, Caregivers: 1}); err != nil {

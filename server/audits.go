@@ -49,6 +49,7 @@ func (s *Server) routesAudits() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/rounds/:id", Summary: "A round and its draw, with a replay check", Tag: "audits", Perm: can("rounds.draw", "read")}, s.apiRound)
 
 	s.page("GET", "/institutions/:code/compliance", read, s.compliancePage)
+	s.routesRosterEdit() // audits_roster.go
 	s.routesRosterImport()
 	s.routesInspections()
 	s.routesDashboard()
@@ -483,7 +484,18 @@ func (s *Server) compliancePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.domains.Audits.Compliance(c.UserContext(), o.ID, time.Now())
+	msg := ""
+	if k := c.Query("notice"); strings.HasPrefix(k, "audits.notice.") {
+		msg = s.i18n.T(langOf(c), k)
+	}
+	return s.renderCompliance(c, o, msg, "")
+}
+
+// renderCompliance renders the compliance page with a notice or an error; an institution's admins
+// get the forms that edit the roster and the classes.
+func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice, errMsg string) error {
+	ctx := c.UserContext()
+	r, err := s.domains.Audits.Compliance(ctx, o.ID, time.Now())
 	if err != nil {
 		return err
 	}
@@ -491,7 +503,19 @@ func (s *Server) compliancePage(c *fiber.Ctx) error {
 	for _, x := range r.Classes {
 		names[x.Class.ID] = x.Class.Name
 	}
-	return s.render(c, "institution_compliance", page{Title: o.Name, Data: map[string]any{"Org": o, "Report": r, "ClassNames": names,
+	data := map[string]any{"Org": o, "Report": r, "ClassNames": names,
 		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
-		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil}})
+		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg}
+	if data["CanWrite"].(bool) {
+		roster, err := s.domains.Audits.Roster(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		types, err := s.domains.Audits.ClassTypes(ctx)
+		if err != nil {
+			return err
+		}
+		data["Roster"], data["ClassTypes"], data["Posts"] = roster, types, s.domains.Audits.Policy().Posts()
+	}
+	return s.render(c, "institution_compliance", page{Title: o.Name, Data: data})
 }

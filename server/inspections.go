@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"strconv"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/audits"
+	"shanyu/certificates"
 	"shanyu/internal/failure"
 )
 
@@ -23,7 +26,7 @@ func (s *Server) routesInspections() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine}, s.apiMyInspections)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine}, s.apiInspection)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/scans", Summary: "Record a scanned or typed certificate code; a resend with the same client_id (an offline scan synchronised later) is stored once",
-		Tag: "inspections", Perm: work, Request: object([]string{"client_id", "code"}, map[string]any{"client_id": str, "code": str, "scanned_at": str})}, s.apiScan)
+		Tag: "inspections", Perm: work, Request: object([]string{"client_id", "code"}, map[string]any{"client_id": str, "code": str, "scanned_at": str, "offline": map[string]any{"type": "boolean"}})}, s.apiScan)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/headcounts", Summary: "The day's head count of a class", Tag: "inspections", Perm: work,
 		Request: object([]string{"class_id", "children", "caregivers"}, map[string]any{"class_id": integer, "children": integer, "caregivers": integer})}, s.apiHeadcount)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/findings", Summary: "Add a finding", Tag: "inspections", Perm: work,
@@ -36,6 +39,8 @@ func (s *Server) routesInspections() {
 	s.page("POST", "/inspections/:id/scan", work, s.inspectionScanSubmit)
 	s.page("POST", "/inspections/:id/headcount", work, s.inspectionHeadcountSubmit)
 	s.page("POST", "/inspections/:id/finding", work, s.inspectionFindingSubmit)
+	s.page("POST", "/inspections/:id/findings/:finding/photos", work, s.inspectionPhotoSubmit)
+	s.page("GET", "/inspections/:id/photos/:photo", mine, s.inspectionPhoto)
 	s.page("POST", "/inspections/:id/sign", work, s.inspectionSignSubmit)
 	s.routesInspectionReport() // inspections_report.go
 }
@@ -63,7 +68,7 @@ func scanJSON(sc audits.Scan) map[string]any {
 		decisions = append(decisions, toDecisionJSON(d))
 	}
 	out := map[string]any{"id": sc.ID, "client_id": sc.ClientID, "code": sc.Code, "known": r.Known, "verified": r.Verified, "on_roster": r.OnRoster,
-		"roster_id": r.RosterID, "name": r.Name, "not_permitted": r.Barred, "decisions": decisions, "scanned_at": sc.ScannedAt}
+		"roster_id": r.RosterID, "name": r.Name, "not_permitted": r.Barred, "decisions": decisions, "scanned_at": sc.ScannedAt, "offline": sc.Offline}
 	if r.Certificate != nil {
 		out["certificate"] = map[string]any{"number": r.Certificate.Number, "occupation": r.Certificate.Occupation, "level": r.Certificate.Level,
 			"status": r.Certificate.Status, "verified": r.Verified}
@@ -78,7 +83,11 @@ func inspectionJSON(x audits.Inspection) map[string]any {
 	}
 	findings := []map[string]any{}
 	for _, f := range x.Findings {
-		findings = append(findings, map[string]any{"id": f.ID, "severity": f.Severity, "note": f.Note})
+		photos := []int64{}
+		for _, p := range f.Photos {
+			photos = append(photos, p.ID)
+		}
+		findings = append(findings, map[string]any{"id": f.ID, "severity": f.Severity, "note": f.Note, "photos": photos})
 	}
 	signed := []map[string]any{}
 	for _, sg := range x.Inspectors {
@@ -117,11 +126,12 @@ func (s *Server) apiScan(c *fiber.Ctx) error {
 		ClientID  string    `json:"client_id"`
 		Code      string    `json:"code"`
 		ScannedAt time.Time `json:"scanned_at"`
+		Offline   bool      `json:"offline"`
 	}
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	sc, created, err := s.domains.Audits.RecordScan(c.UserContext(), principalOf(c).User.ID, id, audits.ScanInput{ClientID: b.ClientID, Code: b.Code, ScannedAt: b.ScannedAt})
+	sc, created, err := s.domains.Audits.RecordScan(c.UserContext(), principalOf(c).User.ID, id, audits.ScanInput{ClientID: b.ClientID, Code: b.Code, ScannedAt: b.ScannedAt, Offline: b.Offline})
 	if err != nil {
 		return err
 	}
@@ -290,8 +300,18 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 			checked[sc.RosterID] = true
 		}
 	}
+	// The certificates' public keys travel with the page, so the phone can check a QR code's signed
+	// token when the network is gone.
+	jwks, err := certificates.JWKS(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	keys, err := json.Marshal(jwks)
+	if err != nil {
+		return err
+	}
 	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "Report": rep, "Signers": signers,
-		"Last": last, "Checked": checked, "ClientID": newClientID(), "Severities": audits.Severities, "Error": c.Query("error"),
+		"Last": last, "JWKS": string(keys), "Checked": checked, "ClientID": newClientID(), "Severities": audits.Severities, "Error": c.Query("error"),
 		"Open": x.Status == "open", "Passed": x.Passed != nil && *x.Passed}})
 }
 
@@ -306,10 +326,11 @@ func (s *Server) inspectionRedirect(c *fiber.Ctx, id int64, query string) error 
 }
 
 // formFailure sends a form back to the inspection page with the translated message of a domain
-// error the inspector can fix; other errors go to the error handler.
+// error the inspector can fix; other errors (not assigned, not found, internal) go to the error
+// handler, so an inspector of another inspection gets 403.
 func (s *Server) formFailure(c *fiber.Ctx, id int64, err error) error {
 	e := failure.As(err)
-	if e == nil || e.Kind == failure.Internal {
+	if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
 		return err
 	}
 	key := e.Msg.Key
@@ -357,10 +378,90 @@ func (s *Server) inspectionFindingSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.domains.Audits.AddFinding(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("severity"), c.FormValue("note")); err != nil {
+	photos, err := formPhotos(c)
+	if err != nil {
+		return s.formFailure(c, id, err)
+	}
+	if _, err := s.domains.Audits.AddFinding(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("severity"), c.FormValue("note"), photos...); err != nil {
 		return s.formFailure(c, id, err)
 	}
 	return s.inspectionRedirect(c, id, "#findings")
+}
+
+// formPhotos reads the photos of a finding form (field "photo", taken with the phone's camera or
+// chosen); an empty field gives none. The type is judged from the content by the audits domain.
+func formPhotos(c *fiber.Ctx) ([][]byte, error) {
+	form, err := c.MultipartForm()
+	if err != nil {
+		return nil, nil // a form without a file part
+	}
+	var out [][]byte
+	for _, fh := range form.File["photo"] {
+		if fh.Size == 0 {
+			continue
+		}
+		if fh.Size > audits.MaxPhotoSize {
+			return nil, audits.ErrPhotoTooLarge
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(f, audits.MaxPhotoSize+1))
+		_ = f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (s *Server) inspectionPhotoSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	findingID, err := idParam(c, "finding")
+	if err != nil {
+		return err
+	}
+	photos, err := formPhotos(c)
+	if err == nil && len(photos) == 0 {
+		err = audits.ErrPhotoEmpty
+	}
+	if err == nil {
+		_, err = s.domains.Audits.AddFindingPhotos(c.UserContext(), principalOf(c).User.ID, id, findingID, photos...)
+	}
+	if err != nil {
+		return s.formFailure(c, id, err)
+	}
+	return s.inspectionRedirect(c, id, "#finding-"+strconv.FormatInt(findingID, 10))
+}
+
+// inspectionPhoto serves a finding's photo to the inspection's inspectors only, with the type
+// detected at upload; nosniff stops browsers guessing another.
+func (s *Server) inspectionPhoto(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	photoID, err := idParam(c, "photo")
+	if err != nil {
+		return err
+	}
+	p, err := s.domains.Audits.FindingPhoto(c.UserContext(), principalOf(c).User.ID, photoID)
+	if err != nil {
+		return err
+	}
+	if p.InspectionID != id {
+		return audits.ErrNotFound
+	}
+	c.Set(fiber.HeaderContentType, p.ContentType)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	c.Set(fiber.HeaderContentDisposition, "inline")
+	return c.Send(p.Data)
 }
 
 func (s *Server) inspectionSignSubmit(c *fiber.Ctx) error {

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,6 +89,25 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(".headcount button")))); err != nil {
 		t.Fatal(err)
 	}
+	// A finding with a photo from the phone's camera (here a file): shown as a thumbnail.
+	photo := filepath.Join(t.TempDir(), "IMG_0001.png")
+	if err := os.WriteFile(photo, pngPhoto(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#note"), "消毒柜未通电"), chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{photo})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#finding-form button[type=submit]")))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool]("(function(){ var i = document.querySelector('.photos img'); return (i && i.complete && i.naturalWidth === 64) || null; })()")); err != nil {
+		t.Fatalf("thumbnail: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#findings"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.AssertFits(t, ctx, browsertest.Phone)
+	browsertest.Screenshot(t, ctx, "inspection-finding-photo-phone")
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#sign-button")))); err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +172,13 @@ func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
 		}
 		browsertest.AssertFits(t, ctx, browsertest.Phone)
 		browsertest.Screenshot(t, ctx, v.shot)
+		if v.user == "institution" {
+			// The roster and class editing forms, opened, hold at 360 px too.
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.querySelectorAll('details.edit').forEach(function (d) { d.open = true; }); document.querySelectorAll('details.edit').length")); err != nil {
+				t.Fatal(err)
+			}
+			browsertest.AssertFits(t, ctx, browsertest.Phone)
+			browsertest.Screenshot(t, ctx, "compliance-edit-phone")
+		}
 	}
 }

@@ -2,14 +2,18 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"shanyu/audits"
 )
 
 // routesInspectionReport serves the signed PDF report of a finished inspection to the inspection's
 // inspectors, the institution's admins and the regulator of its region. It carries names, so it is
 // never on the public pages.
 func (s *Server) routesInspectionReport() {
+	s.domains.Audits.SetReportLabels(inspectionReportLabels(s.i18n))
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id/report.pdf", Summary: "The signed PDF report of a finished inspection (its inspectors, the institution's admins, the regulator of the region)",
 		Tag: "inspections", Perm: signedIn}, s.apiInspectionReport)
 }
@@ -46,4 +50,32 @@ func (s *Server) apiInspectionReport(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	c.Set("X-Content-SHA256", fmt.Sprintf("%x", rep.SHA256))
 	return c.Send(rep.PDF)
+}
+
+// inspectionReportLabels gives the report its words in Chinese and English from the locales.
+func inspectionReportLabels(c *catalog) audits.ReportLabels {
+	words := func(lang string) audits.ReportWords {
+		t := func(k string) string { return c.T(lang, "audits.report."+k) }
+		prefixed := func(prefix string) map[string]string {
+			m := map[string]string{}
+			for k, v := range c.texts[lang] {
+				if code, ok := strings.CutPrefix(k, prefix); ok {
+					m[code] = v
+				}
+			}
+			return m
+		}
+		return audits.ReportWords{
+			Title: t("title"), InspectionNo: t("inspection_no"), Institution: t("institution"), Code: t("code"), Date: t("date"), Inspectors: t("inspectors"),
+			Posts: t("posts"), None: t("none"), UnknownCodes: t("unknown_codes"),
+			Classes: t("classes"), WithinRatio: t("within_ratio"), Children: t("children"), Caregivers: t("caregivers"),
+			OverSize: t("over_size"), UnderStaffed: t("under_staffed"),
+			Findings: t("findings"), Photos: t("photos"), PhotoNotPrinted: t("photo_not_printed"),
+			Result: t("result"), Passed: t("passed"), NotPassed: t("not_passed"),
+			StaffChecked: t("staff_checked"), PostsQualified: t("posts_qualified"), ClassesCounted: t("classes_counted"),
+			Qualified: t("qualified"), NotQualified: t("not_qualified"), Footer: t("footer"),
+			PostNames: prefixed("audits.post."), Groups: prefixed("audits.group."), Reasons: prefixed("audits.reason."), Severities: prefixed("audits.severity."),
+		}
+	}
+	return audits.ReportLabels{ZH: words("zh-CN"), EN: words("en")}
 }

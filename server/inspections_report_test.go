@@ -79,6 +79,12 @@ func TestInspectionReportPDFAccess(t *testing.T) {
 		t.Fatalf("pdfsig:\n%s", out)
 	}
 	txt, err := exec.Command("pdftotext", "-layout", file, "-").Output()
+	// The report's words come from the locales, Chinese and English side by side.
+	for _, want := range []string{"托育机构监督检查报告", "Childcare institution inspection report", "岗位核查 Posts checked", "检查发现 Findings", "保育人员 Caregiver"} {
+		if !strings.Contains(string(txt), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
 	if err != nil || !strings.Contains(string(txt), name) || !strings.Contains(string(txt), "ualified — ") || !strings.Contains(string(txt), "消防通道堆放杂物") {
 		t.Fatalf("report text (%v):\n%s", err, txt)
 	}

@@ -32,10 +32,11 @@ func (s certificateSource) ForPeople(ctx context.Context, personIDs []int64) (ma
 	return out, nil
 }
 
-// ByCode resolves a verification code (from the QR code) or a certificate number.
-func (s certificateSource) ByCode(ctx context.Context, code string) (audits.Cert, int64, error) {
+// ByCode resolves a verification code (from the QR code) or a certificate number; the verification
+// log names the inspection (ref).
+func (s certificateSource) ByCode(ctx context.Context, code, ref string) (audits.Cert, int64, error) {
 	number := code
-	v, err := s.certs.Verify(ctx, code, certificates.How{Method: certificates.MethodAPI})
+	v, err := s.certs.Verify(ctx, code, certificates.How{Method: certificates.MethodAPI, InspectionRef: ref})
 	if err != nil {
 		return audits.Cert{}, 0, err
 	}

@@ -44,8 +44,9 @@ func Browser(tb testing.TB) string {
 }
 
 // New starts a fresh headless Chromium (its own profile) and returns a tab context for the test.
-// Each call gets its own browser, so tests can run in parallel without sharing cookies.
-func New(tb testing.TB, vp Viewport) context.Context {
+// Each call gets its own browser, so tests can run in parallel without sharing cookies. Extra
+// options add Chromium flags, such as FakeCamera's.
+func New(tb testing.TB, vp Viewport, extra ...chromedp.ExecAllocatorOption) context.Context {
 	tb.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(Browser(tb)),
@@ -64,6 +65,7 @@ func New(tb testing.TB, vp Viewport) context.Context {
 		chromedp.UserDataDir(tb.TempDir()),
 		chromedp.WindowSize(int(vp.Width), int(vp.Height)),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
@@ -76,6 +78,16 @@ func New(tb testing.TB, vp Viewport) context.Context {
 		tb.Fatalf("browsertest: start Chromium: %v", err)
 	}
 	return ctx
+}
+
+// FakeCamera gives the page a camera that plays a video file (Y4M or MJPEG) in a loop and grants
+// it without asking, so getUserMedia works headless.
+func FakeCamera(videoPath string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", videoPath),
+	}
 }
 
 // SetViewport emulates a screen size (and touch, for a phone).

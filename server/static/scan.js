@@ -1,6 +1,7 @@
-// On-site certificate checks: a fresh client id per scan, a queue for scans made offline (sent once
-// the network returns; the server stores a resent scan only once), and camera scanning with the
-// browser's BarcodeDetector or, where it is missing, the bundled jsQR decoder.
+// On-site certificate checks: a fresh client id per scan, a queue for scans made offline (checked on
+// the phone from the QR code's signed token against the certificates' public keys the page carries,
+// then sent once the network returns; the server stores a resent scan only once), and camera
+// scanning with the browser's BarcodeDetector or, where it is missing, the bundled jsQR decoder.
 (function () {
   'use strict';
   var form = document.getElementById('scan-form');
@@ -29,11 +30,59 @@
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': form.dataset.csrf },
       body: JSON.stringify(next)
     }).then(function (r) {
-      if (r.ok || (r.status >= 400 && r.status < 500)) {
-        save(queue().filter(function (s) { return s.client_id !== next.client_id; }));
-        if (queue().length) { flush(); } else { status.textContent = form.dataset.synced; window.location.reload(); }
-      }
+      if (!(r.ok || (r.status >= 400 && r.status < 500))) return;
+      save(queue().filter(function (s) { return s.client_id !== next.client_id; }));
+      return r.json().then(function (b) {
+        if (queue().length) { flush(); return; }
+        status.textContent = form.dataset.synced;
+        // Show the server's result of the last synchronised scan.
+        window.location.assign('/inspections/' + inspection + (r.ok && b.id ? '?scan=' + b.id : '') + '#result');
+      }, function () { window.location.reload(); });
     }).catch(function () { /* still offline: try again on the next "online" event */ });
+  }
+
+  // Offline check of a QR link's signed token (a JWS signed with Ed25519), with WebCrypto.
+  function b64u(str) {
+    str = str.replace(/-/g, '+').replace(/_/g, '/');
+    while (str.length % 4) str += '=';
+    var bin = atob(str), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function verifyToken(token) {
+    var parts = token.split('.');
+    if (parts.length !== 3 || !window.crypto || !crypto.subtle) return Promise.resolve(null);
+    var header, claims, keys;
+    try {
+      header = JSON.parse(new TextDecoder().decode(b64u(parts[0])));
+      claims = JSON.parse(new TextDecoder().decode(b64u(parts[1])));
+      keys = JSON.parse(form.dataset.jwks || '{}').keys || [];
+    } catch (e) { return Promise.resolve(null); }
+    var jwk = keys.filter(function (k) { return k.kid === header.kid; })[0];
+    if (header.alg !== 'EdDSA' || !jwk) return Promise.resolve(null);
+    return crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify'])
+      .then(function (key) {
+        return crypto.subtle.verify({ name: 'Ed25519' }, key, b64u(parts[2]), new TextEncoder().encode(parts[0] + '.' + parts[1]));
+      }).then(function (ok) { return ok ? claims : null; }, function () { return null; });
+  }
+  function day(n) { return String(n).replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3'); }
+  var offlineBox = document.getElementById('offline-result');
+  function showOffline(cls, verdict, details) {
+    offlineBox.hidden = false;
+    offlineBox.className = 'offline-result ' + cls;
+    offlineBox.querySelector('.offline-verdict').textContent = verdict;
+    offlineBox.querySelector('.offline-claims').textContent = details;
+  }
+  function checkOffline(text) {
+    var hash = text.indexOf('#');
+    if (text.indexOf('/v/') < 0 || hash < 0) { showOffline('warn', form.dataset.notoken, text); return Promise.resolve(); }
+    return verifyToken(text.slice(hash + 1)).then(function (c) {
+      if (!c) { showOffline('bad', form.dataset.forged, ''); return; }
+      var today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+      var expired = String(c.e) < today;
+      showOffline(expired ? 'bad' : 'ok', form.dataset.genuine + (expired ? ' · ' + form.dataset.expired : ''),
+        [c.h, c.n, c.o, form.dataset.level + ' ' + c.l, form.dataset.until + ' ' + day(c.e)].join(' · '));
+    });
   }
 
   form.addEventListener('submit', function (ev) {
@@ -41,10 +90,12 @@
     if (!navigator.onLine) {
       ev.preventDefault();
       var q = queue();
-      q.push({ client_id: clientID.value, code: code.value, scanned_at: new Date().toISOString() });
+      var text = code.value.trim();
+      q.push({ client_id: clientID.value, code: text, scanned_at: new Date().toISOString(), offline: true });
       save(q);
       status.textContent = form.dataset.offline + ' (' + q.length + ')';
       code.value = '';
+      checkOffline(text);
     }
   });
   window.addEventListener('online', flush);

@@ -1,0 +1,1 @@
+ALTER TABLE audit_scans DROP COLUMN offline;
