@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,4 +263,15 @@ func TestSaveSample(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "certificate-sample.png"), b, 0o644)
 	_ = os.WriteFile(filepath.Join(dir, "certificate-sample.pdf"), s.PDF, 0o644)
+}
+
+// TestAppendHundredthsPrintsAsPercentDotTwoF checks the number formatting of the QR code's path
+// against fmt's %.2f for the values it prints.
+func TestAppendHundredthsPrintsAsPercentDotTwoF(t *testing.T) {
+	for _, v := range []float64{0, 1.5, -1.5, 648, 400.2756, 400.2756 - 1.5*68, 0.04, -0.04, 103.5, 595.2756} {
+		got := string(appendHundredths(nil, int64(math.Round(v*100))))
+		if want := fmt.Sprintf("%.2f", v); got != want && !(want == "-0.00" && got == "0.00") {
+			t.Errorf("%v: %s, want %s", v, got, want)
+		}
+	}
 }

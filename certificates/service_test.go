@@ -265,6 +265,37 @@ func TestSerialsHaveNoGapsUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestSerialLimitIsEnforced fills a counter to the last serial the number format allows: the next
+// issuance fails without making a certificate or using up a serial, and the one before it ends in
+// 999999.
+func TestSerialLimitIsEnforced(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	year := f.svc.today().Year()
+	if _, err := f.db.Exec(ctx, `INSERT INTO certificate_serials (centre_id, year, level, last_serial) VALUES ($1, $2, 4, 999998)`,
+		f.centre, year); err != nil {
+		t.Fatal(err)
+	}
+	c := f.issue(t, "王晓雯")
+	want, _ := Number{EvaluatorType: 'S', EvaluatorCode: "0000", Province: "33", SiteSerial: int(f.centre), Year: year, Level: 4, Serial: 999999}.Format()
+	if c.Number != want {
+		t.Fatalf("number %s, want %s", c.Number, want)
+	}
+	req := f.request(t, f.person(t, "李思远", "1234"))
+	if _, err := f.svc.Issue(ctx, req); err == nil || !strings.Contains(err.Error(), "certificate_serials_last_serial_check") {
+		t.Fatalf("issuing past serial 999999: %v", err)
+	}
+	var n, last int
+	if err := f.db.QueryRow(ctx, `SELECT (SELECT count(*) FROM certificates), (SELECT last_serial FROM certificate_serials WHERE centre_id = $1 AND year = $2 AND level = 4)`,
+		f.centre, year).Scan(&n, &last); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || last != 999999 {
+		t.Fatalf("%d certificates, last serial %d; want 1 and 999999", n, last)
+	}
+}
+
 // TestStatusChangesShowOnTheNextVerification suspends, reinstates, expires and revokes.
 func TestStatusChangesShowOnTheNextVerification(t *testing.T) {
 	t.Parallel()

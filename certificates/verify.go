@@ -3,6 +3,7 @@ package certificates
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func (s *Service) Verify(ctx context.Context, code string, how How) (Verificatio
 	rec.certificateID, rec.result = &id, v.State
 	s.logVerification(ctx, rec)
 	v.Titles, _ = LevelTitles(v.OccupationCode, v.Level)
-	v.PDFSHA256 = fmt.Sprintf("%x", hash)
+	v.PDFSHA256 = hex.EncodeToString(hash)
 	if v.State != StateSuspended && v.State != StateRevoked {
 		v.StatusSince = nil
 	}

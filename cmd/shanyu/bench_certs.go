@@ -113,19 +113,23 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 		return err
 	}
 	defer func() { _ = client.Stop(context.WithoutCancel(ctx)) }()
-	var issued, failed int
-	var avg float64
+	// Watching must not compete with what it watches (2 cores): the poll reads only the pending rows
+	// through their partial index. Tallying the whole batch by its prefix every 20 ms, as this did
+	// before, scanned the whole request table each time: measured 19 ms a poll at 22,000 rows on
+	// the loaded machine, so up to a core of PostgreSQL taken from the issuance it measured, and more
+	// with every run.
 	last := time.Now()
 	for {
-		issued, failed, avg, err = svc.Tally(ctx, prefix)
+		pending, err := svc.PendingFor(ctx, centre.ID, prefix)
 		if err != nil {
 			return err
 		}
-		if issued+failed >= *count {
+		if pending == 0 {
 			break
 		}
 		if time.Since(last) > 2*time.Second {
-			fmt.Fprintf(stdout, "  %d/%d issued (%.0f/s)\n", issued, *count, float64(issued)/time.Since(start).Seconds())
+			done := *count - pending
+			fmt.Fprintf(stdout, "  %d/%d done (%.0f/s)\n", done, *count, float64(done)/time.Since(start).Seconds())
 			last = time.Now()
 		}
 		select {
@@ -135,6 +139,10 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 		}
 	}
 	elapsed := time.Since(start)
+	issued, failed, avg, err := svc.Tally(ctx, prefix)
+	if err != nil {
+		return err
+	}
 	out, _ := json.Marshal(map[string]any{
 		"bench": "certs", "count": *count, "issued": issued, "failed": failed, "workers": *workers, "cpus": runtime.NumCPU(),
 		"seconds": round2(elapsed.Seconds()), "per_s": round2(float64(issued) / elapsed.Seconds()), "bytes_per_pdf": int(avg),
