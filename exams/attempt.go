@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"shanyu/exams/bank"
 	"shanyu/internal/pg"
@@ -90,57 +90,61 @@ func newDeviceToken() string {
 	return hex.EncodeToString(b)
 }
 
-// AutoSubmitArgs is the job that submits an attempt once its deadline and grace have passed.
-type AutoSubmitArgs struct {
-	AttemptID int64 `json:"attempt_id"`
-}
-
-// Kind names the job for River.
-func (AutoSubmitArgs) Kind() string { return "exams.auto_submit" }
-
 // Start begins the person's attempt at a session, or, when one is in progress, hands it to the
 // calling device: the newer device takes over and the older one is refused from then on.
+//
+// A province's candidates start together, so Start is kept to three statements in one transaction:
+// one reads the session and locks the registration (which serialises two starts of the same
+// candidate; the partial unique index exam_attempts_one_active backs it), one counts the attempts,
+// and one inserts the attempt with its paper. Deadlines are enforced by the periodic sweep
+// (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
 	now := s.now()
 	var out Started
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		x, err := s.getSession(ctx, tx, sessionID)
-		if err != nil {
-			return err
-		}
 		var regID int64
 		var status string
-		var extra int
-		err = tx.QueryRow(ctx, `SELECT id, status, extra_s FROM exam_registrations WHERE session_id = $1 AND person_id = $2 FOR UPDATE`,
-			sessionID, personID).Scan(&regID, &status, &extra)
-		if pg.IsNoRows(err) || (err == nil && status != Approved) {
+		var extra, used int
+		var activeID *int64
+		x, err := scanSession(withExtra(tx.QueryRow(ctx, `SELECT `+sessionColumns+`, r.id, r.status, r.extra_s
+			FROM exam_sessions x JOIN exam_blueprints b ON b.id = x.blueprint_id
+			JOIN exam_registrations r ON r.session_id = x.id AND r.person_id = $2
+			WHERE x.id = $1 FOR UPDATE OF r`, sessionID, personID), &regID, &status, &extra))
+		if errors.Is(err, ErrNotFound) {
+			// No registration, or no session: tell which.
+			if _, err := s.getSession(ctx, tx, sessionID); err != nil {
+				return err
+			}
 			return ErrNotApproved
 		}
 		if err != nil {
 			return err
 		}
+		if status != Approved {
+			return ErrNotApproved
+		}
+		// Read the attempts only now that the registration is locked: a statement that waited for the
+		// lock of a concurrent start would otherwise see the attempts as they were before that start.
+		if err := tx.QueryRow(ctx, `SELECT max(id) FILTER (WHERE status = 'active'), count(*) FROM exam_attempts
+			WHERE registration_id = $1`, regID).Scan(&activeID, &used); err != nil {
+			return err
+		}
 		token := newDeviceToken()
-		a, err := scanAttempt(tx.QueryRow(ctx, `UPDATE exam_attempts a SET device_token = $2, devices = devices + 1, last_seen_at = $3
-			WHERE registration_id = $1 AND status = 'active' RETURNING `+attemptColumns, regID, token, now))
-		if err == nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO exam_signals (attempt_id, kind, at) VALUES ($1, 'device_change', $2)`, a.ID, now); err != nil {
+		if activeID != nil {
+			a, err := scanAttempt(tx.QueryRow(ctx, `WITH signal AS (INSERT INTO exam_signals (attempt_id, kind, at) VALUES ($1, 'device_change', $3))
+				UPDATE exam_attempts a SET device_token = $2, devices = devices + 1, last_seen_at = $3
+				WHERE a.id = $1 RETURNING `+attemptColumns, *activeID, token, now))
+			if err != nil {
 				return err
 			}
 			out = Started{Attempt: a, DeviceToken: token, Resumed: true}
 			return nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return err
 		}
 		if now.Before(x.OpensAt) {
 			return ErrNotOpen
 		}
 		if now.After(x.LatestStartAt) {
 			return ErrStartClosed
-		}
-		var used int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM exam_attempts WHERE registration_id = $1`, regID).Scan(&used); err != nil {
-			return err
 		}
 		if used >= x.AttemptsAllowed {
 			return ErrNoAttemptsLeft
@@ -158,16 +162,12 @@ func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started
 			return loadErr
 		}
 		deadline := Deadline(now, x.Duration, time.Duration(extra)*time.Second, x.ClosesAt)
-		a, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO exam_attempts AS a (session_id, registration_id, person_id, number, seed,
-			started_at, deadline_at, grace_s, device_token, last_seen_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6) RETURNING `+attemptColumns,
-			sessionID, regID, personID, used+1, seed, now, deadline, int(x.Grace/time.Second), token))
+		a, err := insertAttempt(ctx, tx, newAttempt{sessionID: sessionID, registrationID: regID, personID: personID, number: used + 1,
+			seed: seed, start: now, deadline: deadline, grace: x.Grace, device: token}, paper)
 		if err != nil {
-			return fmt.Errorf("insert attempt: %w", err)
-		}
-		if err := insertPaper(ctx, tx, a.ID, paper); err != nil {
 			return err
 		}
+		// Versions held in memory are delivered already; only the others need marking.
 		var fresh []int64
 		for _, p := range paper {
 			if _, ok := s.versions.Load(p.VersionID); !ok {
@@ -177,19 +177,35 @@ func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started
 		if err := bank.MarkDelivered(ctx, tx, fresh); err != nil {
 			return err
 		}
-		if s.jobs != nil {
-			if _, err := s.jobs.InsertTx(ctx, tx, AutoSubmitArgs{AttemptID: a.ID},
-				&river.InsertOpts{ScheduledAt: a.AcceptUntil, MaxAttempts: 25}); err != nil {
-				return fmt.Errorf("enqueue auto-submit: %w", err)
-			}
-		}
 		out = Started{Attempt: a, DeviceToken: token}
 		return nil
 	})
 	return out, err
 }
 
-func insertPaper(ctx context.Context, tx pgx.Tx, attemptID int64, paper []PaperItem) error {
+// extraRow scans a row into a domain's own columns followed by the caller's extra ones, so that a
+// scanner such as scanSession can read a row that joins more than its table.
+type extraRow struct {
+	row   pgx.Row
+	extra []any
+}
+
+func withExtra(row pgx.Row, extra ...any) pgx.Row { return extraRow{row: row, extra: extra} }
+
+func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+
+// newAttempt is what insertAttempt records about a new attempt.
+type newAttempt struct {
+	sessionID, registrationID, personID int64
+	number                              int
+	seed                                int64
+	start, deadline                     time.Time
+	grace                               time.Duration
+	device                              string
+}
+
+// insertAttempt records an attempt and its paper in one statement.
+func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, paper []PaperItem) (Attempt, error) {
 	pos := make([]int32, len(paper))
 	sec := make([]int32, len(paper))
 	part := make([]string, len(paper))
@@ -199,28 +215,50 @@ func insertPaper(ctx context.Context, tx pgx.Tx, attemptID int64, paper []PaperI
 	orders := make([]string, len(paper))
 	for i, p := range paper {
 		pos[i], sec[i], part[i], items[i], versions[i], points[i] = int32(p.Position), int32(p.Section), p.Part, p.ItemID, p.VersionID, p.Points
-		o, _ := json.Marshal(p.OptionOrder)
-		if p.OptionOrder == nil {
-			o = []byte("[]")
-		}
-		orders[i] = string(o)
+		orders[i] = intArray(p.OptionOrder)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
-		SELECT $1, p, s, pt, i, v, pts, ARRAY(SELECT jsonb_array_elements_text(o::jsonb)::int)
-		FROM unnest($2::int[], $3::int[], $4::text[], $5::bigint[], $6::bigint[], $7::float8[], $8::text[]) AS t(p, s, pt, i, v, pts, o)`,
-		attemptID, pos, sec, part, items, versions, points, orders)
+	a, err := scanAttempt(tx.QueryRow(ctx, `WITH a AS (
+			INSERT INTO exam_attempts (session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
+				device_token, last_seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6) RETURNING *),
+		paper AS (
+			INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
+			SELECT (SELECT id FROM a), p, s, pt, i, v, pts, o::int[]
+			FROM unnest($10::int[], $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::float8[], $16::text[]) AS t(p, s, pt, i, v, pts, o))
+		SELECT `+attemptColumns+` FROM a`,
+		n.sessionID, n.registrationID, n.personID, n.number, n.seed, n.start, n.deadline, int(n.grace/time.Second), n.device,
+		pos, sec, part, items, versions, points, orders))
 	if err != nil {
-		return fmt.Errorf("insert paper: %w", err)
+		return Attempt{}, fmt.Errorf("insert attempt: %w", err)
 	}
-	return nil
+	return a, nil
 }
 
+// intArray writes a PostgreSQL integer array literal, such as {2,0,1}.
+func intArray(v []int) string {
+	b := make([]byte, 0, 2+3*len(v))
+	b = append(b, '{')
+	for i, n := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return string(append(b, '}'))
+}
+
+const paperQuery = `SELECT position, section, part, item_id, version_id, points::float8, option_order
+	FROM exam_attempt_items WHERE attempt_id = $1 ORDER BY position`
+
 func loadPaper(ctx context.Context, db pg.DB, attemptID int64) ([]PaperItem, error) {
-	rows, err := db.Query(ctx, `SELECT position, section, part, item_id, version_id, points::float8, option_order
-		FROM exam_attempt_items WHERE attempt_id = $1 ORDER BY position`, attemptID)
+	rows, err := db.Query(ctx, paperQuery, attemptID)
 	if err != nil {
 		return nil, err
 	}
+	return scanPaper(rows)
+}
+
+func scanPaper(rows pgx.Rows) ([]PaperItem, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (PaperItem, error) {
 		var p PaperItem
 		var order []int32
@@ -274,27 +312,53 @@ func (s *Service) ownAttempt(ctx context.Context, db pg.DB, attemptID, personID 
 	if err != nil {
 		return Attempt{}, err
 	}
-	if personID != 0 && a.PersonID != personID {
-		return Attempt{}, ErrNotFound
-	}
-	if device != "" && a.Status == Active && a.device != device {
-		return Attempt{}, ErrTakenOver
+	if err := a.heldBy(personID, device); err != nil {
+		return Attempt{}, err
 	}
 	return a, nil
 }
 
+// heldBy checks that the attempt is the person's (personID 0: anyone's) and, while it is active, that
+// device holds it (device "": any device).
+func (a Attempt) heldBy(personID int64, device string) error {
+	if personID != 0 && a.PersonID != personID {
+		return ErrNotFound
+	}
+	if device != "" && a.Status == Active && a.device != device {
+		return ErrTakenOver
+	}
+	return nil
+}
+
 // Paper returns the candidate's view of an attempt (resume after a reload, a crash or on the device
-// that took it over).
+// that took it over). Every candidate fetches it right after starting, so the attempt, its paper and
+// its answers are read in one round trip; the paper and answers are thrown away unless the attempt is
+// the caller's.
 func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device string) (View, error) {
-	a, err := s.ownAttempt(ctx, s.db, attemptID, personID, device, "")
-	if err != nil {
+	var a Attempt
+	var paper []PaperItem
+	var answers map[int]*Answer
+	var last int64
+	var b pgx.Batch
+	b.Queue(`SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`, attemptID).QueryRow(func(row pgx.Row) (err error) {
+		a, err = scanAttempt(row)
+		return err
+	})
+	b.Queue(paperQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
+		paper, err = scanPaper(rows)
+		return err
+	})
+	b.Queue(answersQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
+		answers, last, err = scanAnswers(rows)
+		return err
+	})
+	if err := s.db.SendBatch(ctx, &b).Close(); err != nil {
 		return View{}, err
 	}
-	paper, err := loadPaper(ctx, s.db, attemptID)
-	if err != nil {
+	if err := a.heldBy(personID, device); err != nil {
 		return View{}, err
 	}
-	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}}
+	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}, LastSeq: last}
 	for _, p := range paper {
 		it, err := s.version(ctx, s.db, p.VersionID)
 		if err != nil {
@@ -302,23 +366,25 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 		}
 		v.Questions = append(v.Questions, questionOf(p, it))
 	}
-	answers, last, err := latestAnswers(ctx, s.db, attemptID)
-	if err != nil {
-		return View{}, err
-	}
 	for pos, a := range answers {
 		v.Answers[pos] = *a
 	}
-	v.LastSeq = last
 	return v, nil
 }
 
+const answersQuery = `SELECT DISTINCT ON (position) position, response, seq FROM exam_answers
+	WHERE attempt_id = $1 ORDER BY position, seq DESC`
+
 func latestAnswers(ctx context.Context, db pg.DB, attemptID int64) (map[int]*Answer, int64, error) {
-	rows, err := db.Query(ctx, `SELECT DISTINCT ON (position) position, response, seq FROM exam_answers
-		WHERE attempt_id = $1 ORDER BY position, seq DESC`, attemptID)
+	rows, err := db.Query(ctx, answersQuery, attemptID)
 	if err != nil {
 		return nil, 0, err
 	}
+	return scanAnswers(rows)
+}
+
+// scanAnswers reads the latest answer at each position and the highest seq among them.
+func scanAnswers(rows pgx.Rows) (map[int]*Answer, int64, error) {
 	defer rows.Close()
 	out := map[int]*Answer{}
 	var last int64

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/accounts"
 	"shanyu/internal/failure"
 	"shanyu/internal/jobs"
 )
@@ -22,6 +23,13 @@ import (
 // curriculum domain implements it.
 type HoursSource interface {
 	CompletedHours(ctx context.Context, personID int64, occupationCode string, from, to time.Time) (float64, error)
+}
+
+// IdentitySource tells whether staff verified people's identity against their ID documents; the
+// accounts domain implements it.
+type IdentitySource interface {
+	IdentityVerified(ctx context.Context, personID int64) (bool, error)
+	Identities(ctx context.Context, personIDs []int64) (map[int64]accounts.Identity, error)
 }
 
 // Errors of the exams domain.
@@ -47,13 +55,15 @@ var (
 	ErrMarkedAlready      = failure.New(failure.Conflict, "exams.marked_already") // an examiner marks an answer once
 	ErrSignalInvalid      = failure.New(failure.Invalid, "exams.signal_invalid")
 	ErrRegistrationClosed = failure.New(failure.Conflict, "exams.registration_closed")
+	ErrIdentityUnverified = failure.New(failure.Forbidden, "exams.identity_unverified")
 )
 
 // Service is the exams domain, built once per process.
 type Service struct {
 	db    *pgxpool.Pool
-	jobs  jobs.Inserter // nil: no auto-submit job is enqueued (the sweeper still runs where workers do)
-	hours HoursSource   // nil: every candidate has 0 completed hours
+	jobs  jobs.Inserter  // nil: publishing records no certificate-issuance job (deadlines are swept by exams.sweep where workers run)
+	hours HoursSource    // nil: every candidate has 0 completed hours
+	ids   IdentitySource // nil: nobody's identity is verified
 	now   func() time.Time
 
 	// Delivered bank versions never change (a trigger in the bank forbids it), so their content can
@@ -63,9 +73,10 @@ type Service struct {
 
 // Options configure a Service.
 type Options struct {
-	Jobs  jobs.Inserter
-	Hours HoursSource
-	Now   func() time.Time // the clock; tests move it
+	Jobs     jobs.Inserter
+	Hours    HoursSource
+	Identity IdentitySource
+	Now      func() time.Time // the clock; tests move it
 }
 
 // New builds the service.
@@ -73,7 +84,7 @@ func New(db *pgxpool.Pool, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, now: o.Now}
+	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, now: o.Now}
 }
 
 // SetJobs gives the service its job inserter once the client exists (it is built after the workers
@@ -82,3 +93,6 @@ func (s *Service) SetJobs(q jobs.Inserter) { s.jobs = q }
 
 // SetHours wires the eligibility source.
 func (s *Service) SetHours(h HoursSource) { s.hours = h }
+
+// SetIdentity wires the identity-verification source.
+func (s *Service) SetIdentity(v IdentitySource) { s.ids = v }

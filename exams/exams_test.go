@@ -35,6 +35,7 @@ type fixture struct {
 	centre  int64
 	items   []bank.Stored // 6 single choice (correct option: index 0) then 1 essay
 	session Session
+	ids     *fakeIdentities // whose identity staff verified
 }
 
 type fixtureOpts struct {
@@ -53,8 +54,8 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		o.duration = time.Hour
 	}
 	ctx := context.Background()
-	f := &fixture{pool: pgtest.New(t), clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
-	f.svc = New(f.pool, Options{Now: f.clock.now})
+	f := &fixture{pool: pgtest.New(t), clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}, ids: &fakeIdentities{}}
+	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids})
 	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +103,7 @@ func (f *fixture) candidate(t *testing.T, name string, extra time.Duration) int6
 	if err := f.pool.QueryRow(ctx, `INSERT INTO people (name) VALUES ($1) RETURNING id`, name).Scan(&person); err != nil {
 		t.Fatal(err)
 	}
+	f.ids.verify(person)
 	r, err := f.svc.Register(ctx, f.session.ID, person)
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +321,7 @@ func TestSubmitIsIdempotentAndGradesObjectiveItems(t *testing.T) {
 	}
 }
 
-func TestAutoSubmitJobSubmitsExpiredAttempts(t *testing.T) {
+func TestSweepJobSubmitsExpiredAttempts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{grace: 10 * time.Second})
 	ctx := context.Background()
@@ -328,16 +330,22 @@ func TestAutoSubmitJobSubmitsExpiredAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var jobs int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM river_job`).Scan(&jobs); err != nil || jobs != 0 {
+		t.Errorf("start enqueued %d jobs (%v), want none: the sweep enforces deadlines", jobs, err)
+	}
 	paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
 	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 1, paper[0].Position, Answer{Choices: []int{correct(paper[0])}}); err != nil {
 		t.Fatal(err)
 	}
-	w := &AutoSubmitWorker{Exams: f.svc}
-	job := &river.Job[AutoSubmitArgs]{Args: AutoSubmitArgs{AttemptID: st.Attempt.ID}}
+	w := &SweepWorker{Exams: f.svc}
+	job := &river.Job[SweepArgs]{}
 	f.clock.t = st.Attempt.Deadline.Add(5 * time.Second) // in the grace period: not yet
-	var snooze *river.JobSnoozeError
-	if err := w.Work(ctx, job); !errors.As(err, &snooze) {
-		t.Fatalf("job before deadline + grace: %v, want a snooze", err)
+	if err := w.Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.svc.AttemptState(ctx, st.Attempt.ID, p, ""); v.Status != Active {
+		t.Fatalf("status after a sweep within the grace period: %s, want active", v.Status)
 	}
 	f.clock.t = st.Attempt.AcceptUntil.Add(time.Second)
 	if err := w.Work(ctx, job); err != nil {
@@ -348,15 +356,20 @@ func TestAutoSubmitJobSubmitsExpiredAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v.Status != Graded {
-		t.Fatalf("status after the job: %s", v.Status)
+		t.Fatalf("status after the sweep: %s", v.Status)
 	}
 	a, _ := f.svc.ownAttempt(ctx, f.pool, st.Attempt.ID, p, "", "")
 	if a.Reason != ByDeadline || a.Theory.Earned != 20 {
 		t.Errorf("auto-submitted attempt: reason %q, theory %+v", a.Reason, a.Theory)
 	}
-	// the sweeper finds nothing more to do
+	// submission is final: the next sweep finds nothing more to do
 	if n, err := f.svc.SubmitOverdue(ctx); err != nil || n != 0 {
 		t.Errorf("sweep after the job: %d, %v", n, err)
+	}
+	// a job queued by an earlier version for the same attempt is worked without effect
+	legacy := &AutoSubmitWorker{Exams: f.svc}
+	if err := legacy.Work(ctx, &river.Job[AutoSubmitArgs]{Args: AutoSubmitArgs{AttemptID: st.Attempt.ID}}); err != nil {
+		t.Errorf("legacy auto-submit job: %v", err)
 	}
 }
 
@@ -364,7 +377,7 @@ func TestSweeperSubmitsOverdueAttempts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{})
 	ctx := context.Background()
-	for _, name := range []string{"甲", "乙"} {
+	for _, name := range []string{"甲", "乙", "丙"} {
 		if _, err := f.svc.Start(ctx, f.session.ID, f.candidate(t, name, 0)); err != nil {
 			t.Fatal(err)
 		}
@@ -373,8 +386,67 @@ func TestSweeperSubmitsOverdueAttempts(t *testing.T) {
 		t.Fatalf("swept %d attempts before their deadline", n)
 	}
 	f.clock.add(2 * time.Hour)
-	if n, err := f.svc.SubmitOverdue(ctx); err != nil || n != 2 {
-		t.Errorf("swept %d (%v), want 2", n, err)
+	// batches of one: the sweep goes on until no overdue attempt is left
+	if n, err := f.svc.submitOverdue(ctx, 1); err != nil || n != 3 {
+		t.Errorf("swept %d (%v), want 3", n, err)
+	}
+	var active int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM exam_attempts WHERE session_id = $1 AND status = 'active'`, f.session.ID).Scan(&active); err != nil || active != 0 {
+		t.Errorf("%d attempts still active after the sweep (%v)", active, err)
+	}
+}
+
+func TestConcurrentStartsMakeOneAttempt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	p := f.candidate(t, "丁", 0)
+	const devices = 8
+	results := make([]Started, devices)
+	errs := make([]error, devices)
+	var wg sync.WaitGroup
+	for i := range devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = f.svc.Start(ctx, f.session.ID, p)
+		}()
+	}
+	wg.Wait()
+	fresh := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		if results[i].Attempt.ID != results[0].Attempt.ID {
+			t.Errorf("start %d got attempt %d, start 0 got %d", i, results[i].Attempt.ID, results[0].Attempt.ID)
+		}
+		if !results[i].Resumed {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d starts created an attempt, want 1", fresh)
+	}
+	var n, signals int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*), (SELECT count(*) FROM exam_signals s WHERE s.attempt_id = $2 AND s.kind = 'device_change')
+		FROM exam_attempts WHERE session_id = $1`, f.session.ID, results[0].Attempt.ID).Scan(&n, &signals); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || signals != devices-1 {
+		t.Errorf("%d attempts and %d device changes, want 1 and %d", n, signals, devices-1)
+	}
+	// the device that started last holds the attempt: exactly one token is accepted
+	held := 0
+	for i, r := range results {
+		if _, err := f.svc.Paper(ctx, r.Attempt.ID, p, r.DeviceToken); err == nil {
+			held++
+		} else if !errors.Is(err, ErrTakenOver) {
+			t.Errorf("paper for device %d: %v", i, err)
+		}
+	}
+	if held != 1 {
+		t.Errorf("%d devices hold the attempt, want 1", held)
 	}
 }
 

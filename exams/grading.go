@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/xuri/excelize/v2"
 
 	"shanyu/certificates"
 	"shanyu/exams/bank"
@@ -399,6 +400,67 @@ func (s *Service) WriteResultsCSV(ctx context.Context, sessionID int64, w io.Wri
 	return cw.Error()
 }
 
+// SheetLabels are the words of the results workbook, in the reader's language: the sheet's name,
+// the headers of the CSV's columns (result id, name, theory, practical, passed) and the two verdicts.
+type SheetLabels struct {
+	Sheet          string
+	Headers        [5]string
+	Passed, Failed string
+}
+
+// WriteResultsXLSX writes a session's results as an Excel workbook with the CSV's columns; scores and
+// ids are numbers, so that the sheet can sum and sort them.
+func (s *Service) WriteResultsXLSX(ctx context.Context, sessionID int64, w io.Writer, l SheetLabels) error {
+	rs, err := s.Results(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	if l.Sheet == "" {
+		l.Sheet = "results"
+	}
+	if err := f.SetSheetName("Sheet1", l.Sheet); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(l.Sheet)
+	if err != nil {
+		return err
+	}
+	if err := sw.SetColWidth(2, 2, 16); err != nil {
+		return err
+	}
+	header := make([]any, len(l.Headers))
+	for i, h := range l.Headers {
+		header[i] = h
+	}
+	if err := sw.SetRow("A1", header); err != nil {
+		return err
+	}
+	for i, r := range rs {
+		var practical any
+		if r.Practical != nil {
+			practical = *r.Practical
+		}
+		verdict := l.Failed
+		if r.Passed {
+			verdict = l.Passed
+		}
+		cell, err := excelize.CoordinatesToCellName(1, i+2)
+		if err != nil {
+			return err
+		}
+		if err := sw.SetRow(cell, []any{r.ID, r.Name, r.Theory, practical, verdict}); err != nil {
+			return err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
+
 // Change is what a regrade does to one attempt.
 type Change struct {
 	AttemptID    int64   `json:"attempt_id"`
@@ -415,6 +477,20 @@ type Change struct {
 // the new scores and, when results were published, updates them (requesting certificates for new
 // passes). Option orders are kept: a corrected item must keep its number of options.
 func (s *Service) Regrade(ctx context.Context, actorID, sessionID int64, dryRun bool) ([]Change, error) {
+	return s.regrade(ctx, actorID, sessionID, 0, dryRun)
+}
+
+// RegradeItem is Regrade limited to one item: only its answers are scored again, against its
+// current (corrected) version.
+func (s *Service) RegradeItem(ctx context.Context, actorID, sessionID, itemID int64, dryRun bool) ([]Change, error) {
+	if itemID <= 0 {
+		return nil, ErrNotFound
+	}
+	return s.regrade(ctx, actorID, sessionID, itemID, dryRun)
+}
+
+// regrade scores again the answers to itemID, or to every item when itemID is 0.
+func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64, dryRun bool) ([]Change, error) {
 	var changes []Change
 	errDry := fmt.Errorf("dry run")
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -456,6 +532,9 @@ func (s *Service) Regrade(ctx context.Context, actorID, sessionID int64, dryRun 
 				return err
 			}
 			for _, p := range paper {
+				if itemID != 0 && p.ItemID != itemID {
+					continue
+				}
 				it, ok := current[p.ItemID]
 				if !ok {
 					st, err := bank.Get(ctx, tx, x.CentreID, p.ItemID)
@@ -490,10 +569,86 @@ func (s *Service) Regrade(ctx context.Context, actorID, sessionID int64, dryRun 
 				return err
 			}
 		}
-		return audit(ctx, tx, actorID, "exam.regrade", fmt.Sprintf("exam_session:%d", sessionID), map[string]any{"changed": len(changes)})
+		return audit(ctx, tx, actorID, "exam.regrade", fmt.Sprintf("exam_session:%d", sessionID), map[string]any{"changed": len(changes), "item_id": itemID})
 	})
 	if err == errDry {
 		err = nil
 	}
 	return changes, err
+}
+
+// Correction is an item of a session's submitted papers whose bank version changed after the papers
+// were delivered (a key correction makes a new version): a regrade can score its answers again.
+type Correction struct {
+	ItemID    int64   `json:"item_id"`
+	Stem      string  `json:"stem"` // plain text
+	Delivered []int64 `json:"delivered_versions"`
+	Current   int64   `json:"current_version"`
+	Attempts  int     `json:"attempts"` // submitted attempts holding the item
+	Regraded  bool    `json:"regraded"` // every attempt is scored against the current version already
+	Eligible  bool    `json:"eligible"` // objective, and the correction kept the number of options
+}
+
+// Corrections lists the items of a session's submitted papers that changed in the bank since.
+func (s *Service) Corrections(ctx context.Context, sessionID int64) ([]Correction, error) {
+	x, err := s.GetSession(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT ai.item_id, array_agg(DISTINCT ai.version_id ORDER BY ai.version_id),
+		array_agg(DISTINCT coalesce(ai.scored_version_id, ai.version_id)), count(DISTINCT ai.attempt_id),
+		max(cardinality(ai.option_order))
+		FROM exam_attempt_items ai JOIN exam_attempts a ON a.id = ai.attempt_id
+		WHERE a.session_id = $1 AND a.status <> 'active' GROUP BY ai.item_id ORDER BY ai.item_id`, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		item              int64
+		delivered, scored []int64
+		attempts, options int
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var v row
+		var opts *int
+		err := r.Scan(&v.item, &v.delivered, &v.scored, &v.attempts, &opts)
+		if opts != nil {
+			v.options = *opts
+		}
+		return v, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Correction
+	for _, v := range list {
+		st, err := bank.Get(ctx, s.db, x.CentreID, v.item)
+		if err != nil {
+			return nil, err
+		}
+		changed := false
+		for _, d := range v.delivered {
+			changed = changed || d != st.VersionID
+		}
+		if !changed {
+			continue
+		}
+		regraded := true
+		for _, sc := range v.scored {
+			regraded = regraded && sc == st.VersionID
+		}
+		out = append(out, Correction{ItemID: v.item, Stem: excerpt(bank.PlainText(st.Item.Stem), 80), Delivered: v.delivered,
+			Current: st.VersionID, Attempts: v.attempts, Regraded: regraded,
+			Eligible: st.Item.Type.Objective() && optionCount(st.Item) == v.options})
+	}
+	return out, nil
+}
+
+// excerpt cuts s to at most n characters.
+func excerpt(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

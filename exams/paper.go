@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"shanyu/exams/bank"
@@ -110,6 +113,25 @@ type Question struct {
 	Options  []string `json:"options,omitempty"` // choices; for matching, the right-hand texts
 	Lefts    []Left   `json:"lefts,omitempty"`   // matching prompts
 	Blanks   int      `json:"blanks,omitempty"`
+	// Images the item shows, served only to the attempt's owner.
+	Images []QuestionImage `json:"images,omitempty"`
+}
+
+// QuestionImage is a picture of a question. URL is relative to the attempt's page base
+// (/exams/attempts/{id}/); the browser resolves it. Inline images are referenced from the HTML stem,
+// whose references are rewritten to the same URL; the others are shown below the stem.
+type QuestionImage struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Inline bool   `json:"inline,omitempty"`
+}
+
+// pluginFile is how Moodle (and the bank's HTML) refers to a question's own files.
+const pluginFile = "@@PLUGINFILE@@/"
+
+// imageURL is the path of a question's image, relative to the attempt's base.
+func imageURL(position int, name string) string {
+	return "images/" + strconv.Itoa(position) + "/" + url.PathEscape(name)
 }
 
 // Left is a matching prompt; Index is the pair it belongs to.
@@ -137,6 +159,18 @@ func questionOf(pi PaperItem, it bank.Item) Question {
 		}
 	case bank.FillBlank:
 		q.Blanks = len(it.Blanks)
+	}
+	for _, im := range it.Images {
+		u := imageURL(pi.Position, im.Name)
+		inline := false
+		if it.Format == bank.HTML {
+			for _, ref := range []string{pluginFile + url.PathEscape(im.Name), pluginFile + im.Name} {
+				if strings.Contains(q.Stem, `"`+ref+`"`) {
+					q.Stem, inline = strings.ReplaceAll(q.Stem, `"`+ref+`"`, `"`+u+`"`), true
+				}
+			}
+		}
+		q.Images = append(q.Images, QuestionImage{Name: im.Name, URL: u, Inline: inline})
 	}
 	return q
 }

@@ -38,6 +38,9 @@ type Session struct {
 	DoubleMarking   bool          `json:"double_marking"`
 	ArbitrationGap  float64       `json:"arbitration_gap"` // points of an item
 	PublishedAt     *time.Time    `json:"published_at,omitempty"`
+	// RequireVerifiedIdentity: only candidates whose identity staff verified may register and be
+	// approved. nil means the default, true.
+	RequireVerifiedIdentity *bool `json:"require_verified_identity"`
 
 	mode      string
 	pool      []PoolSection
@@ -50,6 +53,11 @@ const (
 	DefaultTheoryPass    = 60
 	DefaultPracticalPass = 60
 )
+
+// RequiresIdentity tells whether candidates must have a verified identity (the default).
+func (x Session) RequiresIdentity() bool {
+	return x.RequireVerifiedIdentity == nil || *x.RequireVerifiedIdentity
+}
 
 func (x Session) check() error {
 	var f failure.Fields
@@ -107,6 +115,8 @@ func (s *Service) CreateSession(ctx context.Context, actorID int64, x Session) (
 		return Session{}, ErrBlueprintShort
 	}
 	x.Occupation, x.Level, x.mode, x.pool = b.Occupation, b.Level, b.Mode, pool
+	required := x.RequiresIdentity()
+	x.RequireVerifiedIdentity = &required
 	x.fixedSeed = rand.Int64()
 	poolJSON, err := json.Marshal(pool)
 	if err != nil {
@@ -115,11 +125,11 @@ func (s *Service) CreateSession(ctx context.Context, actorID int64, x Session) (
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO exam_sessions (organisation_id, blueprint_id, name, occupation, level, venue,
 			opens_at, closes_at, latest_start_at, duration_s, grace_s, attempts_allowed, theory_pass, practical_pass, min_hours,
-			pool, fixed_seed, created_by, double_marking, arbitration_gap)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, nullif($18, 0), $19, $20) RETURNING id`,
+			pool, fixed_seed, created_by, double_marking, arbitration_gap, require_verified_identity)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, nullif($18, 0), $19, $20, $21) RETURNING id`,
 			x.CentreID, x.BlueprintID, strings.TrimSpace(x.Name), x.Occupation, x.Level, x.Venue, x.OpensAt, x.ClosesAt,
 			x.LatestStartAt, int(x.Duration/time.Second), int(x.Grace/time.Second), x.AttemptsAllowed, x.TheoryPass,
-			x.PracticalPass, x.MinHours, poolJSON, x.fixedSeed, actorID, x.DoubleMarking, x.ArbitrationGap).Scan(&x.ID); err != nil {
+			x.PracticalPass, x.MinHours, poolJSON, x.fixedSeed, actorID, x.DoubleMarking, x.ArbitrationGap, x.RequiresIdentity()).Scan(&x.ID); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
 		return audit(ctx, tx, actorID, "exam.session.create", fmt.Sprintf("exam_session:%d", x.ID), nil)
@@ -155,13 +165,32 @@ func (s *Service) GetSession(ctx context.Context, id int64) (Session, error) {
 }
 
 func (s *Service) getSession(ctx context.Context, db pg.DB, id int64) (Session, error) {
-	return scanSession(db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM exam_sessions x
+	return scanSettings(db.QueryRow(ctx, `SELECT `+sessionColumns+`, `+settingsColumns+` FROM exam_sessions x
 		JOIN exam_blueprints b ON b.id = x.blueprint_id WHERE x.id = $1`, id))
 }
 
+// settingsColumns are the settings added after sessionColumns, which other queries scan as they
+// are; scanSettings reads a row of sessionColumns followed by them.
+const settingsColumns = `x.require_verified_identity`
+
+func scanSettings(row pgx.Row) (Session, error) {
+	var required bool
+	x, err := scanSession(settingsRow{row: row, required: &required})
+	x.RequireVerifiedIdentity = &required
+	return x, err
+}
+
+// settingsRow appends the settings columns' destinations to scanSession's.
+type settingsRow struct {
+	row      pgx.Row
+	required *bool
+}
+
+func (r settingsRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.required)...) }
+
 // Sessions lists a centre's sessions, latest first; centreID 0 lists every centre's.
 func (s *Service) Sessions(ctx context.Context, centreID int64) ([]Session, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+sessionColumns+` FROM exam_sessions x
+	rows, err := s.db.Query(ctx, `SELECT `+sessionColumns+`, `+settingsColumns+` FROM exam_sessions x
 		JOIN exam_blueprints b ON b.id = x.blueprint_id WHERE $1 = 0 OR x.organisation_id = $1
 		ORDER BY x.opens_at DESC, x.id DESC LIMIT 200`, centreID)
 	if err != nil {
@@ -170,7 +199,7 @@ func (s *Service) Sessions(ctx context.Context, centreID int64) ([]Session, erro
 	defer rows.Close()
 	var out []Session
 	for rows.Next() {
-		x, err := scanSession(rows)
+		x, err := scanSettings(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -189,6 +218,8 @@ type Registration struct {
 	ExtraTime int       `json:"extra_seconds"`
 	Hours     float64   `json:"hours"`
 	CreatedAt time.Time `json:"created_at"`
+	// IdentityVerified: staff checked the candidate's ID document (filled in lists for the centre).
+	IdentityVerified bool `json:"identity_verified"`
 }
 
 // Registration statuses.
@@ -198,9 +229,10 @@ const (
 	Rejected = "rejected"
 )
 
-// Register records a person's registration, checking eligibility: the session must not be closed
-// and the person must have completed the hours the session asks for, counted by the HoursSource over
-// the year before the session opens.
+// Register records a person's registration, checking eligibility: the session must not be closed,
+// the person's identity must be verified when the session requires it, and the person must have
+// completed the hours the session asks for, counted by the HoursSource over the year before the
+// session opens.
 func (s *Service) Register(ctx context.Context, sessionID, personID int64) (Registration, error) {
 	x, err := s.GetSession(ctx, sessionID)
 	if err != nil {
@@ -208,6 +240,9 @@ func (s *Service) Register(ctx context.Context, sessionID, personID int64) (Regi
 	}
 	if !s.now().Before(x.LatestStartAt) {
 		return Registration{}, ErrRegistrationClosed
+	}
+	if err := s.checkIdentity(ctx, x, personID); err != nil {
+		return Registration{}, err
 	}
 	hours := 0.0
 	if s.hours != nil {
@@ -237,6 +272,24 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 		status = Approved
 	}
 	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if approve {
+			var sessionID, personID int64
+			err := tx.QueryRow(ctx, `SELECT session_id, person_id FROM exam_registrations WHERE id = $1 FOR UPDATE`,
+				registrationID).Scan(&sessionID, &personID)
+			if pg.IsNoRows(err) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			x, err := s.getSession(ctx, tx, sessionID)
+			if err != nil {
+				return err
+			}
+			if err := s.checkIdentity(ctx, x, personID); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `UPDATE exam_registrations SET status = $2, extra_s = $3, decided_by = nullif($4, 0), decided_at = now()
 			WHERE id = $1`, registrationID, status, int(extra/time.Second), actorID)
 		if err != nil {
@@ -257,11 +310,53 @@ func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registr
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Registration, error) {
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Registration, error) {
 		var r Registration
 		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Name, &r.Status, &r.ExtraTime, &r.Hours, &r.CreatedAt)
 		return r, err
 	})
+	if err != nil || len(list) == 0 || s.ids == nil {
+		return list, err
+	}
+	people := make([]int64, len(list))
+	for i, r := range list {
+		people[i] = r.PersonID
+	}
+	ids, err := s.ids.Identities(ctx, people)
+	if err != nil {
+		return nil, fmt.Errorf("identities: %w", err)
+	}
+	for i := range list {
+		list[i].IdentityVerified = ids[list[i].PersonID].Verified
+	}
+	return list, nil
+}
+
+// checkIdentity refuses a person whose identity is not verified when the session requires it.
+func (s *Service) checkIdentity(ctx context.Context, x Session, personID int64) error {
+	if !x.RequiresIdentity() {
+		return nil
+	}
+	ok := false
+	if s.ids != nil {
+		var err error
+		if ok, err = s.ids.IdentityVerified(ctx, personID); err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+	}
+	if !ok {
+		return ErrIdentityUnverified
+	}
+	return nil
+}
+
+// RegistrationPerson returns the person and session of a registration, for the centre's pages.
+func (s *Service) RegistrationPerson(ctx context.Context, registrationID int64) (personID, sessionID int64, err error) {
+	err = s.db.QueryRow(ctx, `SELECT person_id, session_id FROM exam_registrations WHERE id = $1`, registrationID).Scan(&personID, &sessionID)
+	if pg.IsNoRows(err) {
+		return 0, 0, ErrNotFound
+	}
+	return personID, sessionID, err
 }
 
 // MySession is a session as a candidate sees it in "my exams".

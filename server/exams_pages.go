@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"shanyu/exams"
 	"shanyu/internal/failure"
 )
 
@@ -17,10 +20,12 @@ func (s *Server) routesExamPages() {
 	s.page("POST", "/exams/sessions/:id/register", can("exams.take", "write"), s.registerSubmit)
 	s.page("GET", "/exams/sessions/:id/take", can("exams.take", "write"), s.examPage)
 	s.page("GET", "/exams/results", can("exams.take", "read"), s.myResultsPage)
+	s.page("GET", "/exams/attempts/:id/images/:position/:name", can("exams.take", "read"), s.attemptImage)
 
 	s.page("GET", "/centres/:code/exams", signedIn, s.centreExamsPage)
 	s.page("GET", "/exams/sessions/:id/registrations", can("exams.sessions", "read"), s.registrationsPage)
 	s.page("POST", "/exams/registrations/:id/decision", can("exams.sessions", "write"), s.decideSubmit)
+	s.page("POST", "/exams/registrations/:id/identity", can("people.identity", "write"), s.verifyIdentitySubmit)
 	s.page("GET", "/exams/sessions/:id/live", can("exams.sessions", "read"), s.livePage)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/live", Summary: "Live view: each candidate started, answering, idle or submitted", Tag: "exams",
 		Perm: can("exams.sessions", "read")}, s.apiLive)
@@ -28,6 +33,9 @@ func (s *Server) routesExamPages() {
 	s.page("POST", "/exams/attempts/:id/marks", can("exams.marking", "write"), s.markSubmit)
 	s.page("GET", "/exams/sessions/:id/results", can("exams.results", "read"), s.sessionResultsPage)
 	s.page("POST", "/exams/sessions/:id/publish", can("exams.results", "write"), s.publishResultsSubmit)
+	s.page("GET", "/exams/sessions/:id/results.xlsx", can("exams.results", "read"), s.resultsXLSX)
+	s.page("GET", "/exams/sessions/:id/regrade", can("exams.results", "write"), s.regradePage)
+	s.page("POST", "/exams/sessions/:id/regrade", can("exams.results", "write"), s.regradeSubmit)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/item-stats", Summary: "Item statistics: difficulty and discrimination", Tag: "exams",
 		Perm: can("exams.results", "read")}, s.apiItemStats)
 }
@@ -64,6 +72,31 @@ func (s *Server) examPage(c *fiber.Ctx) error {
 	return s.render(c, "exam", page{Title: x.Name, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name}})
 }
 
+// attemptImage serves a picture of a question on the candidate's own paper; another candidate's
+// attempt answers 404.
+func (s *Server) attemptImage(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	position, err := strconv.Atoi(c.Params("position"))
+	if err != nil {
+		return exams.ErrNotFound
+	}
+	name, err := url.PathUnescape(c.Params("name"))
+	if err != nil {
+		return exams.ErrNotFound
+	}
+	im, err := s.domains.Exams.AttemptImage(c.UserContext(), id, personOf(c), position, name)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, im.MediaType)
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	c.Set("X-Content-Type-Options", "nosniff")
+	return c.Send(im.Data)
+}
+
 func (s *Server) myResultsPage(c *fiber.Ctx) error {
 	rs, err := s.domains.Exams.PersonResults(c.UserContext(), personOf(c))
 	if err != nil {
@@ -98,7 +131,27 @@ func (s *Server) registrationsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "exam_registrations", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs}})
+	return s.render(c, "exam_registrations", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Message": c.Query("done")}})
+}
+
+// verifyIdentitySubmit records that the signed-in staff member checked a registrant's ID card; only
+// staff of the session's centre (or its region's regulator) may.
+func (s *Server) verifyIdentitySubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	personID, sessionID, err := s.domains.Exams.RegistrationPerson(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sessionInCentre(c, sessionID, "people.identity", "write"); err != nil {
+		return err
+	}
+	if err := s.accounts.VerifyIdentity(c.UserContext(), personID, principalOf(c).User.ID); err != nil {
+		return err
+	}
+	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/registrations?done=exams.identity.verified_done", sessionID), fiber.StatusSeeOther)
 }
 
 func (s *Server) decideSubmit(c *fiber.Ctx) error {
@@ -157,7 +210,8 @@ func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats}})
+	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats,
+		"Message": c.Query("done")}})
 }
 
 func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
@@ -170,6 +224,72 @@ func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/results", id), fiber.StatusSeeOther)
+}
+
+// regradePage lists the session's items corrected since delivery; with ?item= it shows the dry run
+// of regrading that item (who changes, and whose pass or fail flips) and a button to apply it.
+func (s *Server) regradePage(c *fiber.Ctx) error {
+	x, err := s.sessionParam(c, "exams.results", "write")
+	if err != nil {
+		return err
+	}
+	list, err := s.domains.Exams.Corrections(c.UserContext(), x.ID)
+	if err != nil {
+		return err
+	}
+	data := fiber.Map{"Session": x, "Corrections": list}
+	if item, _ := strconv.ParseInt(c.Query("item"), 10, 64); item > 0 {
+		var picked *exams.Correction
+		for i := range list {
+			if list[i].ItemID == item && list[i].Eligible {
+				picked = &list[i]
+			}
+		}
+		if picked == nil {
+			return exams.ErrNotFound
+		}
+		changes, err := s.domains.Exams.RegradeItem(c.UserContext(), principalOf(c).User.ID, x.ID, item, true)
+		if err != nil {
+			return err
+		}
+		data["Picked"], data["Changes"] = picked, changes
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.render(c, "exam_regrade", page{Title: s.i18n.T(langOf(c), "exams.regrade.title"), Data: data})
+}
+
+func (s *Server) regradeSubmit(c *fiber.Ctx) error {
+	x, err := s.sessionParam(c, "exams.results", "write")
+	if err != nil {
+		return err
+	}
+	item, err := strconv.ParseInt(c.FormValue("item"), 10, 64)
+	if err != nil || item <= 0 {
+		return failure.Field("item", "exams.regrade.item_required")
+	}
+	if _, err := s.domains.Exams.RegradeItem(c.UserContext(), principalOf(c).User.ID, x.ID, item, false); err != nil {
+		return err
+	}
+	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/results?done=exams.regrade.applied", x.ID), fiber.StatusSeeOther)
+}
+
+// resultsXLSX is the CSV export as an Excel workbook, with headers in the reader's language.
+func (s *Server) resultsXLSX(c *fiber.Ctx) error {
+	x, err := s.sessionParam(c, "exams.results", "read")
+	if err != nil {
+		return err
+	}
+	lang := langOf(c)
+	t := func(k string) string { return s.i18n.T(lang, k) }
+	l := exams.SheetLabels{Sheet: t("exams.xlsx.sheet"), Passed: t("exams.results.passed"), Failed: t("exams.results.failed"),
+		Headers: [5]string{t("exams.xlsx.result_id"), t("exams.xlsx.name"), t("exams.xlsx.theory"), t("exams.xlsx.practical"), t("exams.xlsx.passed")}}
+	var buf bytes.Buffer
+	if err := s.domains.Exams.WriteResultsXLSX(c.UserContext(), x.ID, &buf, l); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="results-%d.xlsx"`, x.ID))
+	return c.Send(buf.Bytes())
 }
 
 func (s *Server) apiItemStats(c *fiber.Ctx) error {

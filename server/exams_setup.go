@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +41,7 @@ func (s *Server) routesExamSetup() {
 		Request: object([]string{"name", "blueprint_id", "opens_at", "closes_at", "latest_start_at", "duration_minutes"}, map[string]any{
 			"name": str, "blueprint_id": examInt, "venue": str, "opens_at": examTS, "closes_at": examTS, "latest_start_at": examTS,
 			"duration_minutes": examInt, "grace_seconds": examInt, "attempts_allowed": examInt, "theory_pass": examNum, "practical_pass": examNum,
-			"min_hours": examNum, "double_marking": examBoo, "arbitration_gap": examNum})}, s.apiCreateSession)
+			"min_hours": examNum, "double_marking": examBoo, "arbitration_gap": examNum, "require_verified_identity": examBoo})}, s.apiCreateSession)
 
 	s.page("GET", "/centres/:code/exams/blueprints", bpRead, s.blueprintsPage)
 	s.page("POST", "/centres/:code/exams/blueprints", bpWrite, s.blueprintSubmit)
@@ -135,80 +134,12 @@ func (s *Server) apiCheckBlueprint(c *fiber.Ctx) error {
 	return c.JSON(f)
 }
 
-// previewSection is one section of a sample paper, with every question's full content and key.
-type previewSection struct {
-	Section   exams.Section     `json:"section"`
-	Questions []previewQuestion `json:"questions"`
-	Missing   int               `json:"missing"` // questions the bank could not supply
-}
-
-type previewQuestion struct {
-	ItemID int64     `json:"item_id"`
-	Item   bank.Item `json:"item"`
-}
-
-// previewPaper draws a sample paper the way a session would: each section takes Count active items
-// matching its filters, an item going to the first section that matches it; a random blueprint draws
-// at random, a fixed one takes the lowest ids. It is a sample: a real session freezes its own pool.
-func (s *Server) previewPaper(c *fiber.Ctx, b exams.Blueprint) ([]previewSection, error) {
-	ctx := c.UserContext()
-	taken := map[int64]bool{}
-	out := make([]previewSection, 0, len(b.Sections))
-	for _, sec := range b.Sections {
-		f := bank.Filter{CategoryID: sec.CategoryID, Tag: sec.Tag, Type: sec.Type, Difficulty: sec.Difficulty, Status: bank.Active, Limit: bank.MaxLimit}
-		var ids []int64
-		for {
-			page, err := bank.List(ctx, s.pool, b.CentreID, f)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range page.Items {
-				if !taken[it.ID] {
-					ids = append(ids, it.ID)
-				}
-			}
-			f.Offset += len(page.Items)
-			if len(page.Items) == 0 || f.Offset >= page.Total {
-				break
-			}
-		}
-		if b.Mode == exams.Random {
-			rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
-		} else {
-			sortIDs(ids)
-		}
-		ps := previewSection{Section: sec, Questions: []previewQuestion{}}
-		for _, id := range ids {
-			if len(ps.Questions) == sec.Count {
-				break
-			}
-			st, err := bank.Get(ctx, s.pool, b.CentreID, id)
-			if err != nil {
-				return nil, err
-			}
-			taken[id] = true
-			ps.Questions = append(ps.Questions, previewQuestion{ItemID: id, Item: st.Item})
-		}
-		ps.Missing = sec.Count - len(ps.Questions)
-		out = append(out, ps)
-	}
-	return out, nil
-}
-
-func sortIDs(ids []int64) {
-	for i := 1; i < len(ids); i++ {
-		for j := i; j > 0 && ids[j] < ids[j-1]; j-- {
-			ids[j], ids[j-1] = ids[j-1], ids[j]
-		}
-	}
-}
-
 func (s *Server) apiPreviewBlueprint(c *fiber.Ctx) error {
 	_, b, err := s.blueprintOf(c, "exams.blueprints", "write")
 	if err != nil {
 		return err
 	}
-	p, err := s.previewPaper(c, b)
+	p, err := s.domains.Exams.PreviewBlueprint(c.UserContext(), b)
 	if err != nil {
 		return err
 	}
@@ -232,6 +163,8 @@ type sessionBody struct {
 	MinHours        float64   `json:"min_hours"`
 	DoubleMarking   bool      `json:"double_marking"`
 	ArbitrationGap  float64   `json:"arbitration_gap"`
+	// RequireVerifiedIdentity defaults to true when absent.
+	RequireVerifiedIdentity *bool `json:"require_verified_identity"`
 }
 
 // createSession checks that the blueprint is the centre's own, then lets the domain validate and store.
@@ -265,7 +198,7 @@ func (s *Server) apiCreateSession(c *fiber.Ctx) error {
 	x := exams.Session{Name: b.Name, BlueprintID: b.BlueprintID, Venue: strings.TrimSpace(b.Venue), OpensAt: b.OpensAt, ClosesAt: b.ClosesAt,
 		LatestStartAt: b.LatestStartAt, Duration: time.Duration(b.DurationMinutes) * time.Minute, Grace: time.Duration(b.GraceSeconds) * time.Second,
 		AttemptsAllowed: b.AttemptsAllowed, TheoryPass: exams.DefaultTheoryPass, PracticalPass: exams.DefaultPracticalPass,
-		MinHours: b.MinHours, DoubleMarking: b.DoubleMarking, ArbitrationGap: b.ArbitrationGap}
+		MinHours: b.MinHours, DoubleMarking: b.DoubleMarking, ArbitrationGap: b.ArbitrationGap, RequireVerifiedIdentity: b.RequireVerifiedIdentity}
 	if b.TheoryPass != nil {
 		x.TheoryPass = *b.TheoryPass
 	}
@@ -400,7 +333,7 @@ func (s *Server) blueprintPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.previewPaper(c, b)
+	p, err := s.domains.Exams.PreviewBlueprint(c.UserContext(), b)
 	if err != nil {
 		return err
 	}
@@ -411,7 +344,7 @@ func (s *Server) blueprintPage(c *fiber.Ctx) error {
 
 // sessionFields are the text inputs of the new-session form, in order.
 var sessionFields = []string{"name", "blueprint_id", "venue", "opens_at", "closes_at", "latest_start_at", "duration_minutes",
-	"grace_minutes", "attempts_allowed", "theory_pass", "practical_pass", "min_hours", "arbitration_gap", "double_marking"}
+	"grace_minutes", "attempts_allowed", "theory_pass", "practical_pass", "min_hours", "arbitration_gap", "double_marking", "require_verified_identity"}
 
 // formTime is the layout of a datetime-local input, read in the server's zone.
 const formTime = "2006-01-02T15:04"
@@ -425,7 +358,8 @@ func (s *Server) renderNewSession(c *fiber.Ctx, org accounts.Organisation, fp fo
 		now := time.Now().Add(time.Hour).Truncate(time.Hour)
 		fp.Values = map[string]string{"opens_at": now.Format(formTime), "closes_at": now.Add(3 * time.Hour).Format(formTime),
 			"latest_start_at": now.Add(2 * time.Hour).Format(formTime), "duration_minutes": "90", "grace_minutes": "2",
-			"attempts_allowed": "1", "theory_pass": "60", "practical_pass": "60", "min_hours": "0", "arbitration_gap": "0"}
+			"attempts_allowed": "1", "theory_pass": "60", "practical_pass": "60", "min_hours": "0", "arbitration_gap": "0",
+			"require_verified_identity": "on"}
 	}
 	fp.Extra = fiber.Map{"Centre": org, "Blueprints": list}
 	return s.render(c, "exam_session_new", page{Title: s.i18n.T(langOf(c), "exams.setup.new_session"), Data: fp})
@@ -464,7 +398,8 @@ func (s *Server) newSessionSubmit(c *fiber.Ctx) error {
 		}
 		return t
 	}
-	x := exams.Session{Name: v["name"], Venue: v["venue"], DoubleMarking: v["double_marking"] != ""}
+	requireID := v["require_verified_identity"] != "off" // absent: the safe default
+	x := exams.Session{Name: v["name"], Venue: v["venue"], DoubleMarking: v["double_marking"] != "", RequireVerifiedIdentity: &requireID}
 	x.BlueprintID, _ = strconv.ParseInt(v["blueprint_id"], 10, 64)
 	x.OpensAt = at("opens_at", "exams.time_invalid")
 	x.ClosesAt = at("closes_at", "exams.time_invalid")

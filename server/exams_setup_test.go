@@ -107,6 +107,15 @@ func TestSetupBlueprintCheckSessionThroughAPI(t *testing.T) {
 	if x["occupation"] != "4-10-01-03" || x["level"] != 4.0 || x["theory_pass"] != 60.0 || x["attempts_allowed"] != 2.0 || x["double_marking"] != true {
 		t.Errorf("created session: %s", r.Body)
 	}
+	if x["require_verified_identity"] != true {
+		t.Errorf("a session requires a verified identity by default: %s", r.Body)
+	}
+	r = centre.send("POST", "/api/v1/centres/HZ001/exam-sessions", map[string]any{"name": "免核验考试", "blueprint_id": b.ID,
+		"opens_at": now.Add(time.Hour), "closes_at": now.Add(4 * time.Hour), "latest_start_at": now.Add(3 * time.Hour),
+		"duration_minutes": 90, "require_verified_identity": false})
+	if r.Status != http.StatusCreated || r.json(t)["require_verified_identity"] != false {
+		t.Errorf("session without the identity requirement: %d %s", r.Status, r.Body)
+	}
 	exams := centre.do("GET", "/centres/HZ001/exams", nil, nil)
 	if exams.Status != http.StatusOK || !strings.Contains(string(exams.Body), "十二月考试") {
 		t.Errorf("the centre's exams page lacks the new session: %d", exams.Status)
@@ -236,6 +245,29 @@ func TestSetupBadInputStoresNothing(t *testing.T) {
 	}
 	if page := centre.do("GET", "/centres/HZ001/exams", nil, nil); !strings.Contains(string(page.Body), "周末批次") {
 		t.Error("the session made with the form is not on the centre's page")
+	}
+	form = examForm(centre, "/centres/HZ001/exams/new", url.Values{"name": {"免核验批次"}, "blueprint_id": {fmt.Sprint(bpID)}, "opens_at": {"2030-01-02T09:00"},
+		"closes_at": {"2030-01-02T12:00"}, "latest_start_at": {"2030-01-02T10:30"}, "duration_minutes": {"90"}, "grace_minutes": {"1"}, "attempts_allowed": {"1"},
+		"theory_pass": {"60"}, "practical_pass": {"60"}, "min_hours": {"0"}, "arbitration_gap": {"0"}, "require_verified_identity": {"off"}})
+	if form.Status != http.StatusSeeOther {
+		t.Fatalf("session form without the identity requirement: %d %s", form.Status, form.Body)
+	}
+	required := map[string]bool{}
+	rows, err := srv.Pool.Query(context.Background(), `SELECT name, require_verified_identity FROM exam_sessions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		var req bool
+		if err := rows.Scan(&name, &req); err != nil {
+			t.Fatal(err)
+		}
+		required[name] = req
+	}
+	rows.Close()
+	if !required["周末批次"] || required["免核验批次"] {
+		t.Errorf("identity requirement from the form: %v; want the default on, off when chosen", required)
 	}
 }
 

@@ -71,7 +71,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	a.Certificates.SetHoursSource(a.Curriculum)
 	a.Audits.SetCertificateSource(certificateSource{certs: a.Certificates})
 	a.Audits.SetReportTools(a.Certificates)
-	a.Exams = exams.New(pool, exams.Options{Hours: a.Curriculum})
+	a.Exams = exams.New(pool, exams.Options{Hours: a.Curriculum, Identity: a.Accounts})
 	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})
 	jobs.Add(a.registry, &exams.SweepWorker{Exams: a.Exams})
 	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicSweep())
@@ -96,6 +96,9 @@ func (a *App) Start(ctx context.Context) error {
 
 // Stop lets running jobs finish (until ctx ends), then returns.
 func (a *App) Stop(ctx context.Context) error {
+	// Verifications are logged in batches (certificates/verifylog.go): store the queued ones. The
+	// server has stopped answering by now, so none comes after.
+	a.Certificates.FlushVerifications(ctx)
 	if !a.registry.Works() {
 		return nil
 	}

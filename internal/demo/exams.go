@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"shanyu/accounts"
+	"shanyu/audits"
 	"shanyu/exams"
 	"shanyu/exams/bank"
 )
@@ -50,7 +51,7 @@ func seedExams(ctx context.Context, env seedEnv) error {
 		return err
 	}
 	clock := &demoClock{t: time.Now()}
-	svc := exams.New(env.pool, exams.Options{Now: clock.now})
+	svc := exams.New(env.pool, exams.Options{Now: clock.now, Identity: env.accounts})
 	existing, err := svc.Sessions(ctx, centre.ID)
 	if err != nil {
 		return err
@@ -93,13 +94,18 @@ func seedExams(ctx context.Context, env seedEnv) error {
 	for i, c := range demoCandidates {
 		u, err := env.accounts.UserByUsername(ctx, c.username)
 		if errors.Is(err, accounts.ErrUserNotFound) {
-			u, err = env.accounts.CreateUser(ctx, 0, accounts.CreateUserInput{Username: c.username, Name: c.name, Phone: c.phone, Password: accounts.DemoPassword})
+			u, err = env.accounts.CreateUser(ctx, 0, accounts.CreateUserInput{Username: c.username, Name: c.name, Phone: c.phone,
+				IDNumber: audits.SyntheticCitizenID("330106", time.Date(1988, 3, i+1, 0, 0, 0, 0, time.UTC), 900+i), Password: accounts.DemoPassword})
 			if err == nil {
 				err = env.accounts.AddGrant(ctx, 0, u.ID, accounts.RoleCaregiver, "*")
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("exams: candidate %s: %w", c.username, err)
+		}
+		// Centre staff checked each candidate's ID card before registration.
+		if err := env.accounts.VerifyIdentity(ctx, u.PersonID, centreAdmin.ID); err != nil {
+			return fmt.Errorf("exams: verify %s: %w", c.username, err)
 		}
 		clock.set(opens.Add(-24 * time.Hour))
 		reg, err := svc.Register(ctx, done.ID, u.PersonID)
@@ -162,6 +168,9 @@ func seedExams(ctx context.Context, env seedEnv) error {
 	cg, err := env.accounts.UserByUsername(ctx, "caregiver")
 	if err != nil {
 		return err
+	}
+	if err := env.accounts.VerifyIdentity(ctx, cg.PersonID, centreAdmin.ID); err != nil {
+		return fmt.Errorf("exams: verify caregiver: %w", err)
 	}
 	reg, err := svc.Register(ctx, open.ID, cg.PersonID)
 	if err != nil {

@@ -40,4 +40,12 @@ func TestSeedExams(t *testing.T) {
 	if approved != 1 {
 		t.Errorf("caregiver approved in %d open sessions, want 1", approved)
 	}
+	var unverified int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM exam_registrations r JOIN people p ON p.id = r.person_id
+		WHERE p.identity_verified_at IS NULL`).Scan(&unverified); err != nil {
+		t.Fatal(err)
+	}
+	if unverified != 0 {
+		t.Errorf("%d demo registrations of people whose identity is not verified", unverified)
+	}
 }

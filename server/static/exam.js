@@ -189,9 +189,26 @@
       msg("points").replace("%s", q.points));
     box.appendChild(head);
     var stem = el("div", "stem");
-    if (q.format === "html") stem.innerHTML = q.stem; else stem.textContent = q.stem;
+    // Image URLs are relative to the attempt; an inert template lets them be fixed before they load.
+    var imgBase = "/exams/attempts/" + st.attempt + "/";
+    if (q.format === "html") {
+      var tpl = document.createElement("template");
+      tpl.innerHTML = q.stem;
+      Array.prototype.forEach.call(tpl.content.querySelectorAll("img"), function (img) {
+        var src = img.getAttribute("src") || "";
+        if (src.indexOf("images/") === 0) img.setAttribute("src", imgBase + src);
+      });
+      stem.appendChild(tpl.content);
+    } else stem.textContent = q.stem;
     if (q.title) box.appendChild(el("h2", "q-title", q.title));
     box.appendChild(stem);
+    (q.images || []).forEach(function (im) {
+      if (im.inline) return;
+      var img = el("img", "q-image");
+      img.src = imgBase + im.url;
+      img.alt = im.name;
+      box.appendChild(img);
+    });
     var a = answers[q.position] || {};
     var name = "q" + q.position;
     if (q.type === "single_choice" || q.type === "multiple_choice" || q.type === "true_false") {

@@ -1,0 +1,112 @@
+package exams
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"shanyu/accounts"
+)
+
+// fakeIdentities is an IdentitySource whose verified people a test names explicitly.
+type fakeIdentities struct {
+	mu       sync.Mutex
+	verified map[int64]bool
+}
+
+func (f *fakeIdentities) verify(person int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.verified == nil {
+		f.verified = map[int64]bool{}
+	}
+	f.verified[person] = true
+}
+
+func (f *fakeIdentities) IdentityVerified(_ context.Context, person int64) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.verified[person], nil
+}
+
+func (f *fakeIdentities) Identities(_ context.Context, people []int64) (map[int64]accounts.Identity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[int64]accounts.Identity{}
+	for _, p := range people {
+		out[p] = accounts.Identity{PersonID: p, Verified: f.verified[p]}
+	}
+	return out, nil
+}
+
+func TestRegisterRequiresVerifiedIdentity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, fixtureOpts{})
+	if !f.session.RequiresIdentity() {
+		t.Fatal("a new session does not require a verified identity by default")
+	}
+	var person int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO people (name) VALUES ('未核验') RETURNING id`).Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Register(ctx, f.session.ID, person); !errors.Is(err, ErrIdentityUnverified) {
+		t.Fatalf("unverified registers: %v, want ErrIdentityUnverified", err)
+	}
+	f.ids.verify(person)
+	r, err := f.svc.Register(ctx, f.session.ID, person)
+	if err != nil {
+		t.Fatalf("verified person cannot register: %v", err)
+	}
+	list, err := f.svc.Registrations(ctx, f.session.ID)
+	if err != nil || len(list) != 1 || !list[0].IdentityVerified {
+		t.Fatalf("registrations = %+v, %v; want one, verified", list, err)
+	}
+
+	// A verification withdrawn between registration and approval (here: the fake forgets it) is
+	// checked again at approval; rejecting still works.
+	f.ids.mu.Lock()
+	delete(f.ids.verified, person)
+	f.ids.mu.Unlock()
+	if err := f.svc.Decide(ctx, 0, r.ID, true, 0); !errors.Is(err, ErrIdentityUnverified) {
+		t.Fatalf("approve unverified: %v, want ErrIdentityUnverified", err)
+	}
+	if err := f.svc.Decide(ctx, 0, r.ID, false, 0); err != nil {
+		t.Fatalf("reject unverified: %v", err)
+	}
+	f.ids.verify(person)
+	if err := f.svc.Decide(ctx, 0, r.ID, true, 0); err != nil {
+		t.Fatalf("approve verified: %v", err)
+	}
+}
+
+func TestSessionWithoutIdentityRequirement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, fixtureOpts{})
+	off := false
+	now := f.clock.now()
+	x, err := f.svc.CreateSession(ctx, 0, Session{CentreID: f.centre, BlueprintID: f.session.BlueprintID, Name: "不核验批次",
+		OpensAt: now, ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(time.Hour), Duration: time.Hour,
+		TheoryPass: DefaultTheoryPass, PracticalPass: DefaultPracticalPass, RequireVerifiedIdentity: &off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.GetSession(ctx, x.ID)
+	if err != nil || got.RequiresIdentity() {
+		t.Fatalf("stored session requires identity = %v (%v), want false", got.RequiresIdentity(), err)
+	}
+	var person int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO people (name) VALUES ('未核验') RETURNING id`).Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.svc.Register(ctx, x.ID, person)
+	if err != nil {
+		t.Fatalf("register without requirement: %v", err)
+	}
+	if err := f.svc.Decide(ctx, 0, r.ID, true, 0); err != nil {
+		t.Fatalf("approve without requirement: %v", err)
+	}
+}

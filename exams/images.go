@@ -1,0 +1,34 @@
+package exams
+
+import (
+	"context"
+
+	"shanyu/exams/bank"
+	"shanyu/internal/pg"
+)
+
+// AttemptImage returns a picture of a question on the person's own paper: the attempt must be the
+// person's and the position must hold an item version with an image of that name. Anyone else gets
+// ErrNotFound, as if the image did not exist.
+func (s *Service) AttemptImage(ctx context.Context, attemptID, personID int64, position int, name string) (bank.Image, error) {
+	if _, err := s.ownAttempt(ctx, s.db, attemptID, personID, "", ""); err != nil {
+		return bank.Image{}, err
+	}
+	var versionID int64
+	if err := s.db.QueryRow(ctx, `SELECT version_id FROM exam_attempt_items WHERE attempt_id = $1 AND position = $2`,
+		attemptID, position).Scan(&versionID); pg.IsNoRows(err) {
+		return bank.Image{}, ErrNotFound
+	} else if err != nil {
+		return bank.Image{}, err
+	}
+	it, err := s.version(ctx, s.db, versionID)
+	if err != nil {
+		return bank.Image{}, err
+	}
+	for _, im := range it.Images {
+		if im.Name == name && len(im.Data) > 0 {
+			return im, nil
+		}
+	}
+	return bank.Image{}, ErrNotFound
+}

@@ -1,0 +1,1 @@
+ALTER TABLE exam_sessions DROP COLUMN require_verified_identity;
