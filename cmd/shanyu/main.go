@@ -21,6 +21,7 @@ import (
 
 	"shanyu/internal/app"
 	"shanyu/internal/config"
+	"shanyu/internal/logbuf"
 	"shanyu/internal/demo"
 	"shanyu/internal/pg"
 	"shanyu/migrations"
@@ -73,11 +74,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := newLogger(cfg, stderr)
+	if args[0] == "serve" {
+		// The server logs a line per request: buffer them, flushing every 100 ms, at once for warnings
+		// and errors, and when serve returns.
+		out := logbuf.New(stderr, 100*time.Millisecond)
+		defer out.Close()
+		log := slog.New(logbuf.Handler(newHandler(cfg, out), out, slog.LevelWarn))
+		slog.SetDefault(log)
+		return serve(ctx, cfg, log)
+	}
+	log := slog.New(newHandler(cfg, stderr))
 	slog.SetDefault(log)
 	switch args[0] {
-	case "serve":
-		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, args[1:], stdout)
 	case "bench":
@@ -138,12 +146,12 @@ func version() string {
 	return rev
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+func newHandler(cfg config.Config, w io.Writer) slog.Handler {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.NewTextHandler(w, opts)
 }
 
 func openDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
