@@ -21,8 +21,8 @@ import (
 
 	"shanyu/internal/app"
 	"shanyu/internal/config"
-	"shanyu/internal/logbuf"
 	"shanyu/internal/demo"
+	"shanyu/internal/logbuf"
 	"shanyu/internal/pg"
 	"shanyu/migrations"
 	"shanyu/server"
