@@ -2,11 +2,15 @@ package audits
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"shanyu/accounts"
 	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
@@ -103,6 +107,18 @@ func (s *Service) insertPhotos(ctx context.Context, tx pgx.Tx, userID, inspectio
 			return nil, err
 		}
 		out = append(out, m)
+	}
+	// The photos are evidence: the audit log records who added which, with each photo's digest.
+	ids := make([]int64, len(out))
+	digests := make([]string, len(photos))
+	for i, p := range photos {
+		ids[i] = out[i].ID
+		sum := sha256.Sum256(p)
+		digests[i] = hex.EncodeToString(sum[:])
+	}
+	if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: userID, Action: "inspection.finding.photos", Subject: fmt.Sprintf("finding:%d", findingID),
+		Details: map[string]any{"inspection": inspectionID, "photos": ids, "sha256": digests}}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

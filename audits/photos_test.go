@@ -3,7 +3,10 @@ package audits
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -98,6 +101,18 @@ func TestFindingPhotosAreStoredAndOwnerChecked(t *testing.T) {
 	x, _ = f.svc.Inspection(ctx, id)
 	if len(x.Findings) != 1 || len(x.Findings[0].Photos) != 2 {
 		t.Fatalf("photos listed: %+v", x.Findings)
+	}
+	// Each addition is in the audit log with the photo's digest; the refused ones are not.
+	sum := sha256.Sum256(pngb)
+	var logged int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'inspection.finding.photos' AND subject = $1`,
+		fmt.Sprintf("finding:%d", fd.ID)).Scan(&logged); err != nil || logged != 2 {
+		t.Fatalf("photo additions audited: %d, %v; want 2", logged, err)
+	}
+	var withDigest bool
+	if err := f.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = 'inspection.finding.photos' AND details->'sha256' ? $1)`,
+		hex.EncodeToString(sum[:])).Scan(&withDigest); err != nil || !withDigest {
+		t.Fatalf("photo digest not in the audit log: %v", err)
 	}
 	got, err := f.svc.FindingPhoto(ctx, a, more[0].ID)
 	if err != nil || !bytes.Equal(got.Data, pngb) || got.InspectionID != id {

@@ -45,7 +45,13 @@ func (s *Server) myExamsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "exams_mine", page{Title: s.i18n.T(langOf(c), "exams.mine.title"), Data: fiber.Map{"Items": list}})
+	// A session that needs a verified identity can only be approved once the centre has checked the
+	// ID card: tell the candidate before they find out from a refusal.
+	verified, err := s.accounts.IdentityVerified(c.UserContext(), personOf(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "exams_mine", page{Title: s.i18n.T(langOf(c), "exams.mine.title"), Data: fiber.Map{"Items": list, "IdentityVerified": verified}})
 }
 
 func (s *Server) registerSubmit(c *fiber.Ctx) error {
