@@ -84,8 +84,8 @@ func (s *Service) SetClassType(ctx context.Context, actorID int64, ct ClassType)
 	})
 }
 
-// SaveClass creates a class, or updates it when the institution already has one of that name.
-func (s *Service) SaveClass(ctx context.Context, c Class) (Class, error) {
+// validate trims the class's name and checks its name and head count.
+func (c *Class) validate() error {
 	c.Name = strings.TrimSpace(c.Name)
 	var f failure.Fields
 	if n := len([]rune(c.Name)); n < 1 || n > 40 {
@@ -94,7 +94,12 @@ func (s *Service) SaveClass(ctx context.Context, c Class) (Class, error) {
 	if c.Children < 0 || c.Children > 1000 {
 		f.Add("children", "audits.children_invalid")
 	}
-	if err := f.Err(); err != nil {
+	return f.Err()
+}
+
+// SaveClass creates a class, or updates it when the institution already has one of that name.
+func (s *Service) SaveClass(ctx context.Context, c Class) (Class, error) {
+	if err := c.validate(); err != nil {
 		return c, err
 	}
 	err := s.db.QueryRow(ctx, `INSERT INTO audit_classes (organisation_id, name, class_type, children) VALUES ($1, $2, $3, $4)

@@ -94,15 +94,7 @@ func (s *Service) RemoveAssignment(ctx context.Context, actorID, orgID, assignme
 // EditClass creates a class (ID 0) or changes one of the institution's classes: its name, type and
 // the children enrolled.
 func (s *Service) EditClass(ctx context.Context, actorID int64, c Class) (Class, error) {
-	c.Name = strings.TrimSpace(c.Name)
-	var f failure.Fields
-	if n := len([]rune(c.Name)); n < 1 || n > 40 {
-		f.Add("name", "audits.class_name_invalid")
-	}
-	if c.Children < 0 || c.Children > 1000 {
-		f.Add("children", "audits.children_invalid")
-	}
-	if err := f.Err(); err != nil {
+	if err := c.validate(); err != nil {
 		return c, err
 	}
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
