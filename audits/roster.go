@@ -332,3 +332,37 @@ func (s *Service) Bars(ctx context.Context) ([]Bar, error) {
 		return b, err
 	})
 }
+
+// RosterCertificateStatuses returns, for the platform certificates held by an institution's roster,
+// each certificate number's status now (valid, expired, suspended, revoked). An inspection page
+// carries it so that a phone without a network can say more than "genuine": whether the platform
+// listed the certificate as revoked or suspended when the page was loaded.
+func (s *Service) RosterCertificateStatuses(ctx context.Context, orgID int64) (map[string]string, error) {
+	out := map[string]string{}
+	if s.certs == nil {
+		return out, nil
+	}
+	members, err := s.Roster(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	people := make([]int64, 0, len(members))
+	for _, m := range members {
+		people = append(people, m.PersonID)
+	}
+	if len(people) == 0 {
+		return out, nil
+	}
+	certs, err := s.certs.ForPeople(ctx, people)
+	if err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	for _, cs := range certs {
+		for _, c := range cs {
+			if c.Verified && c.Number != "" {
+				out[c.Number] = c.Status
+			}
+		}
+	}
+	return out, nil
+}

@@ -310,8 +310,18 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// And so does what the platform said of the roster's certificates when the page was loaded, so
+	// that an offline check can still tell a revoked or suspended certificate.
+	statuses, err := s.domains.Audits.RosterCertificateStatuses(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	listed, err := json.Marshal(statuses)
+	if err != nil {
+		return err
+	}
 	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "Report": rep, "Signers": signers,
-		"Last": last, "JWKS": string(keys), "Checked": checked, "ClientID": newClientID(), "Severities": audits.Severities, "Error": c.Query("error"),
+		"Last": last, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now(), "Checked": checked, "ClientID": newClientID(), "Severities": audits.Severities, "Error": c.Query("error"),
 		"Open": x.Status == "open", "Passed": x.Passed != nil && *x.Passed}})
 }
 

@@ -209,7 +209,7 @@ func TestOfflineScansAreCheckedOnThePhoneAndSynchronisedOnce(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.querySelector('#offline-result .offline-verdict').textContent = ''; true")); err != nil {
 		t.Fatal(err)
 	}
-	if v := enter(link); !strings.Contains(v, "签名真实") {
+	if v := enter(link); !strings.Contains(v, "签名真实") || !strings.Contains(v, "平台记录该证书有效") {
 		t.Errorf("genuine token: %q", v)
 	}
 	claims, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#offline-result .offline-claims")))
@@ -293,4 +293,38 @@ func TestOfflineScansAreCheckedOnThePhoneAndSynchronisedOnce(t *testing.T) {
 	if logged != 1 || ref != "inspection:"+inspectionID+":offline" {
 		t.Errorf("verification log: %d entries, ref %q", logged, ref)
 	}
+}
+
+// A certificate revoked before the inspector loaded the page is genuine by its signature but shown
+// as revoked offline too: the page carries what the platform said of the roster's certificates.
+func TestOfflineCheckKnowsRevocationsAsOfThePageLoad(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	link := demoQRLink(t, srv)
+	var number string
+	if err := srv.Pool.QueryRow(context.Background(), `SELECT c.number FROM certificates c JOIN users u ON u.person_id = c.person_id
+		WHERE u.username = 'caregiver' AND c.pdf IS NOT NULL AND c.token <> '' ORDER BY c.id DESC LIMIT 1`).Scan(&number); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.App.Certificates.ChangeStatus(context.Background(), 0, "", number, "revoke", "测试：离线吊销名单"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t, browsertest.Phone)
+	openDemoInspection(t, ctx, srv)
+	cutNetwork(t, ctx, true)
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#code"), link), chromedp.Click(chromedp.CSS("#scan-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#offline-result"))); err != nil {
+		t.Fatal(err)
+	}
+	verdict, err := chromedp.Run(ctx, chromedp.Poll[string](`(function(){ var v = document.querySelector('#offline-result .offline-verdict').textContent; return v || null; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(verdict, "签名真实") || !strings.Contains(verdict, "已吊销") {
+		t.Errorf("revoked certificate offline: %q", verdict)
+	}
+	if cls, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.getElementById('offline-result').className")); !strings.Contains(cls, "bad") {
+		t.Errorf("revoked certificate not marked bad: %q", cls)
+	}
+	browsertest.Screenshot(t, ctx, "inspection-offline-revoked-phone")
 }

@@ -80,7 +80,20 @@
       if (!c) { showOffline('bad', form.dataset.forged, ''); return; }
       var today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
       var expired = String(c.e) < today;
-      showOffline(expired ? 'bad' : 'ok', form.dataset.genuine + (expired ? ' · ' + form.dataset.expired : ''),
+      // What the platform said of the roster's certificates when this page was loaded.
+      var listed = {};
+      try { listed = JSON.parse(form.dataset.listed || '{}'); } catch (e) { listed = {}; }
+      var at = form.dataset.listedAt || '';
+      var state = listed[c.n], note, bad = expired;
+      if (state === 'revoked' || state === 'suspended') {
+        bad = true;
+        note = (state === 'revoked' ? form.dataset.listedRevoked : form.dataset.listedSuspended).replace('{at}', at);
+      } else if (state) {
+        note = form.dataset.listedValid.replace('{at}', at);
+      } else {
+        note = form.dataset.notListed;
+      }
+      showOffline(bad ? 'bad' : 'ok', form.dataset.genuine + (expired ? ' · ' + form.dataset.expired : '') + ' · ' + note,
         [c.h, c.n, c.o, form.dataset.level + ' ' + c.l, form.dataset.until + ' ' + day(c.e)].join(' · '));
     });
   }
