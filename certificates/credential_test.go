@@ -15,19 +15,22 @@ import (
 	"shanyu/internal/pgtest"
 )
 
-// obSchema compiles the 1EdTech OB 3.0 AchievementCredential schema kept in ../shared/schemas.
+// obSchema compiles the 1EdTech OB 3.0 AchievementCredential schema. A copy lives in testdata, so
+// that the tests do not depend on where the repository is checked out; where the project's shared
+// folder sits beside the repository, the copy must still equal the schema kept there.
 func obSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	root, err := pgtest.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(root, "..", "shared", "schemas", "ob_v3p0_achievementcredential.schema.json")
-	f, err := os.Open(path)
+	const name = "ob_v3p0_achievementcredential.schema.json"
+	local, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatalf("OB 3.0 schema: %v", err)
 	}
-	defer f.Close()
+	if root, err := pgtest.RepoRoot(); err == nil {
+		if shared, err := os.ReadFile(filepath.Join(root, "..", "shared", "schemas", name)); err == nil && !bytes.Equal(shared, local) {
+			t.Fatalf("testdata/%s differs from ../shared/schemas/%s: copy the shared one", name, name)
+		}
+	}
+	f := bytes.NewReader(local)
 	doc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
 		t.Fatal(err)
