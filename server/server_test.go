@@ -13,6 +13,7 @@ import (
 
 	"shanyu/internal/pgtest"
 	"shanyu/internal/servertest"
+	"shanyu/server"
 )
 
 // get sends a request to a running test server and returns status, headers and body.
@@ -297,8 +298,9 @@ func TestStaticAssetsAreHashedAndCached(t *testing.T) {
 // A panic in a handler is logged and answered with a generic 500, without internal details.
 func TestPanicsBecomeInternalErrors(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{})
-	srv.Server.App().Get("/test-panic", func(_ fiberCtx) error { panic("secret internal detail") })
+	srv := servertest.Start(t, servertest.Options{Server: func(s *server.Server) {
+		s.App().Get("/test-panic", func(_ fiberCtx) error { panic("secret internal detail") })
+	}})
 	req := httptest.NewRequest(http.MethodGet, "/test-panic", nil)
 	req.Header.Set("Accept", "application/json")
 	resp, err := srv.Server.App().Test(req)

@@ -35,6 +35,9 @@ type Options struct {
 	Setup  func(*pgxpool.Pool) error // runs before the server starts (e.g. seeding)
 	Logger *slog.Logger              // defaults to discarding
 	Deps   func(*server.Deps)        // last-minute changes to the dependencies
+	// Server runs on the built server before it starts serving, e.g. to add a test route: fiber
+	// builds its routing tree when it starts listening, so routes added later race with it.
+	Server func(*server.Server)
 }
 
 // Start runs a server until the test ends.
@@ -84,6 +87,9 @@ func Start(tb testing.TB, opts Options) *Instance {
 	srv, err := server.New(deps)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if opts.Server != nil {
+		opts.Server(srv)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
