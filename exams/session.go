@@ -38,8 +38,8 @@ type Session struct {
 	DoubleMarking   bool          `json:"double_marking"`
 	ArbitrationGap  float64       `json:"arbitration_gap"` // points of an item
 	PublishedAt     *time.Time    `json:"published_at,omitempty"`
-	// RequireVerifiedIdentity: only candidates whose identity staff verified may register and be
-	// approved. nil means the default, true.
+	// RequireVerifiedIdentity: only candidates whose identity staff verified may be approved (anyone
+	// eligible may register, then show the ID card at the centre). nil means the default, true.
 	RequireVerifiedIdentity *bool `json:"require_verified_identity"`
 
 	mode      string

@@ -8,7 +8,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"shanyu/accounts"
 	"shanyu/internal/browsertest"
 )
 
@@ -22,17 +21,7 @@ func TestBankImportWizardInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := browsertest.New(t, browsertest.Desktop)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "trainer"),
-		chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
-	); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("form button[type=submit]")))); err != nil {
-		t.Fatal(err)
-	}
+	signIn(t, ctx, srv.URL, "/", "trainer")
 	// The header leads to the centre's bank.
 	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('.nav a[href$="/bank"]')||{}).getAttribute ? document.querySelector('.nav a[href$="/bank"]').getAttribute('href') : ""`))
 	if err != nil || href != "/centres/HZ001/bank" {

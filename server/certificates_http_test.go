@@ -16,7 +16,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"shanyu/accounts"
 	"shanyu/certificates"
 	"shanyu/internal/browsertest"
 	"shanyu/internal/config"
@@ -260,22 +259,6 @@ func TestVerificationPageOnAPhone(t *testing.T) {
 	}
 }
 
-// browserLogin signs a browser in as a demo user through the sign-in page.
-func browserLogin(t *testing.T, ctx context.Context, base, username string) {
-	t.Helper()
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), username),
-		chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		// The sign-out button exists only once signed in (the anonymous header has a .me link too).
-		chromedp.WaitVisible(chromedp.CSS(".session form button")),
-	); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestCertificatePagesOnAPhone: the caregiver's certificates and the centre's list hold at 360 px.
 func TestCertificatePagesOnAPhone(t *testing.T) {
 	t.Parallel()
@@ -285,7 +268,7 @@ func TestCertificatePagesOnAPhone(t *testing.T) {
 		{"centre", "/certificates", "certificates-centre-phone", "批量下载"},
 	} {
 		ctx := browsertest.New(t, browsertest.Phone)
-		browserLogin(t, ctx, srv.URL, tc.user)
+		signIn(t, ctx, srv.URL, "/", tc.user)
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+tc.path), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
 			t.Fatal(err)
 		}

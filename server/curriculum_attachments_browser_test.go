@@ -52,7 +52,7 @@ func TestCurriculumAttachmentsAndCorrectionsOnAPhone(t *testing.T) {
 	}
 
 	phone := browsertest.New(t, browsertest.Phone)
-	signIn(t, phone, srv.URL, url.QueryEscape(fmt.Sprintf("/centre/courses/%d/attachments", id)), "trainer")
+	signIn(t, phone, srv.URL, fmt.Sprintf("/centre/courses/%d/attachments", id), "trainer")
 	if body := mainText(t, phone); !strings.Contains(body, "课时附件") || !strings.Contains(body, "睡眠姿势示意图.png") {
 		t.Fatalf("attachments page: %s", body)
 	}

@@ -6,34 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"shanyu/accounts"
 	"shanyu/internal/browsertest"
 )
-
-// signIn signs in through the login page and waits for the page it leads to.
-func signIn(t *testing.T, ctx context.Context, base, next, username string) {
-	t.Helper()
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login?next="+next),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), username),
-		chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
-	); err != nil {
-		t.Fatal(err)
-	}
-	clickAndLoad(t, ctx, "form button[type=submit]")
-}
-
-// clickAndLoad clicks an element that submits a form or follows a link and waits for the new page.
-func clickAndLoad(t *testing.T, ctx context.Context, css string) {
-	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(css)))); err != nil {
-		t.Fatalf("click %s: %v", css, err)
-	}
-}
 
 func mainText(t *testing.T, ctx context.Context) string {
 	t.Helper()

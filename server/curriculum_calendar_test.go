@@ -64,7 +64,7 @@ func TestCurriculumWeekCalendar(t *testing.T) {
 		dev  browsertest.Viewport
 	}{{"phone", browsertest.Phone}, {"desktop", browsertest.Desktop}} {
 		ctx := browsertest.New(t, size.dev)
-		signIn(t, ctx, srv.URL, "/centre/calendar%3Forg%3DHZ001%26week%3D2027-01-07", "trainer")
+		signIn(t, ctx, srv.URL, "/centre/calendar?org=HZ001&week=2027-01-07", "trainer")
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".week-grid"))); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -267,6 +269,14 @@ func TestCurriculumQRCheckInOverHTTP(t *testing.T) {
 	png := trainer.do("GET", fmt.Sprintf("/centre/sessions/%d/qr.png", sid), nil, nil)
 	if png.Status != 200 || png.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(string(png.Body), "\x89PNG") {
 		t.Fatalf("QR image: %d %s", png.Status, png.Header.Get("Content-Type"))
+	}
+	// It decodes, with an independent decoder, to this session's check-in link.
+	qrFile := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(qrFile, png.Body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if link := runTool(t, "zbarimg", "--nodbus", "-q", "--raw", qrFile); !strings.Contains(link, fmt.Sprintf("/sessions/%d/checkin?code=", sid)) {
+		t.Fatalf("QR image decodes to %q", link)
 	}
 	r = learner.send("POST", fmt.Sprintf("/api/v1/sessions/%d/checkin", sid), map[string]string{"code": code})
 	if r.Status != 200 || r.json(t)["action"] != "in" {

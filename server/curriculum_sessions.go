@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	qrcode "github.com/skip2/go-qrcode"
+	qrcode "github.com/piglig/go-qr"
 
 	"shanyu/accounts"
 	"shanyu/curriculum"
@@ -257,7 +257,12 @@ func (s *Server) practicalQR(c *fiber.Ctx) error {
 		return err
 	}
 	u, _ := s.practicalCheckinURL(x.ID)
-	png, err := qrcode.Encode(u, qrcode.Medium, 360)
+	q, err := qrcode.EncodeText(u, qrcode.Medium)
+	if err != nil {
+		return err
+	}
+	// About 360 px wide with the standard 4-module quiet zone.
+	png, err := q.ToPNGBytes(qrcode.NewQrCodeImgConfig(max(1, 360/(q.Size()+8)), 4))
 	if err != nil {
 		return err
 	}

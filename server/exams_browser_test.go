@@ -106,13 +106,7 @@ func TestCaregiverTakesAnExamOnAPhoneThroughANetworkCut(t *testing.T) {
 		}
 	}
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/login?next=/exams"), chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "caregiver"), chromedp.SendKeys(chromedp.CSS("#password"), "shanyu-demo")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`main form[action="/login"] button[type=submit]`)))); err != nil {
-		t.Fatal(err)
-	}
+	signIn(t, ctx, srv.URL, "/exams", "caregiver")
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".exam-card a.button"))); err != nil {
 		t.Fatal(err)
 	}

@@ -17,18 +17,6 @@ import (
 	"shanyu/internal/servertest"
 )
 
-// browserLogin signs a browser tab in through the login page and waits for the page after it.
-func examLogin(t *testing.T, ctx context.Context, base, username, next string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login?next="+next), chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), username), chromedp.SendKeys(chromedp.CSS("#password"), "shanyu-demo")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`main form[action="/login"] button[type=submit]`)))); err != nil {
-		t.Fatalf("login as %s: %v", username, err)
-	}
-}
-
 // poll waits until js is true in the tab.
 func examPoll(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
@@ -64,14 +52,14 @@ func TestExamLiveViewAndMarkingInTheBrowser(t *testing.T) {
 
 	// The examiner opens the live view: the candidate has not started.
 	desk := browsertest.New(t, browsertest.Desktop)
-	examLogin(t, desk, srv.URL, "examiner", "/exams/sessions/"+sid+"/live")
+	signIn(t, desk, srv.URL, "/exams/sessions/"+sid+"/live", "examiner")
 	examPoll(t, desk, "live view lists the candidate not started",
 		`(function(){var r=document.querySelector("#live-rows tr");return !!r && r.textContent.indexOf("李小燕")>=0 && r.textContent.indexOf("未开始")>=0;})()`)
 
 	// The candidate answers on her phone.
 	vp := browsertest.Phone
 	phone := browsertest.New(t, vp)
-	examLogin(t, phone, srv.URL, "caregiver", "/exams")
+	signIn(t, phone, srv.URL, "/exams", "caregiver")
 	if _, err := chromedp.Run(phone, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(".exam-card a.button")))); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +192,7 @@ func TestExamRegradeAndRegistrationsPagesOnAPhone(t *testing.T) {
 	vp := browsertest.Phone
 	ctx := browsertest.New(t, vp)
 	sid := fmt.Sprint(sessionID)
-	examLogin(t, ctx, srv.URL, "centre", "/")
+	signIn(t, ctx, srv.URL, "/", "centre")
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/exams/sessions/"+sid+"/regrade?item="+fmt.Sprint(itemA)),
 		chromedp.WaitVisible(chromedp.CSS("table.regrade tr.flip-fail"))); err != nil {
 		t.Fatal(err)

@@ -285,11 +285,7 @@ func TestSetupPagesOnAPhone(t *testing.T) {
 			t.Fatalf("submit %s: %v", sel, err)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/login?next=/centres/HZ001/exams/blueprints"), chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "centre"), chromedp.SendKeys(chromedp.CSS("#password"), "shanyu-demo")); err != nil {
-		t.Fatal(err)
-	}
-	submit(`main form[action="/login"] button[type=submit]`)
+	signIn(t, ctx, srv.URL, "/centres/HZ001/exams/blueprints", "centre")
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#bp-name")),
 		chromedp.SendKeys(chromedp.CSS("#bp-name"), "判断题小测"),
 		chromedp.SendKeys(chromedp.CSS("#s0-count"), "9"), chromedp.SendKeys(chromedp.CSS("#s0-points"), "10"),

@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"shanyu/accounts"
 	"shanyu/internal/browsertest"
 	"shanyu/internal/servertest"
 )
@@ -35,17 +34,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	second, _ := srv.App.Accounts.UserByUsername(bg, "inspector2")
 
 	ctx := browsertest.New(t, browsertest.Phone)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/inspections"),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "inspector"),
-		chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
-	); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("form button[type=submit]")))); err != nil {
-		t.Fatal(err)
-	}
+	signIn(t, ctx, srv.URL, "/inspections", "inspector")
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".inspection-list"))); err != nil {
 		t.Fatal(err)
 	}
@@ -152,17 +141,7 @@ func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
 		{"admin", "/dashboard?region=3301", "dashboard-phone", "监管一张网"},
 	} {
 		ctx := browsertest.New(t, browsertest.Phone)
-		if err := chromedp.Do(ctx,
-			chromedp.Navigate(srv.URL+v.path),
-			chromedp.WaitVisible(chromedp.CSS("#username")),
-			chromedp.SendKeys(chromedp.CSS("#username"), v.user),
-			chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
-		); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("form button[type=submit]")))); err != nil {
-			t.Fatal(err)
-		}
+		signIn(t, ctx, srv.URL, v.path, v.user)
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
 			t.Fatal(err)
 		}

@@ -12,9 +12,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	qrcode "github.com/skip2/go-qrcode"
+	qrcode "github.com/piglig/go-qr"
 
-	"shanyu/accounts"
 	"shanyu/certificates"
 	"shanyu/internal/browsertest"
 	"shanyu/internal/servertest"
@@ -37,11 +36,14 @@ func demoQRLink(t *testing.T, srv *servertest.Instance) string {
 // in a grey room, as a Y4M still video for Chromium's fake camera.
 func qrVideo(t *testing.T, content string) string {
 	t.Helper()
-	q, err := qrcode.New(content, qrcode.Medium)
+	q, err := qrcode.EncodeText(content, qrcode.Medium)
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := q.Image(320)
+	code, err := q.ToImage(qrcode.NewQrCodeImgConfig(max(1, 320/(q.Size()+8)), 4))
+	if err != nil {
+		t.Fatal(err)
+	}
 	frame := image.NewRGBA(image.Rect(0, 0, 640, 480))
 	draw.Draw(frame, frame.Bounds(), &image.Uniform{color.RGBA{150, 150, 150, 255}}, image.Point{}, draw.Src)
 	draw.Draw(frame, image.Rect(140, 60, 500, 420), &image.Uniform{color.White}, image.Point{}, draw.Src)
@@ -56,17 +58,7 @@ func qrVideo(t *testing.T, content string) string {
 // openDemoInspection signs the demo inspector in on ctx and opens the open demo inspection.
 func openDemoInspection(t *testing.T, ctx context.Context, srv *servertest.Instance) {
 	t.Helper()
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/inspections"),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "inspector"),
-		chromedp.SendKeys(chromedp.CSS("#password"), accounts.DemoPassword),
-	); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("form button[type=submit]")))); err != nil {
-		t.Fatal(err)
-	}
+	signIn(t, ctx, srv.URL, "/inspections", "inspector")
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".inspection-list a"))); err != nil {
 		t.Fatal(err)
 	}
