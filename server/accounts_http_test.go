@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -512,4 +513,38 @@ func TestRoleAdminPagesRenderForAllowedUsers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// multipart posts a multipart/form-data request: the fields, then one file as fileField, with the
+// extra headers given (a CSRF token, a language).
+func (c *client) multipart(path string, fields map[string]string, fileField, name string, data []byte, headers map[string]string) response {
+	c.tb.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	fw, err := w.CreateFormFile(fileField, name)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	_, _ = fw.Write(data)
+	if err := w.Close(); err != nil {
+		c.tb.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", c.base+path, &body)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }

@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,33 +16,11 @@ import (
 // upload posts a multipart import request (format, file and, for a commit, the token).
 func (c *client) upload(path, format, name string, data []byte, token string) response {
 	c.tb.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("format", format)
+	fields := map[string]string{"format": format}
 	if token != "" {
-		_ = w.WriteField("token", token)
+		fields["token"] = token
 	}
-	fw, err := w.CreateFormFile("file", name)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	_, _ = fw.Write(data)
-	if err := w.Close(); err != nil {
-		c.tb.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", c.base+path, &body)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("X-CSRF-Token", c.csrf)
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return c.multipart(path, fields, "file", name, data, map[string]string{"X-CSRF-Token": c.csrf})
 }
 
 type previewJSON struct {

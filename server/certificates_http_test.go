@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -138,23 +137,7 @@ func TestCertificateChainFromOutside(t *testing.T) {
 
 func uploadPDF(t *testing.T, c *client, file []byte) response {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	w, _ := mw.CreateFormFile("file", "c.pdf")
-	_, _ = w.Write(file)
-	_ = mw.Close()
-	req, err := http.NewRequest("POST", c.base+"/api/v1/verify/pdf", &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return c.multipart("/api/v1/verify/pdf", nil, "file", "c.pdf", file, nil)
 }
 
 // TestCertificateListsAreScoped: the regulator sees the province, a centre its own, an institution

@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,35 +18,15 @@ import (
 // photoForm posts a multipart page form (with the session's CSRF token) holding one file as "photo".
 func (c *client) photoForm(path string, fields map[string]string, name string, data []byte, lang string) response {
 	c.tb.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("_csrf", c.csrf)
+	all := map[string]string{"_csrf": c.csrf}
 	for k, v := range fields {
-		_ = w.WriteField(k, v)
+		all[k] = v
 	}
-	fw, err := w.CreateFormFile("photo", name)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	_, _ = fw.Write(data)
-	if err := w.Close(); err != nil {
-		c.tb.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", c.base+path, &body)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
+	headers := map[string]string{}
 	if lang != "" {
-		req.Header.Set("Accept-Language", lang)
+		headers["Accept-Language"] = lang
 	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return c.multipart(path, all, "photo", name, data, headers)
 }
 
 func pngPhoto(t *testing.T) []byte {
