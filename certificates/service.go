@@ -22,12 +22,16 @@ type Config struct {
 	Getenv  func(string) string // SHANYU_CJK_FONT, SHANYU_PDF_CERT_FILE, SHANYU_PDF_KEY_FILE; os.Getenv when nil
 	Hours   HoursSource         // may be nil: renewal then refuses
 	Now     func() time.Time    // time.Now when nil
+	// Public is the pool the public verification reads (Verify, Photo) use, a bulkhead of its own
+	// (pg.Side); the main pool when nil.
+	Public *pgxpool.Pool
 }
 
 // Service issues, verifies and manages certificates. Build one per process; it is safe for
 // concurrent use. The font and the PDF signing material are loaded on first use, once.
 type Service struct {
 	db      *pgxpool.Pool
+	public  *pgxpool.Pool // for the public verification reads; db when not configured
 	baseURL string
 	secret  []byte
 	getenv  func(string) string
@@ -47,7 +51,10 @@ type Service struct {
 
 // New makes the service.
 func New(db *pgxpool.Pool, cfg Config) *Service {
-	s := &Service{db: db, baseURL: cfg.BaseURL, secret: cfg.Secret, getenv: cfg.Getenv, hours: cfg.Hours, now: cfg.Now}
+	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, getenv: cfg.Getenv, hours: cfg.Hours, now: cfg.Now}
+	if s.public == nil {
+		s.public = db
+	}
 	if s.getenv == nil {
 		s.getenv = os.Getenv
 	}

@@ -499,3 +499,51 @@ func TestIssuedCertificateAsOpenBadge(t *testing.T) {
 		t.Errorf("credentialStatus: %v", st)
 	}
 }
+
+// TestEveryVerificationIsLoggedUnderLoad verifies through a separate public pool from many goroutines,
+// more times than one batch of the log holds, and expects every verification in the log: the batches
+// are taken whole and none is dropped, and the full-batch flush does not lose the records that
+// arrive while it writes.
+func TestEveryVerificationIsLoggedUnderLoad(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.issue(t, "赵六")
+	side, err := pg.Side(ctx, f.db, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer side.Close()
+	svc := New(f.db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Public: side})
+	const workers, each = 16, 200 // 3,200 > logBatchMax
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				code := c.Code
+				if i%20 == 0 {
+					code = "unknown-code"
+				}
+				v, err := svc.Verify(ctx, code, How{Method: MethodAPI, IP: "192.0.2.7"})
+				if err != nil || (code == c.Code && v.State != StateValid) {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d verifications failed", failed.Load())
+	}
+	n, err := svc.VerificationCount(ctx, c.ID)
+	if err != nil || n != workers*each*19/20 {
+		t.Errorf("verifications of the certificate logged: %d, %v; want %d", n, err, workers*each*19/20)
+	}
+	var unknown int
+	if err := f.db.QueryRow(ctx, `SELECT count(*) FROM certificate_verifications WHERE certificate_id IS NULL AND result = 'unknown' AND ip = '192.0.2.7'`).Scan(&unknown); err != nil || unknown != workers*each/20 {
+		t.Errorf("unknown codes logged: %d, %v; want %d", unknown, err, workers*each/20)
+	}
+}

@@ -58,7 +58,7 @@ func (s *Service) Verify(ctx context.Context, code string, how How) (Verificatio
 	var v Verification
 	var hash []byte
 	var id int64
-	err := s.db.QueryRow(ctx, `SELECT c.id, `+stateExpr+`, c.number, c.code, c.holder_masked, c.has_photo, c.occupation_code, c.level,
+	err := s.public.QueryRow(ctx, `SELECT c.id, `+stateExpr+`, c.number, c.code, c.holder_masked, c.has_photo, c.occupation_code, c.level,
 			c.hours::float8, c.issuer_name, c.issuer_name_en, c.issued_on, c.expires_on, c.status_changed_at, c.version, c.key_id, c.pdf_sha256
 		FROM certificates c WHERE c.code = $1 AND c.pdf IS NOT NULL`, norm).
 		Scan(&id, &v.State, &v.Number, &v.Code, &v.MaskedName, &v.HasPhoto, &v.OccupationCode, &v.Level, &v.Hours, &v.IssuerName, &v.IssuerNameEN,
@@ -90,7 +90,7 @@ func (s *Service) Photo(ctx context.Context, code string) ([]byte, string, error
 	}
 	var b []byte
 	var typ *string
-	err := s.db.QueryRow(ctx, `SELECT p.photo, p.photo_type FROM certificates c JOIN people p ON p.id = c.person_id
+	err := s.public.QueryRow(ctx, `SELECT p.photo, p.photo_type FROM certificates c JOIN people p ON p.id = c.person_id
 		WHERE c.code = $1 AND c.pdf IS NOT NULL AND p.photo IS NOT NULL`, norm).Scan(&b, &typ)
 	if pg.IsNoRows(err) {
 		return nil, "", ErrNotFound

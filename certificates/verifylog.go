@@ -3,6 +3,7 @@ package certificates
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,12 +21,16 @@ type verificationRecord struct {
 
 // verificationLog writes the verification log in batches from a goroutine of its own, so that a
 // verification is a single read and never waits for a commit to reach the disk: a public endpoint
-// that phones hit by the thousand should cost what a SELECT costs. Records wait at most
-// flushEvery; when the queue is full, the caller writes its record itself (back-pressure, no loss).
+// that phones hit by the thousand should cost what a SELECT costs. A verification appends its record
+// to pending under a mutex (no goroutine is woken for it); the writer takes the whole batch every
+// flushEvery, or at once when it reaches logBatchMax. When logQueueSize records are already waiting
+// (the database is slow), the caller writes its record itself: back-pressure, no loss.
 // A crash can lose the records of the last flushEvery; a shutdown loses none, as App.Stop calls
 // FlushVerifications once the server has stopped answering.
 type verificationLog struct {
-	queue   chan verificationRecord
+	mu      sync.Mutex
+	pending []verificationRecord
+	full    chan struct{} // pending reached logBatchMax
 	flushes chan chan struct{}
 }
 
@@ -37,11 +42,22 @@ const (
 
 func (s *Service) logVerification(ctx context.Context, r verificationRecord) {
 	s.logOnce.Do(s.startLog)
-	select {
-	case s.vlog.queue <- r:
-	default:
+	l := s.vlog
+	l.mu.Lock()
+	if len(l.pending) >= logQueueSize {
+		l.mu.Unlock()
 		if err := s.writeVerifications(ctx, []verificationRecord{r}); err != nil {
 			slog.Default().Error("verification log", slog.Any("err", err))
+		}
+		return
+	}
+	l.pending = append(l.pending, r)
+	full := len(l.pending) == logBatchMax
+	l.mu.Unlock()
+	if full {
+		select {
+		case l.full <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -62,43 +78,36 @@ func (s *Service) FlushVerifications(ctx context.Context) {
 }
 
 func (s *Service) startLog() {
-	s.vlog = &verificationLog{queue: make(chan verificationRecord, logQueueSize), flushes: make(chan chan struct{})}
+	s.vlog = &verificationLog{full: make(chan struct{}, 1), flushes: make(chan chan struct{})}
 	go s.runLog()
 }
 
 func (s *Service) runLog() {
-	batch := make([]verificationRecord, 0, logBatchMax)
+	l := s.vlog
+	var spare []verificationRecord
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		l.mu.Lock()
+		batch := l.pending
+		l.pending = spare[:0]
+		l.mu.Unlock()
+		if len(batch) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.writeVerifications(ctx, batch); err != nil {
+				slog.Default().Error("verification log", slog.Any("err", err), slog.Int("lost", len(batch)))
+			}
+			cancel()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := s.writeVerifications(ctx, batch); err != nil {
-			slog.Default().Error("verification log", slog.Any("err", err), slog.Int("lost", len(batch)))
-		}
-		cancel()
-		batch = batch[:0]
+		spare = batch
 	}
 	for {
 		select {
-		case r := <-s.vlog.queue:
-			batch = append(batch, r)
-			if len(batch) >= logBatchMax {
-				flush()
-			}
 		case <-tick.C:
 			flush()
-		case done := <-s.vlog.flushes:
-			for drained := false; !drained; {
-				select {
-				case r := <-s.vlog.queue:
-					batch = append(batch, r)
-				default:
-					drained = true
-				}
-			}
+		case <-l.full:
+			flush()
+		case done := <-l.flushes:
 			flush()
 			close(done)
 		}

@@ -28,6 +28,14 @@ func (s *Server) api(r apiRoute, h fiber.Handler) {
 	s.app.Add(r.Method, r.Path, s.require(r.Perm), h)
 }
 
+// publicAPI registers a public JSON route with the basic middleware and the API's security headers
+// only (see routesPublicAPI); it must be called before New adds the rest of the middleware.
+func (s *Server) publicAPI(r apiRoute, h fiber.Handler) {
+	s.apiDocs = append(s.apiDocs, r)
+	chain := append(append([]fiber.Handler{}, s.basic...), apiSecurityHeaders, h)
+	s.app.Add(r.Method, r.Path, chain...)
+}
+
 // page registers an HTML route with its permission check.
 func (s *Server) page(method, path string, p perm, h fiber.Handler) {
 	s.app.Add(method, path, s.require(p), h)

@@ -27,7 +27,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	if c.Path() == "/healthz" || c.Path() == "/readyz" {
 		level = slog.LevelDebug
 	}
-	s.log.Log(c.UserContext(), level, "http",
+	s.log.LogAttrs(c.UserContext(), level, "http",
 		slog.String("method", c.Method()),
 		slog.String("path", c.Path()),
 		slog.Int("status", status),
@@ -47,30 +47,44 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 
-func securityHeaders(c *fiber.Ctx) error {
-	h := &c.Response().Header
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-	if c.Protocol() == "https" {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+// securityHeaders are the pages' (and the session API's) security headers.
+var securityHeaders = headers(
+	"Content-Security-Policy", contentSecurityPolicy,
+	"X-Content-Type-Options", "nosniff",
+	"Referrer-Policy", "strict-origin-when-cross-origin",
+	"X-Frame-Options", "DENY",
+	"Cross-Origin-Opener-Policy", "same-origin",
+	"Permissions-Policy", "camera=(self), microphone=(), geolocation=()",
+)
+
+// apiSecurityHeaders are the public JSON endpoints' (routesPublicAPI): a JSON document loads nothing
+// and is framed by nobody, and anyone may read it from a script (it carries no cookie and only what
+// the public may see), so that other systems, an institution's HR page say, can verify certificates.
+var apiSecurityHeaders = headers(
+	"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'",
+	"X-Content-Type-Options", "nosniff",
+	"Referrer-Policy", "no-referrer",
+	"Access-Control-Allow-Origin", "*",
+)
+
+// headers is a middleware setting the given name, value pairs, and HSTS over HTTPS.
+func headers(pairs ...string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := &c.Response().Header
+		for i := 0; i+1 < len(pairs); i += 2 {
+			h.Set(pairs[i], pairs[i+1])
+		}
+		if c.Protocol() == "https" {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		return c.Next()
 	}
-	return c.Next()
 }
 
 // Languages the interface speaks; the first is the default.
 var languages = []string{"zh-CN", "en"}
 
 const langCookie = "lang"
-
-// language picks the request's language: the cookie set by the switcher, else Accept-Language.
-func (s *Server) language(c *fiber.Ctx) error {
-	c.Locals("lang", pickLanguage(c.Cookies(langCookie), c.Get(fiber.HeaderAcceptLanguage)))
-	return c.Next()
-}
 
 func pickLanguage(cookie, accept string) string {
 	if l := normaliseLang(cookie); l != "" {
@@ -102,5 +116,5 @@ func langOf(c *fiber.Ctx) string {
 	if l, ok := c.Locals("lang").(string); ok {
 		return l
 	}
-	return languages[0]
+	return pickLanguage(c.Cookies(langCookie), c.Get(fiber.HeaderAcceptLanguage))
 }

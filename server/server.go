@@ -41,6 +41,7 @@ type Server struct {
 	i18n    *catalog
 	views   *views
 	apiDocs []apiRoute
+	basic   []fiber.Handler // the middleware every request runs, public API included
 
 	domains  *app.App
 	accounts *accounts.Service
@@ -74,13 +75,21 @@ func New(d Deps) (*Server, error) {
 		StrictRouting:         false,
 		CaseSensitive:         true,
 	})
-	s.app.Use(
+	// Every request gets a request id, an access log line and panic recovery. The public read-only
+	// JSON endpoints are registered next, before the rest of the middleware, so that they skip it
+	// (fiber runs handlers in the order they were added): see routesPublicAPI.
+	s.basic = []fiber.Handler{
 		requestid.New(requestid.Config{ContextKey: "requestid"}),
 		s.accessLog,
 		recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}),
+	}
+	s.routesPublicAPI()
+	for _, h := range s.basic {
+		s.app.Use(h)
+	}
+	s.app.Use(
 		securityHeaders,
 		compress.New(compress.Config{Level: compress.LevelBestSpeed}),
-		s.language,
 		s.authenticate,
 		s.csrf,
 	)

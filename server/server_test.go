@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,7 +255,8 @@ func TestOpenAPIDescribesEveryAPIRoute(t *testing.T) {
 	}
 	registered := map[string]bool{}
 	for _, r := range srv.Server.App().GetRoutes(true) {
-		if !strings.HasPrefix(r.Path, "/api/") || r.Path == "/api/*" || r.Method == http.MethodHead {
+		api := strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/.well-known/")
+		if !api || r.Path == "/api/*" || r.Method == http.MethodHead {
 			continue
 		}
 		key := r.Method + " " + openAPIPath(r.Path)
@@ -311,4 +314,57 @@ func TestPanicsBecomeInternalErrors(t *testing.T) {
 	if resp.StatusCode != 500 || strings.Contains(string(b), "secret") || !strings.Contains(string(b), `"code":"internal"`) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
+}
+
+// TestPublicAPIRunsItsOwnMiddleware checks the public JSON endpoints that skip the pages' middleware
+// (routesPublicAPI): they still get a request id, an access log and the API's security headers, any
+// origin may read them, and their errors still speak the caller's language (cookie first, then
+// Accept-Language) although the language middleware is gone.
+func TestPublicAPIRunsItsOwnMiddleware(t *testing.T) {
+	t.Parallel()
+	var logged strings.Builder
+	var mu sync.Mutex
+	srv := servertest.Start(t, servertest.Options{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))})
+	status, h, body := get(t, srv.URL+"/api/v1/verify/no-such-code", nil)
+	if status != 200 || !strings.Contains(body, `"status":"unknown"`) {
+		t.Fatalf("unknown code: %d %s", status, body)
+	}
+	rid := h.Get("X-Request-Id")
+	if rid == "" || h.Get("Access-Control-Allow-Origin") != "*" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || h.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers: %v", h)
+	}
+	mu.Lock()
+	line := logged.String()
+	mu.Unlock()
+	if !strings.Contains(line, "path=/api/v1/verify/no-such-code") || !strings.Contains(line, "request_id="+rid) {
+		t.Errorf("no access log line with the request id %s:\n%s", rid, line)
+	}
+	for _, c := range []struct {
+		header map[string]string
+		want   string
+	}{
+		{nil, "没有这张证书"},
+		{map[string]string{"Accept-Language": "en-GB,en;q=0.9"}, "No such certificate"},
+		{map[string]string{"Accept-Language": "en", "Cookie": "lang=zh-CN"}, "没有这张证书"},
+	} {
+		status, _, body := get(t, srv.URL+"/api/v1/status-lists/no-such-purpose", c.header)
+		if status != 404 || !strings.Contains(body, c.want) {
+			t.Errorf("%v: %d %s; want 404 with %q", c.header, status, body, c.want)
+		}
+	}
+	if status, h, body := get(t, srv.URL+"/.well-known/jwks.json", nil); status != 200 || !strings.Contains(body, `"keys"`) || h.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("jwks: %d %v %s", status, h, body)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

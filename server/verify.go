@@ -11,24 +11,33 @@ import (
 	"shanyu/internal/failure"
 )
 
-// routesVerify registers the public verification of certificates: by QR link, by manual look-up, by
-// uploading the PDF, and the keys and status lists that offline verifiers need.
+// verificationSchema describes a verification's JSON for the API documentation.
+var verificationSchema = object([]string{"status"}, map[string]any{
+	"status": map[string]any{"type": "string", "enum": []string{"valid", "expired", "suspended", "revoked", "unknown"}},
+	"number": str, "masked_name": str, "photo_url": str, "occupation_code": str, "occupation": str, "occupation_en": str,
+	"level": map[string]any{"type": "integer"}, "level_name": str, "level_name_en": str, "hours": map[string]any{"type": "number"},
+	"issuer": str, "issuer_en": str, "issued_on": str, "expires_on": str, "status_since": str, "version": map[string]any{"type": "integer"},
+	"key_id": str, "pdf_sha256": str, "superseded": map[string]any{"type": "boolean"}, "verified_on": str, "verified_at": str,
+})
+
+// routesPublicAPI registers the public read-only JSON endpoints that phones and offline verifiers
+// call the most: verification by QR code, the signing keys and the status lists. They run the basic
+// middleware and the API's security headers only: no session cookie is read for them, no CSRF check,
+// no compression of a few hundred bytes. New calls it before adding the rest of the middleware.
+func (s *Server) routesPublicAPI() {
+	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/verify/:code", Summary: "Verify a certificate by the code in its QR link", Tag: "verify",
+		Query: []string{"inspection"}, Response: verificationSchema}, s.apiVerify)
+	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
+	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify"}, s.jwks)
+}
+
+// routesVerify registers the rest of the public verification of certificates: the verification page,
+// manual look-up and PDF upload.
 func (s *Server) routesVerify() {
-	verification := object([]string{"status"}, map[string]any{
-		"status": map[string]any{"type": "string", "enum": []string{"valid", "expired", "suspended", "revoked", "unknown"}},
-		"number": str, "masked_name": str, "photo_url": str, "occupation_code": str, "occupation": str, "occupation_en": str,
-		"level": map[string]any{"type": "integer"}, "level_name": str, "level_name_en": str, "hours": map[string]any{"type": "number"},
-		"issuer": str, "issuer_en": str, "issued_on": str, "expires_on": str, "status_since": str, "version": map[string]any{"type": "integer"},
-		"key_id": str, "pdf_sha256": str, "superseded": map[string]any{"type": "boolean"}, "verified_on": str, "verified_at": str,
-	})
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/verify/:code", Summary: "Verify a certificate by the code in its QR link", Tag: "verify",
-		Query: []string{"inspection"}, Response: verification}, s.apiVerify)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/lookup", Summary: "Verify by number, full name and last 4 of the ID number (rate-limited)", Tag: "verify",
-		Request: object([]string{"number", "name", "id_last4"}, map[string]any{"number": str, "name": str, "id_last4": str}), Response: verification}, s.apiVerifyLookup)
+		Request: object([]string{"number", "name", "id_last4"}, map[string]any{"number": str, "name": str, "id_last4": str}), Response: verificationSchema}, s.apiVerifyLookup)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/pdf", Summary: "Is this PDF (multipart field file, or the raw body) a genuine unmodified certificate?", Tag: "verify",
-		Response: verification}, s.apiVerifyPDF)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
-	s.app.Get("/.well-known/jwks.json", s.jwks)
+		Response: verificationSchema}, s.apiVerifyPDF)
 
 	s.page("GET", "/v/:code", public, s.verifyPage)
 	s.page("GET", "/v/:code/photo", public, s.verifyPhoto)

@@ -211,6 +211,12 @@ func migrate(ctx context.Context, cfg config.Config, args []string, out io.Write
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("starting", slog.String("version", version()), slog.Any("config", cfg))
+	// The live heap is small (tens of MB) and nearly all garbage is short-lived request data:
+	// collecting at 5× the live heap rather than Go's default 2× costs little memory and saves CPU
+	// that a loaded 2-core machine needs for answering. A GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -223,6 +229,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer a.Close()
 	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log, App: a})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,6 +19,7 @@ import (
 	"shanyu/exams"
 	"shanyu/internal/config"
 	"shanyu/internal/jobs"
+	"shanyu/internal/pg"
 )
 
 // App holds the domain services and the background machinery of one process.
@@ -33,15 +35,19 @@ type App struct {
 	Exams        *exams.Service
 	Jobs         *jobs.Client
 	registry     *jobs.Registry
+	public       *pgxpool.Pool // the public verification's own pool, see pg.Side
 }
 
+// publicPoolSize is how many connections public verification may use: a few per core, enough to
+// keep PostgreSQL busy, few enough that scans wait in the pool rather than crowd the database.
+func publicPoolSize() int32 { return int32(min(4*runtime.GOMAXPROCS(0), 32)) }
+
 // Build makes the services. Nothing runs in the background until Start.
-func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*App, error) {
+func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (_ *App, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	a := &App{Config: cfg, Pool: pool, Log: log, registry: jobs.NewRegistry()}
-	var err error
 	if a.Accounts, err = accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
@@ -53,7 +59,15 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		return nil, fmt.Errorf("audits: %w", err)
 	}
 	// Each domain registers its workers on a.registry here, before the client is built.
-	a.Certificates = certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey})
+	if a.public, err = pg.Side(ctx, pool, publicPoolSize()); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.public.Close()
+		}
+	}()
+	a.Certificates = certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public})
 	jobs.Add(a.registry, &certificates.IssueWorker{Service: a.Certificates})
 	a.Curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{
 		Levels: func(code string, level int) (string, string, error) {
@@ -103,4 +117,10 @@ func (a *App) Stop(ctx context.Context) error {
 		return nil
 	}
 	return a.Jobs.Stop(ctx)
+}
+
+// Close releases what Build opened (the public verification pool); call it after Stop. The main
+// pool is the caller's.
+func (a *App) Close() {
+	a.public.Close()
 }

@@ -47,6 +47,22 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// Side opens a second, small pool to the same database as main, for a path that must not compete
+// with everything else for main's connections: a bulkhead. Public certificate verification uses one,
+// so that a flood of QR scans cannot take the connections exams save answers with, and so that the
+// scans' own concurrency inside PostgreSQL stays near what the machine's cores can run (32 busy
+// backends on 2 cores spend their time switching, not answering). It connects on first use.
+func Side(ctx context.Context, main *pgxpool.Pool, maxConns int32) (*pgxpool.Pool, error) {
+	cfg := main.Config()
+	cfg.MaxConns = maxConns
+	cfg.MinConns = 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open side pool: %w", err)
+	}
+	return pool, nil
+}
+
 // WithTx runs fn in a transaction on db (a pool, or a transaction, in which case a savepoint is used).
 // It commits when fn returns nil and rolls back otherwise, also when ctx is cancelled mid-way.
 func WithTx(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {

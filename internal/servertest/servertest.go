@@ -103,6 +103,7 @@ func Start(tb testing.TB, opts Options) *Instance {
 			tb.Logf("servertest: server did not stop within 10 s")
 		}
 		_ = a.Stop(sctx)
+		a.Close()
 		cancel()
 	})
 	return &Instance{URL: base, DBURL: dbURL, Pool: pool, Server: srv, Config: cfg, App: a}
