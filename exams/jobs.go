@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )
 
@@ -57,34 +58,24 @@ func (s *Service) SubmitOverdue(ctx context.Context) (int, error) {
 	return s.submitOverdue(ctx, sweepBatch)
 }
 
-func (s *Service) submitOverdue(ctx context.Context, batch int) (int, error) {
+func (s *Service) submitOverdue(ctx context.Context, batch int) (n int, err error) {
 	var errs []error
-	n := 0
+	defer func() { err = errors.Join(append(errs, err)...) }()
 	after := int64(0)
 	for {
-		now := s.now()
 		rows, err := s.db.Query(ctx, `SELECT id FROM exam_attempts
 			WHERE status = 'active' AND deadline_at + grace_s * interval '1 second' < $1 AND id > $2
-			ORDER BY id LIMIT $3`, now, after, batch)
+			ORDER BY id LIMIT $3`, s.now(), after, batch)
 		if err != nil {
-			return n, errors.Join(append(errs, err)...)
+			return n, err
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return n, errors.Join(append(errs, err)...)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, errors.Join(append(errs, err)...)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return n, err
 		}
 		for _, id := range ids {
 			if ctx.Err() != nil {
-				return n, errors.Join(append(errs, ctx.Err())...)
+				return n, ctx.Err()
 			}
 			a, err := s.Submit(ctx, id, 0, "", ByDeadline)
 			switch {
@@ -95,7 +86,7 @@ func (s *Service) submitOverdue(ctx context.Context, batch int) (int, error) {
 			}
 		}
 		if len(ids) < batch {
-			return n, errors.Join(errs...)
+			return n, nil
 		}
 		after = ids[len(ids)-1]
 	}

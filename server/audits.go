@@ -488,12 +488,19 @@ func (s *Server) compliancePage(c *fiber.Ctx) error {
 	if k := c.Query("notice"); strings.HasPrefix(k, "audits.notice.") {
 		msg = s.i18n.T(langOf(c), k)
 	}
-	return s.renderCompliance(c, o, msg, "")
+	return s.renderCompliance(c, o, msg, "", formAgain{})
+}
+
+// formAgain is a roster form that failed, shown again: the section to open (the anchor it returns to,
+// "classes" or "posts") and what the admin had typed into the form that adds a class or a post.
+type formAgain struct {
+	Section string
+	Values  map[string]string
 }
 
 // renderCompliance renders the compliance page with a notice or an error; an institution's admins
 // get the forms that edit the roster and the classes.
-func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice, errMsg string) error {
+func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice, errMsg string, again formAgain) error {
 	ctx := c.UserContext()
 	r, err := s.domains.Audits.Compliance(ctx, o.ID, time.Now())
 	if err != nil {
@@ -505,7 +512,7 @@ func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice,
 	}
 	data := map[string]any{"Org": o, "Report": r, "ClassNames": names,
 		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
-		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg}
+		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg, "Again": again}
 	if data["CanWrite"].(bool) {
 		roster, err := s.domains.Audits.Roster(ctx, o.ID)
 		if err != nil {

@@ -14,91 +14,85 @@ import (
 // keep their roster's posts and their classes; every change is audit-logged by the audits domain.
 func (s *Server) routesRosterEdit() {
 	write := can("institution.roster", "write")
-	s.page("POST", "/institutions/:code/assignments", write, s.assignmentAddSubmit)
-	s.page("POST", "/institutions/:code/assignments/:id", write, s.assignmentChangeSubmit)
-	s.page("POST", "/institutions/:code/assignments/:id/delete", write, s.assignmentRemoveSubmit)
-	s.page("POST", "/institutions/:code/classes", write, s.classSaveSubmit)
-	s.page("POST", "/institutions/:code/classes/:id/delete", write, s.classRemoveSubmit)
+	s.page("POST", "/institutions/:code/assignments", write, s.rosterForm("assigned", "posts", s.assignmentAdd))
+	s.page("POST", "/institutions/:code/assignments/:id", write, s.rosterForm("assignment_changed", "posts", s.assignmentChange))
+	s.page("POST", "/institutions/:code/assignments/:id/delete", write, s.rosterForm("unassigned", "posts", s.assignmentRemove))
+	s.page("POST", "/institutions/:code/classes", write, s.rosterForm("class_saved", "classes", s.classSave))
+	s.page("POST", "/institutions/:code/classes/:id/delete", write, s.rosterForm("class_removed", "classes", s.classRemove))
 }
 
-// rosterEdited answers a roster form: back to the compliance page with a notice, or the page again
-// with the translated error of a mistake the admin can fix (and its status).
-func (s *Server) rosterEdited(c *fiber.Ctx, o accounts.Organisation, err error, notice, anchor string) error {
-	if err == nil {
-		return c.Redirect("/institutions/"+o.Code+"/compliance?notice=audits.notice."+notice+"#"+anchor, fiber.StatusSeeOther)
+// rosterEdit is one roster form's change, made by actor in the institution o.
+type rosterEdit func(c *fiber.Ctx, o accounts.Organisation, actor int64) error
+
+// rosterForm answers a roster form: it finds the institution and checks the admin's right in it, makes
+// the change, then goes back to the compliance page with the notice (at anchor), or shows the page
+// again with the translated error of a mistake the admin can fix (and its status).
+func (s *Server) rosterForm(notice, anchor string, edit rosterEdit) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		o, err := s.institution(c, "institution.roster", "write")
+		if err != nil {
+			return err
+		}
+		err = edit(c, o, principalOf(c).User.ID)
+		if err == nil {
+			return c.Redirect("/institutions/"+o.Code+"/compliance?notice=audits.notice."+notice+"#"+anchor, fiber.StatusSeeOther)
+		}
+		e := failure.As(err)
+		if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
+			return err
+		}
+		msg := s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
+		for _, f := range e.Fields {
+			msg = s.i18n.T(langOf(c), f.Key, f.Args...)
+		}
+		again := formAgain{Section: anchor}
+		if c.FormValue("id") == "" && c.Params("id") == "" { // the form that adds a class or a post
+			again.Values = map[string]string{}
+			for _, k := range []string{"name", "type", "children", "roster_id", "post", "class"} {
+				again.Values[k] = c.FormValue(k)
+			}
+		}
+		c.Status(kindStatus[e.Kind])
+		return s.renderCompliance(c, o, "", msg, again)
 	}
-	e := failure.As(err)
-	if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
-		return err
-	}
-	msg := s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
-	for _, f := range e.Fields {
-		msg = s.i18n.T(langOf(c), f.Key, f.Args...)
-	}
-	c.Status(kindStatus[e.Kind])
-	return s.renderCompliance(c, o, "", msg)
 }
 
-func (s *Server) assignmentAddSubmit(c *fiber.Ctx) error {
-	o, err := s.institution(c, "institution.roster", "write")
-	if err != nil {
-		return err
-	}
+func (s *Server) assignmentAdd(c *fiber.Ctx, o accounts.Organisation, actor int64) error {
 	rosterID, _ := strconv.ParseInt(c.FormValue("roster_id"), 10, 64)
-	err = s.domains.Audits.AssignPost(c.UserContext(), principalOf(c).User.ID, o.ID, rosterID, c.FormValue("post"), c.FormValue("class"))
-	return s.rosterEdited(c, o, err, "assigned", "posts")
+	return s.domains.Audits.AssignPost(c.UserContext(), actor, o.ID, rosterID, c.FormValue("post"), c.FormValue("class"))
 }
 
-func (s *Server) assignmentChangeSubmit(c *fiber.Ctx) error {
-	o, err := s.institution(c, "institution.roster", "write")
-	if err != nil {
-		return err
-	}
+func (s *Server) assignmentChange(c *fiber.Ctx, o accounts.Organisation, actor int64) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	err = s.domains.Audits.ChangeAssignment(c.UserContext(), principalOf(c).User.ID, o.ID, id, c.FormValue("post"), c.FormValue("class"))
-	return s.rosterEdited(c, o, err, "assignment_changed", "posts")
+	return s.domains.Audits.ChangeAssignment(c.UserContext(), actor, o.ID, id, c.FormValue("post"), c.FormValue("class"))
 }
 
-func (s *Server) assignmentRemoveSubmit(c *fiber.Ctx) error {
-	o, err := s.institution(c, "institution.roster", "write")
-	if err != nil {
-		return err
-	}
+func (s *Server) assignmentRemove(c *fiber.Ctx, o accounts.Organisation, actor int64) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	err = s.domains.Audits.RemoveAssignment(c.UserContext(), principalOf(c).User.ID, o.ID, id)
-	return s.rosterEdited(c, o, err, "unassigned", "posts")
+	return s.domains.Audits.RemoveAssignment(c.UserContext(), actor, o.ID, id)
 }
 
-func (s *Server) classSaveSubmit(c *fiber.Ctx) error {
-	o, err := s.institution(c, "institution.roster", "write")
-	if err != nil {
-		return err
-	}
+func (s *Server) classSave(c *fiber.Ctx, o accounts.Organisation, actor int64) error {
 	id, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
-	children, cerr := strconv.Atoi(c.FormValue("children"))
-	if cerr != nil {
-		return s.rosterEdited(c, o, failure.Field("children", "audits.children_invalid"), "", "")
+	children, err := strconv.Atoi(c.FormValue("children"))
+	if err != nil {
+		return failure.Field("children", "audits.children_invalid")
 	}
-	_, err = s.domains.Audits.EditClass(c.UserContext(), principalOf(c).User.ID, audits.Class{ID: id, OrganisationID: o.ID,
+	_, err = s.domains.Audits.EditClass(c.UserContext(), actor, audits.Class{ID: id, OrganisationID: o.ID,
 		Name: c.FormValue("name"), Type: c.FormValue("type"), Children: children})
-	return s.rosterEdited(c, o, err, "class_saved", "classes")
+	return err
 }
 
-func (s *Server) classRemoveSubmit(c *fiber.Ctx) error {
-	o, err := s.institution(c, "institution.roster", "write")
-	if err != nil {
-		return err
-	}
+func (s *Server) classRemove(c *fiber.Ctx, o accounts.Organisation, actor int64) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	err = s.domains.Audits.RemoveClass(c.UserContext(), principalOf(c).User.ID, o.ID, id)
-	return s.rosterEdited(c, o, err, "class_removed", "classes")
+	return s.domains.Audits.RemoveClass(c.UserContext(), actor, o.ID, id)
 }

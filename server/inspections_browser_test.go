@@ -158,6 +158,26 @@ func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
 			}
 			browsertest.AssertFits(t, ctx, browsertest.Phone)
 			browsertest.Screenshot(t, ctx, "compliance-edit-phone")
+			// A new class is saved and announced; the same name again is refused on the page itself.
+			for _, want := range []string{"班级已保存。", "已有同名班级。"} {
+				if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.getElementById('class-edit').open = true")); err != nil {
+					t.Fatal(err)
+				}
+				if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#cn-new"), "小二班")); err != nil {
+					t.Fatal(err)
+				}
+				clickAndLoad(t, ctx, "#class-add button[type=submit]")
+				notice, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.notice")))
+				if err != nil || !strings.Contains(notice, want) {
+					t.Errorf("after adding 小二班: notice %q, %v; want %q", notice, err, want)
+				}
+			}
+			// The refused form is shown again open, with what was typed.
+			kept, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.getElementById('class-edit').open ? document.getElementById('cn-new').value : 'closed'"))
+			if err != nil || kept != "小二班" {
+				t.Errorf("the refused class form: %q, %v; want it open with 小二班", kept, err)
+			}
+			browsertest.Screenshot(t, ctx, "compliance-class-exists-phone")
 		}
 	}
 }
