@@ -45,6 +45,7 @@ type Attempt struct {
 	Reason      string     `json:"submit_reason,omitempty"`
 	Theory      Score      `json:"-"`
 	Practical   Score      `json:"-"`
+	Device      int        `json:"device"` // number of the device holding it (1 for the first; each takeover adds one)
 	device      string
 }
 
@@ -71,13 +72,13 @@ type Started struct {
 
 const attemptColumns = `a.id, a.session_id, a.person_id, a.number, a.seed, a.started_at, a.deadline_at,
 	a.deadline_at + a.grace_s * interval '1 second', a.status, a.submitted_at, coalesce(a.submit_reason, ''),
-	a.theory_earned::float8, a.theory_possible::float8, a.practical_earned::float8, a.practical_possible::float8, a.device_token`
+	a.theory_earned::float8, a.theory_possible::float8, a.practical_earned::float8, a.practical_possible::float8, a.devices, a.device_token`
 
 func scanAttempt(row pgx.Row) (Attempt, error) {
 	var a Attempt
 	err := row.Scan(&a.ID, &a.SessionID, &a.PersonID, &a.Number, &a.Seed, &a.StartedAt, &a.Deadline, &a.AcceptUntil,
 		&a.Status, &a.SubmittedAt, &a.Reason, &a.Theory.Earned, &a.Theory.Possible, &a.Practical.Earned,
-		&a.Practical.Possible, &a.device)
+		&a.Practical.Possible, &a.Device, &a.device)
 	if pg.IsNoRows(err) {
 		return Attempt{}, ErrNotFound
 	}
@@ -90,8 +91,9 @@ func newDeviceToken() string {
 	return hex.EncodeToString(b)
 }
 
-// Start begins the person's attempt at a session, or, when one is in progress, hands it to the
-// calling device: the newer device takes over and the older one is refused from then on.
+// Start begins the person's attempt at a session. When one is in progress it is refused with
+// ErrHeldElsewhere: a device takes an attempt over only by asking to (TakeOver), so that a reload or a
+// second tab never takes it back silently.
 //
 // A province's candidates start together, so Start is kept to three statements in one transaction:
 // one reads the session and locks the registration (which serialises two starts of the same
@@ -99,6 +101,18 @@ func newDeviceToken() string {
 // and one inserts the attempt with its paper. Deadlines are enforced by the periodic sweep
 // (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
+	return s.start(ctx, sessionID, personID, false)
+}
+
+// TakeOver hands the person's attempt in progress to the calling device, which the candidate
+// confirmed: the new device gets the next device number and a token; the device that held the attempt
+// is refused from then on (its state poll says so within seconds) and what it sends afterwards is kept
+// as evidence, not counted. With no attempt in progress it starts one, as Start does.
+func (s *Service) TakeOver(ctx context.Context, sessionID, personID int64) (Started, error) {
+	return s.start(ctx, sessionID, personID, true)
+}
+
+func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver bool) (Started, error) {
 	now := s.now()
 	var out Started
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -131,9 +145,13 @@ func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started
 		}
 		token := newDeviceToken()
 		if activeID != nil {
-			a, err := scanAttempt(tx.QueryRow(ctx, `WITH signal AS (INSERT INTO exam_signals (attempt_id, kind, at) VALUES ($1, 'device_change', $3))
-				UPDATE exam_attempts a SET device_token = $2, devices = devices + 1, last_seen_at = $3
-				WHERE a.id = $1 RETURNING `+attemptColumns, *activeID, token, now))
+			if !takeOver {
+				return ErrHeldElsewhere
+			}
+			a, err := scanAttempt(tx.QueryRow(ctx, `WITH signal AS (INSERT INTO exam_signals (attempt_id, kind, at) VALUES ($1, 'device_change', $3)),
+				a AS (UPDATE exam_attempts SET device_token = $2, devices = devices + 1, last_seen_at = $3 WHERE id = $1 RETURNING *),
+				d AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, devices, device_token, $3 FROM a)
+				SELECT `+attemptColumns+` FROM a`, *activeID, token, now))
 			if err != nil {
 				return err
 			}
@@ -221,6 +239,7 @@ func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, paper []PaperIt
 			INSERT INTO exam_attempts (session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
 				device_token, last_seen_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6) RETURNING *),
+		device AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a),
 		paper AS (
 			INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
 			SELECT (SELECT id FROM a), p, s, pt, i, v, pts, o::int[]
@@ -297,16 +316,38 @@ func (s *Service) StoredPaper(ctx context.Context, attemptID int64) ([]PaperItem
 	return loadPaper(ctx, s.db, attemptID)
 }
 
-// View is what the candidate's page needs: the questions, the latest saved answers and the clock.
+// View is what the candidate's page needs: the questions, the latest saved answers, the clock, and
+// the answers kept as evidence but not counted (Evidence), so that a reload still tells the candidate
+// which of them did not count.
 type View struct {
 	Attempt    Attempt        `json:"attempt"`
 	ServerTime time.Time      `json:"server_time"`
 	Questions  []Question     `json:"questions"`
 	Answers    map[int]Answer `json:"answers"`
-	LastSeq    int64          `json:"last_seq"`
+	LastSeq    int64          `json:"last_seq"` // the highest seq the holding device has saved
+	Evidence   []Evidence     `json:"evidence"`
 }
 
-// ownAttempt loads an attempt of the person and checks the device, when one is given.
+// Evidence is an answer the server received but did not count: it arrived after the attempt was
+// submitted or its time (with grace) was up (reason "late"), or was sent by a device after another
+// took the attempt over ("taken_over"). It is kept for an appeal and never scored automatically.
+type Evidence struct {
+	Position  int        `json:"item"`
+	Device    int        `json:"device"`
+	Seq       int64      `json:"seq"`
+	Reason    string     `json:"reason"`
+	Response  Answer     `json:"response"`
+	TypedAt   *time.Time `json:"typed_at,omitempty"` // the phone's claim: a client clock can lie
+	ArrivedAt time.Time  `json:"arrived_at"`
+}
+
+// Evidence reasons.
+const (
+	EvidenceLate      = "late"
+	EvidenceTakenOver = "taken_over"
+)
+
+// ownAttempt loads an attempt and checks that the caller may use it (see heldBy).
 func (s *Service) ownAttempt(ctx context.Context, db pg.DB, attemptID, personID int64, device string, lock string) (Attempt, error) {
 	a, err := scanAttempt(db.QueryRow(ctx, `SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`+lock, attemptID))
 	if err != nil {
@@ -318,27 +359,31 @@ func (s *Service) ownAttempt(ctx context.Context, db pg.DB, attemptID, personID 
 	return a, nil
 }
 
-// heldBy checks that the attempt is the person's (personID 0: anyone's) and, while it is active, that
-// device holds it (device "": any device).
+// heldBy checks a caller against the attempt. personID 0 is the system or staff (the sweep, marking),
+// which need no device. A candidate must own the attempt and, while it is active, call from the device
+// that holds it: a missing token is refused like a stale one.
 func (a Attempt) heldBy(personID int64, device string) error {
-	if personID != 0 && a.PersonID != personID {
+	if personID == 0 {
+		return nil
+	}
+	if a.PersonID != personID {
 		return ErrNotFound
 	}
-	if device != "" && a.Status == Active && a.device != device {
+	if a.Status == Active && (device == "" || a.device != device) {
 		return ErrTakenOver
 	}
 	return nil
 }
 
 // Paper returns the candidate's view of an attempt (resume after a reload, a crash or on the device
-// that took it over). Every candidate fetches it right after starting, so the attempt, its paper and
-// its answers are read in one round trip; the paper and answers are thrown away unless the attempt is
-// the caller's.
+// that took it over). Every candidate fetches it right after starting, so the attempt, its paper, its
+// answers and its evidence are read in one round trip; they are thrown away unless the attempt is the
+// caller's.
 func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device string) (View, error) {
 	var a Attempt
 	var paper []PaperItem
-	var answers map[int]*Answer
-	var last int64
+	var answers []storedAnswer
+	var evidence []Evidence
 	var b pgx.Batch
 	b.Queue(`SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`, attemptID).QueryRow(func(row pgx.Row) (err error) {
 		a, err = scanAttempt(row)
@@ -349,7 +394,11 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 		return err
 	})
 	b.Queue(answersQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
-		answers, last, err = scanAnswers(rows)
+		answers, err = scanAnswers(rows)
+		return err
+	})
+	b.Queue(evidenceQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
+		evidence, err = scanEvidence(rows)
 		return err
 	})
 	if err := s.db.SendBatch(ctx, &b).Close(); err != nil {
@@ -358,7 +407,7 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 	if err := a.heldBy(personID, device); err != nil {
 		return View{}, err
 	}
-	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}, LastSeq: last}
+	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}, Evidence: evidence}
 	for _, p := range paper {
 		it, err := s.version(ctx, s.db, p.VersionID)
 		if err != nil {
@@ -366,43 +415,78 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 		}
 		v.Questions = append(v.Questions, questionOf(p, it))
 	}
-	for pos, a := range answers {
-		v.Answers[pos] = *a
+	for _, sa := range answers {
+		v.Answers[sa.position] = sa.answer
+		if sa.device == a.Device {
+			v.LastSeq = max(v.LastSeq, sa.seq)
+		}
+	}
+	if v.Evidence == nil {
+		v.Evidence = []Evidence{}
 	}
 	return v, nil
 }
 
-const answersQuery = `SELECT DISTINCT ON (position) position, response, seq FROM exam_answers
-	WHERE attempt_id = $1 ORDER BY position, seq DESC`
+// The latest answer at a position is the one with the highest (device_no, seq): the device holding
+// the attempt always has the highest device number, and numbers its own saves.
+const answersQuery = `SELECT DISTINCT ON (position) position, response, device_no, seq FROM exam_answers
+	WHERE attempt_id = $1 ORDER BY position, device_no DESC, seq DESC`
 
-func latestAnswers(ctx context.Context, db pg.DB, attemptID int64) (map[int]*Answer, int64, error) {
-	rows, err := db.Query(ctx, answersQuery, attemptID)
-	if err != nil {
-		return nil, 0, err
-	}
-	return scanAnswers(rows)
+type storedAnswer struct {
+	position, device int
+	seq              int64
+	answer           Answer
 }
 
-// scanAnswers reads the latest answer at each position and the highest seq among them.
-func scanAnswers(rows pgx.Rows) (map[int]*Answer, int64, error) {
-	defer rows.Close()
-	out := map[int]*Answer{}
-	var last int64
-	for rows.Next() {
-		var pos int
-		var raw []byte
-		var seq int64
-		if err := rows.Scan(&pos, &raw, &seq); err != nil {
-			return nil, 0, err
-		}
-		var a Answer
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return nil, 0, err
-		}
-		out[pos] = &a
-		last = max(last, seq)
+func latestAnswers(ctx context.Context, db pg.DB, attemptID int64) (map[int]*Answer, error) {
+	rows, err := db.Query(ctx, answersQuery, attemptID)
+	if err != nil {
+		return nil, err
 	}
-	return out, last, rows.Err()
+	list, err := scanAnswers(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]*Answer, len(list))
+	for i := range list {
+		out[list[i].position] = &list[i].answer
+	}
+	return out, nil
+}
+
+// scanAnswers reads the latest answer at each position.
+func scanAnswers(rows pgx.Rows) ([]storedAnswer, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (storedAnswer, error) {
+		var sa storedAnswer
+		var raw []byte
+		if err := row.Scan(&sa.position, &raw, &sa.device, &sa.seq); err != nil {
+			return sa, err
+		}
+		return sa, json.Unmarshal(raw, &sa.answer)
+	})
+}
+
+const evidenceQuery = `SELECT position, device_no, seq, reason, response, typed_at, arrived_at FROM exam_answer_evidence
+	WHERE attempt_id = $1 ORDER BY arrived_at, device_no, seq`
+
+func scanEvidence(rows pgx.Rows) ([]Evidence, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Evidence, error) {
+		var e Evidence
+		var raw []byte
+		if err := row.Scan(&e.Position, &e.Device, &e.Seq, &e.Reason, &raw, &e.TypedAt, &e.ArrivedAt); err != nil {
+			return e, err
+		}
+		return e, json.Unmarshal(raw, &e.Response)
+	})
+}
+
+// AttemptEvidence lists the answers of an attempt kept as evidence but not counted (for staff).
+func (s *Service) AttemptEvidence(ctx context.Context, attemptID int64) ([]Evidence, error) {
+	rows, err := s.db.Query(ctx, evidenceQuery, attemptID)
+	if err != nil {
+		return nil, err
+	}
+	return scanEvidence(rows)
 }
 
 // Ack is the acknowledgement of a save: once the caller has it, the answer is in the database.
@@ -411,11 +495,17 @@ type Ack struct {
 	SavedAt time.Time `json:"saved_at"`
 }
 
-// Save stores one answer. seq is the client's sequence number within the attempt: sending the same
-// save again is acknowledged again without a second row; a different save under a used seq is refused.
-// The row is written by the statement that checks the device and the deadline, so the answer is durable
-// when Save returns, and a submit that runs at the same time either sees it or makes it fail.
-func (s *Service) Save(ctx context.Context, attemptID, personID int64, device string, seq int64, position int, ans Answer) (Ack, error) {
+// Save stores one answer. seq is the sending device's own sequence number (each device numbers its
+// saves from 1, so two devices never collide): sending the same save again is acknowledged again
+// without a second row; a different save under a used seq is refused. typedAt is when the phone says
+// the answer was typed; it is recorded, never trusted. The row is written by the statement that checks
+// the device and the deadline, so the answer is durable when Save returns, and a submit that runs at
+// the same time either sees it or makes it fail.
+//
+// A save that cannot count is not dropped: when it comes from a device that once held the attempt but
+// no longer does, or arrives after the attempt was submitted or its time was up, it is kept as
+// evidence (ErrRecordedTakenOver, ErrRecordedLate) with the device, the arrival time and typedAt.
+func (s *Service) Save(ctx context.Context, attemptID, personID int64, device string, seq int64, position int, ans Answer, typedAt *time.Time) (Ack, error) {
 	if seq <= 0 || position < 0 {
 		return Ack{}, ErrBadAnswer
 	}
@@ -428,37 +518,41 @@ func (s *Service) Save(ctx context.Context, attemptID, personID int64, device st
 	}
 	now := s.now()
 	var saved time.Time
-	err = s.db.QueryRow(ctx, `INSERT INTO exam_answers (attempt_id, seq, position, response, saved_at)
-		SELECT a.id, $2, $3, $4, $7 FROM exam_attempts a
+	err = s.db.QueryRow(ctx, `INSERT INTO exam_answers (attempt_id, device_no, seq, position, response, saved_at, typed_at)
+		SELECT a.id, a.devices, $2, $3, $4, $7, $8 FROM exam_attempts a
 		WHERE a.id = $1 AND a.person_id = $5 AND a.device_token = $6 AND a.status = 'active'
 			AND $7 <= a.deadline_at + a.grace_s * interval '1 second'
 			AND EXISTS (SELECT 1 FROM exam_attempt_items i WHERE i.attempt_id = a.id AND i.position = $3)
 		FOR KEY SHARE OF a
-		ON CONFLICT (attempt_id, seq) DO NOTHING RETURNING saved_at`,
-		attemptID, seq, position, raw, personID, device, now).Scan(&saved)
+		ON CONFLICT (attempt_id, device_no, seq) DO NOTHING RETURNING saved_at`,
+		attemptID, seq, position, raw, personID, device, now, typedAt).Scan(&saved)
 	if err == nil {
 		return Ack{Seq: seq, SavedAt: saved}, nil
 	}
 	if !pg.IsNoRows(err) {
 		return Ack{}, fmt.Errorf("save answer: %w", err)
 	}
-	return s.whyNotSaved(ctx, attemptID, personID, device, seq, position, raw, now)
+	return s.whyNotSaved(ctx, attemptID, personID, device, seq, position, raw, typedAt, now)
 }
 
 // whyNotSaved explains a save that wrote nothing: a repeat of an acknowledged save (acknowledged
-// again), or the reason it is refused.
-func (s *Service) whyNotSaved(ctx context.Context, attemptID, personID int64, device string, seq int64, position int, raw []byte, now time.Time) (Ack, error) {
+// again), an answer kept as evidence, or the reason it is refused.
+func (s *Service) whyNotSaved(ctx context.Context, attemptID, personID int64, device string, seq int64, position int, raw []byte,
+	typedAt *time.Time, now time.Time) (Ack, error) {
 	var same *bool
 	var saved *time.Time
 	var exists bool
 	var owner int64
-	var token, status string
+	var deviceNo *int
+	var holder int
+	var status string
 	var until time.Time
-	err := s.db.QueryRow(ctx, `SELECT a.person_id, a.device_token, a.status, a.deadline_at + a.grace_s * interval '1 second',
+	err := s.db.QueryRow(ctx, `SELECT a.person_id, a.devices, d.device_no, a.status, a.deadline_at + a.grace_s * interval '1 second',
 		EXISTS (SELECT 1 FROM exam_attempt_items i WHERE i.attempt_id = a.id AND i.position = $3),
-		(SELECT e.position = $3 AND e.response = $4::jsonb FROM exam_answers e WHERE e.attempt_id = a.id AND e.seq = $2),
-		(SELECT e.saved_at FROM exam_answers e WHERE e.attempt_id = a.id AND e.seq = $2)
-		FROM exam_attempts a WHERE a.id = $1`, attemptID, seq, position, raw).Scan(&owner, &token, &status, &until, &exists, &same, &saved)
+		(SELECT e.position = $3 AND e.response = $4::jsonb FROM exam_answers e WHERE e.attempt_id = a.id AND e.device_no = d.device_no AND e.seq = $2),
+		(SELECT e.saved_at FROM exam_answers e WHERE e.attempt_id = a.id AND e.device_no = d.device_no AND e.seq = $2)
+		FROM exam_attempts a LEFT JOIN exam_attempt_devices d ON d.attempt_id = a.id AND d.token = $5
+		WHERE a.id = $1`, attemptID, seq, position, raw, device).Scan(&owner, &holder, &deviceNo, &status, &until, &exists, &same, &saved)
 	if pg.IsNoRows(err) || (err == nil && owner != personID) {
 		return Ack{}, ErrNotFound
 	}
@@ -470,35 +564,59 @@ func (s *Service) whyNotSaved(ctx context.Context, attemptID, personID int64, de
 		return Ack{Seq: seq, SavedAt: *saved}, nil
 	case same != nil:
 		return Ack{}, ErrSeqReused
-	case status != Active:
-		return Ack{}, ErrSubmitted
-	case token != device:
-		return Ack{}, ErrTakenOver
-	case now.After(until):
-		return Ack{}, ErrLate
+	case deviceNo == nil:
+		return Ack{}, ErrTakenOver // no token, or one that never held this attempt: nothing to attribute
 	case !exists:
 		return Ack{}, ErrBadAnswer
 	}
-	return Ack{}, fmt.Errorf("save answer %d/%d: refused for no known reason", attemptID, seq)
+	reason, refusal := EvidenceLate, ErrRecordedLate
+	switch {
+	case status != Active, now.After(until):
+	case *deviceNo != holder:
+		reason, refusal = EvidenceTakenOver, ErrRecordedTakenOver
+	default:
+		return Ack{}, fmt.Errorf("save answer %d/%d: refused for no known reason", attemptID, seq)
+	}
+	var kept bool
+	err = s.db.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO exam_answer_evidence (attempt_id, device_no, seq, position, response, reason, typed_at, arrived_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (attempt_id, device_no, seq) DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins) OR EXISTS (SELECT 1 FROM exam_answer_evidence
+			WHERE attempt_id = $1 AND device_no = $2 AND seq = $3 AND position = $4 AND response = $5::jsonb)`,
+		attemptID, *deviceNo, seq, position, raw, reason, typedAt, now).Scan(&kept)
+	if err != nil {
+		return Ack{}, fmt.Errorf("keep answer as evidence: %w", err)
+	}
+	if !kept {
+		return Ack{}, ErrSeqReused
+	}
+	return Ack{}, refusal
 }
 
-// State is the attempt's clock for the countdown: the server's time and the deadline.
+// State is the attempt's clock for the countdown (the server's time and the deadline) and whether the
+// calling device still holds it; pages poll it every few seconds, so it is one read by primary key.
 type State struct {
 	Status      string    `json:"status"`
 	ServerTime  time.Time `json:"server_time"`
 	Deadline    time.Time `json:"deadline"`
 	AcceptUntil time.Time `json:"accept_until"`
-	Answered    int       `json:"answered"`
+	Reason      string    `json:"submit_reason,omitempty"`
+	Answered    *int      `json:"answered,omitempty"` // only when asked for (withAnswered): it costs a second read
 }
 
-// AttemptState returns the clock of an attempt.
-func (s *Service) AttemptState(ctx context.Context, attemptID, personID int64, device string) (State, error) {
+// AttemptState returns the clock of an attempt, or ErrTakenOver when the calling device no longer
+// holds it.
+func (s *Service) AttemptState(ctx context.Context, attemptID, personID int64, device string, withAnswered bool) (State, error) {
 	a, err := s.ownAttempt(ctx, s.db, attemptID, personID, device, "")
 	if err != nil {
 		return State{}, err
 	}
-	st := State{Status: a.Status, ServerTime: s.now(), Deadline: a.Deadline, AcceptUntil: a.AcceptUntil}
-	err = s.db.QueryRow(ctx, `SELECT count(DISTINCT position) FROM exam_answers WHERE attempt_id = $1`, attemptID).Scan(&st.Answered)
+	st := State{Status: a.Status, ServerTime: s.now(), Deadline: a.Deadline, AcceptUntil: a.AcceptUntil, Reason: a.Reason}
+	if withAnswered {
+		var n int
+		err = s.db.QueryRow(ctx, `SELECT count(DISTINCT position) FROM exam_answers WHERE attempt_id = $1`, attemptID).Scan(&n)
+		st.Answered = &n
+	}
 	return st, err
 }
 

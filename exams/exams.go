@@ -48,6 +48,9 @@ var (
 	ErrLate               = failure.New(failure.Conflict, "exams.late")
 	ErrSubmitted          = failure.New(failure.Conflict, "exams.submitted")
 	ErrSeqReused          = failure.New(failure.Conflict, "exams.seq_reused")
+	ErrHeldElsewhere      = failure.New(failure.Conflict, "exams.held_elsewhere")      // another device holds the attempt: take it over explicitly
+	ErrRecordedTakenOver  = failure.New(failure.Conflict, "exams.recorded_taken_over") // not counted: the device no longer holds the attempt; kept as evidence
+	ErrRecordedLate       = failure.New(failure.Conflict, "exams.recorded_late")       // not counted: arrived after submission or time; kept as evidence
 	ErrBadAnswer          = failure.New(failure.Invalid, "exams.answer_invalid")
 	ErrMarkingOpen        = failure.New(failure.Conflict, "exams.marking_open")
 	ErrAlreadyPublished   = failure.New(failure.Conflict, "exams.already_published")

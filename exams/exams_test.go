@@ -207,43 +207,59 @@ func TestSaveIsIdempotentAndLateSavesAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, dev := st.Attempt.ID, st.DeviceToken
-	first, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{2}})
+	first, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{2}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{2}})
+	again, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{2}}, nil)
 	if err != nil {
 		t.Fatalf("repeated save: %v", err)
 	}
 	if !again.SavedAt.Equal(first.SavedAt) {
 		t.Errorf("repeated save acknowledged at %v, first at %v", again.SavedAt, first.SavedAt)
 	}
-	if _, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{3}}); !errors.Is(err, ErrSeqReused) {
+	if _, err := f.svc.Save(ctx, id, p, dev, 1, 0, Answer{Choices: []int{3}}, nil); !errors.Is(err, ErrSeqReused) {
 		t.Errorf("other answer under a used seq: %v, want ErrSeqReused", err)
 	}
 	var rows int
 	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM exam_answers WHERE attempt_id = $1`, id).Scan(&rows); err != nil || rows != 1 {
 		t.Errorf("answer rows %d (%v), want 1", rows, err)
 	}
-	if _, err := f.svc.Save(ctx, id, p, dev, 2, 99, Answer{}); !errors.Is(err, ErrBadAnswer) {
+	if _, err := f.svc.Save(ctx, id, p, dev, 2, 99, Answer{}, nil); !errors.Is(err, ErrBadAnswer) {
 		t.Errorf("save to a position not on the paper: %v", err)
 	}
 	// within the grace period: accepted
 	f.clock.t = st.Attempt.Deadline.Add(10 * time.Second)
-	if _, err := f.svc.Save(ctx, id, p, dev, 3, 1, Answer{Choices: []int{1}}); err != nil {
+	if _, err := f.svc.Save(ctx, id, p, dev, 3, 1, Answer{Choices: []int{1}}, nil); err != nil {
 		t.Errorf("save within grace: %v", err)
 	}
 	f.clock.t = st.Attempt.AcceptUntil.Add(time.Second)
-	if _, err := f.svc.Save(ctx, id, p, dev, 4, 1, Answer{Choices: []int{0}}); !errors.Is(err, ErrLate) {
-		t.Errorf("save after deadline + grace: %v, want ErrLate", err)
+	typed := st.Attempt.Deadline.Add(-time.Minute)
+	if _, err := f.svc.Save(ctx, id, p, dev, 4, 1, Answer{Choices: []int{0}}, &typed); !errors.Is(err, ErrRecordedLate) {
+		t.Errorf("save after deadline + grace: %v, want ErrRecordedLate", err)
+	}
+	// not counted, but kept with the device, the arrival time and the phone's claim
+	ev, err := f.svc.AttemptEvidence(ctx, id)
+	if err != nil || len(ev) != 1 || ev[0].Position != 1 || ev[0].Device != 1 || ev[0].Seq != 4 || ev[0].Reason != EvidenceLate ||
+		ev[0].TypedAt == nil || !ev[0].TypedAt.Equal(typed) || !ev[0].ArrivedAt.Equal(f.clock.t) || ev[0].Response.Choices[0] != 0 {
+		t.Errorf("evidence = %+v (%v), want the late answer to item 1", ev, err)
+	}
+	if _, err := f.svc.Save(ctx, id, p, dev, 4, 1, Answer{Choices: []int{0}}, &typed); !errors.Is(err, ErrRecordedLate) {
+		t.Errorf("late save sent again: %v, want ErrRecordedLate again", err)
+	}
+	if ev, _ := f.svc.AttemptEvidence(ctx, id); len(ev) != 1 {
+		t.Errorf("a resent late save kept %d times", len(ev))
 	}
 	// an acknowledged save sent again after the deadline is still acknowledged
-	if _, err := f.svc.Save(ctx, id, p, dev, 3, 1, Answer{Choices: []int{1}}); err != nil {
+	if _, err := f.svc.Save(ctx, id, p, dev, 3, 1, Answer{Choices: []int{1}}, nil); err != nil {
 		t.Errorf("repeat of an acknowledged save after the deadline: %v", err)
 	}
 }
 
-func TestNewerDeviceTakesOver(t *testing.T) {
+// One device holds an attempt; another takes it over only by asking; sequence numbers are the
+// device's own, so they never collide; what a device sends after losing the attempt is kept as
+// evidence, and a device that never held it (or sends no token) is refused without a record.
+func TestTakeoverIsExplicitAndNothingIsDroppedWithoutARecord(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{})
 	ctx := context.Background()
@@ -252,33 +268,83 @@ func TestNewerDeviceTakesOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Save(ctx, phone.Attempt.ID, p, phone.DeviceToken, 1, 0, Answer{Choices: []int{1}}); err != nil {
+	id := phone.Attempt.ID
+	if _, err := f.svc.Save(ctx, id, p, phone.DeviceToken, 1, 0, Answer{Choices: []int{1}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	laptop, err := f.svc.Start(ctx, f.session.ID, p)
+	if _, err := f.svc.Start(ctx, f.session.ID, p); !errors.Is(err, ErrHeldElsewhere) {
+		t.Fatalf("second start without asking: %v, want ErrHeldElsewhere", err)
+	}
+	if _, err := f.svc.Save(ctx, id, p, phone.DeviceToken, 2, 1, Answer{Choices: []int{2}}, nil); err != nil {
+		t.Errorf("the refused start changed the holder: %v", err)
+	}
+	laptop, err := f.svc.TakeOver(ctx, f.session.ID, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !laptop.Resumed || laptop.Attempt.ID != phone.Attempt.ID || !laptop.Attempt.Deadline.Equal(phone.Attempt.Deadline) {
-		t.Fatalf("second start = %+v, want the same attempt resumed", laptop)
+	if !laptop.Resumed || laptop.Attempt.ID != id || laptop.Attempt.Device != 2 || !laptop.Attempt.Deadline.Equal(phone.Attempt.Deadline) {
+		t.Fatalf("take over = %+v, want the same attempt on device 2", laptop)
 	}
-	if _, err := f.svc.Save(ctx, phone.Attempt.ID, p, phone.DeviceToken, 2, 1, Answer{Choices: []int{1}}); !errors.Is(err, ErrTakenOver) {
-		t.Errorf("older device save: %v, want ErrTakenOver", err)
+	if _, err := f.svc.AttemptState(ctx, id, p, phone.DeviceToken, false); !errors.Is(err, ErrTakenOver) {
+		t.Errorf("older device state poll: %v, want ErrTakenOver", err)
 	}
-	if _, err := f.svc.Paper(ctx, phone.Attempt.ID, p, phone.DeviceToken); !errors.Is(err, ErrTakenOver) {
+	if _, err := f.svc.Paper(ctx, id, p, phone.DeviceToken); !errors.Is(err, ErrTakenOver) {
 		t.Errorf("older device paper: %v, want ErrTakenOver", err)
 	}
-	v, err := f.svc.Paper(ctx, laptop.Attempt.ID, p, laptop.DeviceToken)
+	for _, dev := range []string{"", "0123456789abcdef0123456789abcdef"} {
+		if _, err := f.svc.AttemptState(ctx, id, p, dev, false); !errors.Is(err, ErrTakenOver) {
+			t.Errorf("state with token %q: %v, want ErrTakenOver", dev, err)
+		}
+		if _, err := f.svc.Save(ctx, id, p, dev, 9, 2, Answer{Choices: []int{0}}, nil); !errors.Is(err, ErrTakenOver) {
+			t.Errorf("save with token %q: %v, want ErrTakenOver", dev, err)
+		}
+		if _, err := f.svc.Submit(ctx, id, p, dev, ByCandidate); !errors.Is(err, ErrTakenOver) {
+			t.Errorf("submit with token %q: %v, want ErrTakenOver", dev, err)
+		}
+	}
+	// The old device's unsent answer: refused, kept with the device that typed it.
+	typed := f.clock.t.Add(-3 * time.Second)
+	if _, err := f.svc.Save(ctx, id, p, phone.DeviceToken, 3, 2, Answer{Choices: []int{2}}, &typed); !errors.Is(err, ErrRecordedTakenOver) {
+		t.Errorf("older device save: %v, want ErrRecordedTakenOver", err)
+	}
+	// The new device numbers from 1: no collision with the phone's 1–3.
+	if _, err := f.svc.Save(ctx, id, p, laptop.DeviceToken, 1, 1, Answer{Choices: []int{0}}, nil); err != nil {
+		t.Fatalf("newer device save: %v", err)
+	}
+	v, err := f.svc.Paper(ctx, id, p, laptop.DeviceToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.LastSeq != 1 || len(v.Answers[0].Choices) != 1 {
-		t.Errorf("resumed view: last seq %d, answers %v", v.LastSeq, v.Answers)
+	if v.LastSeq != 1 || v.Answers[0].Choices[0] != 1 || v.Answers[1].Choices[0] != 0 || len(v.Answers) != 2 {
+		t.Errorf("view on the new device: last seq %d, answers %v; want 1, item 0 from the phone, item 1 from the laptop", v.LastSeq, v.Answers)
 	}
-	if _, err := f.svc.Save(ctx, laptop.Attempt.ID, p, laptop.DeviceToken, 2, 1, Answer{Choices: []int{1}}); err != nil {
-		t.Errorf("newer device save: %v", err)
+	if len(v.Evidence) != 1 || v.Evidence[0].Position != 2 || v.Evidence[0].Device != 1 || v.Evidence[0].Reason != EvidenceTakenOver {
+		t.Errorf("evidence = %+v, want the phone's answer to item 2", v.Evidence)
 	}
-	if _, err := f.svc.Paper(ctx, laptop.Attempt.ID, p+1000, laptop.DeviceToken); !errors.Is(err, ErrNotFound) {
+	// The phone asks for the attempt back: device 3; the laptop is now the one refused.
+	back, err := f.svc.TakeOver(ctx, f.session.ID, p)
+	if err != nil || back.Attempt.Device != 3 {
+		t.Fatalf("take back = %+v, %v", back, err)
+	}
+	if _, err := f.svc.Save(ctx, id, p, laptop.DeviceToken, 2, 1, Answer{Choices: []int{2}}, nil); !errors.Is(err, ErrRecordedTakenOver) {
+		t.Errorf("laptop after the phone took back: %v", err)
+	}
+	if _, err := f.svc.Save(ctx, id, p, back.DeviceToken, 1, 1, Answer{Choices: []int{1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.svc.Submit(ctx, id, p, back.DeviceToken, ByCandidate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers, err := latestAnswers(ctx, f.pool, id)
+	if err != nil || answers[1].Choices[0] != 1 || answers[2] != nil {
+		t.Errorf("graded answers %v (%v): item 1 from the last device, item 2 not counted", answers, err)
+	}
+	var signals int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM exam_signals WHERE attempt_id = $1 AND kind = 'device_change'`, a.ID).Scan(&signals); err != nil || signals != 2 {
+		t.Errorf("device changes logged: %d (%v), want 2", signals, err)
+	}
+	if _, err := f.svc.Paper(ctx, id, p+1000, back.DeviceToken); !errors.Is(err, ErrNotFound) {
 		t.Errorf("someone else's attempt: %v, want ErrNotFound", err)
 	}
 }
@@ -294,12 +360,12 @@ func TestSubmitIsIdempotentAndGradesObjectiveItems(t *testing.T) {
 	}
 	paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
 	for i, pi := range paper[:3] { // three right answers, then one wrong one
-		if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{correct(pi)}}); err != nil {
+		if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{correct(pi)}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wrong := (correct(paper[3]) + 1) % 4
-	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 4, paper[3].Position, Answer{Choices: []int{wrong}}); err != nil {
+	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 4, paper[3].Position, Answer{Choices: []int{wrong}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	a, err := f.svc.Submit(ctx, st.Attempt.ID, p, st.DeviceToken, ByCandidate)
@@ -313,8 +379,8 @@ func TestSubmitIsIdempotentAndGradesObjectiveItems(t *testing.T) {
 	if err != nil || again.Theory != a.Theory || !again.SubmittedAt.Equal(*a.SubmittedAt) {
 		t.Errorf("second submit: %+v, %v", again, err)
 	}
-	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 5, 0, Answer{Choices: []int{0}}); !errors.Is(err, ErrSubmitted) {
-		t.Errorf("save after submit: %v, want ErrSubmitted", err)
+	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 5, 0, Answer{Choices: []int{0}}, nil); !errors.Is(err, ErrRecordedLate) {
+		t.Errorf("save after submit: %v, want ErrRecordedLate", err)
 	}
 	if _, err := f.svc.Start(ctx, f.session.ID, p); !errors.Is(err, ErrNoAttemptsLeft) {
 		t.Errorf("second attempt: %v, want ErrNoAttemptsLeft", err)
@@ -335,7 +401,7 @@ func TestSweepJobSubmitsExpiredAttempts(t *testing.T) {
 		t.Errorf("start enqueued %d jobs (%v), want none: the sweep enforces deadlines", jobs, err)
 	}
 	paper, _ := f.svc.StoredPaper(ctx, st.Attempt.ID)
-	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 1, paper[0].Position, Answer{Choices: []int{correct(paper[0])}}); err != nil {
+	if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, 1, paper[0].Position, Answer{Choices: []int{correct(paper[0])}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	w := &SweepWorker{Exams: f.svc}
@@ -344,14 +410,14 @@ func TestSweepJobSubmitsExpiredAttempts(t *testing.T) {
 	if err := w.Work(ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := f.svc.AttemptState(ctx, st.Attempt.ID, p, ""); v.Status != Active {
+	if v, _ := f.svc.AttemptState(ctx, st.Attempt.ID, p, st.DeviceToken, false); v.Status != Active {
 		t.Fatalf("status after a sweep within the grace period: %s, want active", v.Status)
 	}
 	f.clock.t = st.Attempt.AcceptUntil.Add(time.Second)
 	if err := w.Work(ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	v, err := f.svc.AttemptState(ctx, st.Attempt.ID, p, "")
+	v, err := f.svc.AttemptState(ctx, st.Attempt.ID, p, st.DeviceToken, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +475,7 @@ func TestConcurrentStartsMakeOneAttempt(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = f.svc.Start(ctx, f.session.ID, p)
+			results[i], errs[i] = f.svc.TakeOver(ctx, f.session.ID, p) // every device asks for the attempt
 		}()
 	}
 	wg.Wait()
@@ -427,6 +493,13 @@ func TestConcurrentStartsMakeOneAttempt(t *testing.T) {
 	}
 	if fresh != 1 {
 		t.Errorf("%d starts created an attempt, want 1", fresh)
+	}
+	numbers := map[int]bool{}
+	for _, r := range results {
+		numbers[r.Attempt.Device] = true
+	}
+	if len(numbers) != devices {
+		t.Errorf("device numbers %v, want %d distinct", numbers, devices)
 	}
 	var n, signals int
 	if err := f.pool.QueryRow(ctx, `SELECT count(*), (SELECT count(*) FROM exam_signals s WHERE s.attempt_id = $2 AND s.kind = 'device_change')
@@ -491,7 +564,7 @@ func TestMarkingPublishAndIssuanceRequest(t *testing.T) {
 		for _, pi := range paper {
 			if len(pi.OptionOrder) > 0 && who == pass {
 				n++
-				if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, n, pi.Position, Answer{Choices: []int{correct(pi)}}); err != nil {
+				if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, n, pi.Position, Answer{Choices: []int{correct(pi)}}, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -635,7 +708,7 @@ func TestRegradeDryRunListsWhoChanges(t *testing.T) {
 			if who == people[1] {
 				shown = correct(pi) // the second candidate answers the original key
 			}
-			if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{shown}}); err != nil {
+			if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{shown}}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -697,7 +770,7 @@ func TestItemStatistics(t *testing.T) {
 			if i >= right {
 				pick = (pick + 1) % 4
 			}
-			if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{pick}}); err != nil {
+			if _, err := f.svc.Save(ctx, st.Attempt.ID, p, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{pick}}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

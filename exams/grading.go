@@ -54,7 +54,7 @@ func (s *Service) grade(ctx context.Context, tx pgx.Tx, a Attempt) (Attempt, err
 	if err != nil {
 		return a, err
 	}
-	answers, _, err := latestAnswers(ctx, tx, a.ID)
+	answers, err := latestAnswers(ctx, tx, a.ID)
 	if err != nil {
 		return a, err
 	}
@@ -126,7 +126,7 @@ type MarkTask struct {
 // never one they marked already, so that the two markings of double marking are independent.
 func (s *Service) MarkingQueue(ctx context.Context, sessionID, examinerID int64) ([]MarkTask, error) {
 	rows, err := s.db.Query(ctx, `SELECT i.attempt_id, i.position, i.version_id, i.points::float8,
-		coalesce((SELECT e.response->>'text' FROM exam_answers e WHERE e.attempt_id = i.attempt_id AND e.position = i.position ORDER BY e.seq DESC LIMIT 1), ''),
+		coalesce((SELECT e.response->>'text' FROM exam_answers e WHERE e.attempt_id = i.attempt_id AND e.position = i.position ORDER BY e.device_no DESC, e.seq DESC LIMIT 1), ''),
 		(SELECT count(*) FROM exam_marks m WHERE m.attempt_id = i.attempt_id AND m.position = i.position) + 1
 		FROM exam_attempt_items i JOIN exam_attempts a ON a.id = i.attempt_id
 		WHERE a.session_id = $1 AND a.status = 'marking' AND i.earned IS NULL
@@ -527,7 +527,7 @@ func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64,
 			if err != nil {
 				return err
 			}
-			answers, _, err := latestAnswers(ctx, tx, a.ID)
+			answers, err := latestAnswers(ctx, tx, a.ID)
 			if err != nil {
 				return err
 			}

@@ -11,8 +11,11 @@ import (
 // person's and the position must hold an item version with an image of that name. Anyone else gets
 // ErrNotFound, as if the image did not exist.
 func (s *Service) AttemptImage(ctx context.Context, attemptID, personID int64, position int, name string) (bank.Image, error) {
-	if _, err := s.ownAttempt(ctx, s.db, attemptID, personID, "", ""); err != nil {
+	// Images are fetched by <img> tags, which send no device token: the owner is checked, not the device.
+	if a, err := s.ownAttempt(ctx, s.db, attemptID, 0, "", ""); err != nil {
 		return bank.Image{}, err
+	} else if a.PersonID != personID {
+		return bank.Image{}, ErrNotFound
 	}
 	var versionID int64
 	if err := s.db.QueryRow(ctx, `SELECT version_id FROM exam_attempt_items WHERE attempt_id = $1 AND position = $2`,

@@ -25,7 +25,7 @@ func TestCorrectionsAndRegradeOfOneItem(t *testing.T) {
 				shown = s
 			}
 		}
-		if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{shown}}); err != nil {
+		if _, err := f.svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), pi.Position, Answer{Choices: []int{shown}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,6 +17,7 @@ type apiRoute struct {
 	Tag      string
 	Perm     perm           // what the caller needs; public when zero
 	Request  map[string]any // JSON Schema of the body, if any
+	Optional bool           // the body may be left out
 	Response map[string]any // JSON Schema of the 200 body, if any
 	Query    []string       // names of query parameters
 }
@@ -86,7 +87,7 @@ func (s *Server) openAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if r.Request != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": r.Request}}}
+			op["requestBody"] = map[string]any{"required": !r.Optional, "content": map[string]any{"application/json": map[string]any{"schema": r.Request}}}
 		}
 		ok := map[string]any{"description": "OK"}
 		if r.Response != nil {
@@ -131,6 +132,7 @@ func (s *Server) openAPI() map[string]any {
 				"Error": object([]string{"error"}, map[string]any{
 					"error": object([]string{"code", "message"}, map[string]any{
 						"code":       map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "too_many_requests", "internal"}},
+						"key":        str,
 						"message":    str,
 						"fields":     map[string]any{"type": "object", "additionalProperties": str},
 						"request_id": str,

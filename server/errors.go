@@ -62,6 +62,7 @@ type errorBody struct {
 
 type errorDetail struct {
 	Code      string            `json:"code"`
+	Key       string            `json:"key,omitempty"` // the message's translation key, a finer reason than Code (e.g. exams.recorded_late)
 	Message   string            `json:"message"`
 	Fields    map[string]string `json:"fields,omitempty"`
 	RequestID string            `json:"request_id,omitempty"`
@@ -95,7 +96,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			key = "error.internal"
 		}
 	}
-	detail := errorDetail{Code: e.Kind.Code(), Message: s.i18n.T(lang, key, e.Msg.Args...), RequestID: rid}
+	detail := errorDetail{Code: e.Kind.Code(), Key: key, Message: s.i18n.T(lang, key, e.Msg.Args...), RequestID: rid}
 	if len(e.Fields) > 0 {
 		detail.Fields = make(map[string]string, len(e.Fields))
 		for f, m := range e.Fields {

@@ -22,11 +22,13 @@ func (s *Server) routesExams() {
 	take := can("exams.take", "write")
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/exams", Summary: "My exam sessions", Tag: "exams", Perm: can("exams.take", "read")}, s.apiMyExams)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/registrations", Summary: "Register for a session", Tag: "exams", Perm: take}, s.apiRegister)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/start", Summary: "Start or take over my attempt (returns the device token)", Tag: "exams", Perm: take}, s.apiStart)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Summary: "My paper, saved answers and the clock (X-Exam-Device)", Tag: "exams", Perm: take}, s.apiPaper)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/state", Summary: "Server time and deadline, for the countdown", Tag: "exams", Perm: take}, s.apiState)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/answers", Summary: "Save one answer, idempotent by seq (X-Exam-Device)", Tag: "exams", Perm: take,
-		Request: object([]string{"seq", "item", "response"}, map[string]any{"seq": examInt, "item": examInt, "response": anyJSON})}, s.apiSave)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/start", Summary: "Start my attempt, or take it over with take_over (returns the device token)", Tag: "exams", Perm: take,
+		Request: object(nil, map[string]any{"take_over": map[string]any{"type": "boolean"}}), Optional: true}, s.apiStart)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Summary: "My paper, saved answers, evidence and the clock (X-Exam-Device)", Tag: "exams", Perm: take}, s.apiPaper)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/state", Summary: "Server time, deadline and whether this device holds the attempt (X-Exam-Device)", Tag: "exams", Perm: take,
+		Query: []string{"answered"}}, s.apiState)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/answers", Summary: "Save one answer, idempotent by the device's seq (X-Exam-Device); kept as evidence when it cannot count", Tag: "exams", Perm: take,
+		Request: object([]string{"seq", "item", "response"}, map[string]any{"seq": examInt, "item": examInt, "response": anyJSON, "typed_at": map[string]any{"type": "string", "format": "date-time"}})}, s.apiSave)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/submit", Summary: "Submit my attempt (final, idempotent)", Tag: "exams", Perm: take}, s.apiSubmit)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/signals", Summary: "Log a proctoring signal", Tag: "exams", Perm: take,
 		Request: object([]string{"kind"}, map[string]any{"kind": str, "detail": str})}, s.apiSignal)
@@ -92,12 +94,27 @@ func (s *Server) apiRegister(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(r)
 }
 
+// apiStart begins the caller's attempt. While another device holds it, the answer is 409
+// exams.held_elsewhere unless the body says {"take_over": true}: the candidate confirmed
+// "在本设备继续作答" on this device.
 func (s *Server) apiStart(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	st, err := s.domains.Exams.Start(c.UserContext(), id, personOf(c))
+	var b struct {
+		TakeOver bool `json:"take_over"`
+	}
+	if len(c.Body()) > 0 {
+		if err := bindJSON(c, &b); err != nil {
+			return err
+		}
+	}
+	start := s.domains.Exams.Start
+	if b.TakeOver {
+		start = s.domains.Exams.TakeOver
+	}
+	st, err := start(c.UserContext(), id, personOf(c))
 	if err != nil {
 		return err
 	}
@@ -122,7 +139,7 @@ func (s *Server) apiState(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.domains.Exams.AttemptState(c.UserContext(), id, personOf(c), c.Get(deviceHeader))
+	st, err := s.domains.Exams.AttemptState(c.UserContext(), id, personOf(c), c.Get(deviceHeader), c.QueryBool("answered"))
 	if err != nil {
 		return err
 	}
@@ -134,6 +151,7 @@ type saveBody struct {
 	Seq      int64        `json:"seq"`
 	Item     int          `json:"item"`
 	Response exams.Answer `json:"response"`
+	TypedAt  *time.Time   `json:"typed_at"`
 }
 
 func (s *Server) apiSave(c *fiber.Ctx) error {
@@ -145,7 +163,7 @@ func (s *Server) apiSave(c *fiber.Ctx) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	ack, err := s.domains.Exams.Save(c.UserContext(), id, personOf(c), c.Get(deviceHeader), b.Seq, b.Item, b.Response)
+	ack, err := s.domains.Exams.Save(c.UserContext(), id, personOf(c), c.Get(deviceHeader), b.Seq, b.Item, b.Response, b.TypedAt)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,7 @@ type paperOut struct {
 	Questions []exams.Question     `json:"questions"`
 	Answers   map[int]exams.Answer `json:"answers"`
 	LastSeq   int64                `json:"last_seq"`
+	Evidence  []exams.Evidence     `json:"evidence"`
 }
 
 func decodeJSON[T any](tb testing.TB, r response) T {
@@ -179,6 +180,8 @@ func TestCandidateNeverReceivesTheKeyBeforeSubmission(t *testing.T) {
 	}
 }
 
+// Over HTTP: a second device is refused until it asks to take over; then the first is told (by its
+// state poll and its saves, with a reason key the page reads), and its answer is kept as evidence.
 func TestOlderDeviceIsToldItWasTakenOver(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
@@ -190,17 +193,41 @@ func TestOlderDeviceIsToldItWasTakenOver(t *testing.T) {
 	laptop := &recorder{client: mustLogin(t, srv, "caregiver")}
 	start := fmt.Sprintf("/api/v1/exam-sessions/%d/start", sessionID)
 	a := decodeJSON[startOut](t, phone.call("POST", start, nil, ""))
-	b := decodeJSON[startOut](t, laptop.call("POST", start, nil, ""))
+	key := func(r response) string {
+		t.Helper()
+		var e struct {
+			Error struct {
+				Key string `json:"key"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		return e.Error.Key
+	}
+	if r := laptop.call("POST", start, nil, ""); r.Status != http.StatusConflict || key(r) != "exams.held_elsewhere" {
+		t.Fatalf("second device without asking: %d %s; want 409 exams.held_elsewhere", r.Status, r.Body)
+	}
+	b := decodeJSON[startOut](t, laptop.call("POST", start, map[string]any{"take_over": true}, ""))
 	if !b.Resumed || b.Attempt.ID != a.Attempt.ID {
-		t.Fatalf("second device: %+v", b)
+		t.Fatalf("second device taking over: %+v", b)
 	}
-	r := phone.call("POST", fmt.Sprintf("/api/v1/attempts/%d/answers", a.Attempt.ID), map[string]any{"seq": 1, "item": 0, "response": map[string]any{"choices": []int{0}}}, a.DeviceToken)
-	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "另一台设备") {
-		t.Errorf("older device save: %d %s; want 409 taken over", r.Status, r.Body)
+	base := fmt.Sprintf("/api/v1/attempts/%d", a.Attempt.ID)
+	if r := phone.call("GET", base+"/state", nil, a.DeviceToken); r.Status != http.StatusConflict || key(r) != "exams.taken_over" {
+		t.Errorf("older device state poll: %d %s; want 409 exams.taken_over", r.Status, r.Body)
 	}
-	r = laptop.call("POST", fmt.Sprintf("/api/v1/attempts/%d/answers", a.Attempt.ID), map[string]any{"seq": 1, "item": 0, "response": map[string]any{"choices": []int{0}}}, b.DeviceToken)
+	r := phone.call("POST", base+"/answers", map[string]any{"seq": 1, "item": 0, "response": map[string]any{"choices": []int{0}}, "typed_at": time.Now()}, a.DeviceToken)
+	if r.Status != http.StatusConflict || key(r) != "exams.recorded_taken_over" || !strings.Contains(string(r.Body), "已记录") {
+		t.Errorf("older device save: %d %s; want 409 exams.recorded_taken_over", r.Status, r.Body)
+	}
+	r = laptop.call("POST", base+"/answers", map[string]any{"seq": 1, "item": 0, "response": map[string]any{"choices": []int{1}}}, b.DeviceToken)
 	if r.Status != http.StatusOK {
-		t.Errorf("newer device save: %d %s", r.Status, r.Body)
+		t.Errorf("newer device save under the same seq: %d %s", r.Status, r.Body)
+	}
+	if r := laptop.call("GET", base+"/state?answered=1", nil, b.DeviceToken); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"answered":1`) {
+		t.Errorf("state with the answered count: %d %s", r.Status, r.Body)
+	}
+	p := decodeJSON[paperOut](t, laptop.call("GET", base+"/paper", nil, b.DeviceToken))
+	if len(p.Evidence) != 1 || p.Evidence[0].Reason != "taken_over" || p.Evidence[0].Device != 1 || p.Answers[0].Choices[0] != 1 {
+		t.Errorf("paper on the new device: answers %v, evidence %+v", p.Answers, p.Evidence)
 	}
 }
 

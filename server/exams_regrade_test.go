@@ -104,7 +104,7 @@ func sitRegradeSession(pool *pgxpool.Pool) (sessionID, itemA int64, err error) {
 					shown = k
 				}
 			}
-			if _, err := svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), p.Position, exams.Answer{Choices: []int{shown}}); err != nil {
+			if _, err := svc.Save(ctx, st.Attempt.ID, who, st.DeviceToken, int64(i+1), p.Position, exams.Answer{Choices: []int{shown}}, nil); err != nil {
 				return 0, 0, err
 			}
 		}

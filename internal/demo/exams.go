@@ -197,7 +197,7 @@ func answerDemo(ctx context.Context, env seedEnv, svc *exams.Service, person int
 		}
 		right := float64((i*37)%100) < skill*100
 		clock.set(start.Add(time.Duration(i+1) * time.Minute))
-		if _, err := svc.Save(ctx, st.Attempt.ID, person, st.DeviceToken, int64(i+1), p.Position, demoAnswer(p, v.Item, right)); err != nil {
+		if _, err := svc.Save(ctx, st.Attempt.ID, person, st.DeviceToken, int64(i+1), p.Position, demoAnswer(p, v.Item, right), nil); err != nil {
 			return fmt.Errorf("exams: save: %w", err)
 		}
 	}
