@@ -635,3 +635,28 @@ func (s *Service) Signal(ctx context.Context, attemptID, personID int64, kind, d
 	}
 	return err
 }
+
+// SessionEvidence is an answer kept as evidence, with the attempt it belongs to (for staff: the
+// marking page lists them, by attempt number as marking does, for an appeal).
+type SessionEvidence struct {
+	AttemptID int64 `json:"attempt_id"`
+	Evidence
+}
+
+// SessionEvidence lists the answers of a session's attempts that were received but not counted.
+func (s *Service) SessionEvidence(ctx context.Context, sessionID int64) ([]SessionEvidence, error) {
+	rows, err := s.db.Query(ctx, `SELECT v.attempt_id, v.position, v.device_no, v.seq, v.reason, v.response, v.typed_at, v.arrived_at
+		FROM exam_answer_evidence v JOIN exam_attempts a ON a.id = v.attempt_id
+		WHERE a.session_id = $1 ORDER BY v.attempt_id, v.arrived_at, v.device_no, v.seq`, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (SessionEvidence, error) {
+		var e SessionEvidence
+		var raw []byte
+		if err := row.Scan(&e.AttemptID, &e.Position, &e.Device, &e.Seq, &e.Reason, &raw, &e.TypedAt, &e.ArrivedAt); err != nil {
+			return e, err
+		}
+		return e, json.Unmarshal(raw, &e.Response)
+	})
+}

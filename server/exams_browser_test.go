@@ -75,6 +75,13 @@ func TestCaregiverTakesAnExamOnAPhoneThroughANetworkCut(t *testing.T) {
 			t.Fatalf("save status never became %q (it is %q): %v", want, status(), err)
 		}
 	}
+	waitStatusPrefix := func(want string) {
+		t.Helper()
+		js := `document.getElementById("save-status").textContent.indexOf(` + jsString(want) + `) === 0`
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			t.Fatalf("save status never began with %q (it is %q): %v", want, status(), err)
+		}
+	}
 	// answer answers the question on screen by its stem, the way the candidate would.
 	answer := func() {
 		t.Helper()
@@ -132,7 +139,7 @@ func TestCaregiverTakesAnExamOnAPhoneThroughANetworkCut(t *testing.T) {
 	answer()
 	goTo(3)
 	answer()
-	waitStatus("离线，将重试")
+	waitStatusPrefix("离线：")
 	pending, err := chromedp.Run(ctx, chromedp.Evaluate[int](`JSON.parse(localStorage.getItem("shanyu.exam.`+itoa(sessionID)+`")).pending.length`))
 	if err != nil || pending == 0 {
 		t.Fatalf("unsent answers kept in the browser: %d (%v)", pending, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,6 +21,7 @@ func (s *Server) routesExamPages() {
 	s.page("POST", "/exams/sessions/:id/register", can("exams.take", "write"), s.registerSubmit)
 	s.page("GET", "/exams/sessions/:id/take", can("exams.take", "write"), s.examPage)
 	s.page("GET", "/exams/results", can("exams.take", "read"), s.myResultsPage)
+	s.app.Get("/exams/sw.js", s.examServiceWorker) // public: static code, fetched by the browser to update the worker
 	s.page("GET", "/exams/attempts/:id/images/:position/:name", can("exams.take", "read"), s.attemptImage)
 
 	s.page("GET", "/centres/:code/exams", signedIn, s.centreExamsPage)
@@ -76,6 +78,15 @@ func (s *Server) examPage(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, "exam", page{Title: x.Name, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name}})
+}
+
+// examServiceWorker serves the exam page's service worker under /exams/, so that its scope covers
+// the exam pages; it is revalidated on every update check.
+func (s *Server) examServiceWorker(c *fiber.Ctx) error {
+	a := s.views.assets[s.views.hashed["exam_sw.js"]]
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	return c.Send(a.body)
 }
 
 // attemptImage serves a picture of a question on the candidate's own paper; another candidate's
@@ -321,7 +332,46 @@ func (s *Server) markingPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "exam_marking", page{Title: x.Name, Data: fiber.Map{"Session": x, "Tasks": tasks}})
+	evidence, err := s.domains.Exams.SessionEvidence(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	lang := langOf(c)
+	rows := make([]evidenceRow, len(evidence))
+	for i, e := range evidence {
+		rows[i] = evidenceRow{SessionEvidence: e, Arrived: e.ArrivedAt.In(curriculumZone).Format(time.DateTime),
+			Reason: s.i18n.T(lang, "exams.evidence."+e.Reason), Response: answerText(s.i18n.T(lang, "exams.page.true"), s.i18n.T(lang, "exams.page.false"), e.Response)}
+		if e.TypedAt != nil {
+			rows[i].Typed = e.TypedAt.In(curriculumZone).Format(time.DateTime)
+		}
+	}
+	return s.render(c, "exam_marking", page{Title: x.Name, Data: fiber.Map{"Session": x, "Tasks": tasks, "Evidence": rows}})
+}
+
+// evidenceRow is a line of the marking page's list of answers received but not counted.
+type evidenceRow struct {
+	exams.SessionEvidence
+	Arrived, Typed, Reason, Response string
+}
+
+// answerText writes a response the way staff read it: options by the letters the candidate saw.
+func answerText(yes, no string, a exams.Answer) string {
+	var parts []string
+	for _, c := range a.Choices {
+		parts = append(parts, string(rune('A'+c)))
+	}
+	if a.Truth != nil {
+		parts = append(parts, map[bool]string{true: yes, false: no}[*a.Truth])
+	}
+	parts = append(parts, a.Blanks...)
+	if a.Number != nil {
+		parts = append(parts, strconv.FormatFloat(*a.Number, 'g', -1, 64))
+	}
+	parts = append(parts, a.Matches...)
+	if a.Text != "" {
+		parts = append(parts, a.Text)
+	}
+	return strings.Join(parts, " / ")
 }
 
 func (s *Server) markSubmit(c *fiber.Ctx) error {
