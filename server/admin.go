@@ -14,35 +14,35 @@ import (
 )
 
 func (s *Server) routesAdmin() {
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users", Summary: "Search users", Tag: "admin", Perm: can("admin.users", "read"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users", Scope: scopeHeld, Summary: "Search users", Tag: "admin", Perm: can("admin.users", "read"),
 		Query: []string{"q", "role", "domain", "limit", "offset"}}, s.apiListUsers)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users", Summary: "Create a user", Tag: "admin", Perm: can("admin.users", "write"),
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users", Scope: scopeHeld, Summary: "Create a user", Tag: "admin", Perm: can("admin.users", "write"),
 		Request: object([]string{"username", "name", "password"}, map[string]any{"username": str, "name": str, "phone": str, "id_number": str, "password": str})}, s.apiCreateUser)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users/:id", Summary: "One user with grants", Tag: "admin", Perm: can("admin.users", "read")}, s.apiGetUser)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/grants", Summary: "Grant a role in a domain", Tag: "admin", Perm: can("admin.users", "write"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users/:id", Scope: byPerson("id"), Summary: "One user with grants", Tag: "admin", Perm: can("admin.users", "read")}, s.apiGetUser)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/grants", Scope: byPerson("id"), Summary: "Grant a role in a domain", Tag: "admin", Perm: can("admin.users", "write"),
 		Request: object([]string{"role", "domain"}, map[string]any{"role": str, "domain": str})}, s.apiAddGrant)
-	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/admin/grants/:id", Summary: "Revoke a grant", Tag: "admin", Perm: can("admin.users", "write")}, s.apiRemoveGrant)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/password-reset", Summary: "Set a temporary password", Tag: "admin", Perm: can("admin.users", "write"),
+	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/admin/grants/:id", Scope: byGrant("id"), Summary: "Revoke a grant", Tag: "admin", Perm: can("admin.users", "write")}, s.apiRemoveGrant)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/password-reset", Scope: byPerson("id"), Summary: "Set a temporary password", Tag: "admin", Perm: can("admin.users", "write"),
 		Request: object([]string{"password"}, map[string]any{"password": str})}, s.apiResetPassword)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/organisations", Summary: "Search organisations", Tag: "admin", Perm: can("admin.organisations", "read"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Search organisations", Tag: "admin", Perm: can("admin.organisations", "read"),
 		Query: []string{"q", "kind", "region", "limit", "offset"}}, s.apiListOrganisations)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/organisations", Summary: "Create an organisation", Tag: "admin", Perm: can("admin.organisations", "write"),
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Create an organisation", Tag: "admin", Perm: can("admin.organisations", "write"),
 		Request: object([]string{"kind", "code", "name", "region_code"}, map[string]any{"kind": str, "code": str, "name": str, "region_code": str, "address": str, "credit_code": str, "institution_type": str})}, s.apiCreateOrganisation)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/organisations/:code/staff", Summary: "Staff of an organisation (centre or institution admins)", Tag: "admin", Perm: signedIn}, s.apiListStaff)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/organisations/:code/staff", Summary: "Add a staff account to an organisation", Tag: "admin", Perm: signedIn,
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Staff of an organisation (centre or institution admins)", Tag: "admin", Perm: signedIn}, s.apiListStaff)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Add a staff account to an organisation", Tag: "admin", Perm: signedIn,
 		Request: object([]string{"username", "name", "password", "role"}, map[string]any{"username": str, "name": str, "phone": str, "password": str, "role": str})}, s.apiAddStaff)
 
-	s.page("GET", "/admin/users", can("admin.users", "read"), s.usersPage)
-	s.page("POST", "/admin/users", can("admin.users", "write"), s.createUserSubmit)
-	s.page("GET", "/admin/users/:id", can("admin.users", "read"), s.userPage)
-	s.page("POST", "/admin/users/:id/grants", can("admin.users", "write"), s.addGrantSubmit)
-	s.page("POST", "/admin/grants/:id/delete", can("admin.users", "write"), s.removeGrantSubmit)
-	s.page("POST", "/admin/users/:id/password-reset", can("admin.users", "write"), s.resetPasswordSubmit)
-	s.page("GET", "/admin/organisations", can("admin.organisations", "read"), s.organisationsPage)
-	s.page("POST", "/admin/organisations", can("admin.organisations", "write"), s.createOrganisationSubmit)
-	s.page("GET", "/org/:code/staff", signedIn, s.staffPage)
-	s.page("POST", "/org/:code/staff", signedIn, s.addStaffSubmit)
-	s.page("POST", "/org/:code/staff/:grant/delete", signedIn, s.removeStaffSubmit)
+	s.page("GET", "/admin/users", can("admin.users", "read"), scopeHeld, s.usersPage)
+	s.page("POST", "/admin/users", can("admin.users", "write"), scopeHeld, s.createUserSubmit)
+	s.page("GET", "/admin/users/:id", can("admin.users", "read"), byPerson("id"), s.userPage)
+	s.page("POST", "/admin/users/:id/grants", can("admin.users", "write"), byPerson("id"), s.addGrantSubmit)
+	s.page("POST", "/admin/grants/:id/delete", can("admin.users", "write"), byGrant("id"), s.removeGrantSubmit)
+	s.page("POST", "/admin/users/:id/password-reset", can("admin.users", "write"), byPerson("id"), s.resetPasswordSubmit)
+	s.page("GET", "/admin/organisations", can("admin.organisations", "read"), scopeHeld, s.organisationsPage)
+	s.page("POST", "/admin/organisations", can("admin.organisations", "write"), scopeHeld, s.createOrganisationSubmit)
+	s.page("GET", "/org/:code/staff", signedIn, byOrg("code"), s.staffPage)
+	s.page("POST", "/org/:code/staff", signedIn, byOrg("code"), s.addStaffSubmit)
+	s.page("POST", "/org/:code/staff/:grant/delete", signedIn, byOrg("code"), s.removeStaffSubmit)
 }
 
 // targetDomains are the policy domains a grant target lies in: an organisation also lies in its region.

@@ -16,6 +16,7 @@ type apiRoute struct {
 	Summary  string
 	Tag      string
 	Perm     perm           // what the caller needs; public when zero
+	Scope    scope          // where the permission is checked: byOrg("code"), byPerson("id"), scopeOwn … (scope.go)
 	Request  map[string]any // JSON Schema of the body, if any
 	Optional bool           // the body may be left out
 	Response map[string]any // JSON Schema of the 200 body, if any
@@ -26,20 +27,28 @@ type apiRoute struct {
 // OpenAPI document.
 func (s *Server) api(r apiRoute, h fiber.Handler) {
 	s.apiDocs = append(s.apiDocs, r)
-	s.app.Add(r.Method, r.Path, s.require(r.Perm), h)
+	s.app.Add(r.Method, r.Path, s.guard(s.register(r.Method, r.Path, r.Perm, r.Scope, true)), h)
 }
 
 // publicAPI registers a public JSON route with the basic middleware and the API's security headers
 // only (see routesPublicAPI); it must be called before New adds the rest of the middleware.
 func (s *Server) publicAPI(r apiRoute, h fiber.Handler) {
 	s.apiDocs = append(s.apiDocs, r)
+	s.register(r.Method, r.Path, r.Perm, r.Scope, true)
 	chain := append(append([]fiber.Handler{}, s.basic...), apiSecurityHeaders, h)
 	s.app.Add(r.Method, r.Path, chain...)
 }
 
-// page registers an HTML route with its permission check.
-func (s *Server) page(method, path string, p perm, h fiber.Handler) {
-	s.app.Add(method, path, s.require(p), h)
+// publicGet registers a public GET (and HEAD) route outside the API: health checks, assets, the home page.
+func (s *Server) publicGet(path string, h fiber.Handler) {
+	s.register(fiber.MethodGet, path, public, scopePublic, false)
+	s.register(fiber.MethodHead, path, public, scopePublic, false)
+	s.app.Get(path, h)
+}
+
+// page registers an HTML route with its permission and its scope (scope.go).
+func (s *Server) page(method, path string, p perm, sc scope, h fiber.Handler) {
+	s.app.Add(method, path, s.guard(s.register(method, path, p, sc, false)), h)
 }
 
 // Small helpers for describing bodies in JSON Schema.
@@ -59,7 +68,7 @@ var paramPattern = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)\??`)
 func openAPIPath(p string) string { return paramPattern.ReplaceAllString(p, "{$1}") }
 
 func (s *Server) routesAPIDocs() {
-	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Summary: "This document", Tag: "meta"},
+	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Scope: scopePublic, Summary: "This document", Tag: "meta"},
 		func(c *fiber.Ctx) error { return c.JSON(s.openAPI()) })
 }
 
@@ -102,6 +111,7 @@ func (s *Server) openAPI() map[string]any {
 			if r.Perm.Obj != "" {
 				op["x-permission"] = r.Perm.Obj + ":" + r.Perm.Act
 			}
+			op["x-scope"] = string(r.Scope.Kind)
 		}
 		paths[p][strings.ToLower(r.Method)] = op
 	}

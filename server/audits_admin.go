@@ -15,11 +15,11 @@ import (
 // rounds with their draws.
 func (s *Server) routesAuditsAdmin() {
 	rules := can("policy.qualification", "write")
-	s.page("GET", "/dashboard/rules", rules, s.rulesPage)
-	s.page("POST", "/dashboard/rules", rules, s.rulesSubmit)
+	s.page("GET", "/dashboard/rules", rules, scopeHeld, s.rulesPage)
+	s.page("POST", "/dashboard/rules", rules, scopeHeld, s.rulesSubmit)
 	rounds := can("rounds.draw", "write")
-	s.page("GET", "/dashboard/rounds", rounds, s.roundsPage)
-	s.page("POST", "/dashboard/rounds", rounds, s.roundsSubmit)
+	s.page("GET", "/dashboard/rounds", rounds, scopeHeld, s.roundsPage)
+	s.page("POST", "/dashboard/rounds", rounds, scopeHeld, s.roundsSubmit)
 }
 
 type ruleChangeRow struct {

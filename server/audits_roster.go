@@ -14,11 +14,11 @@ import (
 // keep their roster's posts and their classes; every change is audit-logged by the audits domain.
 func (s *Server) routesRosterEdit() {
 	write := can("institution.roster", "write")
-	s.page("POST", "/institutions/:code/assignments", write, s.rosterForm("assigned", "posts", s.assignmentAdd))
-	s.page("POST", "/institutions/:code/assignments/:id", write, s.rosterForm("assignment_changed", "posts", s.assignmentChange))
-	s.page("POST", "/institutions/:code/assignments/:id/delete", write, s.rosterForm("unassigned", "posts", s.assignmentRemove))
-	s.page("POST", "/institutions/:code/classes", write, s.rosterForm("class_saved", "classes", s.classSave))
-	s.page("POST", "/institutions/:code/classes/:id/delete", write, s.rosterForm("class_removed", "classes", s.classRemove))
+	s.page("POST", "/institutions/:code/assignments", write, byOrg("code"), s.rosterForm("assigned", "posts", s.assignmentAdd))
+	s.page("POST", "/institutions/:code/assignments/:id", write, byOrg("code"), s.rosterForm("assignment_changed", "posts", s.assignmentChange))
+	s.page("POST", "/institutions/:code/assignments/:id/delete", write, byOrg("code"), s.rosterForm("unassigned", "posts", s.assignmentRemove))
+	s.page("POST", "/institutions/:code/classes", write, byOrg("code"), s.rosterForm("class_saved", "classes", s.classSave))
+	s.page("POST", "/institutions/:code/classes/:id/delete", write, byOrg("code"), s.rosterForm("class_removed", "classes", s.classRemove))
 }
 
 // rosterEdit is one roster form's change, made by actor in the institution o.

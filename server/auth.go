@@ -75,27 +75,6 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// require enforces a route's permission with the access policy. Pages send anonymous visitors to the
-// sign-in page; the API answers 401. Signed-in users without the permission get 403.
-func (s *Server) require(p perm) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if p == public {
-			return c.Next()
-		}
-		who := principalOf(c)
-		if who == nil {
-			if !wantsJSON(c) && c.Method() == fiber.MethodGet {
-				return c.Redirect("/login?next="+c.OriginalURL(), fiber.StatusSeeOther)
-			}
-			return failure.New(failure.Unauthenticated, "error.unauthenticated")
-		}
-		if p.self || s.access.Allowed(*who, p.Obj, p.Act) {
-			return c.Next()
-		}
-		return failure.New(failure.Forbidden, "error.forbidden")
-	}
-}
-
 // allowedIn checks a permission in specific domains (e.g. an organisation and its region), for
 // handlers whose target is only known from the path.
 func (s *Server) allowedIn(c *fiber.Ctx, obj, act string, domains ...string) error {

@@ -49,27 +49,27 @@ var userSchema = object(nil, map[string]any{
 })
 
 func (s *Server) routesAuth() {
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/signup", Summary: "Create a caregiver account", Tag: "auth",
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/signup", Scope: scopePublic, Summary: "Create a caregiver account", Tag: "auth",
 		Request:  object([]string{"name", "phone", "id_number", "password"}, map[string]any{"name": str, "phone": str, "id_number": str, "password": str}),
 		Response: userSchema}, s.apiSignup)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/login", Summary: "Sign in; sets the session cookie and returns the CSRF token", Tag: "auth",
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/login", Scope: scopePublic, Summary: "Sign in; sets the session cookie and returns the CSRF token", Tag: "auth",
 		Request:  object([]string{"username", "password"}, map[string]any{"username": str, "password": str}),
 		Response: object(nil, map[string]any{"csrf_token": str, "user": userSchema})}, s.apiLogin)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/logout", Summary: "Sign out of this session", Tag: "auth", Perm: signedIn}, s.apiLogout)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me", Summary: "The signed-in user, with roles", Tag: "auth", Perm: signedIn, Response: userSchema}, s.apiMe)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Summary: "My active sessions", Tag: "auth", Perm: signedIn}, s.apiSessions)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/sessions/revoke-others", Summary: "Sign out everywhere else", Tag: "auth", Perm: signedIn}, s.apiRevokeOthers)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/password", Summary: "Change my password", Tag: "auth", Perm: signedIn,
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/logout", Scope: scopeOwn, Summary: "Sign out of this session", Tag: "auth", Perm: signedIn}, s.apiLogout)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me", Scope: scopeOwn, Summary: "The signed-in user, with roles", Tag: "auth", Perm: signedIn, Response: userSchema}, s.apiMe)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Scope: scopeOwn, Summary: "My active sessions", Tag: "auth", Perm: signedIn}, s.apiSessions)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/sessions/revoke-others", Scope: scopeOwn, Summary: "Sign out everywhere else", Tag: "auth", Perm: signedIn}, s.apiRevokeOthers)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/password", Scope: scopeOwn, Summary: "Change my password", Tag: "auth", Perm: signedIn,
 		Request: object([]string{"current_password", "new_password"}, map[string]any{"current_password": str, "new_password": str})}, s.apiChangePassword)
 
-	s.page("GET", "/login", public, s.loginPage)
-	s.page("POST", "/login", public, s.loginSubmit)
-	s.page("GET", "/signup", public, s.signupPage)
-	s.page("POST", "/signup", public, s.signupSubmit)
-	s.page("POST", "/logout", signedIn, s.logoutSubmit)
-	s.page("GET", "/account", signedIn, s.accountPage)
-	s.page("POST", "/account/password", signedIn, s.passwordSubmit)
-	s.page("POST", "/account/sessions/revoke-others", signedIn, s.revokeOthersSubmit)
+	s.page("GET", "/login", public, scopePublic, s.loginPage)
+	s.page("POST", "/login", public, scopePublic, s.loginSubmit)
+	s.page("GET", "/signup", public, scopePublic, s.signupPage)
+	s.page("POST", "/signup", public, scopePublic, s.signupSubmit)
+	s.page("POST", "/logout", signedIn, scopeOwn, s.logoutSubmit)
+	s.page("GET", "/account", signedIn, scopeOwn, s.accountPage)
+	s.page("POST", "/account/password", signedIn, scopeOwn, s.passwordSubmit)
+	s.page("POST", "/account/sessions/revoke-others", signedIn, scopeOwn, s.revokeOthersSubmit)
 }
 
 type signupBody struct {

@@ -21,29 +21,29 @@ func (s *Server) routesCertificates() {
 		"number": str, "code": str, "status": str, "holder_name": str, "occupation_code": str, "level": map[string]any{"type": "integer"},
 		"centre": str, "issued_on": str, "expires_on": str, "version": map[string]any{"type": "integer"}, "verify_url": str, "pdf_url": str,
 	})
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates", Summary: "Certificates the caller may see: their own, their centre's or their region's", Tag: "certificates",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates", Scope: scopeHeld, Summary: "Certificates the caller may see: their own, their centre's or their region's", Tag: "certificates",
 		Perm: signedIn, Query: []string{"limit", "offset", "status", "centre", "q", "expiring_days"},
 		Response: object([]string{"items", "total"}, map[string]any{"items": map[string]any{"type": "array", "items": certItem}, "total": map[string]any{"type": "integer"}})}, s.apiListCertificates)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/archive", Summary: "Signed PDFs of the listed certificates as a zip", Tag: "certificates",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/archive", Scope: scopeHeld, Summary: "Signed PDFs of the listed certificates as a zip", Tag: "certificates",
 		Perm: signedIn, Query: []string{"status", "centre", "q", "expiring_days"}}, s.apiCertificateArchive)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number", Summary: "One certificate", Tag: "certificates", Perm: signedIn, Response: certItem}, s.apiGetCertificate)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/pdf", Summary: "The signed certificate PDF", Tag: "certificates", Perm: signedIn}, s.apiCertificatePDF)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/ob3", Summary: "The certificate as an Open Badges 3.0 credential (VC-JWT)", Tag: "certificates", Perm: signedIn}, s.apiCertificateBadge)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number", Scope: byCertificate("number"), Summary: "One certificate", Tag: "certificates", Perm: signedIn, Response: certItem}, s.apiGetCertificate)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/pdf", Scope: byCertificate("number"), Summary: "The signed certificate PDF", Tag: "certificates", Perm: signedIn}, s.apiCertificatePDF)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/ob3", Scope: byCertificate("number"), Summary: "The certificate as an Open Badges 3.0 credential (VC-JWT)", Tag: "certificates", Perm: signedIn}, s.apiCertificateBadge)
 	reason := object([]string{"reason"}, map[string]any{"reason": str})
 	for _, action := range []string{certificates.ActionRevoke, certificates.ActionSuspend, certificates.ActionReinstate} {
-		s.api(apiRoute{Method: "POST", Path: "/api/v1/certificates/:number/" + action, Summary: "Certificate status: " + action + " (issuing centre or regulator)", Tag: "certificates",
+		s.api(apiRoute{Method: "POST", Path: "/api/v1/certificates/:number/" + action, Scope: byCertificate("number"), Summary: "Certificate status: " + action + " (issuing centre or regulator)", Tag: "certificates",
 			Perm: signedIn, Request: reason, Response: certItem}, s.apiChangeStatus(action))
 	}
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/certificates/:number/renew", Summary: "Renew once the continuing-education hours are met", Tag: "certificates",
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/certificates/:number/renew", Scope: byCertificate("number"), Summary: "Renew once the continuing-education hours are met", Tag: "certificates",
 		Perm: signedIn, Response: certItem}, s.apiRenew)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/certificate-progress", Summary: "Issuance requests of a centre by state", Tag: "certificates",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/certificate-progress", Scope: byOrg("code"), Summary: "Issuance requests of a centre by state", Tag: "certificates",
 		Perm: signedIn}, s.apiCentreProgress)
 
-	s.page("GET", "/certificates/mine", signedIn, s.myCertificatesPage)
-	s.page("GET", "/certificates", signedIn, s.certificatesPage)
-	s.page("GET", "/certificates/:number", signedIn, s.certificatePage)
-	s.page("POST", "/certificates/:number/status", signedIn, s.certificateStatusSubmit)
-	s.page("POST", "/certificates/:number/renew", signedIn, s.certificateRenewSubmit)
+	s.page("GET", "/certificates/mine", signedIn, scopeOwn, s.myCertificatesPage)
+	s.page("GET", "/certificates", signedIn, scopeHeld, s.certificatesPage)
+	s.page("GET", "/certificates/:number", signedIn, byCertificate("number"), s.certificatePage)
+	s.page("POST", "/certificates/:number/status", signedIn, byCertificate("number"), s.certificateStatusSubmit)
+	s.page("POST", "/certificates/:number/renew", signedIn, byCertificate("number"), s.certificateRenewSubmit)
 }
 
 // certificateScope is what the caller may list: their own certificates, plus those of every centre

@@ -27,27 +27,27 @@ func (s *Server) routesCurriculum() {
 		"modules": map[string]any{"type": "array", "items": object([]string{"title", "lessons"}, map[string]any{
 			"title": str, "lessons": map[string]any{"type": "array", "items": lessonInput}})},
 	})
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses", Summary: "Course catalogue (published courses)", Tag: "curriculum",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses", Scope: scopePublic, Summary: "Course catalogue (published courses)", Tag: "curriculum",
 		Query:    []string{"q", "occupation", "level", "centre", "region", "limit", "offset"},
 		Response: object([]string{"items", "total"}, map[string]any{"items": map[string]any{"type": "array", "items": courseItem}, "total": integer})}, s.apiCourses)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id", Summary: "A published course with its modules and lessons", Tag: "curriculum", Response: courseItem}, s.apiCourse)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/enrolments", Summary: "Enrol in a course", Tag: "curriculum", Perm: can("learning.enrol", "write")}, s.apiEnrol)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/courses", Summary: "My enrolments with progress", Tag: "curriculum", Perm: signedIn}, s.apiMyCourses)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/open", Summary: "Open a lesson (starts the server-measured study time)", Tag: "curriculum", Perm: can("learning.study", "write")}, s.apiOpenLesson)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/complete", Summary: "Complete a lesson (after its minimum time) and credit its hours", Tag: "curriculum", Perm: can("learning.study", "write")}, s.apiCompleteLesson)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/hours", Summary: "My training hours by course, occupation and month", Tag: "curriculum", Perm: signedIn,
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id", Scope: scopePublic, Summary: "A published course with its modules and lessons", Tag: "curriculum", Response: courseItem}, s.apiCourse)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/enrolments", Scope: byCourse("id"), Summary: "Enrol in a course", Tag: "curriculum", Perm: can("learning.enrol", "write")}, s.apiEnrol)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/courses", Scope: scopeOwn, Summary: "My enrolments with progress", Tag: "curriculum", Perm: signedIn}, s.apiMyCourses)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/open", Scope: byLesson("id"), Summary: "Open a lesson (starts the server-measured study time)", Tag: "curriculum", Perm: can("learning.study", "write")}, s.apiOpenLesson)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/complete", Scope: byLesson("id"), Summary: "Complete a lesson (after its minimum time) and credit its hours", Tag: "curriculum", Perm: can("learning.study", "write")}, s.apiCompleteLesson)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/hours", Scope: scopeOwn, Summary: "My training hours by course, occupation and month", Tag: "curriculum", Perm: signedIn,
 		Query: []string{"from", "to"}, Response: object([]string{"total_hours"}, map[string]any{"total_hours": number})}, s.apiMyHours)
 
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/courses", Summary: "A centre's courses, published or not", Tag: "curriculum", Perm: can("courses.edit", "read"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/courses", Scope: byOrg("code"), Summary: "A centre's courses, published or not", Tag: "curriculum", Perm: can("courses.edit", "read"),
 		Query: []string{"limit", "offset"}}, s.apiCentreCourses)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/courses", Summary: "Create a course (first draft version)", Tag: "curriculum", Perm: can("courses.edit", "write"),
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/courses", Scope: byOrg("code"), Summary: "Create a course (first draft version)", Tag: "curriculum", Perm: can("courses.edit", "write"),
 		Request: courseInput}, s.apiCreateCourse)
-	s.api(apiRoute{Method: "PUT", Path: "/api/v1/courses/:id/draft", Summary: "Save the draft (a new version when the course is published)", Tag: "curriculum", Perm: can("courses.edit", "write"),
+	s.api(apiRoute{Method: "PUT", Path: "/api/v1/courses/:id/draft", Scope: byCourse("id"), Summary: "Save the draft (a new version when the course is published)", Tag: "curriculum", Perm: can("courses.edit", "write"),
 		Request: courseInput}, s.apiSaveDraft)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id/versions", Summary: "Version history of a course", Tag: "curriculum", Perm: can("courses.edit", "read")}, s.apiCourseVersions)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/publish", Summary: "Publish the draft", Tag: "curriculum", Perm: can("courses.edit", "write")}, s.apiCoursePublish)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/unpublish", Summary: "Take a course out of the catalogue", Tag: "curriculum", Perm: can("courses.edit", "write")}, s.apiCourseUnpublish)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/hours/:id/corrections", Summary: "Correct a ledger entry (a new entry with a reason)", Tag: "curriculum", Perm: can("courses.hours", "write"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id/versions", Scope: byCourse("id"), Summary: "Version history of a course", Tag: "curriculum", Perm: can("courses.edit", "read")}, s.apiCourseVersions)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/publish", Scope: byCourse("id"), Summary: "Publish the draft", Tag: "curriculum", Perm: can("courses.edit", "write")}, s.apiCoursePublish)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/unpublish", Scope: byCourse("id"), Summary: "Take a course out of the catalogue", Tag: "curriculum", Perm: can("courses.edit", "write")}, s.apiCourseUnpublish)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/hours/:id/corrections", Scope: byEntry("id"), Summary: "Correct a ledger entry (a new entry with a reason)", Tag: "curriculum", Perm: can("courses.hours", "write"),
 		Request: object([]string{"hours", "reason"}, map[string]any{"hours": number, "reason": str})}, s.apiCorrectHours)
 
 	s.routesCurriculumPages()

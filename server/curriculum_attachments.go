@@ -13,11 +13,11 @@ import (
 )
 
 func (s *Server) routesCurriculumAttachments() {
-	s.page("GET", "/centre/courses/:id/attachments", can("courses.edit", "read"), s.courseAttachmentsPage)
-	s.page("POST", "/centre/courses/:id/lessons/:lesson/attachments", can("courses.edit", "write"), s.attachmentUploadSubmit)
-	s.page("POST", "/centre/courses/:id/attachments/:att/delete", can("courses.edit", "write"), s.attachmentDeleteSubmit)
-	s.page("GET", "/centre/courses/:id/attachments/:att", can("courses.edit", "read"), s.centreAttachmentDownload)
-	s.page("GET", "/learn/attachments/:id", can("learning.study", "write"), s.learnerAttachmentDownload)
+	s.page("GET", "/centre/courses/:id/attachments", can("courses.edit", "read"), byCourse("id"), s.courseAttachmentsPage)
+	s.page("POST", "/centre/courses/:id/lessons/:lesson/attachments", can("courses.edit", "write"), byCourse("id"), s.attachmentUploadSubmit)
+	s.page("POST", "/centre/courses/:id/attachments/:att/delete", can("courses.edit", "write"), byCourse("id"), s.attachmentDeleteSubmit)
+	s.page("GET", "/centre/courses/:id/attachments/:att", can("courses.edit", "read"), byCourse("id"), s.centreAttachmentDownload)
+	s.page("GET", "/learn/attachments/:id", can("learning.study", "write"), byAttachment("id"), s.learnerAttachmentDownload)
 }
 
 type attachmentLessonView struct {

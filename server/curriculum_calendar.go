@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Server) routesCurriculumCalendar() {
-	s.page("GET", "/centre/calendar", can("sessions.manage", "read"), s.practicalWeekPage)
+	s.page("GET", "/centre/calendar", can("sessions.manage", "read"), scopeHeld, s.practicalWeekPage)
 }
 
 // practicalWeekPage shows a centre's practical sessions for one week (?week=any date in it), Monday

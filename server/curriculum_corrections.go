@@ -12,8 +12,8 @@ import (
 )
 
 func (s *Server) routesCurriculumCorrections() {
-	s.page("GET", "/centre/hours/people/:person", can("courses.hours", "read"), s.centreLedgerPage)
-	s.page("POST", "/centre/hours/entries/:id/correct", can("courses.hours", "write"), s.correctHoursSubmit)
+	s.page("GET", "/centre/hours/people/:person", can("courses.hours", "read"), scopeHeld, s.centreLedgerPage)
+	s.page("POST", "/centre/hours/entries/:id/correct", can("courses.hours", "write"), byEntry("id"), s.correctHoursSubmit)
 }
 
 // ledgerCentre is the centre named by ?org= (or the form's org) among the caller's.

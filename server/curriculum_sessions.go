@@ -15,31 +15,31 @@ import (
 
 func (s *Server) routesPracticalSessions() {
 	integer := map[string]any{"type": "integer"}
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions", Summary: "Upcoming practical sessions", Tag: "curriculum", Query: []string{"centre"}}, s.apiPracticalSessions)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/signups", Summary: "Sign up for a practical session (waiting list when full)", Tag: "curriculum", Perm: can("learning.sessions", "write")}, s.apiPracticalSignUp)
-	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/sessions/:id/signups/me", Summary: "Withdraw from a practical session", Tag: "curriculum", Perm: can("learning.sessions", "write")}, s.apiPracticalCancel)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/checkin", Summary: "Check in or out with the code shown by the trainer", Tag: "curriculum", Perm: can("learning.sessions", "write"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions", Scope: scopePublic, Summary: "Upcoming practical sessions", Tag: "curriculum", Query: []string{"centre"}}, s.apiPracticalSessions)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/signups", Scope: byPractical("id"), Summary: "Sign up for a practical session (waiting list when full)", Tag: "curriculum", Perm: can("learning.sessions", "write")}, s.apiPracticalSignUp)
+	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/sessions/:id/signups/me", Scope: byPractical("id"), Summary: "Withdraw from a practical session", Tag: "curriculum", Perm: can("learning.sessions", "write")}, s.apiPracticalCancel)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/checkin", Scope: byPractical("id"), Summary: "Check in or out with the code shown by the trainer", Tag: "curriculum", Perm: can("learning.sessions", "write"),
 		Request: object([]string{"code"}, map[string]any{"code": str})}, s.apiPracticalCheckin)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Summary: "My practical sessions", Tag: "curriculum", Perm: signedIn}, s.apiMyPractical)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/sessions", Summary: "Schedule a practical session", Tag: "curriculum", Perm: can("sessions.manage", "write"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Scope: scopeOwn, Summary: "My practical sessions", Tag: "curriculum", Perm: signedIn}, s.apiMyPractical)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/sessions", Scope: byOrg("code"), Summary: "Schedule a practical session", Tag: "curriculum", Perm: can("sessions.manage", "write"),
 		Request: object([]string{"base_id", "title", "occupation_code", "level", "starts_at", "ends_at", "capacity", "hours"}, map[string]any{
 			"base_id": integer, "course_id": integer, "title": str, "occupation_code": str, "level": integer, "starts_at": str, "ends_at": str,
 			"capacity": integer, "trainer_id": integer, "hours": map[string]any{"type": "number"}})}, s.apiCreatePractical)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/signups", Summary: "Attendance sheet of a session", Tag: "curriculum", Perm: can("sessions.manage", "read")}, s.apiPracticalSignups)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/code", Summary: "A fresh signed check-in code (trainer screen)", Tag: "curriculum", Perm: can("sessions.manage", "read")}, s.apiPracticalCode)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/attendance", Summary: "Mark attendance by hand (audit-logged)", Tag: "curriculum", Perm: can("sessions.manage", "write"),
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/signups", Scope: byPractical("id"), Summary: "Attendance sheet of a session", Tag: "curriculum", Perm: can("sessions.manage", "read")}, s.apiPracticalSignups)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/code", Scope: byPractical("id"), Summary: "A fresh signed check-in code (trainer screen)", Tag: "curriculum", Perm: can("sessions.manage", "read")}, s.apiPracticalCode)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/attendance", Scope: byPractical("id"), Summary: "Mark attendance by hand (audit-logged)", Tag: "curriculum", Perm: can("sessions.manage", "write"),
 		Request: object([]string{"person_id", "action"}, map[string]any{"person_id": integer, "action": str})}, s.apiPracticalAttendance)
 
-	s.page("GET", "/sessions", public, s.practicalPage)
-	s.page("POST", "/sessions/:id/signup", can("learning.sessions", "write"), s.practicalSignUpSubmit)
-	s.page("POST", "/sessions/:id/cancel", can("learning.sessions", "write"), s.practicalCancelSubmit)
-	s.page("GET", "/sessions/:id/checkin", can("learning.sessions", "write"), s.practicalCheckinPage)
-	s.page("POST", "/sessions/:id/checkin", can("learning.sessions", "write"), s.practicalCheckinSubmit)
-	s.page("GET", "/centre/sessions", can("sessions.manage", "read"), s.centrePracticalPage)
-	s.page("POST", "/centre/sessions", can("sessions.manage", "write"), s.createPracticalSubmit)
-	s.page("GET", "/centre/sessions/:id", can("sessions.manage", "read"), s.practicalSheetPage)
-	s.page("GET", "/centre/sessions/:id/qr.png", can("sessions.manage", "read"), s.practicalQR)
-	s.page("POST", "/centre/sessions/:id/attendance", can("sessions.manage", "write"), s.practicalAttendanceSubmit)
+	s.page("GET", "/sessions", public, scopePublic, s.practicalPage)
+	s.page("POST", "/sessions/:id/signup", can("learning.sessions", "write"), byPractical("id"), s.practicalSignUpSubmit)
+	s.page("POST", "/sessions/:id/cancel", can("learning.sessions", "write"), byPractical("id"), s.practicalCancelSubmit)
+	s.page("GET", "/sessions/:id/checkin", can("learning.sessions", "write"), byPractical("id"), s.practicalCheckinPage)
+	s.page("POST", "/sessions/:id/checkin", can("learning.sessions", "write"), byPractical("id"), s.practicalCheckinSubmit)
+	s.page("GET", "/centre/sessions", can("sessions.manage", "read"), scopeHeld, s.centrePracticalPage)
+	s.page("POST", "/centre/sessions", can("sessions.manage", "write"), scopeHeld, s.createPracticalSubmit)
+	s.page("GET", "/centre/sessions/:id", can("sessions.manage", "read"), byPractical("id"), s.practicalSheetPage)
+	s.page("GET", "/centre/sessions/:id/qr.png", can("sessions.manage", "read"), byPractical("id"), s.practicalQR)
+	s.page("POST", "/centre/sessions/:id/attendance", can("sessions.manage", "write"), byPractical("id"), s.practicalAttendanceSubmit)
 }
 
 type practicalJSON struct {

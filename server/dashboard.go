@@ -17,10 +17,10 @@ import (
 // page with server-drawn SVG bars, JSON and CSV.
 func (s *Server) routesDashboard() {
 	read := can("dashboard.overview", "read")
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/dashboard", Summary: "Institutions, places, staff, qualified share, compliance and inspections per sub-region", Tag: "audits", Perm: read,
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/dashboard", Scope: scopeHeld, Summary: "Institutions, places, staff, qualified share, compliance and inspections per sub-region", Tag: "audits", Perm: read,
 		Query: []string{"region"}}, s.apiDashboard)
-	s.page("GET", "/dashboard", read, s.dashboardPage)
-	s.page("GET", "/dashboard.csv", read, s.dashboardCSV)
+	s.page("GET", "/dashboard", read, scopeHeld, s.dashboardPage)
+	s.page("GET", "/dashboard.csv", read, scopeHeld, s.dashboardCSV)
 }
 
 // dashboardRegion is the region asked for, checked against the caller's grants; by default the

@@ -17,28 +17,28 @@ import (
 // routesExamPages registers the HTML pages of exams: the candidate's list, exam page and results, and
 // the centre's sessions, registrations, live view and results.
 func (s *Server) routesExamPages() {
-	s.page("GET", "/exams", can("exams.take", "read"), s.myExamsPage)
-	s.page("POST", "/exams/sessions/:id/register", can("exams.take", "write"), s.registerSubmit)
-	s.page("GET", "/exams/sessions/:id/take", can("exams.take", "write"), s.examPage)
-	s.page("GET", "/exams/results", can("exams.take", "read"), s.myResultsPage)
-	s.app.Get("/exams/sw.js", s.examServiceWorker) // public: static code, fetched by the browser to update the worker
-	s.page("GET", "/exams/attempts/:id/images/:position/:name", can("exams.take", "read"), s.attemptImage)
+	s.page("GET", "/exams", can("exams.take", "read"), scopeOwn, s.myExamsPage)
+	s.page("POST", "/exams/sessions/:id/register", can("exams.take", "write"), byExamSession("id"), s.registerSubmit)
+	s.page("GET", "/exams/sessions/:id/take", can("exams.take", "write"), byExamSession("id"), s.examPage)
+	s.page("GET", "/exams/results", can("exams.take", "read"), scopeOwn, s.myResultsPage)
+	s.publicGet("/exams/sw.js", s.examServiceWorker) // public: static code, fetched by the browser to update the worker
+	s.page("GET", "/exams/attempts/:id/images/:position/:name", can("exams.take", "read"), byAttempt("id"), s.attemptImage)
 
-	s.page("GET", "/centres/:code/exams", signedIn, s.centreExamsPage)
-	s.page("GET", "/exams/sessions/:id/registrations", can("exams.sessions", "read"), s.registrationsPage)
-	s.page("POST", "/exams/registrations/:id/decision", can("exams.sessions", "write"), s.decideSubmit)
-	s.page("POST", "/exams/registrations/:id/identity", can("people.identity", "write"), s.verifyIdentitySubmit)
-	s.page("GET", "/exams/sessions/:id/live", can("exams.sessions", "read"), s.livePage)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/live", Summary: "Live view: each candidate started, answering, idle or submitted", Tag: "exams",
+	s.page("GET", "/centres/:code/exams", signedIn, byOrg("code"), s.centreExamsPage)
+	s.page("GET", "/exams/sessions/:id/registrations", can("exams.sessions", "read"), byExamSession("id"), s.registrationsPage)
+	s.page("POST", "/exams/registrations/:id/decision", can("exams.sessions", "write"), byRegistration("id"), s.decideSubmit)
+	s.page("POST", "/exams/registrations/:id/identity", can("people.identity", "write"), byRegistration("id"), s.verifyIdentitySubmit)
+	s.page("GET", "/exams/sessions/:id/live", can("exams.sessions", "read"), byExamSession("id"), s.livePage)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/live", Scope: byExamSession("id"), Summary: "Live view: each candidate started, answering, idle or submitted", Tag: "exams",
 		Perm: can("exams.sessions", "read")}, s.apiLive)
-	s.page("GET", "/exams/sessions/:id/marking", can("exams.marking", "read"), s.markingPage)
-	s.page("POST", "/exams/attempts/:id/marks", can("exams.marking", "write"), s.markSubmit)
-	s.page("GET", "/exams/sessions/:id/results", can("exams.results", "read"), s.sessionResultsPage)
-	s.page("POST", "/exams/sessions/:id/publish", can("exams.results", "write"), s.publishResultsSubmit)
-	s.page("GET", "/exams/sessions/:id/results.xlsx", can("exams.results", "read"), s.resultsXLSX)
-	s.page("GET", "/exams/sessions/:id/regrade", can("exams.results", "write"), s.regradePage)
-	s.page("POST", "/exams/sessions/:id/regrade", can("exams.results", "write"), s.regradeSubmit)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/item-stats", Summary: "Item statistics: difficulty and discrimination", Tag: "exams",
+	s.page("GET", "/exams/sessions/:id/marking", can("exams.marking", "read"), byExamSession("id"), s.markingPage)
+	s.page("POST", "/exams/attempts/:id/marks", can("exams.marking", "write"), byAttempt("id"), s.markSubmit)
+	s.page("GET", "/exams/sessions/:id/results", can("exams.results", "read"), byExamSession("id"), s.sessionResultsPage)
+	s.page("POST", "/exams/sessions/:id/publish", can("exams.results", "write"), byExamSession("id"), s.publishResultsSubmit)
+	s.page("GET", "/exams/sessions/:id/results.xlsx", can("exams.results", "read"), byExamSession("id"), s.resultsXLSX)
+	s.page("GET", "/exams/sessions/:id/regrade", can("exams.results", "write"), byExamSession("id"), s.regradePage)
+	s.page("POST", "/exams/sessions/:id/regrade", can("exams.results", "write"), byExamSession("id"), s.regradeSubmit)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/item-stats", Scope: byExamSession("id"), Summary: "Item statistics: difficulty and discrimination", Tag: "exams",
 		Perm: can("exams.results", "read")}, s.apiItemStats)
 }
 

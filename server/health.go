@@ -10,10 +10,10 @@ import (
 )
 
 func (s *Server) routesHealth() {
-	s.app.Get("/healthz", func(c *fiber.Ctx) error {
+	s.publicGet("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
-	s.app.Get("/readyz", s.ready)
+	s.publicGet("/readyz", s.ready)
 }
 
 // ready answers 200 only when the database answers and its schema is current. The pool reconnects by

@@ -22,8 +22,8 @@ var audiences = []audience{
 }
 
 func (s *Server) routesHome() {
-	s.app.Get("/", s.homePage)
-	s.app.Get("/lang/:code", s.switchLanguage)
+	s.publicGet("/", s.homePage)
+	s.publicGet("/lang/:code", s.switchLanguage)
 }
 
 func (s *Server) homePage(c *fiber.Ctx) error {

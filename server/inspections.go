@@ -21,27 +21,27 @@ import (
 func (s *Server) routesInspections() {
 	mine := can("inspections.assigned", "read")
 	work := can("inspections.assigned", "write")
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/public/inspections", Summary: "Published inspection results: institution, date, result and counts; no personal data", Tag: "public",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/public/inspections", Scope: scopePublic, Summary: "Published inspection results: institution, date, result and counts; no personal data", Tag: "public",
 		Query: []string{"limit"}}, s.apiPublicInspections)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine}, s.apiMyInspections)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine}, s.apiInspection)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/scans", Summary: "Record a scanned or typed certificate code; a resend with the same client_id (an offline scan synchronised later) is stored once",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Scope: scopeOwn, Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine}, s.apiMyInspections)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Scope: byInspection("id"), Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine}, s.apiInspection)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/scans", Scope: byInspection("id"), Summary: "Record a scanned or typed certificate code; a resend with the same client_id (an offline scan synchronised later) is stored once",
 		Tag: "inspections", Perm: work, Request: object([]string{"client_id", "code"}, map[string]any{"client_id": str, "code": str, "scanned_at": str, "offline": map[string]any{"type": "boolean"}})}, s.apiScan)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/headcounts", Summary: "The day's head count of a class", Tag: "inspections", Perm: work,
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/headcounts", Scope: byInspection("id"), Summary: "The day's head count of a class", Tag: "inspections", Perm: work,
 		Request: object([]string{"class_id", "children", "caregivers"}, map[string]any{"class_id": integer, "children": integer, "caregivers": integer})}, s.apiHeadcount)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/findings", Summary: "Add a finding", Tag: "inspections", Perm: work,
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/findings", Scope: byInspection("id"), Summary: "Add a finding", Tag: "inspections", Perm: work,
 		Request: object([]string{"severity", "note"}, map[string]any{"severity": str, "note": str})}, s.apiFinding)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/sign", Summary: "Sign the inspection; when every inspector has signed it is finished and published", Tag: "inspections", Perm: work}, s.apiSign)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/sign", Scope: byInspection("id"), Summary: "Sign the inspection; when every inspector has signed it is finished and published", Tag: "inspections", Perm: work}, s.apiSign)
 
-	s.page("GET", "/inspections/public", public, s.publicInspectionsPage)
-	s.page("GET", "/inspections", mine, s.myInspectionsPage)
-	s.page("GET", "/inspections/:id", mine, s.inspectionPage)
-	s.page("POST", "/inspections/:id/scan", work, s.inspectionScanSubmit)
-	s.page("POST", "/inspections/:id/headcount", work, s.inspectionHeadcountSubmit)
-	s.page("POST", "/inspections/:id/finding", work, s.inspectionFindingSubmit)
-	s.page("POST", "/inspections/:id/findings/:finding/photos", work, s.inspectionPhotoSubmit)
-	s.page("GET", "/inspections/:id/photos/:photo", mine, s.inspectionPhoto)
-	s.page("POST", "/inspections/:id/sign", work, s.inspectionSignSubmit)
+	s.page("GET", "/inspections/public", public, scopePublic, s.publicInspectionsPage)
+	s.page("GET", "/inspections", mine, scopeOwn, s.myInspectionsPage)
+	s.page("GET", "/inspections/:id", mine, byInspection("id"), s.inspectionPage)
+	s.page("POST", "/inspections/:id/scan", work, byInspection("id"), s.inspectionScanSubmit)
+	s.page("POST", "/inspections/:id/headcount", work, byInspection("id"), s.inspectionHeadcountSubmit)
+	s.page("POST", "/inspections/:id/finding", work, byInspection("id"), s.inspectionFindingSubmit)
+	s.page("POST", "/inspections/:id/findings/:finding/photos", work, byInspection("id"), s.inspectionPhotoSubmit)
+	s.page("GET", "/inspections/:id/photos/:photo", mine, byInspection("id"), s.inspectionPhoto)
+	s.page("POST", "/inspections/:id/sign", work, byInspection("id"), s.inspectionSignSubmit)
 	s.routesInspectionReport() // inspections_report.go
 }
 

@@ -14,7 +14,7 @@ import (
 // never on the public pages.
 func (s *Server) routesInspectionReport() {
 	s.domains.Audits.SetReportLabels(inspectionReportLabels(s.i18n))
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id/report.pdf", Summary: "The signed PDF report of a finished inspection (its inspectors, the institution's admins, the regulator of the region)",
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id/report.pdf", Scope: byInspection("id"), Summary: "The signed PDF report of a finished inspection (its inspectors, the institution's admins, the regulator of the region)",
 		Tag: "inspections", Perm: signedIn}, s.apiInspectionReport)
 }
 

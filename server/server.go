@@ -41,7 +41,9 @@ type Server struct {
 	i18n    *catalog
 	views   *views
 	apiDocs []apiRoute
-	basic   []fiber.Handler // the middleware every request runs, public API included
+	// routeTable is every route with its permission and scope (scope.go), in registration order.
+	routeTable []*route
+	basic      []fiber.Handler // the middleware every request runs, public API included
 
 	domains  *app.App
 	accounts *accounts.Service

@@ -25,25 +25,25 @@ var verificationSchema = object([]string{"status"}, map[string]any{
 // middleware and the API's security headers only: no session cookie is read for them, no CSRF check,
 // no compression of a few hundred bytes. New calls it before adding the rest of the middleware.
 func (s *Server) routesPublicAPI() {
-	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/verify/:code", Summary: "Verify a certificate by the code in its QR link", Tag: "verify",
+	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/verify/:code", Scope: scopePublic, Summary: "Verify a certificate by the code in its QR link", Tag: "verify",
 		Query: []string{"inspection"}, Response: verificationSchema}, s.apiVerify)
-	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
-	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify"}, s.jwks)
+	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Scope: scopePublic, Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
+	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Scope: scopePublic, Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify"}, s.jwks)
 }
 
 // routesVerify registers the rest of the public verification of certificates: the verification page,
 // manual look-up and PDF upload.
 func (s *Server) routesVerify() {
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/lookup", Summary: "Verify by number, full name and last 4 of the ID number (rate-limited)", Tag: "verify",
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/lookup", Scope: scopePublic, Summary: "Verify by number, full name and last 4 of the ID number (rate-limited)", Tag: "verify",
 		Request: object([]string{"number", "name", "id_last4"}, map[string]any{"number": str, "name": str, "id_last4": str}), Response: verificationSchema}, s.apiVerifyLookup)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/pdf", Summary: "Is this PDF (multipart field file, or the raw body) a genuine unmodified certificate?", Tag: "verify",
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/verify/pdf", Scope: scopePublic, Summary: "Is this PDF (multipart field file, or the raw body) a genuine unmodified certificate?", Tag: "verify",
 		Response: verificationSchema}, s.apiVerifyPDF)
 
-	s.page("GET", "/v/:code", public, s.verifyPage)
-	s.page("GET", "/v/:code/photo", public, s.verifyPhoto)
-	s.page("GET", "/verify", public, s.verifyFormPage)
-	s.page("POST", "/verify", public, s.verifyLookupSubmit)
-	s.page("POST", "/verify/pdf", public, s.verifyPDFSubmit)
+	s.page("GET", "/v/:code", public, scopePublic, s.verifyPage)
+	s.page("GET", "/v/:code/photo", public, scopePublic, s.verifyPhoto)
+	s.page("GET", "/verify", public, scopePublic, s.verifyFormPage)
+	s.page("POST", "/verify", public, scopePublic, s.verifyLookupSubmit)
+	s.page("POST", "/verify/pdf", public, scopePublic, s.verifyPDFSubmit)
 }
 
 type verificationJSON struct {

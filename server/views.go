@@ -141,7 +141,7 @@ func (s *Server) render(c *fiber.Ctx, name string, p page) error {
 }
 
 func (s *Server) routesStatic() {
-	s.app.Get("/static/:file", func(c *fiber.Ctx) error {
+	s.publicGet("/static/:file", func(c *fiber.Ctx) error {
 		name := c.Params("file")
 		a, ok := s.views.assets[name]
 		if !ok {
