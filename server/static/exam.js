@@ -40,7 +40,8 @@
   var inflight = false, failing = false, retryTimer = null, finishTimer = null, beginTimer = null, offlineSince = 0;
 
   function load(k) { try { return JSON.parse(localStorage.getItem(k)); } catch (_) { return null; } }
-  function persist() { try { localStorage.setItem(storeKey, JSON.stringify(st)); } catch (_) { /* private mode: memory only */ } }
+  // persist keeps the state, with the answers the server acknowledged (st.saved), for a reload offline.
+  function persist() { st.saved = saved; try { localStorage.setItem(storeKey, JSON.stringify(st)); } catch (_) { /* private mode: memory only */ } }
 
   function api(method, path, body, device) {
     var headers = { "X-CSRF-Token": csrf, "Accept": "application/json" };
@@ -65,7 +66,8 @@
     var s = $("save-status"), kind, text;
     var live = st.pending.filter(function (p) { return !p.dead; }).length;
     var mine = st.pending.filter(function (p) { return p.device === st.device && !p.dead; }).length;
-    if (mode === "lost" || mode === "held") { kind = "stopped"; text = msg("lost-status"); }
+    if (mode === "lost") { kind = "stopped"; text = msg("lost-status"); }
+    else if (mode === "held") { kind = "stopped"; text = msg("held-status"); }
     else if (mode === "submitted") { kind = "stopped"; text = msg("submitted-status"); }
     else if (inflight) { kind = "saving"; text = msg("saving"); }
     else if (closing() && failing) { kind = "offline"; text = msg("submit-waiting"); }
@@ -155,6 +157,7 @@
   }
   function loaded(view) {
     paper = view;
+    root.classList.remove("no-paper");
     try { localStorage.setItem(paperKey, JSON.stringify({ attempt: st.attempt, view: view, offset: Date.parse(view.server_time) - Date.now() })); } catch (_) { /* too big: no offline reload */ }
     st.deviceNo = view.attempt.device;
     if (st.seqDevice !== st.device) { st.seqDevice = st.device; st.seq = view.last_seq || 0; }
@@ -193,6 +196,7 @@
     paper = c.view;
     saved = {};
     Object.keys(paper.answers || {}).forEach(function (k) { saved[k] = paper.answers[k]; });
+    Object.keys(st.saved || {}).forEach(function (k) { saved[k] = st.saved[k]; }); // acknowledged since the copy was made
     rebuildAnswers();
     offset = c.offset || 0;
     deadline = Date.parse(paper.attempt.deadline);
@@ -219,7 +223,7 @@
     lock();
     message(msg("held"), true);
     showStatus();
-    if (!paper) $("question").textContent = "";
+    if (!paper) root.classList.add("no-paper"); // nothing to show until this device holds the exam
   }
   function lost() {
     if (mode === "lost") return;
