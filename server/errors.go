@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/internal/failure"
+	"shanyu/internal/pg"
 )
 
 var kindStatus = map[failure.Kind]int{
@@ -20,6 +21,7 @@ var kindStatus = map[failure.Kind]int{
 	failure.Unauthenticated: http.StatusUnauthorized,
 	failure.Forbidden:       http.StatusForbidden,
 	failure.TooMany:         http.StatusTooManyRequests,
+	failure.Unavailable:     http.StatusServiceUnavailable,
 }
 
 // fiberKinds maps the errors fiber itself raises (no route, body too large…) onto our kinds.
@@ -79,6 +81,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	default:
 		e = failure.As(err)
 	}
+	if e.Kind == failure.Internal && pg.IsBusy(err) {
+		// No connection free in time, or a lock or statement timeout: the database is busy, nothing
+		// is broken; the client may try again shortly (docs/architecture.md, Transactions and locks).
+		e = &failure.Error{Kind: failure.Unavailable, Msg: failure.Msg{Key: "error.busy"}, RetryAfter: 1, Err: err}
+		s.log.WarnContext(c.UserContext(), "request refused: database busy", slog.String("request_id", requestID(c)),
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Any("err", err))
+	}
 	status := kindStatus[e.Kind]
 	if o := statusOverride(err); o != 0 {
 		status = o
@@ -103,7 +112,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			detail.Fields[f] = s.i18n.T(lang, m.Key, m.Args...)
 		}
 	}
-	if e.Kind == failure.TooMany && e.RetryAfter > 0 {
+	if (e.Kind == failure.TooMany || e.Kind == failure.Unavailable) && e.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
 	}
 	if wantsJSON(c) {

@@ -8,11 +8,16 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"shanyu/internal/pg"
 )
 
 // accessLog logs one line per request, after the error handler has set the final status.
 func (s *Server) accessLog(c *fiber.Ctx) error {
 	start := time.Now()
+	// The transaction rules are checked per request (pg.Track): a transaction that waits for a
+	// second connection is logged and counted.
+	c.SetUserContext(pg.Track(c.UserContext()))
 	if err := c.Next(); err != nil {
 		if herr := s.handleError(c, err); herr != nil {
 			_ = c.SendStatus(fiber.StatusInternalServerError)

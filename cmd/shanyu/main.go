@@ -155,17 +155,27 @@ func newHandler(cfg config.Config, w io.Writer) slog.Handler {
 }
 
 func openDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
+	lim := pg.DefaultLimits
+	lim.AcquireTimeout = cfg.DBAcquireTimeout
+	return openDBWith(ctx, cfg, lim)
+}
+
+func openDBWith(ctx context.Context, cfg config.Config, lim pg.Limits) (*pgxpool.Pool, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (`make run` provides a local PostgreSQL when it is unset)")
 	}
-	return pg.Open(ctx, cfg.DatabaseURL)
+	return pg.OpenWith(ctx, cfg.DatabaseURL, lim)
 }
 
 func migrate(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("migrate needs up, down or status: %w", errUsage)
 	}
-	pool, err := openDB(ctx, cfg)
+	// A migration may rewrite a large table: no statement bound, but it still gives up waiting for a
+	// lock that a running server holds rather than queueing every request behind it.
+	lim := pg.DefaultLimits
+	lim.StatementTimeout, lim.IdleInTransactionSessionTimeout = 0, 0
+	pool, err := openDBWith(ctx, cfg, lim)
 	if err != nil {
 		return err
 	}

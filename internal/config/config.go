@@ -16,15 +16,16 @@ import (
 
 // Config is everything the binary reads from its environment.
 type Config struct {
-	DatabaseURL     string        // DATABASE_URL
-	Addr            string        // SHANYU_ADDR
-	Env             string        // SHANYU_ENV: development or production
-	LogFormat       string        // SHANYU_LOG_FORMAT: text or json
-	LogLevel        slog.Level    // SHANYU_LOG_LEVEL
-	BaseURL         string        // SHANYU_BASE_URL: the public address, used in links and QR codes
-	SecretKey       []byte        // SHANYU_SECRET_KEY (or _FILE): 32 bytes, base64; encrypts personal data
-	ShutdownTimeout time.Duration // SHANYU_SHUTDOWN_TIMEOUT
-	BodyLimit       int           // SHANYU_BODY_LIMIT_MB, in bytes
+	DatabaseURL      string        // DATABASE_URL
+	Addr             string        // SHANYU_ADDR
+	Env              string        // SHANYU_ENV: development or production
+	LogFormat        string        // SHANYU_LOG_FORMAT: text or json
+	LogLevel         slog.Level    // SHANYU_LOG_LEVEL
+	BaseURL          string        // SHANYU_BASE_URL: the public address, used in links and QR codes
+	SecretKey        []byte        // SHANYU_SECRET_KEY (or _FILE): 32 bytes, base64; encrypts personal data
+	ShutdownTimeout  time.Duration // SHANYU_SHUTDOWN_TIMEOUT
+	BodyLimit        int           // SHANYU_BODY_LIMIT_MB, in bytes
+	DBAcquireTimeout time.Duration // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
 }
 
 // devSecret is used only outside production so that `make run` needs no set-up. Production refuses it.
@@ -74,6 +75,11 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SHANYU_BODY_LIMIT_MB must be a positive whole number"))
 	}
 	c.BodyLimit = mb << 20
+	acquire, err := time.ParseDuration(get("SHANYU_DB_ACQUIRE_TIMEOUT", "5s"))
+	if err != nil || acquire <= 0 {
+		errs = append(errs, fmt.Errorf("SHANYU_DB_ACQUIRE_TIMEOUT must be a positive duration such as 5s"))
+	}
+	c.DBAcquireTimeout = acquire
 	secret := get("SHANYU_SECRET_KEY", "")
 	if secret == "" {
 		if c.Env == "production" {
@@ -113,6 +119,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("secret_key", "***"),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("body_limit_mb", c.BodyLimit>>20),
+		slog.Duration("db_acquire_timeout", c.DBAcquireTimeout),
 	)
 }
 

@@ -22,6 +22,7 @@ const (
 	Unauthenticated             // sign in first
 	Forbidden                   // signed in, but not allowed
 	TooMany                     // slow down; RetryAfter says how long
+	Unavailable                 // busy for now (no database connection free in time); RetryAfter says when to try again
 )
 
 var kindCodes = map[Kind]string{
@@ -32,6 +33,7 @@ var kindCodes = map[Kind]string{
 	Unauthenticated: "unauthenticated",
 	Forbidden:       "forbidden",
 	TooMany:         "too_many_requests",
+	Unavailable:     "unavailable",
 }
 
 // Code is the stable machine-readable name of the kind, used in JSON error bodies.
@@ -48,7 +50,7 @@ type Error struct {
 	Kind       Kind
 	Msg        Msg
 	Fields     map[string]Msg
-	RetryAfter int // seconds, for TooMany
+	RetryAfter int // seconds, for TooMany and Unavailable
 	Err        error
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -27,20 +28,22 @@ func Listen(ctx context.Context, db *pgxpool.Pool, channel string, reload func(c
 }
 
 func listenOnce(ctx context.Context, db *pgxpool.Pool, channel string, reload func(context.Context) error, log *slog.Logger) error {
-	conn, err := db.Acquire(ctx)
+	// A connection of its own, not one of the pool's: a listener holds it for as long as the process
+	// runs, and the pool's connections are for requests (a pool of 4 would otherwise lose half of
+	// them to the two listeners).
+	conn, err := pgx.ConnectConfig(ctx, db.Config().ConnConfig)
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck
 	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+channel) //nolint:errcheck
 	if err := reload(ctx); err != nil {
 		return err
 	}
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
 		if err := reload(ctx); err != nil {

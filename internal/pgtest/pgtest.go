@@ -219,3 +219,15 @@ func Open(tb testing.TB, url string) *pgxpool.Pool {
 	tb.Cleanup(pool.Close)
 	return pool
 }
+
+// OpenWith opens a pool on url with the given limits (pool size, acquire bound, session timeouts)
+// and closes it when the test ends.
+func OpenWith(tb testing.TB, url string, lim pg.Limits) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pg.OpenWith(context.Background(), url, lim)
+	if err != nil {
+		tb.Fatalf("pgtest: open: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}

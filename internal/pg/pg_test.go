@@ -1,0 +1,195 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"shanyu/internal/pg"
+	"shanyu/internal/pgtest"
+)
+
+// A starved pool answers an acquire with ErrBusy after the bound instead of waiting for ever.
+func TestAcquireTimeoutAnswersBusy(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.OpenWith(t, pgtest.NewURL(t), pg.Limits{MaxConns: 1, AcquireTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	held, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	start := time.Now()
+	_, err = pool.Exec(ctx, `SELECT 1`)
+	if !errors.Is(err, pg.ErrBusy) || !pg.IsBusy(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire on a full pool: %v, want ErrBusy", err)
+	}
+	if took := time.Since(start); took < 150*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("busy after %v, want about 200ms", took)
+	}
+	// The caller's own deadline still reads as the caller's, not as busy.
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := pool.Exec(cctx, `SELECT 1`); errors.Is(err, pg.ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("caller deadline: %v", err)
+	}
+}
+
+// Sessions carry the timeouts, and a URL's own setting wins.
+func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewURL(t)
+	pool := pgtest.OpenWith(t, url, pg.DefaultLimits)
+	ctx := context.Background()
+	for name, want := range map[string]string{"lock_timeout": "5s", "statement_timeout": "30s", "idle_in_transaction_session_timeout": "15s"} {
+		var got string
+		if err := pool.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+	own := pgtest.OpenWith(t, url+"&statement_timeout=1234", pg.DefaultLimits)
+	var got string
+	if err := own.QueryRow(ctx, `SHOW statement_timeout`).Scan(&got); err != nil || got != "1234ms" {
+		t.Fatalf("URL's statement_timeout: %q %v", got, err)
+	}
+}
+
+// A transaction that asks for a second connection of the same request is counted.
+func TestNestedAcquireCounted(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.OpenWith(t, pgtest.NewURL(t), pg.Limits{MaxConns: 4, AcquireTimeout: time.Second})
+	ctx := pg.Track(context.Background())
+	before := pg.Stats().NestedAcquires
+	err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1`); err != nil { // the transaction itself: fine
+			return err
+		}
+		return pg.WithTx(ctx, tx, func(sp pgx.Tx) error { // a savepoint: fine
+			_, err := sp.Exec(ctx, `SELECT 1`)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pg.Stats().NestedAcquires - before; n != 0 {
+		t.Fatalf("%d nested acquires counted for a transaction that used only itself", n)
+	}
+	err = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		_, err := pool.Exec(ctx, `SELECT 1`) // a second connection while the transaction is open
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other tests of this package run in parallel and count nothing (they use no tracker).
+	if n := pg.Stats().NestedAcquires - before; n != 1 {
+		t.Fatalf("nested acquires counted: %d, want 1", n)
+	}
+	// After the transaction, the pool is free to use again.
+	if _, err := pool.Exec(ctx, `SELECT 1`); err != nil || pg.Stats().NestedAcquires-before != 1 {
+		t.Fatalf("after the transaction: %v, %d", err, pg.Stats().NestedAcquires-before)
+	}
+}
+
+// Serialization failures and deadlocks are retried with the whole transaction; other errors are not.
+func TestWithTxRetries(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.OpenWith(t, pgtest.NewURL(t), pg.DefaultLimits)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE pgtest_retry (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	before := pg.Stats().Retries
+	runs := 0
+	err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		runs++
+		if _, err := tx.Exec(ctx, `INSERT INTO pgtest_retry VALUES ($1)`, runs); err != nil {
+			return err
+		}
+		if runs < 3 {
+			_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'collided' USING ERRCODE = 'serialization_failure'; END $$`)
+			return err
+		}
+		return nil
+	})
+	if err != nil || runs != 3 {
+		t.Fatalf("retried transaction: %v after %d runs", err, runs)
+	}
+	var rows []int
+	r, _ := pool.Query(ctx, `SELECT n FROM pgtest_retry`)
+	rows, err = pgx.CollectRows(r, pgx.RowTo[int])
+	if err != nil || len(rows) != 1 || rows[0] != 3 {
+		t.Fatalf("rows after retries: %v %v (the failed runs must have rolled back)", rows, err)
+	}
+	if pg.Stats().Retries-before < 2 {
+		t.Fatalf("retries counted: %d, want at least 2", pg.Stats().Retries-before)
+	}
+	// Bounded: a transaction that always collides is given up after MaxAttempts runs.
+	runs = 0
+	err = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		runs++
+		_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = 'deadlock_detected'; END $$`)
+		return err
+	})
+	if _, ok := pg.HasCode(err, pg.CodeDeadlock); !ok || runs != pg.MaxAttempts {
+		t.Fatalf("always colliding: %v after %d runs", err, runs)
+	}
+	// Other errors are not retried.
+	runs = 0
+	_ = pg.WithTx(ctx, pool, func(tx pgx.Tx) error { runs++; return errors.New("no") })
+	if runs != 1 {
+		t.Fatalf("a plain error ran %d times", runs)
+	}
+}
+
+// A real deadlock between two transactions locking two rows in opposite orders: the one PostgreSQL
+// aborts is run again and both commit.
+func TestWithTxRetriesRealDeadlock(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.OpenWith(t, pgtest.NewURL(t), pg.DefaultLimits)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE pgtest_dl (id int PRIMARY KEY, n int); INSERT INTO pgtest_dl VALUES (1, 0), (2, 0);
+		ALTER DATABASE `+pgx.Identifier{pool.Config().ConnConfig.Database}.Sanitize()+` SET deadlock_timeout = '50ms'`); err != nil {
+		t.Fatal(err)
+	}
+	pool.Reset() // new sessions pick up the database's deadlock_timeout
+	var both sync.WaitGroup
+	var ready sync.WaitGroup
+	ready.Add(2)
+	errs := make([]error, 2)
+	for i, order := range [][2]int{{1, 2}, {2, 1}} {
+		both.Add(1)
+		go func() {
+			defer both.Done()
+			first := true
+			errs[i] = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `UPDATE pgtest_dl SET n = n + 1 WHERE id = $1`, order[0]); err != nil {
+					return err
+				}
+				if first {
+					first = false
+					ready.Done()
+					ready.Wait() // both hold their first row
+				}
+				_, err := tx.Exec(ctx, `UPDATE pgtest_dl SET n = n + 1 WHERE id = $1`, order[1])
+				return err
+			})
+		}()
+	}
+	both.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("deadlocked transactions: %v, %v", errs[0], errs[1])
+	}
+	var sum int
+	if err := pool.QueryRow(ctx, `SELECT sum(n) FROM pgtest_dl`).Scan(&sum); err != nil || sum != 4 {
+		t.Fatalf("sum after both committed: %d %v", sum, err)
+	}
+}
