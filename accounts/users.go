@@ -313,6 +313,10 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, err
 }
 
 // ChangePassword replaces the password after checking the current one, and ends every other session.
+// It compares and swaps: the new hash is stored only over the hash the current password was checked
+// against, so of two concurrent changes from the same current password the second fails as a wrong
+// current password instead of silently replacing the first (docs/architecture.md, Transactions and
+// locks).
 func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession int64, current, next string) error {
 	var f failure.Fields
 	s.validatePassword(&f, "new_password", next)
@@ -334,8 +338,13 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession 
 		return err
 	}
 	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = false, password_changed_at = now() WHERE id = $1`, userID, newHash); err != nil {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = false, password_changed_at = now()
+			WHERE id = $1 AND password_hash = $3`, userID, newHash, hash)
+		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return failure.Field("current_password", "accounts.current_password_wrong") // changed meanwhile
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keepSession); err != nil {
 			return err

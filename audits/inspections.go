@@ -463,12 +463,23 @@ func (s *Service) Inspection(ctx context.Context, id int64) (Inspection, error) 
 	return x, err
 }
 
-// assigned checks that the user inspects this inspection and (for writes) that it is open.
+// assigned checks that the user inspects this inspection and (for writes) that it is open, and locks
+// the inspection's row until tx ends: writes to an inspection take turns, and signing waits for them.
 func (s *Service) assigned(ctx context.Context, tx pgx.Tx, userID, inspectionID int64, forWrite bool) (orgID int64, err error) {
+	return s.checkAssigned(ctx, tx, true, userID, inspectionID, forWrite)
+}
+
+// checkAssigned is assigned without the lock when lock is false: the check made before a write reads
+// what it needs (certificates, roster) outside its transaction, and repeated under the lock.
+func (s *Service) checkAssigned(ctx context.Context, db pg.DB, lock bool, userID, inspectionID int64, forWrite bool) (orgID int64, err error) {
 	var status string
 	var mine bool
-	err = tx.QueryRow(ctx, `SELECT i.organisation_id, i.status, EXISTS (SELECT 1 FROM audit_inspection_inspectors WHERE inspection_id = i.id AND user_id = $2)
-		FROM audit_inspections i WHERE i.id = $1 FOR UPDATE`, inspectionID, userID).Scan(&orgID, &status, &mine)
+	q := `SELECT i.organisation_id, i.status, EXISTS (SELECT 1 FROM audit_inspection_inspectors WHERE inspection_id = i.id AND user_id = $2)
+		FROM audit_inspections i WHERE i.id = $1`
+	if lock {
+		q += ` FOR UPDATE`
+	}
+	err = db.QueryRow(ctx, q, inspectionID, userID).Scan(&orgID, &status, &mine)
 	if pg.IsNoRows(err) {
 		return 0, ErrNotFound
 	}
@@ -517,34 +528,40 @@ func (s *Service) RecordScan(ctx context.Context, userID, inspectionID int64, in
 	if in.ScannedAt.IsZero() || in.ScannedAt.After(time.Now().Add(time.Hour)) {
 		in.ScannedAt = time.Now()
 	}
+	// Everything the scan needs from elsewhere (the certificate from the certificates domain, the
+	// roster and the policy's decision) is read first, holding no lock and no transaction; only the
+	// insert runs under the inspection's row lock. Resolving under that lock made every other scan
+	// of the inspection wait for a lock whose holder waited for a connection they held: the whole
+	// server froze (docs/architecture.md, Transactions and locks).
+	orgID, err := s.checkAssigned(ctx, s.db, false, userID, inspectionID, true)
+	if err != nil {
+		return Scan{}, false, err
+	}
+	if sc, err := s.scanByClientID(ctx, s.db, inspectionID, in.ClientID); err == nil || !pg.IsNoRows(err) {
+		return sc, false, err // a resend: stored once
+	}
+	ref := fmt.Sprintf("inspection:%d", inspectionID)
+	if in.Offline {
+		ref += ":offline"
+	}
+	result, err := s.resolve(ctx, s.db, orgID, code, ref, in.ScannedAt)
+	if err != nil {
+		return Scan{}, false, err
+	}
+	res, err := json.Marshal(result)
+	if err != nil {
+		return Scan{}, false, err
+	}
 	var sc Scan
 	created := false
-	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		orgID, err := s.assigned(ctx, tx, userID, inspectionID, true)
-		if err != nil {
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		created = false
+		if _, err := s.assigned(ctx, tx, userID, inspectionID, true); err != nil {
 			return err
 		}
-		var res []byte
-		err = tx.QueryRow(ctx, `SELECT id, client_id, code, coalesce(roster_id, 0), verified, offline, result, scanned_at, received_at FROM audit_scans
-			WHERE inspection_id = $1 AND client_id = $2`, inspectionID, in.ClientID).
-			Scan(&sc.ID, &sc.ClientID, &sc.Code, &sc.RosterID, &sc.Verified, &sc.Offline, &res, &sc.ScannedAt, &sc.ReceivedAt)
-		if err == nil {
-			return json.Unmarshal(res, &sc.Result)
-		}
-		if !pg.IsNoRows(err) {
-			return err
-		}
-		ref := fmt.Sprintf("inspection:%d", inspectionID)
-		if in.Offline {
-			ref += ":offline"
-		}
-		result, err := s.resolve(ctx, tx, orgID, code, ref, in.ScannedAt)
-		if err != nil {
-			return err
-		}
-		res, err = json.Marshal(result)
-		if err != nil {
-			return err
+		var err error
+		if sc, err = s.scanByClientID(ctx, tx, inspectionID, in.ClientID); err == nil || !pg.IsNoRows(err) {
+			return err // the same scan sent twice at once: the first one stored it
 		}
 		sc = Scan{ClientID: in.ClientID, Code: code, RosterID: result.RosterID, Verified: result.Verified, Offline: in.Offline, Result: result, ScannedAt: in.ScannedAt}
 		var roster any
@@ -562,10 +579,23 @@ func (s *Service) RecordScan(ctx context.Context, userID, inspectionID int64, in
 	return sc, created, err
 }
 
+// scanByClientID returns the stored scan with this client id, or pgx.ErrNoRows.
+func (s *Service) scanByClientID(ctx context.Context, db pg.DB, inspectionID int64, clientID string) (Scan, error) {
+	var sc Scan
+	var res []byte
+	err := db.QueryRow(ctx, `SELECT id, client_id, code, coalesce(roster_id, 0), verified, offline, result, scanned_at, received_at FROM audit_scans
+		WHERE inspection_id = $1 AND client_id = $2`, inspectionID, clientID).
+		Scan(&sc.ID, &sc.ClientID, &sc.Code, &sc.RosterID, &sc.Verified, &sc.Offline, &res, &sc.ScannedAt, &sc.ReceivedAt)
+	if err != nil {
+		return Scan{}, err
+	}
+	return sc, json.Unmarshal(res, &sc.Result)
+}
+
 // resolve finds the certificate behind a code (the certificates domain when it is wired, else the
 // certificates the institution recorded) and decides the holder's posts. ref is logged with the
-// certificates' verification.
-func (s *Service) resolve(ctx context.Context, tx pgx.Tx, orgID int64, code, ref string, on time.Time) (ScanResult, error) {
+// certificates' verification. It asks the certificates domain, so it must run outside any transaction.
+func (s *Service) resolve(ctx context.Context, db querier, orgID int64, code, ref string, on time.Time) (ScanResult, error) {
 	var res ScanResult
 	var personID int64
 	if s.certs != nil {
@@ -580,7 +610,7 @@ func (s *Service) resolve(ctx context.Context, tx pgx.Tx, orgID int64, code, ref
 	if !res.Known {
 		var c Cert
 		var exp *time.Time
-		err := tx.QueryRow(ctx, `SELECT person_id, number, occupation, level, expires_on FROM audit_external_certificates
+		err := db.QueryRow(ctx, `SELECT person_id, number, occupation, level, expires_on FROM audit_external_certificates
 			WHERE organisation_id = $1 AND upper(number) = upper($2) LIMIT 1`, orgID, code).Scan(&personID, &c.Number, &c.Occupation, &c.Level, &exp)
 		switch {
 		case err == nil:
@@ -599,7 +629,7 @@ func (s *Service) resolve(ctx context.Context, tx pgx.Tx, orgID int64, code, ref
 	if !res.Known {
 		return res, nil
 	}
-	w, err := s.load(ctx, tx, []int64{orgID}, on)
+	w, err := s.load(ctx, db, []int64{orgID}, on)
 	if err != nil {
 		return res, err
 	}
@@ -697,13 +727,26 @@ func contains(list []string, v string) bool {
 // Sign records an inspector's signature. When every inspector has signed, the inspection is finished:
 // its result is computed, stored as counts only, and becomes public.
 func (s *Service) Sign(ctx context.Context, userID, inspectionID int64) (Inspection, error) {
-	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		orgID, err := s.assigned(ctx, tx, userID, inspectionID, true)
-		if err != nil {
+	// The institution's roster and its holders' certificates (from the certificates domain) are read
+	// before the transaction, which then holds the inspection's lock only for its own statements.
+	orgID, err := s.checkAssigned(ctx, s.db, false, userID, inspectionID, true)
+	if err != nil {
+		return Inspection{}, err
+	}
+	now := time.Now()
+	w, err := s.load(ctx, s.db, []int64{orgID}, now)
+	if err != nil {
+		return Inspection{}, err
+	}
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := s.assigned(ctx, tx, userID, inspectionID, true); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE audit_inspection_inspectors SET signed_at = now() WHERE inspection_id = $1 AND user_id = $2 AND signed_at IS NULL`, inspectionID, userID); err != nil {
+		// Signed once: a second signature (say, the same tap sent twice) changes and audits nothing.
+		if tag, err := tx.Exec(ctx, `UPDATE audit_inspection_inspectors SET signed_at = now() WHERE inspection_id = $1 AND user_id = $2 AND signed_at IS NULL`, inspectionID, userID); err != nil {
 			return err
+		} else if tag.RowsAffected() == 0 {
+			return ErrSigned
 		}
 		if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: userID, Action: "inspection.sign", Subject: fmt.Sprintf("inspection:%d", inspectionID)}); err != nil {
 			return err
@@ -715,7 +758,7 @@ func (s *Service) Sign(ctx context.Context, userID, inspectionID int64) (Inspect
 		if unsigned > 0 {
 			return nil
 		}
-		return s.finish(ctx, tx, inspectionID, orgID)
+		return s.finish(ctx, tx, inspectionID, orgID, w, now)
 	})
 	if err != nil {
 		return Inspection{}, err
@@ -727,12 +770,8 @@ func (s *Service) Sign(ctx context.Context, userID, inspectionID int64) (Inspect
 	return x, err
 }
 
-func (s *Service) finish(ctx context.Context, tx pgx.Tx, inspectionID, orgID int64) error {
-	now := time.Now()
-	w, err := s.load(ctx, tx, []int64{orgID}, now)
-	if err != nil {
-		return err
-	}
+// finish closes the inspection with w, the institution's data as read before the transaction.
+func (s *Service) finish(ctx context.Context, tx pgx.Tx, inspectionID, orgID int64, w *world, now time.Time) error {
 	rep, err := s.report(s.Policy(), w, orgID, now)
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ var (
 	ErrCodeUnknown = failure.New(failure.NotFound, "audits.code_unknown")
 	ErrRuleInvalid = failure.New(failure.Invalid, "audits.rule_invalid")
 	ErrClosed      = failure.New(failure.Conflict, "audits.inspection_closed")
+	ErrSigned      = failure.New(failure.Conflict, "audits.already_signed")
 	ErrNotAssigned = failure.New(failure.Forbidden, "audits.not_assigned")
 	ErrExists      = failure.New(failure.Conflict, "audits.exists")
 )

@@ -107,6 +107,11 @@ func (s *Service) RenewalStatus(ctx context.Context, c Certificate) (RenewalChec
 // Renew gives a certificate a new validity from today once its holder has completed the
 // continuing-education hours its type requires within the current validity: same number and code,
 // a new version, a newly signed PDF. The earlier PDF stays recognisable as a superseded version.
+//
+// Of several concurrent renewals exactly one renews (docs/architecture.md, Transactions and locks):
+// the new version is stored under the certificate's row lock only if the certificate is still at
+// the version this call read; the others get ErrAlreadyRenewed. A certificate whose validity starts
+// today (renewed, or issued, today) is not renewed again: it would get the same validity.
 func (s *Service) Renew(ctx context.Context, actorID int64, number string) (Certificate, error) {
 	c, err := s.ByNumber(ctx, number)
 	if err != nil {
@@ -114,6 +119,9 @@ func (s *Service) Renew(ctx context.Context, actorID int64, number string) (Cert
 	}
 	if c.Status != StateValid {
 		return c, ErrNotRenewable
+	}
+	if !c.IssuedOn.Before(s.today()) {
+		return c, ErrAlreadyRenewed
 	}
 	rc, err := s.RenewalStatus(ctx, c)
 	if err != nil {
@@ -138,14 +146,22 @@ func (s *Service) Renew(ctx context.Context, actorID int64, number string) (Cert
 	if err != nil {
 		return c, err
 	}
+	// The PDF is signed above, outside the transaction; the transaction only decides and stores.
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO certificate_versions (certificate_id, version, issued_on, expires_on, pdf_sha256)
-			SELECT id, version, issued_on, expires_on, pdf_sha256 FROM certificates WHERE id = $1 AND version = $2 AND status = 'valid'`, c.ID, c.Version)
-		if err != nil {
+		var version int
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT version, status FROM certificates WHERE id = $1 FOR UPDATE`, c.ID).Scan(&version, &status); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotRenewable // renewed, suspended or revoked meanwhile
+		switch {
+		case version != c.Version:
+			return ErrAlreadyRenewed // another request renewed it meanwhile
+		case status != StateValid:
+			return ErrNotRenewable // suspended or revoked meanwhile
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO certificate_versions (certificate_id, version, issued_on, expires_on, pdf_sha256)
+			SELECT id, version, issued_on, expires_on, pdf_sha256 FROM certificates WHERE id = $1`, c.ID); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE certificates SET version = $2, issued_on = $3, expires_on = $4, pdf = $5, pdf_sha256 = $6,
 			token = $7, key_id = $8, holder_masked = $9, has_photo = $10, issuer_name = $11, issuer_name_en = $12 WHERE id = $1`,

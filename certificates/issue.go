@@ -26,6 +26,7 @@ var (
 	ErrRenewalHours     = failure.New(failure.Conflict, "certificates.renewal_hours_missing")
 	ErrNoHoursSource    = failure.New(failure.Conflict, "certificates.renewal_unavailable")
 	ErrNotRenewable     = failure.New(failure.Conflict, "certificates.not_renewable")
+	ErrAlreadyRenewed   = failure.New(failure.Conflict, "certificates.already_renewed")
 )
 
 // Issue turns an issuance request into a certificate and returns it. It is idempotent: whatever the

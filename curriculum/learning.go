@@ -150,12 +150,17 @@ func (s *Service) OpenLesson(ctx context.Context, personID, lessonID int64) (Les
 		return LessonState{}, err
 	}
 	var p Progress
-	err = s.db.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO lesson_progress (enrolment_id, lesson_id, opened_at) VALUES ($1, $2, $3)
-			ON CONFLICT (enrolment_id, lesson_id) DO NOTHING RETURNING lesson_id, opened_at, completed_at)
-		SELECT lesson_id, opened_at, completed_at FROM ins
-		UNION ALL SELECT lesson_id, opened_at, completed_at FROM lesson_progress WHERE enrolment_id = $1 AND lesson_id = $2
-		LIMIT 1`, e.ID, l.ID, s.now()).Scan(&p.LessonID, &p.OpenedAt, &p.CompletedAt)
+	// Most opens are of a lesson opened before: read it. Otherwise insert-or-return in one statement:
+	// the no-op DO UPDATE returns the row that a concurrent first open (another device of the same
+	// learner) inserted, where DO NOTHING returned no row and a second SELECT in the same statement
+	// could not see it (docs/architecture.md, Transactions and locks).
+	err = s.db.QueryRow(ctx, `SELECT lesson_id, opened_at, completed_at FROM lesson_progress WHERE enrolment_id = $1 AND lesson_id = $2`,
+		e.ID, l.ID).Scan(&p.LessonID, &p.OpenedAt, &p.CompletedAt)
+	if pg.IsNoRows(err) {
+		err = s.db.QueryRow(ctx, `INSERT INTO lesson_progress (enrolment_id, lesson_id, opened_at) VALUES ($1, $2, $3)
+			ON CONFLICT (enrolment_id, lesson_id) DO UPDATE SET opened_at = lesson_progress.opened_at
+			RETURNING lesson_id, opened_at, completed_at`, e.ID, l.ID, s.now()).Scan(&p.LessonID, &p.OpenedAt, &p.CompletedAt)
+	}
 	if err != nil {
 		return LessonState{}, err
 	}

@@ -54,6 +54,7 @@ var (
 	ErrBadAnswer          = failure.New(failure.Invalid, "exams.answer_invalid")
 	ErrMarkingOpen        = failure.New(failure.Conflict, "exams.marking_open")
 	ErrAlreadyPublished   = failure.New(failure.Conflict, "exams.already_published")
+	ErrAlreadyDecided     = failure.New(failure.Conflict, "exams.already_decided")
 	ErrMarkInvalid        = failure.New(failure.Invalid, "exams.mark_invalid")
 	ErrMarkedAlready      = failure.New(failure.Conflict, "exams.marked_already") // an examiner marks an answer once
 	ErrSignalInvalid      = failure.New(failure.Invalid, "exams.signal_invalid")

@@ -270,10 +270,14 @@ type Result struct {
 
 // Publish publishes a session's results: each approved candidate's latest submitted attempt. Every
 // passing result records a certificate-issuance request in the same transaction.
+//
+// It decides under the session's row lock (docs/architecture.md, Transactions and locks): of
+// several concurrent publishes exactly one writes the results and the audit row; the others wait
+// for it and then get ErrAlreadyPublished. Regrade takes the same lock first, so the two take turns.
 func (s *Service) Publish(ctx context.Context, actorID, sessionID int64) (int, error) {
 	n := 0
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		x, err := s.getSession(ctx, tx, sessionID)
+		x, err := s.lockSession(ctx, tx, sessionID)
 		if err != nil {
 			return err
 		}
@@ -290,15 +294,30 @@ func (s *Service) Publish(ctx context.Context, actorID, sessionID int64) (int, e
 		if n, err = s.writeResults(ctx, tx, x); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE exam_sessions SET published_at = $2 WHERE id = $1`, sessionID, s.now()); err != nil {
+		if tag, err := tx.Exec(ctx, `UPDATE exam_sessions SET published_at = $2 WHERE id = $1 AND published_at IS NULL`, sessionID, s.now()); err != nil {
 			return err
+		} else if tag.RowsAffected() != 1 {
+			return ErrAlreadyPublished
 		}
 		return audit(ctx, tx, actorID, "exam.results.publish", fmt.Sprintf("exam_session:%d", sessionID), map[string]any{"results": n})
 	})
 	return n, err
 }
 
-// writeResults upserts the results of a session and requests certificates for the passes.
+// lockSession locks a session's row until tx ends and returns the session as it stands then.
+func (s *Service) lockSession(ctx context.Context, tx pgx.Tx, sessionID int64) (Session, error) {
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT id FROM exam_sessions WHERE id = $1 FOR UPDATE`, sessionID).Scan(&id); err != nil {
+		if pg.IsNoRows(err) {
+			return Session{}, ErrNotFound
+		}
+		return Session{}, err
+	}
+	return s.getSession(ctx, tx, sessionID)
+}
+
+// writeResults upserts the results of a session (in registration order) and requests certificates
+// for the passes.
 func (s *Service) writeResults(ctx context.Context, tx pgx.Tx, x Session) (int, error) {
 	rows, err := tx.Query(ctx, `SELECT DISTINCT ON (a.registration_id) a.registration_id, a.id, a.person_id, r.hours::float8,
 		a.theory_earned::float8, a.theory_possible::float8, a.practical_earned::float8, a.practical_possible::float8, a.submitted_at
@@ -494,7 +513,10 @@ func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64,
 	var changes []Change
 	errDry := fmt.Errorf("dry run")
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		x, err := s.getSession(ctx, tx, sessionID)
+		changes = nil // a retried transaction starts again
+		// The session first, then its attempts in id order, then its results: the order Publish
+		// follows too (docs/architecture.md, Transactions and locks).
+		x, err := s.lockSession(ctx, tx, sessionID)
 		if err != nil {
 			return err
 		}

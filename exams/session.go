@@ -269,32 +269,39 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 	if approve {
 		status = Approved
 	}
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		if approve {
-			var sessionID, personID int64
-			err := tx.QueryRow(ctx, `SELECT session_id, person_id FROM exam_registrations WHERE id = $1 FOR UPDATE`,
-				registrationID).Scan(&sessionID, &personID)
-			if pg.IsNoRows(err) {
-				return ErrNotFound
-			}
-			if err != nil {
-				return err
-			}
-			x, err := s.getSession(ctx, tx, sessionID)
-			if err != nil {
-				return err
-			}
-			if err := s.checkIdentity(ctx, x, personID); err != nil {
-				return err
-			}
-		}
-		tag, err := tx.Exec(ctx, `UPDATE exam_registrations SET status = $2, extra_s = $3, decided_by = nullif($4, 0), decided_at = now()
-			WHERE id = $1`, registrationID, status, int(extra/time.Second), actorID)
+	if approve {
+		// The identity comes from the accounts domain, through the pool: asked before the
+		// transaction, never while holding the registration's lock.
+		personID, sessionID, err := s.RegistrationPerson(ctx, registrationID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		x, err := s.getSession(ctx, s.db, sessionID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkIdentity(ctx, x, personID); err != nil {
+			return err
+		}
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		// Decided under the registration's lock: the same decision sent twice at once is made
+		// (and audited) once; the other gets ErrAlreadyDecided.
+		var prev string
+		var prevExtra int
+		err := tx.QueryRow(ctx, `SELECT status, extra_s FROM exam_registrations WHERE id = $1 FOR UPDATE`, registrationID).Scan(&prev, &prevExtra)
+		if pg.IsNoRows(err) {
 			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if prev == status && prevExtra == int(extra/time.Second) {
+			return ErrAlreadyDecided
+		}
+		if _, err := tx.Exec(ctx, `UPDATE exam_registrations SET status = $2, extra_s = $3, decided_by = nullif($4, 0), decided_at = now()
+			WHERE id = $1`, registrationID, status, int(extra/time.Second), actorID); err != nil {
+			return err
 		}
 		return audit(ctx, tx, actorID, "exam.registration."+status, fmt.Sprintf("exam_registration:%d", registrationID),
 			map[string]any{"extra_seconds": int(extra / time.Second)})

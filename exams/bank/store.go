@@ -408,19 +408,30 @@ func Version(ctx context.Context, db pg.DB, versionID int64) (Stored, error) {
 
 // MarkDelivered records that papers holding these versions were delivered: from now on they never
 // change, and their items can only be retired. Marking twice is harmless.
+//
+// Concurrent exam starts mark overlapping sets of versions, each in its paper's shuffled order: the
+// rows are locked in id order (and those delivered already are not locked at all), so that two
+// starts never wait for each other in a cycle (docs/architecture.md, Transactions and locks).
 func MarkDelivered(ctx context.Context, db pg.DB, versionIDs []int64) error {
 	if len(versionIDs) == 0 {
 		return nil
+	}
+	var found int
+	// marked runs although the final SELECT does not read it: PostgreSQL always executes a
+	// data-modifying WITH.
+	err := db.QueryRow(ctx, `WITH todo AS (
+			SELECT id FROM bank_item_versions WHERE id = ANY($1) AND delivered_at IS NULL ORDER BY id FOR UPDATE),
+		marked AS (
+			UPDATE bank_item_versions v SET delivered_at = coalesce(v.delivered_at, now()) FROM todo WHERE v.id = todo.id RETURNING v.id)
+		SELECT count(*) FROM bank_item_versions WHERE id = ANY($1)`, versionIDs).Scan(&found)
+	if err != nil {
+		return fmt.Errorf("mark delivered: %w", err)
 	}
 	unique := map[int64]bool{}
 	for _, id := range versionIDs {
 		unique[id] = true
 	}
-	tag, err := db.Exec(ctx, `UPDATE bank_item_versions SET delivered_at = coalesce(delivered_at, now()) WHERE id = ANY($1)`, versionIDs)
-	if err != nil {
-		return fmt.Errorf("mark delivered: %w", err)
-	}
-	if int(tag.RowsAffected()) != len(unique) {
+	if found != len(unique) {
 		return ErrVersionNotFound
 	}
 	return nil
