@@ -30,7 +30,7 @@ db:
 test:
 	@scripts/deps test
 	@db="$${DATABASE_URL:-$$(scripts/localpg start | tail -n 1)}"; \
-	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 12m ./...
+	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 25m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

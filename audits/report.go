@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,18 +27,6 @@ type ReportTools interface {
 // ErrNoReport: the inspection is not finished, so there is no report yet.
 var ErrNoReport = failure.New(failure.NotFound, "audits.report_not_ready")
 
-// reportTools holds the tools per service (kept beside Service so that its struct stays as it is).
-var reportTools sync.Map // *Service → ReportTools
-
-// SetReportTools plugs in the font and signer of the inspection reports.
-func (s *Service) SetReportTools(t ReportTools) { reportTools.Store(s, t) }
-
-func (s *Service) tools() ReportTools {
-	t, _ := reportTools.Load(s)
-	rt, _ := t.(ReportTools)
-	return rt
-}
-
 // InspectionReport is a stored, signed report PDF.
 type InspectionReport struct {
 	InspectionID int64
@@ -51,7 +38,7 @@ type InspectionReport struct {
 // reportOnFinish makes the report of a just finished inspection; a failure is logged and the report
 // is made on its first download instead.
 func (s *Service) reportOnFinish(ctx context.Context, inspectionID int64) {
-	if s.tools() == nil || s.reportLabels.Load() == nil {
+	if s.tools == nil || s.reportLabels.Load() == nil {
 		return // no font, signer or words here (a bare service, as in the demo seed): made on first download
 	}
 	if _, err := s.InspectionReportPDF(ctx, inspectionID); err != nil {
@@ -79,7 +66,7 @@ func (s *Service) InspectionReportPDF(ctx context.Context, inspectionID int64) (
 	if x.Status != "finished" || x.FinishedAt == nil {
 		return rep, ErrNoReport
 	}
-	t := s.tools()
+	t := s.tools
 	if t == nil {
 		return rep, fmt.Errorf("inspection report: no font and signer configured")
 	}
@@ -234,9 +221,6 @@ type ReportLabels struct{ ZH, EN ReportWords }
 
 // errNoReportLabels: the report's words were never given (the server sets them from its locales).
 var errNoReportLabels = fmt.Errorf("inspection report: no labels configured")
-
-// SetReportLabels gives the report its words.
-func (s *Service) SetReportLabels(l ReportLabels) { s.reportLabels.Store(&l) }
 
 // both prints a label in Chinese, then in English.
 func (l ReportLabels) both(f func(ReportWords) string) string {

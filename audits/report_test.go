@@ -11,6 +11,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/certificates"
+	"shanyu/internal/config"
 )
 
 // testTools prints with the certificates' font and signs with a demo CA.
@@ -26,7 +27,7 @@ func (t testTools) ReportSigner(context.Context) (*certificates.PDFSigner, error
 
 func newTestTools(t *testing.T) testTools {
 	t.Helper()
-	font, err := certificates.LoadFont(certificates.FontPathFromEnv(os.Getenv))
+	font, err := certificates.LoadFont(config.DefaultCJKFont)
 	if err != nil {
 		t.Fatalf("font: %v", err)
 	}
@@ -39,9 +40,7 @@ func newTestTools(t *testing.T) testTools {
 
 func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.svc.SetReportTools(newTestTools(t))
-	f.svc.SetReportLabels(testLabels())
+	f := newFixture(t, withReports(t))
 	ctx := context.Background()
 	f.class(t, "小一班", "toddler_young", 5)
 	f.staff(t, f.org.ID, "王保育", "4-10-01-03", 4, []string{"caregiver"}, "小一班")
@@ -142,4 +141,10 @@ func TestExplainNamesTheRuleOrTheGap(t *testing.T) {
 	if !strings.Contains(got, "已过期 expired") || !strings.Contains(got, "资格 Qualification") || !strings.Contains(got, "N1") || strings.Contains(got, "secret") || !strings.Contains(got, "not permitted") {
 		t.Fatal(got)
 	}
+}
+
+// withReports gives the service the test font, signer and words.
+func withReports(t *testing.T) func(*Deps) {
+	tools, labels := newTestTools(t), testLabels()
+	return func(d *Deps) { d.Reports, d.Labels = tools, &labels }
 }

@@ -18,7 +18,7 @@ import (
 
 // CertificateSource is what the audit needs from the certificates domain: a person's certificates
 // with their status, and the certificate behind a code scanned or typed on site. The audit never
-// reads the certificates' tables; internal/app wires an adapter.
+// reads the certificates' tables; app wires an adapter.
 type CertificateSource interface {
 	ForPeople(ctx context.Context, personIDs []int64) (map[int64][]Cert, error)
 	// ByCode resolves a verification code or certificate number to the certificate and its holder;
@@ -45,7 +45,8 @@ const notifyChannel = "shanyu_qualification"
 type Service struct {
 	db       *pgxpool.Pool
 	accounts *accounts.Service
-	certs    CertificateSource // nil until the certificates domain offers one
+	certs    CertificateSource // nil: no platform certificates (a bare service, as in unit tests)
+	tools    ReportTools       // nil: inspection reports cannot be made here
 	log      *slog.Logger
 	policy   atomic.Pointer[Policy]
 	loads    atomic.Int64
@@ -54,17 +55,29 @@ type Service struct {
 	reportLabels atomic.Pointer[ReportLabels]
 }
 
+// Deps are the audits domain's collaborators, given once when it is built.
+type Deps struct {
+	Accounts     *accounts.Service
+	Certificates CertificateSource // a person's platform certificates and the one behind a scanned code
+	Reports      ReportTools       // the font and signer of inspection reports
+	Labels       *ReportLabels     // the reports' words (from the server's locales)
+	Log          *slog.Logger
+}
+
 // New builds the service: it stores the default class types (idempotent) and loads the policy with
 // the regional rules.
-func New(ctx context.Context, db *pgxpool.Pool, acc *accounts.Service, certs CertificateSource, log *slog.Logger) (*Service, error) {
-	if log == nil {
-		log = slog.Default()
+func New(ctx context.Context, db *pgxpool.Pool, d Deps) (*Service, error) {
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
 	st, err := DefaultStaffing()
 	if err != nil {
 		return nil, fmt.Errorf("staffing: %w", err)
 	}
-	s := &Service{db: db, accounts: acc, certs: certs, log: log, staffing: st}
+	s := &Service{db: db, accounts: d.Accounts, certs: d.Certificates, tools: d.Reports, log: d.Log, staffing: st}
+	if d.Labels != nil {
+		s.reportLabels.Store(d.Labels)
+	}
 	if err := EnsureClassTypes(ctx, db); err != nil {
 		return nil, err
 	}
@@ -73,9 +86,6 @@ func New(ctx context.Context, db *pgxpool.Pool, acc *accounts.Service, certs Cer
 	}
 	return s, nil
 }
-
-// SetCertificateSource plugs in the certificates domain once it offers a source.
-func (s *Service) SetCertificateSource(c CertificateSource) { s.certs = c }
 
 // EnsureClassTypes stores the default class types that are not there yet; edits are kept.
 func EnsureClassTypes(ctx context.Context, db pg.DB) error {

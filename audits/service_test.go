@@ -25,7 +25,8 @@ type fixture struct {
 	seq   int
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture builds a service on a fresh database; with adds collaborators (report tools, say).
+func newFixture(t *testing.T, with ...func(*Deps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.New(t)
@@ -36,7 +37,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(ctx, pool, acc, nil, nil)
+	d := Deps{Accounts: acc}
+	for _, w := range with {
+		w(&d)
+	}
+	svc, err := New(ctx, pool, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +202,7 @@ func TestRegionalRuleReachesEveryReplicaWithPreview(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	other, err := New(ctx, f.pool, f.acc, nil, nil) // a second replica
+	other, err := New(ctx, f.pool, Deps{Accounts: f.acc}) // a second replica
 	if err != nil {
 		t.Fatal(err)
 	}

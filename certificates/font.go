@@ -13,19 +13,6 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// DefaultFontPath is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
-// fonts-lxgw-wenkai). gofpdf needs a TrueType (glyf) font: TTC collections and CFF-flavoured OTF fonts
-// are rejected by it.
-const DefaultFontPath = "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf"
-
-// FontPathFromEnv returns the font file to use: SHANYU_CJK_FONT when set, DefaultFontPath otherwise.
-func FontPathFromEnv(getenv func(string) string) string {
-	if p := getenv("SHANYU_CJK_FONT"); p != "" {
-		return p
-	}
-	return DefaultFontPath
-}
-
 // Font is a TrueType font parsed once. A CJK font is large (the default is 15 MB with ~29,000 glyphs)
 // and gofpdf parses every font it is given in full, twice, for each document; so each document gets a
 // tiny font cut from this one with only the glyphs it uses (microseconds), and gofpdf works on that.

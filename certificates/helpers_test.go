@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"shanyu/internal/config"
 )
 
 var (
@@ -30,7 +32,7 @@ var (
 // testFont parses the CJK font once for all tests.
 func testFont(tb testing.TB) *Font {
 	tb.Helper()
-	fontOnce.Do(func() { fontVal, fontErr = LoadFont(FontPathFromEnv(os.Getenv)) })
+	fontOnce.Do(func() { fontVal, fontErr = LoadFont(config.DefaultCJKFont) })
 	if fontErr != nil {
 		tb.Fatalf("font: %v (install fonts-lxgw-wenkai or set SHANYU_CJK_FONT)", fontErr)
 	}

@@ -312,7 +312,7 @@ func (s *Service) IssuePending(ctx context.Context) (int, error) {
 func (s *Service) RequestAndIssue(ctx context.Context, r IssuanceRequest, issuedOn time.Time) (Certificate, error) {
 	var id int64
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := RequestIssuance(ctx, tx, nil, r); err != nil {
+		if _, err := recordRequest(ctx, tx, r); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT id FROM certificate_requests WHERE result_ref = $1`, r.ResultRef).Scan(&id)

@@ -218,7 +218,7 @@ func TestPDFSignerFromFiles(t *testing.T) {
 	_ = os.WriteFile(certFile, demo.CertificatePEM(), 0o600)
 	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 	env := map[string]string{"SHANYU_PDF_CERT_FILE": certFile, "SHANYU_PDF_KEY_FILE": keyFile}
-	s, err := PDFSignerFromEnv(context.Background(), func(k string) string { return env[k] }, nil, testSecret)
+	s, err := PDFSignerFrom(context.Background(), env["SHANYU_PDF_CERT_FILE"], env["SHANYU_PDF_KEY_FILE"], nil, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestPDFSignerFromFiles(t *testing.T) {
 		t.Fatal("a key that does not match the certificate was accepted")
 	}
 	delete(env, "SHANYU_PDF_KEY_FILE")
-	if _, err := PDFSignerFromEnv(context.Background(), func(k string) string { return env[k] }, nil, testSecret); err == nil {
+	if _, err := PDFSignerFrom(context.Background(), env["SHANYU_PDF_CERT_FILE"], env["SHANYU_PDF_KEY_FILE"], nil, testSecret); err == nil {
 		t.Fatal("a certificate file without a key file was accepted")
 	}
 }

@@ -103,10 +103,10 @@ func LoadPDFSignerFiles(certFile, keyFile string) (*PDFSigner, error) {
 	return newPDFSigner(certPEM, key)
 }
 
-// PDFSignerFromEnv loads the PDF signer from SHANYU_PDF_CERT_FILE and SHANYU_PDF_KEY_FILE when they are
-// set, and otherwise the one `shanyu keys init` stored in the database.
-func PDFSignerFromEnv(ctx context.Context, getenv func(string) string, db pg.DB, secret []byte) (*PDFSigner, error) {
-	certFile, keyFile := getenv("SHANYU_PDF_CERT_FILE"), getenv("SHANYU_PDF_KEY_FILE")
+// PDFSignerFrom loads the PDF signer from certFile and keyFile (SHANYU_PDF_CERT_FILE and
+// SHANYU_PDF_KEY_FILE) when they are given, and otherwise the one `shanyu keys init` stored in the
+// database.
+func PDFSignerFrom(ctx context.Context, certFile, keyFile string, db pg.DB, secret []byte) (*PDFSigner, error) {
 	switch {
 	case certFile != "" && keyFile != "":
 		return LoadPDFSignerFiles(certFile, keyFile)

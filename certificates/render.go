@@ -96,7 +96,7 @@ type Renderer struct {
 	labels labels
 }
 
-// NewRenderer makes a renderer printing with font (see LoadFont and FontPathFromEnv).
+// NewRenderer makes a renderer printing with font (see LoadFont; the file is config.Config.CJKFont).
 func NewRenderer(font *Font) (*Renderer, error) {
 	r := &Renderer{font: font}
 	if err := json.Unmarshal(labelsJSON, &r.labels); err != nil {

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,21 +33,33 @@ type IssueArgs struct {
 // Kind names the job for River.
 func (IssueArgs) Kind() string { return "certificate.issue" }
 
-// RequestIssuance records the request and enqueues its job inside the caller's transaction, so both
-// exist exactly when the result that causes them does. A second call for the same result does nothing.
-func RequestIssuance(ctx context.Context, tx pgx.Tx, q jobs.Inserter, r IssuanceRequest) error {
+// recordRequest stores the request and returns its id; 0 when the result was requested already.
+func recordRequest(ctx context.Context, tx pgx.Tx, r IssuanceRequest) (int64, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO certificate_requests (result_ref, person_id, centre_id, occupation_code, level, passed_on, hours)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (result_ref) DO NOTHING RETURNING id`,
 		r.ResultRef, r.PersonID, r.CentreID, r.OccupationCode, r.Level, r.PassedOn, r.Hours).Scan(&id)
-	if err == pgx.ErrNoRows {
-		return nil // requested already
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("record issuance request: %w", err)
+		return 0, fmt.Errorf("record issuance request: %w", err)
 	}
+	return id, nil
+}
+
+// errNoQueue: a request without a queue would be recorded and never worked.
+var errNoQueue = errors.New("request issuance: no job queue")
+
+// RequestIssuance records the request and enqueues its job inside the caller's transaction, so both
+// exist exactly when the result that causes them does. A second call for the same result does nothing.
+func RequestIssuance(ctx context.Context, tx pgx.Tx, q jobs.Inserter, r IssuanceRequest) error {
 	if q == nil {
-		return nil
+		return errNoQueue
+	}
+	id, err := recordRequest(ctx, tx, r)
+	if err != nil || id == 0 {
+		return err
 	}
 	if _, err := q.InsertTx(ctx, tx, IssueArgs{RequestID: id}, &river.InsertOpts{MaxAttempts: 10}); err != nil {
 		return fmt.Errorf("enqueue issuance: %w", err)

@@ -2,11 +2,12 @@ package certificates
 
 import (
 	"context"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/config"
 )
 
 // HoursSource tells how many continuing-education hours a person completed in an occupation within a
@@ -19,13 +20,19 @@ type HoursSource interface {
 type Config struct {
 	BaseURL string              // public address, for QR links and credential ids
 	Secret  []byte              // SHANYU_SECRET_KEY: opens the stored private keys
-	Getenv  func(string) string // SHANYU_CJK_FONT, SHANYU_PDF_CERT_FILE, SHANYU_PDF_KEY_FILE; os.Getenv when nil
+	// FontPath is the TrueType font PDFs print with (config.Config.CJKFont; config.DefaultCJKFont
+	// when empty). PDFCertFile and PDFKeyFile name the PDF signing certificate and key files; when both
+	// are empty the signer stored by `shanyu keys init` is used.
+	FontPath, PDFCertFile, PDFKeyFile string
 	Hours   HoursSource         // may be nil: renewal then refuses
 	Now     func() time.Time    // time.Now when nil
 	// Public is the pool the public verification reads (Verify, Photo) use, a bulkhead of its own
 	// (pg.Side); the main pool when nil.
 	Public *pgxpool.Pool
 }
+
+// pdfFiles are the font and the PDF signing material's files.
+type pdfFiles struct{ font, cert, key string }
 
 // Service issues, verifies and manages certificates. Build one per process; it is safe for
 // concurrent use. The font and the PDF signing material are loaded on first use, once.
@@ -34,7 +41,7 @@ type Service struct {
 	public  *pgxpool.Pool // for the public verification reads; db when not configured
 	baseURL string
 	secret  []byte
-	getenv  func(string) string
+	files   pdfFiles
 	hours   HoursSource
 	now     func() time.Time
 
@@ -51,21 +58,19 @@ type Service struct {
 
 // New makes the service.
 func New(db *pgxpool.Pool, cfg Config) *Service {
-	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, getenv: cfg.Getenv, hours: cfg.Hours, now: cfg.Now}
+	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, hours: cfg.Hours, now: cfg.Now,
+		files: pdfFiles{font: cfg.FontPath, cert: cfg.PDFCertFile, key: cfg.PDFKeyFile}}
 	if s.public == nil {
 		s.public = db
 	}
-	if s.getenv == nil {
-		s.getenv = os.Getenv
+	if s.files.font == "" {
+		s.files.font = config.DefaultCJKFont
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	return s
 }
-
-// SetHoursSource connects the continuing-education hours used by renewal.
-func (s *Service) SetHoursSource(h HoursSource) { s.hours = h }
 
 // BaseURL is the public address certificates link to.
 func (s *Service) BaseURL() string { return s.baseURL }
@@ -75,7 +80,7 @@ func (s *Service) DB() *pgxpool.Pool { return s.db }
 
 func (s *Service) loadRenderer() (*Renderer, error) {
 	s.renderOnce.Do(func() {
-		f, err := LoadFont(FontPathFromEnv(s.getenv))
+		f, err := LoadFont(s.files.font)
 		if err != nil {
 			s.renderErr = err
 			return
@@ -91,7 +96,7 @@ func (s *Service) loadPDFSigner(ctx context.Context) (*PDFSigner, error) {
 	if s.pdfSigner != nil {
 		return s.pdfSigner, nil
 	}
-	p, err := PDFSignerFromEnv(ctx, s.getenv, s.db, s.secret)
+	p, err := PDFSignerFrom(ctx, s.files.cert, s.files.key, s.db, s.secret)
 	if err != nil {
 		return nil, err
 	}

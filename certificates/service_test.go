@@ -82,7 +82,7 @@ func (f *fixture) request(t *testing.T, personID int64) int64 {
 	ref := fmt.Sprintf("exam_result:%d", f.results.Add(1))
 	var id int64
 	err := pg.WithTx(ctx, f.db, func(tx pgx.Tx) error {
-		if err := RequestIssuance(ctx, tx, nil, IssuanceRequest{ResultRef: ref, PersonID: personID, CentreID: f.centre,
+		if _, err := recordRequest(ctx, tx, IssuanceRequest{ResultRef: ref, PersonID: personID, CentreID: f.centre,
 			OccupationCode: "4-10-01-03", Level: 4, PassedOn: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Hours: 120}); err != nil {
 			return err
 		}
@@ -209,8 +209,9 @@ func TestIssuingOneRequestManyTimesMakesOneCertificate(t *testing.T) {
 	}
 	// The exams domain publishing the same result again requests nothing new.
 	err := pg.WithTx(ctx, f.db, func(tx pgx.Tx) error {
-		return RequestIssuance(ctx, tx, nil, IssuanceRequest{ResultRef: "exam_result:1", PersonID: person, CentreID: f.centre,
+		_, err := recordRequest(ctx, tx, IssuanceRequest{ResultRef: "exam_result:1", PersonID: person, CentreID: f.centre,
 			OccupationCode: "4-10-01-03", Level: 4, PassedOn: time.Now()})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

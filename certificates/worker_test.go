@@ -82,7 +82,7 @@ func TestWorkerFailsARequestWithoutCertificateType(t *testing.T) {
 	var reqID int64
 	err := pg.WithTx(ctx, f.db, func(tx pgx.Tx) error {
 		r := IssuanceRequest{ResultRef: "exam_result:88", PersonID: person, CentreID: f.centre, OccupationCode: "4-10-01-99", Level: 4, PassedOn: time.Now()}
-		if err := RequestIssuance(ctx, tx, nil, r); err != nil {
+		if _, err := recordRequest(ctx, tx, r); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT id FROM certificate_requests WHERE result_ref = $1`, r.ResultRef).Scan(&reqID)

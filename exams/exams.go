@@ -90,13 +90,3 @@ func New(db *pgxpool.Pool, o Options) *Service {
 	}
 	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, now: o.Now}
 }
-
-// SetJobs gives the service its job inserter once the client exists (it is built after the workers
-// that need the service are registered).
-func (s *Service) SetJobs(q jobs.Inserter) { s.jobs = q }
-
-// SetHours wires the eligibility source.
-func (s *Service) SetHours(h HoursSource) { s.hours = h }
-
-// SetIdentity wires the identity-verification source.
-func (s *Service) SetIdentity(v IdentitySource) { s.ids = v }

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"shanyu/exams/bank"
+	"shanyu/internal/jobs"
 	"shanyu/internal/pgtest"
 )
 
@@ -55,7 +56,11 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	ctx := context.Background()
 	f := &fixture{pool: pgtest.New(t), clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}, ids: &fakeIdentities{}}
-	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids})
+	inserter, err := jobs.NewInserter(f.pool, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Jobs: inserter})
 	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"shanyu/audits"
 	"shanyu/internal/config"
-	"shanyu/internal/demo"
+	"shanyu/app/demo"
 	"shanyu/internal/servertest"
 )
 

@@ -18,7 +18,7 @@ import (
 	"shanyu/certificates"
 	"shanyu/internal/browsertest"
 	"shanyu/internal/config"
-	"shanyu/internal/demo"
+	"shanyu/app/demo"
 	"shanyu/internal/servertest"
 )
 

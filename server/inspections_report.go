@@ -13,7 +13,6 @@ import (
 // inspectors, the institution's admins and the regulator of its region. It carries names, so it is
 // never on the public pages.
 func (s *Server) routesInspectionReport() {
-	s.domains.Audits.SetReportLabels(inspectionReportLabels(s.i18n))
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id/report.pdf", Scope: byInspection("id"), Summary: "The signed PDF report of a finished inspection (its inspectors, the institution's admins, the regulator of the region)",
 		Tag: "inspections", Perm: signedIn}, s.apiInspectionReport)
 }
@@ -53,6 +52,17 @@ func (s *Server) apiInspectionReport(c *fiber.Ctx) error {
 }
 
 // inspectionReportLabels gives the report its words in Chinese and English from the locales.
+// ReportLabels are the inspection report's words from the server's locales, for the wiring
+// (app.Options) to give the audits domain when it is built.
+func ReportLabels() (*audits.ReportLabels, error) {
+	c, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	l := inspectionReportLabels(c)
+	return &l, nil
+}
+
 func inspectionReportLabels(c *catalog) audits.ReportLabels {
 	words := func(lang string) audits.ReportWords {
 		t := func(k string) string { return c.T(lang, "audits.report."+k) }

@@ -20,11 +20,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
-	"shanyu/internal/app"
+	"shanyu/app"
 	"shanyu/internal/config"
 )
 
-// Deps is what the server needs from main: the domain services, built once by internal/app.
+// Deps is what the server needs from main: the domain services, built once by app.
 type Deps struct {
 	Config config.Config
 	Pool   *pgxpool.Pool

@@ -78,7 +78,7 @@ func benchAudit(ctx context.Context, cfg config.Config, args []string, stdout io
 		return err
 	}
 	fmt.Fprintf(stdout, "built %d institutions, %d assignments in %s\n", *nInst, *nAssign, time.Since(start).Round(time.Millisecond))
-	svc, err := audits.New(ctx, pool, acc, nil, nil)
+	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc})
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -47,8 +46,8 @@ func keysCmd(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args []
 		} else {
 			fmt.Fprintf(stdout, "signing key %s is active already\n", k.ID)
 		}
-		if os.Getenv("SHANYU_PDF_CERT_FILE") != "" || os.Getenv("SHANYU_PDF_KEY_FILE") != "" {
-			s, err := certificates.PDFSignerFromEnv(ctx, os.Getenv, pool, cfg.SecretKey)
+		if cfg.PDFCertFile != "" {
+			s, err := certificates.PDFSignerFrom(ctx, cfg.PDFCertFile, cfg.PDFKeyFile, pool, cfg.SecretKey)
 			if err != nil {
 				return fmt.Errorf("keys init: %w", err)
 			}
@@ -100,7 +99,7 @@ func keysCmd(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args []
 			}
 			fmt.Fprintf(stdout, "pdf signer %s: %s, valid until %s, sha256 %s\n", state, s.Subject, s.NotAfter.Format(time.DateOnly), s.Fingerprint)
 		}
-		if os.Getenv("SHANYU_PDF_CERT_FILE") != "" {
+		if cfg.PDFCertFile != "" {
 			fmt.Fprintln(stdout, "(SHANYU_PDF_CERT_FILE is set: PDFs are signed with the certificate from that file)")
 		}
 		return nil

@@ -19,9 +19,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"shanyu/internal/app"
+	"shanyu/app"
 	"shanyu/internal/config"
-	"shanyu/internal/demo"
+	"shanyu/app/demo"
 	"shanyu/internal/logbuf"
 	"shanyu/internal/pg"
 	"shanyu/migrations"
@@ -235,7 +235,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := migrations.CheckCurrent(ctx, pool); err != nil {
 		return err
 	}
-	a, err := app.Build(ctx, cfg, pool, log)
+	labels, err := server.ReportLabels()
+	if err != nil {
+		return err
+	}
+	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels})
 	if err != nil {
 		return err
 	}

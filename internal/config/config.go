@@ -26,7 +26,15 @@ type Config struct {
 	ShutdownTimeout  time.Duration // SHANYU_SHUTDOWN_TIMEOUT
 	BodyLimit        int           // SHANYU_BODY_LIMIT_MB, in bytes
 	DBAcquireTimeout time.Duration // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
+	CJKFont          string        // SHANYU_CJK_FONT: TrueType font for PDFs (DefaultCJKFont when unset)
+	PDFCertFile      string        // SHANYU_PDF_CERT_FILE: PEM issuing certificate, then its CA chain
+	PDFKeyFile       string        // SHANYU_PDF_KEY_FILE: PEM private key of the issuing certificate
 }
+
+// DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
+// fonts-lxgw-wenkai). gofpdf needs a TrueType (glyf) font: TTC collections and CFF-flavoured OTF fonts
+// are rejected by it.
+const DefaultCJKFont = "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf"
 
 // devSecret is used only outside production so that `make run` needs no set-up. Production refuses it.
 const devSecret = "c2hhbnl1LWRldmVsb3BtZW50LW9ubHktbm90LWtleSE="
@@ -54,6 +62,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		Env:         get("SHANYU_ENV", "development"),
 		LogFormat:   get("SHANYU_LOG_FORMAT", "text"),
 		BaseURL:     strings.TrimRight(get("SHANYU_BASE_URL", ""), "/"),
+		CJKFont:     get("SHANYU_CJK_FONT", DefaultCJKFont),
+		PDFCertFile: get("SHANYU_PDF_CERT_FILE", ""),
+		PDFKeyFile:  get("SHANYU_PDF_KEY_FILE", ""),
 	}
 	var errs []error
 	if c.Env != "development" && c.Env != "production" {
@@ -92,6 +103,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("SHANYU_SECRET_KEY must be 32 bytes encoded in base64 (openssl rand -base64 32)"))
 	}
 	c.SecretKey = key
+	if (c.PDFCertFile == "") != (c.PDFKeyFile == "") {
+		errs = append(errs, errors.New("SHANYU_PDF_CERT_FILE and SHANYU_PDF_KEY_FILE go together: set both or neither"))
+	}
 	if c.BaseURL == "" {
 		host := c.Addr
 		if strings.HasPrefix(host, ":") {
@@ -120,6 +134,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("body_limit_mb", c.BodyLimit>>20),
 		slog.Duration("db_acquire_timeout", c.DBAcquireTimeout),
+		slog.String("cjk_font", c.CJKFont),
+		slog.String("pdf_cert_file", c.PDFCertFile),
 	)
 }
 

@@ -56,5 +56,12 @@ func New(pool *pgxpool.Pool, r *Registry, log *slog.Logger, maxWorkers int) (*Cl
 	return river.NewClient(riverpgxv5.New(pool), cfg)
 }
 
+// NewInserter builds a client that only inserts jobs (River's insert-only client): the domains that
+// enqueue get it in their constructors, before the workers that need those domains exist, so no
+// service is wired after it is built. The working client (New) then runs what they enqueue.
+func NewInserter(pool *pgxpool.Pool, log *slog.Logger) (Inserter, error) {
+	return river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log})
+}
+
 // Works reports whether the registry has any worker, i.e. whether Start has anything to do.
 func (r *Registry) Works() bool { return r != nil && r.count > 0 }

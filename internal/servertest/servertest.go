@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"shanyu/internal/app"
+	"shanyu/app"
 	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
 	"shanyu/server"
@@ -71,7 +71,12 @@ func Start(tb testing.TB, opts Options) *Instance {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Build(ctx, cfg, pool, log)
+	labels, err := server.ReportLabels()
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels})
 	if err != nil {
 		cancel()
 		tb.Fatal(err)

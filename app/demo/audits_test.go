@@ -9,7 +9,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/audits"
 	"shanyu/internal/config"
-	"shanyu/internal/demo"
+	"shanyu/app/demo"
 	"shanyu/internal/pgtest"
 )
 
@@ -33,7 +33,7 @@ func TestSeedAudits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := audits.New(ctx, pool, acc, nil, nil)
+	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func seedExams(ctx context.Context, env seedEnv) error {
 		return err
 	}
 	clock := &demoClock{t: time.Now()}
-	svc := exams.New(env.pool, exams.Options{Now: clock.now, Identity: env.accounts})
+	svc := exams.New(env.pool, exams.Options{Now: clock.now, Identity: env.accounts, Jobs: env.jobs})
 	existing, err := svc.Sessions(ctx, centre.ID)
 	if err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"shanyu/internal/config"
-	"shanyu/internal/demo"
+	"shanyu/app/demo"
 	"shanyu/internal/pgtest"
 )
 

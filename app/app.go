@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,8 +41,18 @@ type App struct {
 // keep PostgreSQL busy, few enough that scans wait in the pool rather than crowd the database.
 func publicPoolSize() int32 { return int32(min(4*runtime.GOMAXPROCS(0), 32)) }
 
-// Build makes the services. Nothing runs in the background until Start.
-func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (_ *App, err error) {
+// Options are what the wiring needs besides the configuration: the inspection reports' words,
+// which come from the server's locales (server.ReportLabels).
+type Options struct {
+	ReportLabels *audits.ReportLabels
+}
+
+// Build makes the services, each with its collaborators in its constructor, in dependency order:
+// accounts, curriculum, certificates (renewal asks curriculum for hours), audits (asks certificates
+// for status), then exams (asks curriculum and accounts, enqueues issuance). Jobs are enqueued
+// through an insert-only client made first, so that the working client, which needs the workers
+// and so the services, comes last. Nothing runs in the background until Start.
+func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, o Options) (_ *App, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -54,11 +63,10 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	if a.Access, err = accounts.NewAccess(ctx, pool, log); err != nil {
 		return nil, fmt.Errorf("access policy: %w", err)
 	}
-	// Audits learns of platform certificates through certificateSource, set once certificates exists.
-	if a.Audits, err = audits.New(ctx, pool, a.Accounts, nil, log); err != nil {
-		return nil, fmt.Errorf("audits: %w", err)
+	inserter, err := jobs.NewInserter(pool, log)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	// Each domain registers its workers on a.registry here, before the client is built.
 	if a.public, err = pg.Side(ctx, pool, publicPoolSize()); err != nil {
 		return nil, err
 	}
@@ -67,32 +75,38 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 			a.public.Close()
 		}
 	}()
-	a.Certificates = certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public})
-	jobs.Add(a.registry, &certificates.IssueWorker{Service: a.Certificates})
 	a.Curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{
 		Levels: func(code string, level int) (string, string, error) {
 			t, err := certificates.LevelTitles(code, level)
 			return t.OccupationZH + " " + t.LevelZH, t.OccupationEN + ", " + t.LevelEN, err
 		},
 		Font: func() (curriculum.Subsetter, error) {
-			f, err := certificates.LoadFont(certificates.FontPathFromEnv(os.Getenv))
+			f, err := certificates.LoadFont(cfg.CJKFont)
 			if err != nil {
 				return nil, err
 			}
 			return f, nil
 		},
 	})
-	a.Certificates.SetHoursSource(a.Curriculum)
-	a.Audits.SetCertificateSource(certificateSource{certs: a.Certificates})
-	a.Audits.SetReportTools(a.Certificates)
-	a.Exams = exams.New(pool, exams.Options{Hours: a.Curriculum, Identity: a.Accounts})
+	a.Certificates = certificates.New(pool, certificates.Config{
+		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public, Hours: a.Curriculum,
+		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile,
+	})
+	if a.Audits, err = audits.New(ctx, pool, audits.Deps{
+		Accounts: a.Accounts, Certificates: certificateSource{certs: a.Certificates}, Reports: a.Certificates,
+		Labels: o.ReportLabels, Log: log,
+	}); err != nil {
+		return nil, fmt.Errorf("audits: %w", err)
+	}
+	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts})
+	// Each domain registers its workers here, before the working client is built.
+	jobs.Add(a.registry, &certificates.IssueWorker{Service: a.Certificates})
 	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})
 	jobs.Add(a.registry, &exams.SweepWorker{Exams: a.Exams})
 	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicSweep())
 	if a.Jobs, err = jobs.New(pool, a.registry, log, 8); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	a.Exams.SetJobs(a.Jobs)
 	return a, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"shanyu/certificates"
 	"shanyu/exams/bank"
 	"shanyu/internal/config"
+	"shanyu/internal/jobs"
 )
 
 // ErrProduction refuses demo data on a production installation.
@@ -61,7 +62,12 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 	}
 	fmt.Fprintf(out, "signing key: %s\n", key.ID)
 	// Each later domain seeds its own part, in dependency order, in a file of its own.
-	env := seedEnv{cfg: cfg, pool: pool, accounts: acc, out: out}
+	// Publishing the demo results enqueues their certificates' issuance, which the first `serve` works.
+	inserter, err := jobs.NewInserter(pool, nil)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	env := seedEnv{cfg: cfg, pool: pool, accounts: acc, jobs: inserter, out: out}
 	for _, step := range []func(context.Context, seedEnv) error{seedCurriculum, seedExams, seedCertificates, seedAudits} {
 		if err := step(ctx, env); err != nil {
 			return err
@@ -75,5 +81,6 @@ type seedEnv struct {
 	cfg      config.Config
 	pool     *pgxpool.Pool
 	accounts *accounts.Service
+	jobs     jobs.Inserter
 	out      io.Writer
 }
