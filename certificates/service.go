@@ -18,14 +18,14 @@ type HoursSource interface {
 
 // Config is what the service needs from the process.
 type Config struct {
-	BaseURL string              // public address, for QR links and credential ids
-	Secret  []byte              // SHANYU_SECRET_KEY: opens the stored private keys
+	BaseURL string // public address, for QR links and credential ids
+	Secret  []byte // SHANYU_SECRET_KEY: opens the stored private keys
 	// FontPath is the TrueType font PDFs print with (config.Config.CJKFont; config.DefaultCJKFont
 	// when empty). PDFCertFile and PDFKeyFile name the PDF signing certificate and key files; when both
 	// are empty the signer stored by `shanyu keys init` is used.
 	FontPath, PDFCertFile, PDFKeyFile string
-	Hours   HoursSource         // may be nil: renewal then refuses
-	Now     func() time.Time    // time.Now when nil
+	Hours                             HoursSource      // may be nil: renewal then refuses
+	Now                               func() time.Time // time.Now when nil
 	// Public is the pool the public verification reads (Verify, Photo) use, a bulkhead of its own
 	// (pg.Side); the main pool when nil.
 	Public *pgxpool.Pool

@@ -12,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/app/demo"
 	"shanyu/audits"
 	"shanyu/internal/config"
-	"shanyu/app/demo"
 	"shanyu/internal/servertest"
 )
 

@@ -15,10 +15,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/app/demo"
 	"shanyu/certificates"
 	"shanyu/internal/browsertest"
 	"shanyu/internal/config"
-	"shanyu/app/demo"
 	"shanyu/internal/servertest"
 )
 

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"shanyu/accounts"
+	"shanyu/app/demo"
 	"shanyu/audits"
 	"shanyu/internal/config"
-	"shanyu/app/demo"
 	"shanyu/internal/pgtest"
 )
 

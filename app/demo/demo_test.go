@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"shanyu/internal/config"
 	"shanyu/app/demo"
+	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
 )
 

@@ -5,8 +5,8 @@ import (
 	"io"
 	"testing"
 
-	"shanyu/internal/config"
 	"shanyu/app/demo"
+	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
 )
 

@@ -20,8 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/app"
-	"shanyu/internal/config"
 	"shanyu/app/demo"
+	"shanyu/internal/config"
 	"shanyu/internal/logbuf"
 	"shanyu/internal/pg"
 	"shanyu/migrations"
