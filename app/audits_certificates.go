@@ -13,7 +13,14 @@ import (
 type certificateSource struct{ certs *certificates.Service }
 
 func toAuditCert(c certificates.Certificate) audits.Cert {
-	return audits.Cert{Number: c.Number, Occupation: c.OccupationCode, Level: c.Level, Status: c.State, ExpiresOn: c.ExpiresOn, Verified: true}
+	out := audits.Cert{Number: c.Number, Occupation: c.OccupationCode, Level: c.Level, Status: c.State, ExpiresOn: c.ExpiresOn, Verified: true}
+	if c.Status != "valid" {
+		out.StatusReason = c.StatusReason
+		if c.StatusChangedAt != nil {
+			out.StatusChangedAt = *c.StatusChangedAt
+		}
+	}
+	return out
 }
 
 // ForPeople asks for each person's certificates in turn (the certificates domain lists one holder

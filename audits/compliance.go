@@ -52,11 +52,43 @@ type Report struct {
 	Expiring       []Expiry
 	BarredOnRoster []int64 // roster ids
 	Unqualified    int
+	// CertProblems are the roster's certificates that are expired, suspended or revoked now (and not
+	// replaced by a valid one of the same occupation and level or better): each is a fault.
+	CertProblems []CertProblem
+}
+
+// CertProblem is a certificate a check touched that is not valid now.
+type CertProblem struct {
+	RosterID int64
+	Name     string
+	Cert     Cert
+	State    string // expired, suspended, revoked
+}
+
+// certProblems lists the certificates of a person that are not valid on day on, leaving out those
+// a valid certificate of the same occupation at the same level or better replaces.
+func certProblems(m Member, certs []Cert, on time.Time) []CertProblem {
+	var out []CertProblem
+	for _, c := range certs {
+		if c.Valid(on) {
+			continue
+		}
+		replaced := false
+		for _, o := range certs {
+			if o.Valid(on) && o.Occupation == c.Occupation && o.Level <= c.Level {
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, CertProblem{RosterID: m.ID, Name: m.Name, Cert: c, State: c.StateOn(on)})
+		}
+	}
+	return out
 }
 
 // Compliant is true when nothing is wrong (expiring documents are warnings, not faults).
 func (r Report) Compliant() bool {
-	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 {
+	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 {
 		return false
 	}
 	for _, c := range r.Classes {
@@ -69,7 +101,7 @@ func (r Report) Compliant() bool {
 
 // Issues counts the faults.
 func (r Report) Issues() int {
-	n := r.Unqualified + len(r.MissingPosts) + len(r.BarredOnRoster)
+	n := r.Unqualified + len(r.MissingPosts) + len(r.BarredOnRoster) + len(r.CertProblems)
 	for _, c := range r.Classes {
 		if c.OverSize {
 			n++
@@ -237,6 +269,7 @@ func (s *Service) report(p *Policy, w *world, orgID int64, on time.Time) (Report
 		if soon(m.HealthValidUntil) {
 			r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: "health", On: m.HealthValidUntil})
 		}
+		r.CertProblems = append(r.CertProblems, certProblems(m, f.Certificates, on)...)
 		for _, c := range f.Certificates {
 			if c.Status == CertValid && soon(c.ExpiresOn) {
 				r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: c.Number, On: c.ExpiresOn})

@@ -292,7 +292,7 @@ type Inspection struct {
 	RoundID        int64
 	RoundName      string
 	OrganisationID int64
-	Status         string // open, finished
+	Status         string // open, signed, finished
 	Passed         *bool
 	FinishedAt     *time.Time
 	Summary        Summary
@@ -300,6 +300,11 @@ type Inspection struct {
 	Scans          []Scan
 	Headcounts     map[int64]Headcount
 	Findings       []Finding
+	Revision       int64             // counts the changes (workflow.go)
+	Snapshot       *Assessment       // frozen by the first signature
+	SnapshotAt     *time.Time        // when
+	Absences       map[int64]Absence // by roster id
+	Addenda        []Addendum        // corrections after finishing
 }
 
 // Signature is an inspector of the inspection and when they signed.
@@ -368,6 +373,9 @@ type Summary struct {
 	Findings        map[string]int `json:"findings"`
 	UnknownCodes    int            `json:"unknown_codes"`
 	RequiredMissing int            `json:"required_posts_missing"`
+	StaffAbsent     int            `json:"staff_absent"`
+	// CertificatesNotValid counts the roster's certificates found expired, suspended or revoked.
+	CertificatesNotValid int `json:"certificates_not_valid"`
 }
 
 // Inspection errors.
@@ -400,10 +408,10 @@ func (s *Service) InspectionsFor(ctx context.Context, userID int64) ([]Inspectio
 // Inspection loads an inspection with its inspectors, scans, head counts and findings.
 func (s *Service) Inspection(ctx context.Context, id int64) (Inspection, error) {
 	var x Inspection
-	var summary []byte
-	err := s.db.QueryRow(ctx, `SELECT i.id, i.round_id, r.name, i.organisation_id, i.status, i.passed, i.finished_at, i.summary
+	var summary, snap []byte
+	err := s.db.QueryRow(ctx, `SELECT i.id, i.round_id, r.name, i.organisation_id, i.status, i.passed, i.finished_at, i.summary, i.revision, i.snapshot, i.snapshot_at
 		FROM audit_inspections i JOIN audit_rounds r ON r.id = i.round_id WHERE i.id = $1`, id).
-		Scan(&x.ID, &x.RoundID, &x.RoundName, &x.OrganisationID, &x.Status, &x.Passed, &x.FinishedAt, &summary)
+		Scan(&x.ID, &x.RoundID, &x.RoundName, &x.OrganisationID, &x.Status, &x.Passed, &x.FinishedAt, &summary, &x.Revision, &snap, &x.SnapshotAt)
 	if pg.IsNoRows(err) {
 		return x, ErrNotFound
 	}
@@ -411,6 +419,9 @@ func (s *Service) Inspection(ctx context.Context, id int64) (Inspection, error) 
 		return x, err
 	}
 	if err := json.Unmarshal(summary, &x.Summary); err != nil {
+		return x, err
+	}
+	if err := s.loadWorkflow(ctx, &x, snap); err != nil {
 		return x, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT user_id, signed_at FROM audit_inspection_inspectors WHERE inspection_id = $1 ORDER BY user_id`, id)
@@ -489,8 +500,20 @@ func (s *Service) checkAssigned(ctx context.Context, db pg.DB, lock bool, userID
 	if !mine {
 		return 0, ErrNotAssigned
 	}
-	if forWrite && status != "open" {
-		return 0, ErrClosed
+	if forWrite {
+		switch status {
+		case StatusSigned:
+			return 0, ErrFrozen // withdraw the signature first (workflow.go)
+		case StatusOpen:
+		default:
+			return 0, ErrClosed
+		}
+		// Every change counts, so that a signature made meanwhile can tell.
+		if lock {
+			if _, err := db.Exec(ctx, `UPDATE audit_inspections SET revision = revision + 1 WHERE id = $1`, inspectionID); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return orgID, nil
 }
@@ -692,6 +715,9 @@ func (s *Service) AddFinding(ctx context.Context, userID, inspectionID int64, se
 	if err := f.Err(); err != nil {
 		return fd, err
 	}
+	if err := s.Printable("note", fd.Note); err != nil {
+		return fd, err
+	}
 	types := make([]string, len(photos))
 	for i, p := range photos {
 		ct, err := DetectPhotoType(p)
@@ -722,136 +748,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// Sign records an inspector's signature. When every inspector has signed, the inspection is finished:
-// its result is computed, stored as counts only, and becomes public.
-func (s *Service) Sign(ctx context.Context, userID, inspectionID int64) (Inspection, error) {
-	// The institution's roster and its holders' certificates (from the certificates domain) are read
-	// before the transaction, which then holds the inspection's lock only for its own statements.
-	orgID, err := s.checkAssigned(ctx, s.db, false, userID, inspectionID, true)
-	if err != nil {
-		return Inspection{}, err
-	}
-	now := time.Now()
-	w, err := s.load(ctx, s.db, []int64{orgID}, now)
-	if err != nil {
-		return Inspection{}, err
-	}
-	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := s.assigned(ctx, tx, userID, inspectionID, true); err != nil {
-			return err
-		}
-		// Signed once: a second signature (say, the same tap sent twice) changes and audits nothing.
-		if tag, err := tx.Exec(ctx, `UPDATE audit_inspection_inspectors SET signed_at = now() WHERE inspection_id = $1 AND user_id = $2 AND signed_at IS NULL`, inspectionID, userID); err != nil {
-			return err
-		} else if tag.RowsAffected() == 0 {
-			return ErrSigned
-		}
-		if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: userID, Action: "inspection.sign", Subject: fmt.Sprintf("inspection:%d", inspectionID)}); err != nil {
-			return err
-		}
-		var unsigned int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_inspection_inspectors WHERE inspection_id = $1 AND signed_at IS NULL`, inspectionID).Scan(&unsigned); err != nil {
-			return err
-		}
-		if unsigned > 0 {
-			return nil
-		}
-		return s.finish(ctx, tx, inspectionID, orgID, w, now)
-	})
-	if err != nil {
-		return Inspection{}, err
-	}
-	x, err := s.Inspection(ctx, inspectionID)
-	if err == nil && x.Status == "finished" {
-		s.reportOnFinish(ctx, inspectionID) // the signed report PDF (report.go)
-	}
-	return x, err
-}
-
-// finish closes the inspection with w, the institution's data as read before the transaction.
-func (s *Service) finish(ctx context.Context, tx pgx.Tx, inspectionID, orgID int64, w *world, now time.Time) error {
-	rep, err := s.report(s.Policy(), w, orgID, now)
-	if err != nil {
-		return err
-	}
-	sum := Summary{StaffOnRoster: rep.Staff, Findings: map[string]int{}, RequiredMissing: len(rep.MissingPosts)}
-	checked := map[int64]bool{}
-	rows, err := tx.Query(ctx, `SELECT coalesce(roster_id, 0), result FROM audit_scans WHERE inspection_id = $1`, inspectionID)
-	if err != nil {
-		return err
-	}
-	var rid int64
-	var raw []byte
-	var results []ScanResult
-	if _, err := pgx.ForEachRow(rows, []any{&rid, &raw}, func() error {
-		var r ScanResult
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return err
-		}
-		results = append(results, r)
-		return nil
-	}); err != nil {
-		return err
-	}
-	passed := len(rep.MissingPosts) == 0
-	for _, r := range results {
-		if !r.Known || !r.OnRoster {
-			sum.UnknownCodes++
-			passed = false
-			continue
-		}
-		if checked[r.RosterID] {
-			continue
-		}
-		checked[r.RosterID] = true
-		sum.StaffChecked++
-		for _, d := range r.Decisions {
-			sum.PostsChecked++
-			if d.Qualified {
-				sum.PostsQualified++
-			} else {
-				passed = false
-			}
-		}
-	}
-	rows, err = tx.Query(ctx, `SELECT h.children, h.caregivers, c.class_type FROM audit_headcounts h JOIN audit_classes c ON c.id = h.class_id WHERE h.inspection_id = $1`, inspectionID)
-	if err != nil {
-		return err
-	}
-	var children, caregivers int
-	var typ string
-	if _, err := pgx.ForEachRow(rows, []any{&children, &caregivers, &typ}, func() error {
-		sum.ClassesCounted++
-		chk := CheckClass(w.types[typ], children, caregivers)
-		if !chk.OverSize && !chk.UnderStaffed {
-			sum.ClassesInRatio++
-		} else {
-			passed = false
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	rows, err = tx.Query(ctx, `SELECT severity, count(*) FROM audit_findings WHERE inspection_id = $1 GROUP BY severity`, inspectionID)
-	if err != nil {
-		return err
-	}
-	var sev string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&sev, &n}, func() error { sum.Findings[sev] = n; return nil }); err != nil {
-		return err
-	}
-	if sum.Findings["major"] > 0 {
-		passed = false
-	}
-	js, err := json.Marshal(sum)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `UPDATE audit_inspections SET status = 'finished', passed = $2, summary = $3, finished_at = now() WHERE id = $1`, inspectionID, passed, js)
-	return err
 }
 
 // PublicResult is a published inspection result (一公开): the institution and counts, no person.

@@ -37,7 +37,25 @@ type Cert struct {
 	Level      int    // 1 (highest) … 5; 5 for certificates without levels
 	Status     string
 	ExpiresOn  time.Time // zero: does not expire
-	Verified   bool      // issued on this platform (false: recorded from elsewhere)
+	Verified   bool      // issued on this platform (false: recorded from elsewhere, never verified here)
+	// Why and when a platform certificate was suspended or revoked (from the certificates domain).
+	StatusReason    string    `json:",omitempty"`
+	StatusChangedAt time.Time `json:",omitempty"`
+}
+
+// Valid reports whether the certificate may be relied on on day on.
+func (c Cert) Valid(on time.Time) bool { return usable(c, on) }
+
+// StateOn is the certificate's status on day on: its suspension or revocation, else expired once its
+// date has passed, else valid.
+func (c Cert) StateOn(on time.Time) string {
+	if c.Status != CertValid && c.Status != "" {
+		return c.Status
+	}
+	if !c.ExpiresOn.IsZero() && c.ExpiresOn.Before(day(on)) {
+		return CertExpired
+	}
+	return CertValid
 }
 
 // PersonFacts is everything the policy looks at for one person on one day.
@@ -60,8 +78,16 @@ type Gap struct {
 type Decision struct {
 	Post      string
 	Qualified bool
-	Matched   []string // the rule that met each group, as policy lines
+	Matched   []string // the rule that met each group, as policy lines (for regulators)
 	Gaps      []Gap
+	Needs     []Need `json:",omitempty"` // every requirement group of the post, in words' terms
+}
+
+// Need is one requirement group of a post: the tokens that satisfy it and the one that did.
+type Need struct {
+	Group    string
+	Accepted []string // e.g. qual:4-10-01-03:4, doc:health
+	MetBy    string   // the token that met it; empty when unmet
 }
 
 // Policy is the qualification policy: the default file plus regional rules.
@@ -76,6 +102,7 @@ type Policy struct {
 type outcome struct {
 	matched []string
 	unmet   []string
+	met     map[string]string // group → the token that met it
 	barred  bool
 }
 
@@ -200,7 +227,10 @@ func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
 		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "unknown_post"})
 		return d, nil
 	}
-	_, groupTokens := p.groups(post)
+	names, groupTokens := p.groups(post)
+	for _, g := range names {
+		d.Needs = append(d.Needs, Need{Group: g, Accepted: groupTokens[g], MetBy: out.met[g]})
+	}
 	for _, g := range out.unmet {
 		d.Gaps = append(d.Gaps, p.why(g, groupTokens[g], f))
 	}
@@ -210,7 +240,7 @@ func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
 
 // evaluate runs the enforcer for one post and set of held tokens.
 func (p *Policy) evaluate(post string, held []string, barred bool) (outcome, error) {
-	var o outcome
+	o := outcome{met: map[string]string{}}
 	if barred {
 		ok, explain, err := p.e.EnforceEx("status:barred", "post:"+post, "*")
 		if err != nil {
@@ -232,6 +262,7 @@ func (p *Policy) evaluate(post string, held []string, barred bool) (outcome, err
 			}
 			if ok {
 				o.matched = append(o.matched, "p, "+strings.Join(explain, ", "))
+				o.met[g] = tok
 				met = true
 				break
 			}

@@ -112,46 +112,27 @@ func (s *Service) InspectionReportPDF(ctx context.Context, inspectionID int64) (
 	return rep, err
 }
 
-// ReportData is everything printed on an inspection report.
+// ReportData is everything printed on an inspection report: the assessment frozen by the first
+// signature, and who signed.
 type ReportData struct {
-	InspectionID   int64
-	RoundName      string
-	Institution    string
-	InstitutionEN  string
-	Code           string
-	FinishedAt     time.Time
-	Inspectors     []string
-	Posts          []ReportPost
-	Classes        []ReportClass
-	Findings       []Finding
-	Photos         map[int64][]PhotoFile // by finding
-	UnknownCodes   int
-	MissingPosts   []string
-	Passed         bool
-	StaffChecked   int
-	PostsQualified int
-	PostsChecked   int
-}
-
-// ReportPost is one post checked on site.
-type ReportPost struct {
-	Person      string
-	Certificate string
-	Decision    Decision
-}
-
-// ReportClass is one class counted on site.
-type ReportClass struct {
-	Name, Type                   string
-	Children, Caregivers, Needed int
-	MaxChildren, PerCaregiver    int
-	OverSize, UnderStaffed       bool
+	InspectionID  int64
+	RoundName     string
+	Institution   string
+	InstitutionEN string
+	Code          string
+	SignedAt      time.Time // the moment of the snapshot
+	FinishedAt    time.Time
+	Inspectors    []string
+	A             Assessment
+	Photos        map[int64][]PhotoFile // by finding
 }
 
 func (s *Service) reportData(ctx context.Context, x Inspection) (ReportData, error) {
-	d := ReportData{InspectionID: x.ID, RoundName: x.RoundName, FinishedAt: *x.FinishedAt, Passed: x.Passed != nil && *x.Passed,
-		Findings: x.Findings, UnknownCodes: x.Summary.UnknownCodes, StaffChecked: x.Summary.StaffChecked,
-		PostsChecked: x.Summary.PostsChecked, PostsQualified: x.Summary.PostsQualified}
+	d := ReportData{InspectionID: x.ID, RoundName: x.RoundName, FinishedAt: *x.FinishedAt}
+	if x.Snapshot == nil {
+		return d, ErrNoReport
+	}
+	d.A, d.SignedAt = *x.Snapshot, x.Snapshot.At
 	o, err := s.accounts.OrganisationByID(ctx, x.OrganisationID)
 	if err != nil {
 		return d, err
@@ -167,37 +148,7 @@ func (s *Service) reportData(ctx context.Context, x Inspection) (ReportData, err
 		}
 		d.Inspectors = append(d.Inspectors, u.Name)
 	}
-	seen := map[int64]bool{}
-	for _, sc := range x.Scans {
-		r := sc.Result
-		if !r.Known || !r.OnRoster || seen[r.RosterID] {
-			continue
-		}
-		seen[r.RosterID] = true
-		num := ""
-		if r.Certificate != nil {
-			num = r.Certificate.Number
-		}
-		for _, dec := range r.Decisions {
-			d.Posts = append(d.Posts, ReportPost{Person: r.Name, Certificate: num, Decision: dec})
-		}
-	}
-	rows, err := s.db.Query(ctx, `SELECT c.name, t.name, h.children, h.caregivers, t.max_children, t.children_per_caregiver
-		FROM audit_headcounts h JOIN audit_classes c ON c.id = h.class_id JOIN audit_class_types t ON t.code = c.class_type
-		WHERE h.inspection_id = $1 ORDER BY c.name`, x.ID)
-	if err != nil {
-		return d, err
-	}
-	d.Classes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReportClass, error) {
-		var c ReportClass
-		if err := r.Scan(&c.Name, &c.Type, &c.Children, &c.Caregivers, &c.MaxChildren, &c.PerCaregiver); err != nil {
-			return c, err
-		}
-		chk := CheckClass(ClassType{MaxChildren: c.MaxChildren, ChildrenPerCaregiver: c.PerCaregiver}, c.Children, c.Caregivers)
-		c.Needed, c.OverSize, c.UnderStaffed = chk.NeededCaregivers, chk.OverSize, chk.UnderStaffed
-		return c, nil
-	})
-	return d, err
+	return d, nil
 }
 
 // ReportWords are one language's words on the inspection report. The caller (the server, from its
@@ -214,6 +165,16 @@ type ReportWords struct {
 	StaffChecked, PostsQualified, ClassesCounted string
 	Qualified, NotQualified, Footer              string
 	PostNames, Groups, Reasons, Severities       map[string]string
+	Explain                                      ExplainWords
+	Absent                                       string // %s: the reason
+	NotScanned                                   string
+	Snapshot                                     string            // %s: the moment the first signature froze
+	Observed, Rule                               string            // %s: a ratio "1:n"
+	CertStates                                   map[string]string // valid, expired, suspended, revoked
+	CertProblems                                 string
+	NotIssuedHere                                string
+	Faults                                       map[string]string
+	MissingPosts                                 string
 }
 
 // ReportLabels are the report's words in Chinese and in English.
@@ -238,22 +199,42 @@ func lookup(m map[string]string, k string) string {
 	return k
 }
 
-// Explain is a decision in words: the rule that matched, or what is missing (a barred person's
-// record itself is never printed).
+// Explain is a decision in words, in Chinese then in English: what the post requires, what the
+// person holds and what is missing (a barred person's record itself is never printed, nor any
+// policy line).
 func (l ReportLabels) Explain(d Decision) string {
+	verdict := l.both(func(w ReportWords) string { return w.NotQualified })
 	if d.Qualified {
-		return l.both(func(w ReportWords) string { return w.Qualified }) + " — " + strings.Join(d.Matched, "; ")
+		verdict = l.both(func(w ReportWords) string { return w.Qualified })
 	}
-	var gaps []string
-	for _, g := range d.Gaps {
-		s := l.both(func(w ReportWords) string { return lookup(w.Groups, g.Group) }) + ": " + l.both(func(w ReportWords) string { return lookup(w.Reasons, g.Reason) })
-		if g.Detail != "" && g.Reason != "barred" {
-			s += " (" + g.Detail + ")"
-		}
-		gaps = append(gaps, s)
-	}
-	return l.both(func(w ReportWords) string { return w.NotQualified }) + " — " + strings.Join(gaps, "; ")
+	zh := l.ZH.Explain.Sentence(lookup(l.ZH.PostNames, d.Post), d, l.ZH.Reasons)
+	en := l.EN.Explain.Sentence(lookup(l.EN.PostNames, d.Post), d, l.EN.Reasons)
+	return verdict + " — " + zh + " / " + en
 }
+
+// CertLine is a certificate as a report prints it: number, status in words with reason and date, and
+// whether this platform issued it.
+func (l ReportLabels) CertLine(c Cert, on time.Time) string {
+	st := c.StateOn(on)
+	out := c.Number + " · " + l.both(func(w ReportWords) string { return lookup(w.CertStates, st) })
+	if st != CertValid {
+		if c.StatusReason != "" {
+			out += " · " + c.StatusReason
+		}
+		if !c.StatusChangedAt.IsZero() {
+			out += " · " + c.StatusChangedAt.In(reportZone).Format("2006-01-02")
+		} else if st == CertExpired && !c.ExpiresOn.IsZero() {
+			out += " · " + c.ExpiresOn.Format("2006-01-02")
+		}
+	}
+	if !c.Verified {
+		out += " · " + l.both(func(w ReportWords) string { return w.NotIssuedHere })
+	}
+	return out
+}
+
+// reportZone is the zone a report's dates are printed in.
+var reportZone = time.FixedZone("CST", 8*3600)
 
 // reportWriter lays lines out on A4 portrait pages, wrapping and breaking pages.
 type reportWriter struct {
@@ -312,13 +293,14 @@ type reportLine struct {
 	photos     []PhotoFile
 }
 
-// reportLines is the report, line by line, in both languages.
+// reportLines is the report, line by line, in both languages, all from the frozen assessment.
 func reportLines(d ReportData, l ReportLabels) []reportLine {
 	var out []reportLine
 	add := func(pt, indent float64, s string) { out = append(out, reportLine{pt: pt, indent: indent, text: s}) }
 	b := l.both
 	head := func(f func(ReportWords) string) { add(0, 0, b(f)) }
-	date := d.FinishedAt.In(time.FixedZone("CST", 8*3600))
+	a := d.A
+	date := d.FinishedAt.In(reportZone)
 	add(18, 0, l.ZH.Title)
 	add(12, 0, l.EN.Title)
 	add(10, 0, fmt.Sprintf("%s %d · %s", b(func(w ReportWords) string { return w.InspectionNo }), d.InspectionID, d.RoundName))
@@ -330,38 +312,86 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 	add(10, 0, b(func(w ReportWords) string { return w.Code })+": "+d.Code)
 	add(10, 0, fmt.Sprintf("%s: %d年%d月%d日 · %s", b(func(w ReportWords) string { return w.Date }), date.Year(), int(date.Month()), date.Day(), date.Format("2 January 2006")))
 	add(10, 0, b(func(w ReportWords) string { return w.Inspectors })+": "+strings.Join(d.Inspectors, "、"))
+	at := d.SignedAt.In(reportZone).Format("2006-01-02 15:04")
+	add(9, 0, b(func(w ReportWords) string { return fmt.Sprintf(w.Snapshot, at) }))
 	none := b(func(w ReportWords) string { return w.None })
 	head(func(w ReportWords) string { return w.Posts })
-	if len(d.Posts) == 0 {
+	if len(a.People) == 0 {
 		add(10, 0, none)
 	}
-	for _, p := range d.Posts {
-		add(10, 0, fmt.Sprintf("%s · %s · %s", p.Person, b(func(w ReportWords) string { return lookup(w.PostNames, p.Decision.Post) }), p.Certificate))
-		add(9, 6, l.Explain(p.Decision))
+	for _, p := range a.People {
+		line := p.Name
+		switch {
+		case p.Scanned:
+			for _, c := range p.Presented {
+				line += " · " + l.CertLine(c, a.At)
+			}
+		case p.Absent:
+			line += " · " + b(func(w ReportWords) string { return fmt.Sprintf(w.Absent, p.AbsentReason) })
+		default:
+			line += " · " + b(func(w ReportWords) string { return w.NotScanned })
+		}
+		add(10, 0, line)
+		for _, pc := range p.Posts {
+			post := b(func(w ReportWords) string { return lookup(w.PostNames, pc.Post) })
+			if pc.ClassName != "" {
+				post += "（" + pc.ClassName + "）"
+			}
+			add(9, 6, post+": "+l.Explain(pc.Decision))
+		}
 	}
-	if d.UnknownCodes > 0 {
-		add(10, 0, fmt.Sprintf("%s: %d", b(func(w ReportWords) string { return w.UnknownCodes }), d.UnknownCodes))
+	if len(a.MissingPosts) > 0 {
+		var names []string
+		for _, p := range a.MissingPosts {
+			names = append(names, b(func(w ReportWords) string { return lookup(w.PostNames, p) }))
+		}
+		add(10, 0, b(func(w ReportWords) string { return w.MissingPosts })+": "+strings.Join(names, "、"))
+	}
+	if len(a.Unknown) > 0 {
+		add(10, 0, fmt.Sprintf("%s: %d", b(func(w ReportWords) string { return w.UnknownCodes }), len(a.Unknown)))
+		for _, u := range a.Unknown {
+			if u.Cert != nil {
+				add(9, 6, l.CertLine(*u.Cert, a.At))
+			} else {
+				add(9, 6, u.Code)
+			}
+		}
+	}
+	if len(a.CertProblems) > 0 {
+		head(func(w ReportWords) string { return w.CertProblems })
+		for _, cp := range a.CertProblems {
+			add(10, 0, cp.Name+" · "+l.CertLine(cp.Cert, a.At))
+		}
 	}
 	head(func(w ReportWords) string { return w.Classes })
-	if len(d.Classes) == 0 {
+	if len(a.Classes) == 0 {
 		add(10, 0, none)
 	}
-	for _, c := range d.Classes {
-		st := b(func(w ReportWords) string { return w.WithinRatio })
-		if c.OverSize {
+	for _, c := range a.Classes {
+		var st string
+		switch {
+		case c.OverSize && c.UnderStaffed:
+			st = b(func(w ReportWords) string { return fmt.Sprintf(w.OverSize, c.MaxChildren) }) + " · " + b(func(w ReportWords) string { return fmt.Sprintf(w.UnderStaffed, c.Needed) })
+		case c.OverSize:
 			st = b(func(w ReportWords) string { return fmt.Sprintf(w.OverSize, c.MaxChildren) })
+		case c.UnderStaffed:
+			st = b(func(w ReportWords) string { return fmt.Sprintf(w.UnderStaffed, c.Needed) })
+		default:
+			st = b(func(w ReportWords) string { return w.WithinRatio })
 		}
-		if c.UnderStaffed {
-			st += " " + b(func(w ReportWords) string { return fmt.Sprintf(w.UnderStaffed, c.Needed) })
+		obs := c.Observed()
+		if obs == "" {
+			obs = "—"
 		}
-		add(10, 0, fmt.Sprintf("%s（%s）%s %d · %s %d · 1:%d · %s", c.Name, c.Type, b(func(w ReportWords) string { return w.Children }), c.Children,
-			b(func(w ReportWords) string { return w.Caregivers }), c.Caregivers, c.PerCaregiver, st))
+		add(10, 0, fmt.Sprintf("%s（%s）%s %d · %s %d · %s · %s · %s", c.Name, c.TypeName, b(func(w ReportWords) string { return w.Children }), c.Children,
+			b(func(w ReportWords) string { return w.Caregivers }), c.Caregivers, b(func(w ReportWords) string { return fmt.Sprintf(w.Observed, obs) }),
+			b(func(w ReportWords) string { return fmt.Sprintf(w.Rule, fmt.Sprintf("1:%d", c.PerCaregiver)) }), st))
 	}
 	head(func(w ReportWords) string { return w.Findings })
-	if len(d.Findings) == 0 {
+	if len(a.Findings) == 0 {
 		add(10, 0, none)
 	}
-	for _, f := range d.Findings {
+	for _, f := range a.Findings {
 		add(10, 0, "["+b(func(w ReportWords) string { return lookup(w.Severities, f.Severity) })+"] "+f.Note)
 		var printable []PhotoFile
 		skipped := 0
@@ -384,12 +414,16 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 	}
 	head(func(w ReportWords) string { return w.Result })
 	res := b(func(w ReportWords) string { return w.NotPassed })
-	if d.Passed {
+	if a.Passed {
 		res = b(func(w ReportWords) string { return w.Passed })
 	}
 	add(14, 0, res)
-	add(10, 0, fmt.Sprintf("%s %d · %s %d / %d · %s %d", b(func(w ReportWords) string { return w.StaffChecked }), d.StaffChecked,
-		b(func(w ReportWords) string { return w.PostsQualified }), d.PostsQualified, d.PostsChecked, b(func(w ReportWords) string { return w.ClassesCounted }), len(d.Classes)))
+	for _, f := range a.Faults {
+		add(10, 6, "· "+b(func(w ReportWords) string { return lookup(w.Faults, f) }))
+	}
+	sum := a.Summary()
+	add(10, 0, fmt.Sprintf("%s %d / %d · %s %d / %d · %s %d / %d", b(func(w ReportWords) string { return w.StaffChecked }), sum.StaffChecked, sum.StaffOnRoster,
+		b(func(w ReportWords) string { return w.PostsQualified }), sum.PostsQualified, sum.PostsChecked, b(func(w ReportWords) string { return w.ClassesCounted }), sum.ClassesCounted, len(a.Classes)))
 	add(8.5, 0, b(func(w ReportWords) string { return w.Footer }))
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/certificates"
 	"shanyu/internal/config"
+	"shanyu/internal/failure"
 )
 
 // testTools prints with the certificates' font and signs with a demo CA.
@@ -63,8 +64,24 @@ func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 	if err := f.svc.SetHeadcount(ctx, a, id, Headcount{ClassID: classes[0].ID, Children: 5, Caregivers: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AddFinding(ctx, b, id, "minor", "消毒记录不全，负责人𠮷田已整改", testImage(t, "jpeg"), testImage(t, "png")); err != nil {
+	// Characters the report's font cannot print are refused at input, naming the field: an emoji, and
+	// a CJK character outside the Basic Multilingual Plane.
+	for _, bad := range []string{"午睡室很好👶", "负责人𠮷田已整改"} {
+		_, err := f.svc.AddFinding(ctx, b, id, "minor", bad)
+		if e := failure.As(err); e == nil || e.Fields["note"].Key != "audits.unprintable" {
+			t.Fatalf("%q accepted: %v", bad, err)
+		}
+	}
+	if _, err := f.svc.AddFinding(ctx, b, id, "minor", "消毒记录不全，负责人已整改", testImage(t, "jpeg"), testImage(t, "png")); err != nil {
 		t.Fatal(err)
+	}
+	roster, _ := f.svc.Roster(ctx, f.org.ID)
+	for _, m := range roster {
+		if m.Name != "王保育" {
+			if err := f.svc.MarkAbsent(ctx, a, id, m.ID, "休假"); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if _, err := f.svc.InspectionReportPDF(ctx, id); err == nil {
 		t.Fatal("report of an open inspection")
@@ -104,7 +121,7 @@ func TestReportIsMadeSignedAndStoredOnFinishing(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(txt)
-	for _, want := range []string{f.org.Name, f.org.Code, "王保育", "合格 Qualified", "消毒记录不全", "1:", "测试用户", "检查日期", "现场照片", "[一般] 消毒"} {
+	for _, want := range []string{f.org.Name, f.org.Code, "王保育", "合格 Qualified", "消毒记录不全", "1:", "测试用户", "检查日期", "现场照片", "[一般] 消毒", "休假"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report text lacks %q:\n%s", want, text)
 		}
@@ -124,21 +141,41 @@ func testLabels() ReportLabels {
 		Result: "结论", Passed: "通过", NotPassed: "不通过", StaffChecked: "核查人员", PostsQualified: "合格岗位", ClassesCounted: "班级",
 		Qualified: "合格", NotQualified: "不合格", Footer: "签名",
 		PostNames: map[string]string{"caregiver": "保育人员"}, Groups: map[string]string{"qualification": "资格"},
-		Reasons: map[string]string{"expired": "已过期", "barred": "不得从事托育工作"}, Severities: map[string]string{"minor": "一般"}}
+		Reasons: map[string]string{"expired": "已过期", "revoked": "已撤销", "barred": "不得从事托育工作"}, Severities: map[string]string{"minor": "一般"},
+		Explain: ExplainWords{Requires: "%s须持有%s", Holds: "已持有%s", Lacks: "缺少：%s", And: "和", Or: "或", QualAny: "%s证书（任一等级）",
+			QualAtLeast: "%s%s及以上证书", QualHeld: "%s%s证书", Tokens: map[string]string{"doc:health": "有效健康证明"}, Lang: "zh"},
+		Absent: "缺席：%s", NotScanned: "未核验", Snapshot: "截至 %s", Observed: "实际 %s", Rule: "标准 %s",
+		CertStates: map[string]string{"valid": "有效", "revoked": "已撤销"}, CertProblems: "无效证书", NotIssuedHere: "非本平台签发，未核验",
+		Faults: map[string]string{"classes": "班级问题"}, MissingPosts: "缺岗"}
 	en := zh
 	en.Qualified, en.NotQualified, en.Title = "Qualified", "Not qualified", "Inspection report"
-	en.Reasons = map[string]string{"expired": "expired", "barred": "not permitted to work in childcare"}
+	en.Reasons = map[string]string{"expired": "expired", "revoked": "revoked", "barred": "not permitted to work in childcare"}
+	en.Explain = ExplainWords{Requires: "%s requires %s", Holds: "holds %s", Lacks: "missing: %s", And: " and ", Or: " or ", QualAny: "a %s certificate (any level)",
+		QualAtLeast: "a %s certificate at %s or above", QualHeld: "a %s certificate at %s", Tokens: map[string]string{"doc:health": "a valid health certificate"}, Lang: "en"}
 	en.Groups = map[string]string{"qualification": "Qualification"}
 	return ReportLabels{ZH: zh, EN: en}
 }
 
 func TestExplainNamesTheRuleOrTheGap(t *testing.T) {
 	l := testLabels()
-	if got := l.Explain(Decision{Post: "caregiver", Qualified: true, Matched: []string{"p, 4-10-01-03:4, caregiver"}}); !strings.Contains(got, "4-10-01-03:4") || !strings.Contains(got, "合格 Qualified") {
+	need := []Need{{Group: "qualification", Accepted: []string{"qual:4-10-01-03:4"}, MetBy: "qual:4-10-01-03:4"}, {Group: "health", Accepted: []string{"doc:health"}}}
+	got := l.Explain(Decision{Post: "caregiver", Matched: []string{"p, qual:4-10-01-03:4, post:caregiver, qualification, allow"}, Needs: need,
+		Gaps: []Gap{{Group: "health", Reason: "absent", Detail: "doc:health"}}})
+	for _, want := range []string{"保育人员须持有保育师四级及以上证书和有效健康证明", "已持有保育师四级证书", "缺少：有效健康证明", "不合格"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "p, ") || strings.Contains(got, "post:") || strings.Contains(got, "%!") {
+		t.Errorf("policy code or a bad format in words: %q", got)
+	}
+	need[0].MetBy = ""
+	got = l.Explain(Decision{Post: "caregiver", Needs: need, Gaps: []Gap{{Group: "qualification", Reason: "revoked", Detail: "N1"}, {Group: "*", Reason: "barred", Detail: "secret"}}})
+	if strings.Contains(got, "secret") || !strings.Contains(got, "不得从事托育工作") || !strings.Contains(got, "not permitted") {
 		t.Fatal(got)
 	}
-	got := l.Explain(Decision{Post: "caregiver", Gaps: []Gap{{Group: "qualification", Reason: "expired", Detail: "N1"}, {Group: "*", Reason: "barred", Detail: "secret"}}})
-	if !strings.Contains(got, "已过期 expired") || !strings.Contains(got, "资格 Qualification") || !strings.Contains(got, "N1") || strings.Contains(got, "secret") || !strings.Contains(got, "not permitted") {
+	got = l.Explain(Decision{Post: "caregiver", Needs: need, Gaps: []Gap{{Group: "qualification", Reason: "revoked", Detail: "N1"}}})
+	if !strings.Contains(got, "保育师四级及以上证书（已撤销 N1）") {
 		t.Fatal(got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/internal/failure"
 	"shanyu/internal/pgtest"
 )
 
@@ -337,13 +338,43 @@ func TestOfflineScansAreStoredOnceAndInspectionFinishes(t *testing.T) {
 	if _, err := f.svc.AddFinding(ctx, b, id, "minor", "消毒记录不全"); err != nil {
 		t.Fatal(err)
 	}
-	if x, err = f.svc.Sign(ctx, a, id); err != nil || x.Status != "open" {
+	// Two of three staff neither scanned nor marked absent: signing is refused, naming them.
+	_, err = f.svc.Sign(ctx, a, id)
+	if e := failure.As(err); e == nil || e.Msg.Key != "audits.not_ready" || e.Msg.Args[0] != 2 || !strings.Contains(e.Msg.Args[1].(string), "园长") {
+		t.Fatalf("sign before ready: %v", err)
+	}
+	roster, _ := f.svc.Roster(ctx, f.org.ID)
+	for _, m := range roster {
+		if m.Name != "保育员" {
+			if err := f.svc.MarkAbsent(ctx, a, id, m.ID, "外出培训"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if x, err = f.svc.Sign(ctx, a, id); err != nil || x.Status != StatusSigned || x.Snapshot == nil || !x.Snapshot.Passed {
 		t.Fatalf("one signature: %s %v", x.Status, err)
+	}
+	// Signed means frozen: a change needs the signature withdrawn first, and that is audited.
+	if _, err := f.svc.AddFinding(ctx, b, id, "major", "签名后补充"); !errors.Is(err, ErrFrozen) {
+		t.Fatalf("finding after a signature: %v", err)
+	}
+	if _, err := f.svc.Sign(ctx, a, id); !errors.Is(err, ErrSigned) {
+		t.Fatalf("signing twice: %v", err)
+	}
+	if err := f.svc.Withdraw(ctx, a, id, "补录发现"); err != nil {
+		t.Fatal(err)
+	}
+	var withdrawn int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'inspection.withdraw' AND details->>'reason' = '补录发现'`).Scan(&withdrawn); err != nil || withdrawn != 1 {
+		t.Fatalf("withdrawal audited: %d %v", withdrawn, err)
+	}
+	if x, err = f.svc.Sign(ctx, a, id); err != nil || x.Status != StatusSigned {
+		t.Fatalf("signed again: %s %v", x.Status, err)
 	}
 	if x, err = f.svc.Sign(ctx, b, id); err != nil || x.Status != "finished" || x.Passed == nil || !*x.Passed {
 		t.Fatalf("both signed: %+v %v", x, err)
 	}
-	if x.Summary.StaffChecked != 1 || x.Summary.PostsQualified != 1 || x.Summary.ClassesInRatio != 1 || x.Summary.Findings["minor"] != 1 {
+	if x.Summary.StaffChecked != 1 || x.Summary.StaffAbsent != 2 || x.Summary.PostsQualified != 3 || x.Summary.ClassesInRatio != 1 || x.Summary.Findings["minor"] != 1 {
 		t.Fatalf("summary: %+v", x.Summary)
 	}
 	if _, err := f.svc.AddFinding(ctx, a, id, "major", "late"); !errors.Is(err, ErrClosed) {

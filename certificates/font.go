@@ -103,6 +103,16 @@ func ParseFont(b []byte) (*Font, error) {
 	return f, nil
 }
 
+// Has reports whether the font can print r (a BMP code point with a glyph): what a text printed
+// with it may contain.
+func (f *Font) Has(r rune) bool {
+	if r > 0xFFFF {
+		return false // gofpdf's font reader covers the Basic Multilingual Plane only
+	}
+	_, ok := f.glyph(r)
+	return ok
+}
+
 // glyph returns the font's glyph for r, and false when the font has none.
 func (f *Font) glyph(r rune) (uint16, bool) {
 	buf := f.buffers.Get().(*sfnt.Buffer)

@@ -512,7 +512,8 @@ func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice,
 	}
 	data := map[string]any{"Org": o, "Report": r, "ClassNames": names,
 		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
-		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg, "Again": again}
+		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg, "Again": again,
+		"Regulator": s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil}
 	if data["CanWrite"].(bool) {
 		roster, err := s.domains.Audits.Roster(ctx, o.ID)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -42,7 +43,8 @@ func (s *Server) routesInspections() {
 	s.page("POST", "/inspections/:id/findings/:finding/photos", work, byInspection("id"), s.inspectionPhotoSubmit)
 	s.page("GET", "/inspections/:id/photos/:photo", mine, byInspection("id"), s.inspectionPhoto)
 	s.page("POST", "/inspections/:id/sign", work, byInspection("id"), s.inspectionSignSubmit)
-	s.routesInspectionReport() // inspections_report.go
+	s.routesInspectionReport()   // inspections_report.go
+	s.routesInspectionWorkflow() // inspections_workflow.go
 }
 
 // myInspection loads an inspection the signed-in user inspects.
@@ -70,8 +72,24 @@ func scanJSON(sc audits.Scan) map[string]any {
 	out := map[string]any{"id": sc.ID, "client_id": sc.ClientID, "code": sc.Code, "known": r.Known, "verified": r.Verified, "on_roster": r.OnRoster,
 		"roster_id": r.RosterID, "name": r.Name, "not_permitted": r.Barred, "decisions": decisions, "scanned_at": sc.ScannedAt, "offline": sc.Offline}
 	if r.Certificate != nil {
-		out["certificate"] = map[string]any{"number": r.Certificate.Number, "occupation": r.Certificate.Occupation, "level": r.Certificate.Level,
-			"status": r.Certificate.Status, "verified": r.Verified}
+		out["certificate"] = scanCertJSON(*r.Certificate, r.Verified)
+	}
+	return out
+}
+
+// scanCertJSON is a certificate with its status, the reason and date of a suspension or revocation, and
+// whether this platform issued it (genuine is not the same as valid).
+func scanCertJSON(c audits.Cert, verified bool) map[string]any {
+	out := map[string]any{"number": c.Number, "occupation": c.Occupation, "level": c.Level, "status": c.StateOn(time.Now()), "verified": verified,
+		"issued_here": c.Verified}
+	if c.StatusReason != "" {
+		out["status_reason"] = c.StatusReason
+	}
+	if !c.StatusChangedAt.IsZero() {
+		out["status_changed_at"] = c.StatusChangedAt
+	}
+	if !c.ExpiresOn.IsZero() {
+		out["expires_on"] = c.ExpiresOn.Format("2006-01-02")
 	}
 	return out
 }
@@ -93,8 +111,14 @@ func inspectionJSON(x audits.Inspection) map[string]any {
 	for _, sg := range x.Inspectors {
 		signed = append(signed, map[string]any{"user_id": sg.UserID, "signed_at": sg.SignedAt})
 	}
-	return map[string]any{"id": x.ID, "round": x.RoundName, "organisation_id": x.OrganisationID, "status": x.Status, "passed": x.Passed,
+	out := map[string]any{"id": x.ID, "round": x.RoundName, "organisation_id": x.OrganisationID, "status": x.Status, "passed": x.Passed,
 		"scans": scans, "findings": findings, "inspectors": signed, "summary": x.Summary}
+	absent := []map[string]any{}
+	for _, a := range x.Absences {
+		absent = append(absent, map[string]any{"roster_id": a.RosterID, "reason": a.Reason})
+	}
+	out["absences"] = absent
+	return out
 }
 
 func (s *Server) apiMyInspections(c *fiber.Ctx) error {
@@ -187,7 +211,12 @@ func (s *Server) apiSign(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(inspectionJSON(x))
+	out := inspectionJSON(x)
+	if x.Snapshot != nil {
+		out["snapshot_passed"] = x.Snapshot.Passed
+		out["snapshot_faults"] = nonNil(x.Snapshot.Faults)
+	}
+	return c.JSON(out)
 }
 
 // publicResult is one published result: the institution (a public register entry) and counts only.
@@ -215,7 +244,7 @@ func (s *Server) publicResults(c *fiber.Ctx) ([]publicResult, error) {
 			return nil, err
 		}
 		out = append(out, publicResult{InspectionID: r.InspectionID, Round: r.RoundName, Institution: o.Name, CreditCode: o.CreditCode,
-			RegionCode: o.RegionCode, FinishedOn: r.FinishedAt.Format("2006-01-02"), Passed: r.Passed, Summary: r.Summary})
+			RegionCode: o.RegionCode, FinishedOn: r.FinishedAt.In(curriculumZone).Format("2006-01-02"), Passed: r.Passed, Summary: r.Summary})
 	}
 	return out, nil
 }
@@ -269,24 +298,30 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
+	lang := langOf(c)
 	o, err := s.accounts.OrganisationByID(ctx, x.OrganisationID)
 	if err != nil {
 		return err
 	}
-	rep, err := s.domains.Audits.Compliance(ctx, o.ID, time.Now())
+	// Before the first signature the page judges everything now (certificates by their live status);
+	// afterwards it shows the frozen snapshot the report is printed from.
+	a, err := s.domains.Audits.View(ctx, x, time.Now())
 	if err != nil {
 		return err
 	}
 	me := principalOf(c).User.ID
 	var signers []signer
+	mySigned := false
 	for _, sg := range x.Inspectors {
 		u, err := s.accounts.UserByID(ctx, sg.UserID)
 		if err != nil {
 			return err
 		}
 		signers = append(signers, signer{Name: u.Name, Me: sg.UserID == me, SignedAt: sg.SignedAt})
+		mySigned = mySigned || (sg.UserID == me && sg.SignedAt != nil)
 	}
 	var last *audits.Scan
+	var lastCert *audits.Cert
 	if sid, _ := strconv.ParseInt(c.Query("scan"), 10, 64); sid != 0 {
 		for i := range x.Scans {
 			if x.Scans[i].ID == sid {
@@ -294,10 +329,23 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 			}
 		}
 	}
-	checked := map[int64]bool{}
-	for _, sc := range x.Scans {
-		if sc.RosterID != 0 {
-			checked[sc.RosterID] = true
+	if last != nil && last.Result.Certificate != nil {
+		cur := *last.Result.Certificate
+		for _, p := range a.People {
+			for _, pc := range p.Presented {
+				if p.RosterID == last.RosterID && strings.EqualFold(pc.Number, cur.Number) {
+					cur = pc // its status now
+				}
+			}
+		}
+		lastCert = &cur
+	}
+	var lastPosts []audits.PostCheck
+	if last != nil {
+		for _, p := range a.People {
+			if p.RosterID == last.RosterID && last.RosterID != 0 {
+				lastPosts = p.Posts
+			}
 		}
 	}
 	// The certificates' public keys travel with the page, so the phone can check a QR code's signed
@@ -320,9 +368,12 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "Report": rep, "Signers": signers,
-		"Last": last, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now(), "Checked": checked, "ClientID": newClientID(), "Severities": audits.Severities, "Error": c.Query("error"),
-		"Open": x.Status == "open", "Passed": x.Passed != nil && *x.Passed}})
+	regulator := s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil
+	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "A": a, "Signers": signers,
+		"Last": last, "LastCert": lastCert, "LastPosts": lastPosts, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now().In(curriculumZone),
+		"ClientID": newClientID(), "Severities": audits.Severities, "Error": s.errorText(lang, c.Query("error"), c.Context().QueryArgs().PeekMulti("arg")),
+		"Open": x.Status == audits.StatusOpen, "Signed": x.Status == audits.StatusSigned, "Finished": x.Status == audits.StatusFinished,
+		"MySigned": mySigned, "Regulator": regulator, "Passed": a.Passed, "Now": time.Now()}})
 }
 
 func newClientID() string {
@@ -343,11 +394,7 @@ func (s *Server) formFailure(c *fiber.Ctx, id int64, err error) error {
 	if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
 		return err
 	}
-	key := e.Msg.Key
-	for _, m := range e.Fields {
-		key = m.Key
-	}
-	return s.inspectionRedirect(c, id, "?error="+key+"#scan")
+	return s.inspectionRedirect(c, id, errorQuery(e)+"#scan")
 }
 
 func (s *Server) inspectionScanSubmit(c *fiber.Ctx) error {

@@ -85,6 +85,9 @@ func inspectionReportLabels(c *catalog) audits.ReportLabels {
 			StaffChecked: t("staff_checked"), PostsQualified: t("posts_qualified"), ClassesCounted: t("classes_counted"),
 			Qualified: t("qualified"), NotQualified: t("not_qualified"), Footer: t("footer"),
 			PostNames: prefixed("audits.post."), Groups: prefixed("audits.group."), Reasons: prefixed("audits.reason."), Severities: prefixed("audits.severity."),
+			Explain: explainWords(c, lang), Absent: t("absent"), NotScanned: t("not_scanned"), Snapshot: t("snapshot"),
+			Observed: t("observed"), Rule: t("rule"), CertStates: prefixed("audits.cert.state."), CertProblems: t("cert_problems"),
+			NotIssuedHere: t("not_issued_here"), Faults: prefixed("audits.fault."), MissingPosts: t("missing_posts"),
 		}
 	}
 	return audits.ReportLabels{ZH: words("zh-CN"), EN: words("en")}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"shanyu/accounts"
 	"shanyu/audits"
@@ -58,6 +59,12 @@ func TestInspectionReportPDFAccess(t *testing.T) {
 	if _, err := srv.App.Audits.AddFinding(ctx, signers[1], id, "major", "消防通道堆放杂物"); err != nil {
 		t.Fatal(err)
 	}
+	// Signing with the roster unchecked and classes uncounted is refused, naming what is missing.
+	sign := "/api/v1/inspections/" + strconv.FormatInt(id, 10) + "/sign"
+	if r := insp.send("POST", sign, map[string]any{}); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "还不能签名") || !strings.Contains(string(r.Body), "班级未点名") {
+		t.Fatalf("signing an unready inspection: %d %s", r.Status, r.Body)
+	}
+	makeReady(t, srv, id, signers[0])
 	for _, u := range signers {
 		if _, err := srv.App.Audits.Sign(ctx, u, id); err != nil {
 			t.Fatal(err)
@@ -90,7 +97,7 @@ func TestInspectionReportPDFAccess(t *testing.T) {
 	}
 	// The inspection page links the report once finished.
 	if p := insp.do("GET", "/inspections/"+strconv.FormatInt(id, 10), nil, nil); !strings.Contains(string(p.Body), path) {
-		t.Errorf("no report link on the finished inspection page: %d", p.Status)
+		t.Errorf("no report link on the finished inspection page: %d %.600s", p.Status, p.Body)
 	}
 
 	mk := func(username, role, domain string) *client {
@@ -124,5 +131,34 @@ func TestInspectionReportPDFAccess(t *testing.T) {
 	}
 	if r := newClient(t, srv).do("GET", path, nil, nil); r.Status != http.StatusUnauthorized {
 		t.Errorf("anonymous: %d", r.Status)
+	}
+}
+
+// makeReady marks every roster member not scanned absent and counts every class not counted, through
+// the API as the inspector's phone would.
+func makeReady(t *testing.T, srv *servertest.Instance, inspectionID, userID int64) {
+	t.Helper()
+	ctx := context.Background()
+	x, err := srv.App.Audits.Inspection(ctx, inspectionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := srv.App.Audits.Assess(ctx, x, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range a.People {
+		if !p.Scanned && !p.Absent {
+			if err := srv.App.Audits.MarkAbsent(ctx, userID, inspectionID, p.RosterID, "病假"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range a.Classes {
+		if !c.Counted {
+			if err := srv.App.Audits.SetHeadcount(ctx, userID, inspectionID, audits.Headcount{ClassID: c.ClassID, Children: 3, Caregivers: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -95,7 +95,7 @@ func TestInspectorScansACertificateWithTheCamera(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"李小燕", "平台已核验", "保育", "依据规则", "资质合格"} {
+	for _, want := range []string{"李小燕", "本平台签发", "有效", "保育", "须持有", "资质合格"} {
 		if !strings.Contains(result, want) {
 			t.Errorf("result lacks %q:\n%s", want, result)
 		}
@@ -237,7 +237,7 @@ func TestOfflineScansAreCheckedOnThePhoneAndSynchronisedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	result, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#result")))
-	for _, want := range []string{"离线扫码", "李小燕", "平台已核验", "依据规则"} {
+	for _, want := range []string{"离线扫码", "李小燕", "本平台签发", "须持有"} {
 		if !strings.Contains(result, want) {
 			t.Errorf("synchronised result lacks %q:\n%s", want, result)
 		}

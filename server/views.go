@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/accounts"
+	"shanyu/audits"
 )
 
 // Templates: templates/layout.html and templates/partials/*.html are shared; every other file in
@@ -60,9 +61,28 @@ func loadViews(i18n *catalog) (*views, error) {
 		return nil, err
 	}
 	funcs := template.FuncMap{
-		"t":    i18n.T,
-		"add":  func(a, b int) int { return a + b },
-		"list": func(s ...string) []string { return s },
+		"t": i18n.T,
+		// explain is a qualification decision in words, in lang (inspections_workflow.go).
+		"explain":  func(lang string, d audits.Decision) string { return explainDecision(i18n, lang, d) },
+		"certname": func(lang string, c audits.Cert) string { return explainWords(i18n, lang).CertName(c) },
+		"add":      func(a, b int) int { return a + b },
+		"list":     func(s ...string) []string { return s },
+		"join":     strings.Join,
+		// dict passes several values to a partial: dict "A" 1 "B" 2.
+		"dict": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("dict: odd arguments")
+			}
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i < len(kv); i += 2 {
+				k, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("dict: key %v", kv[i])
+				}
+				m[k] = kv[i+1]
+			}
+			return m, nil
+		},
 		"has": func(list []string, v string) bool {
 			for _, x := range list {
 				if x == v {

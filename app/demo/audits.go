@@ -206,6 +206,23 @@ func finishDemoInspection(ctx context.Context, env seedEnv, svc *audits.Service,
 	if _, err := svc.AddFinding(ctx, a.Inspectors[1], id, "minor", "晨检记录个别日期缺签，已要求整改。"); err != nil {
 		return err
 	}
+	// Staff without a certificate to scan were not met on the day: marked absent, so the inspection
+	// is ready to sign.
+	x, err := svc.Inspection(ctx, id)
+	if err != nil {
+		return err
+	}
+	view, err := svc.Assess(ctx, x, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, p := range view.People {
+		if !p.Scanned && !p.Absent {
+			if err := svc.MarkAbsent(ctx, a.Inspectors[0], id, p.RosterID, "当日轮休"); err != nil {
+				return err
+			}
+		}
+	}
 	for _, u := range a.Inspectors {
 		if _, err := svc.Sign(ctx, u, id); err != nil {
 			return err

@@ -17,6 +17,7 @@ type demoHolder struct {
 	level                 int
 	issuedAgo             time.Duration // how long before today it was issued
 	revoke                string        // a revocation reason, when it is revoked
+	suspend               string        // a suspension reason, when it is suspended
 }
 
 // Until the exams demo publishes passing results, these holders get certificates through the same
@@ -25,11 +26,11 @@ var demoHolders = []demoHolder{
 	{username: "caregiver", centre: "HZ001", level: 4, issuedAgo: 40 * 24 * time.Hour},
 	{username: "cg.wangxw", name: "王晓雯", phone: "13900000011", centre: "HZ001", level: 4, issuedAgo: (3*365 - 20) * 24 * time.Hour},
 	{username: "cg.chenym", name: "陈一鸣", phone: "13900000012", centre: "HZ001", level: 5, issuedAgo: 200 * 24 * time.Hour, revoke: "以欺骗手段取得证书（演示）"},
-	{username: "cg.zhangxy", name: "张欣怡", phone: "13900000013", centre: "NB001", level: 3, issuedAgo: 400 * 24 * time.Hour},
+	{username: "cg.zhangxy", name: "张欣怡", phone: "13900000013", centre: "NB001", level: 3, issuedAgo: 400 * 24 * time.Hour, suspend: "继续教育学时未达要求，暂停待补（演示）"},
 }
 
 // seedCertificates issues the certificates of the demo: first whatever the exams demo requested,
-// then one for each demo holder without one; one is revoked and one expires within a month.
+// then one for each demo holder without one; one is revoked, one suspended and one expires within a month.
 func seedCertificates(ctx context.Context, env seedEnv) error {
 	svc := certificates.New(env.pool, certificates.Config{BaseURL: env.cfg.BaseURL, Secret: env.cfg.SecretKey})
 	n, err := svc.IssuePending(ctx)
@@ -65,6 +66,11 @@ func seedCertificates(ctx context.Context, env seedEnv) error {
 		}
 		if h.revoke != "" && c.Status == certificates.StateValid {
 			if _, err := svc.ChangeStatus(ctx, admin.ID, "", c.Number, certificates.ActionRevoke, h.revoke); err != nil {
+				return err
+			}
+		}
+		if h.suspend != "" && c.Status == certificates.StateValid {
+			if _, err := svc.ChangeStatus(ctx, admin.ID, "", c.Number, certificates.ActionSuspend, h.suspend); err != nil {
 				return err
 			}
 		}
