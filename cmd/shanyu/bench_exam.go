@@ -43,11 +43,12 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 	think := fs.Duration("think", time.Second, "mean think time between two saves of one candidate")
 	logins := fs.Int("login-concurrency", 8, "concurrent sign-ins (each costs an argon2id hash on the server)")
 	ramp := fs.Duration("ramp", 0, "spread the starts uniformly over this time (0: all at the same instant)")
+	poll := fs.Duration("poll", 3*time.Second, "each candidate's state poll interval, as the exam page polls (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	if *n <= 0 || *duration <= 0 || *think <= 0 || *ramp < 0 {
-		return fmt.Errorf("candidates, duration and think must be positive, ramp not negative: %w", errUsage)
+	if *n <= 0 || *duration <= 0 || *think <= 0 || *ramp < 0 || *poll < 0 {
+		return fmt.Errorf("candidates, duration and think must be positive, ramp and poll not negative: %w", errUsage)
 	}
 	target := strings.TrimRight(*base, "/")
 	pool, err := openDB(ctx, cfg)
@@ -134,8 +135,8 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 	// Save with think time.
 	fmt.Fprintf(stdout, "saving answers for %s (think %s)…\n", *duration, *think)
 	var mu sync.Mutex
-	var saveLat []time.Duration
-	var saves atomic.Int64
+	var saveLat, pollLat []time.Duration
+	var saves, polls atomic.Int64
 	acked := make([][]int64, *n) // per candidate: acknowledged seqs
 	end := time.Now().Add(*duration)
 	saveStart := time.Now()
@@ -150,7 +151,7 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 				return
 			case now := <-tk.C:
 				s := saves.Load()
-				fmt.Fprintf(stdout, "  %d saves, %.0f/s, %d errors\n", s, float64(s-last)/now.Sub(lastAt).Seconds(), errCount.Load())
+				fmt.Fprintf(stdout, "  %d saves, %.0f/s, %d state polls, %d errors\n", s, float64(s-last)/now.Sub(lastAt).Seconds(), polls.Load(), errCount.Load())
 				last, lastAt = s, now
 			}
 		}
@@ -158,6 +159,28 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 	for i, c := range cands {
 		if c == nil || c.attempt == 0 {
 			continue
+		}
+		if *poll > 0 {
+			// The page's state poll (is this device still the holder? the clock): one read by key.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var local []time.Duration
+				time.Sleep(time.Duration(rand.Int64N(int64(*poll))))
+				for time.Now().Before(end) && ctx.Err() == nil {
+					t := time.Now()
+					if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d/state", c.attempt), nil, nil); err != nil {
+						errCount.Add(1)
+					} else {
+						polls.Add(1)
+					}
+					local = append(local, time.Since(t))
+					time.Sleep(*poll)
+				}
+				mu.Lock()
+				pollLat = append(pollLat, local...)
+				mu.Unlock()
+			}()
 		}
 		wg.Add(1)
 		go func() {
@@ -192,6 +215,7 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 		return err
 	}
 	slices.Sort(saveLat)
+	slices.Sort(pollLat)
 	var startOK []time.Duration
 	for i, c := range cands {
 		if c != nil && c.attempt != 0 {
@@ -206,6 +230,8 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 		"saves_per_s":  round1(float64(saves.Load()) / saveWall.Seconds()),
 		"save_p50_ms":  ms(pctl(saveLat, 0.50)),
 		"save_p99_ms":  ms(pctl(saveLat, 0.99)),
+		"polls_per_s":  round1(float64(polls.Load()) / saveWall.Seconds()),
+		"poll_p99_ms":  ms(pctl(pollLat, 0.99)),
 		"errors":       errCount.Load(),
 		"lost_saves":   lost,
 		"start_wall_s": round1(startWall.Seconds()),
