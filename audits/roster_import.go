@@ -28,28 +28,146 @@ var ErrImportFile = failure.New(failure.Invalid, "audits.import.bad_file")
 
 // ImportRow is one parsed line of a roster file.
 type ImportRow struct {
-	Line  int // 1-based line of the file, heading included
-	Staff StaffInput
-	Cert  *ExternalCert // when the line names a certificate from elsewhere
-	Error string        // a translation key; empty when the line can be imported
-	Arg   string        // what the message names (a post, a class, a field)
+	Line     int // 1-based line of the file, heading included
+	Staff    StaffInput
+	Cert     *ExternalCert // when the line names a certificate from elsewhere
+	Error    string        // the first problem's translation key; empty when the line can be imported
+	Arg      string        // what the first message names (a post, a class, a field)
+	Problems []Problem     // every problem of the line, in column order
 }
 
-// RosterTemplate is the Excel template institutions fill in.
-func RosterTemplate() ([]byte, error) {
+// Problem is one thing wrong with a roster line: a translation key and exactly the arguments its
+// message takes.
+type Problem struct {
+	Field string
+	Key   string
+	Args  []any
+}
+
+// Term is an accepted value: its code and the names a person may type for it; Names[0] is the name in
+// the reader's language, listed in messages and in the template's drop-downs.
+type Term struct {
+	Code  string
+	Names []string
+}
+
+// Vocabulary is what a roster file may say for posts and occupations, in the reader's language
+// first (the server builds it from its locales and the occupation catalogue).
+type Vocabulary struct {
+	Posts       []Term
+	Occupations []Term
+}
+
+// find resolves what was typed (a code or any name, case and spacing aside) to its code.
+func find(terms []Term, v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	for _, t := range terms {
+		if strings.EqualFold(v, t.Code) {
+			return t.Code, true
+		}
+		for _, n := range t.Names {
+			if strings.EqualFold(v, strings.TrimSpace(n)) {
+				return t.Code, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Shown lists the terms by their first name, as messages and drop-downs offer them.
+func Shown(terms []Term) []string {
+	out := make([]string, 0, len(terms))
+	for _, t := range terms {
+		if len(t.Names) > 0 {
+			out = append(out, t.Names[0])
+		} else {
+			out = append(out, t.Code)
+		}
+	}
+	return out
+}
+
+// Occupations lists the occupation codes the policy names in its qualification tokens.
+func (p *Policy) Occupations() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range p.rules {
+		parts := strings.Split(r[0], ":")
+		if len(parts) == 3 && parts[0] == "qual" && !seen[parts[1]] {
+			seen[parts[1]] = true
+			out = append(out, parts[1])
+		}
+	}
+	return out
+}
+
+// RosterTemplate is the Excel template institutions fill in, headed and exemplified in the reader's
+// language, with drop-downs (data validation) of the accepted posts, occupations and levels, and a
+// second sheet listing every accepted value.
+func RosterTemplate(v Vocabulary, headings [][2]string) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := f.GetSheetName(0)
-	for i, c := range RosterColumns {
+	if len(headings) != len(RosterColumns) {
+		headings = RosterColumns
+	}
+	for i, c := range headings {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		if err := f.SetCellValue(sheet, cell, c[0]+" "+c[1]); err != nil {
+		h := c[0] + " " + c[1]
+		if c[0] == c[1] {
+			h = c[1]
+		}
+		if err := f.SetCellValue(sheet, cell, h); err != nil {
 			return nil, err
 		}
 	}
-	example := []string{"王晓梅", "13700000000", "330106199001010012", "caregiver", "托小班", "2027-06-30", "2026-05-01", "S000033000001255000001", "4-10-01-03", "4", "2029-06-30", "证书复印件已存档"}
-	for i, v := range example {
+	first := func(ts []Term, code string) string {
+		for _, t := range ts {
+			if t.Code == code && len(t.Names) > 0 {
+				return t.Names[0]
+			}
+		}
+		return code
+	}
+	example := []string{"王晓梅", "13700000000", "330106199001010012", first(v.Posts, "caregiver"), "托小班", "2027-06-30", "2026-05-01", "S000033000001255000001", first(v.Occupations, "4-10-01-03"), "4", "2029-06-30", "证书复印件已存档"}
+	for i, val := range example {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 2)
-		if err := f.SetCellValue(sheet, cell, v); err != nil {
+		if err := f.SetCellValue(sheet, cell, val); err != nil {
+			return nil, err
+		}
+	}
+	// The accepted values, on a sheet of their own, feed the drop-downs.
+	const values = "values"
+	if _, err := f.NewSheet(values); err != nil {
+		return nil, err
+	}
+	lists := [][]string{Shown(v.Posts), Shown(v.Occupations), {"1", "2", "3", "4", "5"}}
+	for col, list := range lists {
+		for row, val := range list {
+			cell, _ := excelize.CoordinatesToCellName(col+1, row+1)
+			if err := f.SetCellValue(values, cell, val); err != nil {
+				return nil, err
+			}
+		}
+	}
+	column := func(key string) string {
+		for i, c := range RosterColumns {
+			if c[1] == key {
+				name, _ := excelize.ColumnNumberToName(i + 1)
+				return name
+			}
+		}
+		return ""
+	}
+	for i, key := range []string{"posts", "occupation", "level"} {
+		if len(lists[i]) == 0 {
+			continue
+		}
+		src, _ := excelize.ColumnNumberToName(i + 1)
+		dv := excelize.NewDataValidation(true)
+		dv.Sqref = fmt.Sprintf("%s2:%s1000", column(key), column(key))
+		dv.SetSqrefDropList(fmt.Sprintf("%s!$%s$1:$%s$%d", values, src, src, len(lists[i])))
+		if err := f.AddDataValidation(sheet, dv); err != nil {
 			return nil, err
 		}
 	}
@@ -61,8 +179,10 @@ func RosterTemplate() ([]byte, error) {
 }
 
 // ParseRoster reads a CSV or Excel roster (format "csv" or "xlsx") and checks every line against the
-// policy's posts and the institution's classes, without changing anything.
-func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, data []byte) ([]ImportRow, error) {
+// policy's posts, the occupations and the institution's classes, without changing anything. Posts
+// and occupations may be typed by code or by any of their names in v; every problem of a line is
+// reported, each naming what is accepted.
+func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, data []byte, v Vocabulary) ([]ImportRow, error) {
 	var records [][]string
 	switch format {
 	case "csv":
@@ -96,9 +216,9 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 	// Columns are found by heading (Chinese, English or both), so their order may differ.
 	index := map[string]int{}
 	for i, h := range records[0] {
+		h = strings.TrimSpace(h)
 		for _, c := range RosterColumns {
-			h = strings.TrimSpace(h)
-			if h == c[0] || h == c[1] || h == c[0]+" "+c[1] {
+			if h == c[0] || h == c[1] || h == c[0]+" "+c[1] || strings.HasSuffix(h, " "+c[1]) {
 				index[c[1]] = i
 			}
 		}
@@ -113,13 +233,28 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 		return nil, err
 	}
 	haveClass := map[string]bool{}
+	var classNames []string
 	for _, c := range classes {
 		haveClass[c.Name] = true
+		classNames = append(classNames, c.Name)
 	}
-	knownPost := map[string]bool{}
+	// Only the posts the policy knows are accepted, by code or name.
+	known := map[string]bool{}
 	for _, p := range s.Policy().Posts() {
-		knownPost[p] = true
+		known[p] = true
 	}
+	var posts []Term
+	for _, t := range v.Posts {
+		if known[t.Code] {
+			posts = append(posts, t)
+		}
+	}
+	for _, p := range s.Policy().Posts() {
+		if _, ok := find(posts, p); !ok {
+			posts = append(posts, Term{Code: p, Names: []string{p}})
+		}
+	}
+	postList, occList := strings.Join(Shown(posts), "、"), strings.Join(Shown(v.Occupations), "、")
 	var out []ImportRow
 	seen := map[string]int{}
 	for n, rec := range records[1:] {
@@ -133,33 +268,37 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 			continue
 		}
 		row := ImportRow{Line: n + 2}
-		fail := func(key, arg string) {
-			if row.Error == "" {
-				row.Error, row.Arg = key, arg
-			}
+		fail := func(field, key string, args ...any) {
+			row.Problems = append(row.Problems, Problem{Field: field, Key: key, Args: args})
 		}
 		id := accounts.NormaliseCitizenID(get("id_number"))
 		row.Staff = StaffInput{Name: get("name"), Phone: get("phone"), IDNumber: id, Class: get("class")}
 		if n := len([]rune(row.Staff.Name)); n < 2 || n > 40 {
-			fail("accounts.name_invalid", "")
+			fail("name", "accounts.name_invalid")
 		}
 		if !accounts.ValidCitizenID(id) {
-			fail("accounts.id_number_invalid", "")
+			fail("id_number", "accounts.id_number_invalid")
 		} else if prev, dup := seen[id]; dup {
-			fail("audits.import.duplicate", strconv.Itoa(prev))
+			fail("id_number", "audits.import.duplicate", strconv.Itoa(prev))
 		}
 		seen[id] = row.Line
-		for _, p := range strings.FieldsFunc(get("posts"), func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == ';' || r == ' ' }) {
-			if !knownPost[p] {
-				fail("audits.post_invalid", p)
+		for _, p := range strings.FieldsFunc(get("posts"), func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == ';' || r == '；' || r == '/' }) {
+			code, ok := find(posts, p)
+			if !ok {
+				fail("posts", "audits.import.post_invalid", strings.TrimSpace(p), postList)
+				continue
 			}
-			row.Staff.Posts = append(row.Staff.Posts, p)
+			row.Staff.Posts = append(row.Staff.Posts, code)
 		}
-		if len(row.Staff.Posts) == 0 {
-			fail("audits.post_invalid", "")
+		if strings.TrimSpace(get("posts")) == "" {
+			fail("posts", "audits.import.post_missing", postList)
 		}
 		if row.Staff.Class != "" && !haveClass[row.Staff.Class] {
-			fail("audits.class_unknown", row.Staff.Class)
+			list := strings.Join(classNames, "、")
+			if list == "" {
+				list = "—"
+			}
+			fail("class", "audits.import.class_unknown", row.Staff.Class, list)
 		}
 		date := func(k string) time.Time {
 			v := get(k)
@@ -168,7 +307,7 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 			}
 			t, err := time.Parse("2006-01-02", v)
 			if err != nil {
-				fail("audits.date_invalid", k)
+				fail(k, "audits.import.date_invalid", v)
 			}
 			return t
 		}
@@ -176,16 +315,28 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 		if num := get("cert_number"); num != "" {
 			level, err := strconv.Atoi(get("level"))
 			if err != nil || level < 1 || level > 5 {
-				fail("audits.level_invalid", "")
+				fail("level", "audits.level_invalid")
 			}
-			c := &ExternalCert{OrganisationID: orgID, Number: num, Occupation: get("occupation"), Level: level, ExpiresOn: date("cert_expires_on"), Evidence: get("evidence")}
-			if c.Occupation == "" {
-				fail("audits.occupation_invalid", "")
+			c := &ExternalCert{OrganisationID: orgID, Number: num, Level: level, ExpiresOn: date("cert_expires_on"), Evidence: get("evidence")}
+			if occ := get("occupation"); occ == "" {
+				fail("occupation", "audits.import.occupation_missing", occList)
+			} else if code, ok := find(v.Occupations, occ); ok {
+				c.Occupation = code
+			} else if len(v.Occupations) > 0 {
+				fail("occupation", "audits.import.occupation_invalid", occ, occList)
+			} else {
+				c.Occupation = occ
 			}
 			if c.Evidence == "" {
-				fail("audits.evidence_required", "")
+				fail("evidence", "audits.evidence_required")
 			}
 			row.Cert = c
+		}
+		if len(row.Problems) > 0 {
+			row.Error = row.Problems[0].Key
+			if len(row.Problems[0].Args) > 0 {
+				row.Arg = fmt.Sprint(row.Problems[0].Args[0])
+			}
 		}
 		out = append(out, row)
 	}
@@ -194,8 +345,8 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 
 // ImportRoster parses the file again and imports every good line; it returns the lines and how many
 // were imported. Importing the same file twice changes nothing the second time.
-func (s *Service) ImportRoster(ctx context.Context, actorID, orgID int64, format string, data []byte) ([]ImportRow, int, error) {
-	rows, err := s.ParseRoster(ctx, orgID, format, data)
+func (s *Service) ImportRoster(ctx context.Context, actorID, orgID int64, format string, data []byte, v Vocabulary) ([]ImportRow, int, error) {
+	rows, err := s.ParseRoster(ctx, orgID, format, data, v)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -211,10 +362,11 @@ func (s *Service) ImportRoster(ctx context.Context, actorID, orgID int64, format
 			_, err = s.RecordExternalCertificate(ctx, actorID, c)
 		}
 		if e := failure.As(err); e != nil && e.Kind != failure.Internal {
-			rows[i].Error = e.Msg.Key
-			for _, m := range e.Fields {
-				rows[i].Error = m.Key
+			p := Problem{Key: e.Msg.Key, Args: e.Msg.Args}
+			for f, m := range e.Fields {
+				p = Problem{Field: f, Key: m.Key, Args: m.Args}
 			}
+			rows[i].Error, rows[i].Problems = p.Key, append(rows[i].Problems, p)
 			continue
 		}
 		if err != nil {

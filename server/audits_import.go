@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/audits"
+	"shanyu/certificates"
 	"shanyu/internal/failure"
 )
 
@@ -24,7 +25,14 @@ func (s *Server) routesRosterImport() {
 }
 
 func (s *Server) apiRosterTemplate(c *fiber.Ctx) error {
-	b, err := audits.RosterTemplate()
+	lang := langOf(c)
+	var headings [][2]string
+	if lang == "en" {
+		for _, col := range audits.RosterColumns {
+			headings = append(headings, [2]string{col[1], col[1]})
+		}
+	}
+	b, err := audits.RosterTemplate(s.rosterVocabulary(lang), headings)
 	if err != nil {
 		return err
 	}
@@ -58,18 +66,57 @@ func rosterFile(c *fiber.Ctx) (format string, data []byte, err error) {
 }
 
 type importLine struct {
-	Line    int    `json:"line"`
-	Name    string `json:"name"`
-	Posts   string `json:"posts"`
-	Error   string `json:"error,omitempty"`
-	Message string `json:"message,omitempty"`
+	Line     int      `json:"line"`
+	Name     string   `json:"name"`
+	Posts    string   `json:"posts"`
+	Error    string   `json:"error,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Messages []string `json:"messages,omitempty"` // every problem of the line
+}
+
+// rosterVocabulary is what a roster file may say for posts and occupations: codes, and the names in
+// both languages, the reader's first.
+func (s *Server) rosterVocabulary(lang string) audits.Vocabulary {
+	other := "en"
+	if lang == "en" {
+		other = "zh-CN"
+	}
+	var v audits.Vocabulary
+	for _, p := range s.domains.Audits.Policy().Posts() {
+		v.Posts = append(v.Posts, audits.Term{Code: p, Names: []string{s.i18n.T(lang, "audits.post."+p), s.i18n.T(other, "audits.post."+p)}})
+	}
+	for _, o := range s.domains.Audits.Policy().Occupations() {
+		t := audits.Term{Code: o}
+		if lt, err := certificates.LevelTitles(o, 5); err == nil {
+			t.Names = []string{lt.OccupationZH, lt.OccupationEN}
+			if lang == "en" {
+				t.Names = []string{lt.OccupationEN, lt.OccupationZH}
+			}
+		} else {
+			t.Names = []string{s.i18n.T(lang, "audits.token.qual:"+o), s.i18n.T(other, "audits.token.qual:"+o)}
+		}
+		v.Occupations = append(v.Occupations, t)
+	}
+	return v
 }
 
 func (s *Server) importLines(c *fiber.Ctx, rows []audits.ImportRow) (lines []importLine, good int) {
+	lang := langOf(c)
 	for _, r := range rows {
-		l := importLine{Line: r.Line, Name: r.Staff.Name, Posts: strings.Join(r.Staff.Posts, ", "), Error: r.Error}
-		if r.Error != "" {
-			l.Message = s.i18n.T(langOf(c), "audits.import.row_error", r.Line, s.i18n.T(langOf(c), r.Error, r.Arg))
+		var posts []string
+		for _, p := range r.Staff.Posts {
+			posts = append(posts, s.i18n.T(lang, "audits.post."+p))
+		}
+		l := importLine{Line: r.Line, Name: r.Staff.Name, Posts: strings.Join(posts, "、"), Error: r.Error}
+		for _, p := range r.Problems {
+			l.Messages = append(l.Messages, s.i18n.T(lang, p.Key, p.Args...))
+		}
+		if len(l.Messages) > 0 {
+			sep := "；"
+			if lang == "en" {
+				sep = "; "
+			}
+			l.Message = s.i18n.T(lang, "audits.import.row_error", r.Line, strings.Join(l.Messages, sep))
 		} else {
 			good++
 		}
@@ -88,9 +135,9 @@ func (s *Server) runRosterImport(c *fiber.Ctx, commit bool) (lines []importLine,
 	}
 	var rows []audits.ImportRow
 	if commit {
-		rows, imported, err = s.domains.Audits.ImportRoster(c.UserContext(), principalOf(c).User.ID, o.ID, format, data)
+		rows, imported, err = s.domains.Audits.ImportRoster(c.UserContext(), principalOf(c).User.ID, o.ID, format, data, s.rosterVocabulary(langOf(c)))
 	} else {
-		rows, err = s.domains.Audits.ParseRoster(c.UserContext(), o.ID, format, data)
+		rows, err = s.domains.Audits.ParseRoster(c.UserContext(), o.ID, format, data, s.rosterVocabulary(langOf(c)))
 	}
 	if err != nil {
 		return
@@ -115,7 +162,7 @@ func (s *Server) rosterImportPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "institution_import", page{Title: s.i18n.T(langOf(c), "audits.import.title"), Data: fiber.Map{"Org": o}})
+	return s.render(c, "institution_import", page{Title: s.i18n.T(langOf(c), "audits.import.title"), Data: fiber.Map{"Org": o, "Accepted": s.acceptedValues(langOf(c))}})
 }
 
 func (s *Server) rosterImportSubmit(c *fiber.Ctx) error {
@@ -125,7 +172,7 @@ func (s *Server) rosterImportSubmit(c *fiber.Ctx) error {
 	}
 	commit := c.FormValue("commit") == "true"
 	lines, good, imported, format, data, err := s.runRosterImport(c, commit)
-	d := fiber.Map{"Org": o, "Lines": lines, "Good": good, "Committed": commit, "Imported": imported, "Format": format,
+	d := fiber.Map{"Org": o, "Accepted": s.acceptedValues(langOf(c)), "Lines": lines, "Good": good, "Committed": commit, "Imported": imported, "Format": format,
 		"Data": base64.StdEncoding.EncodeToString(data)}
 	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
 		d["Message"] = s.i18n.T(langOf(c), "audits.import.bad_file")
@@ -133,4 +180,10 @@ func (s *Server) rosterImportSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "institution_import", page{Title: s.i18n.T(langOf(c), "audits.import.title"), Data: d})
+}
+
+// acceptedValues says, in the reader's language, which posts and occupations a roster may name.
+func (s *Server) acceptedValues(lang string) string {
+	v := s.rosterVocabulary(lang)
+	return s.i18n.T(lang, "audits.import.values", strings.Join(audits.Shown(v.Posts), "、"), strings.Join(audits.Shown(v.Occupations), "、"))
 }
