@@ -538,6 +538,9 @@ func TestExamDayReloadOfflineOpensTheExam(t *testing.T) {
 	a.reload()
 	a.waitPaper()
 	a.wait(`document.getElementById("save-status").textContent.indexOf("离线：1 个答案") === 0 && document.getElementById("exam-message-text").textContent.indexOf("离线") === 0`, 20*time.Second)
+	if c := a.eval(`document.getElementById("countdown").textContent`); !strings.Contains(c, ":") || strings.Contains(c, "-") {
+		t.Errorf("countdown offline after the reload: %q", c)
+	}
 	a.answer(3, 0)
 	a.waitStatus("离线：2 个答案")
 	shownOffline, marks := a.shown()
@@ -604,4 +607,30 @@ func TestExamDaySubmitLocksThePageAndWaitsForTheNetwork(t *testing.T) {
 		t.Errorf("page shows (-typed +shown):\n%s", d)
 	}
 	logScenario(t, "submit offline", a.typed, st, shown)
+}
+
+// Time runs out while the page is open: the page learns the deadline from its state poll, locks
+// every input at 0, says so, and submits what was saved.
+func TestExamDayTimeUpLocksAndSubmits(t *testing.T) {
+	t.Parallel()
+	srv, sessionID := startDayExam(t)
+	a := newPhone(t, srv.URL, sessionID, "A")
+	a.waitPaper()
+	a.answer(1, 2)
+	a.waitStatus("已保存")
+	// The session closes early (staff shortened it): the server's deadline is the truth.
+	if _, err := srv.Pool.Exec(context.Background(), `UPDATE exam_attempts SET deadline_at = now() + interval '4 seconds' WHERE session_id = $1`, sessionID); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(`document.getElementById("exam-message-text").textContent.indexOf("考试时间到") === 0 || document.getElementById("save-status").textContent === "已交卷"`, 20*time.Second)
+	if n := a.eval(`String(document.querySelectorAll("#question input:not(:disabled), #submit:not(:disabled)").length)`); n != "0" {
+		t.Errorf("at time up %s inputs are enabled", n)
+	}
+	a.wait(`document.getElementById("save-status").textContent === "已交卷"`, 20*time.Second)
+	st := readStored(t, srv.Pool, sessionID)
+	if d := cmp.Diff(a.typed, st.counted); d != "" || st.status != exams.Graded {
+		t.Errorf("after time up: status %s, counted (-typed +stored):\n%s", st.status, d)
+	}
+	shown, _ := a.shown()
+	logScenario(t, "time up", a.typed, st, shown)
 }

@@ -201,6 +201,7 @@
     offset = c.offset || 0;
     deadline = Date.parse(paper.attempt.deadline);
     render();
+    tick(); // the countdown goes on from the phone's clock, corrected as at the last sync
     return true;
   }
   // offlineOpen: the server cannot be reached. With the paper kept on this phone the candidate goes
