@@ -360,8 +360,8 @@ func (s *Service) ownAttempt(ctx context.Context, db pg.DB, attemptID, personID 
 }
 
 // heldBy checks a caller against the attempt. personID 0 is the system or staff (the sweep, marking),
-// which need no device. A candidate must own the attempt and, while it is active, call from the device
-// that holds it: a missing token is refused like a stale one.
+// which need no device. A candidate must own the attempt and call from the device that holds it (or
+// held it last, once it is submitted): a missing token is refused like a stale one.
 func (a Attempt) heldBy(personID int64, device string) error {
 	if personID == 0 {
 		return nil
@@ -369,7 +369,7 @@ func (a Attempt) heldBy(personID int64, device string) error {
 	if a.PersonID != personID {
 		return ErrNotFound
 	}
-	if a.Status == Active && (device == "" || a.device != device) {
+	if device == "" || a.device != device {
 		return ErrTakenOver
 	}
 	return nil

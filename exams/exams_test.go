@@ -352,6 +352,15 @@ func TestTakeoverIsExplicitAndNothingIsDroppedWithoutARecord(t *testing.T) {
 	if _, err := f.svc.Paper(ctx, id, p+1000, back.DeviceToken); !errors.Is(err, ErrNotFound) {
 		t.Errorf("someone else's attempt: %v, want ErrNotFound", err)
 	}
+	// Submitted: the device that held it last reads it; no other token does, nor no token.
+	if _, err := f.svc.Paper(ctx, id, p, back.DeviceToken); err != nil {
+		t.Errorf("last device reading the submitted attempt: %v", err)
+	}
+	for _, dev := range []string{"", phone.DeviceToken, laptop.DeviceToken} {
+		if _, err := f.svc.Paper(ctx, id, p, dev); !errors.Is(err, ErrTakenOver) {
+			t.Errorf("submitted attempt read with token %q: %v, want ErrTakenOver", dev, err)
+		}
+	}
 }
 
 func TestSubmitIsIdempotentAndGradesObjectiveItems(t *testing.T) {
@@ -429,7 +438,7 @@ func TestSweepJobSubmitsExpiredAttempts(t *testing.T) {
 	if v.Status != Graded {
 		t.Fatalf("status after the sweep: %s", v.Status)
 	}
-	a, _ := f.svc.ownAttempt(ctx, f.pool, st.Attempt.ID, p, "", "")
+	a, _ := f.svc.ownAttempt(ctx, f.pool, st.Attempt.ID, p, st.DeviceToken, "")
 	if a.Reason != ByDeadline || a.Theory.Earned != 20 {
 		t.Errorf("auto-submitted attempt: reason %q, theory %+v", a.Reason, a.Theory)
 	}
