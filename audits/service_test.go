@@ -385,3 +385,73 @@ func TestOfflineScansAreStoredOnceAndInspectionFinishes(t *testing.T) {
 		t.Fatalf("public: %+v %v", pub, err)
 	}
 }
+
+// A regulator replaces an inspector whose grant was revoked after the other had signed: the
+// remaining signature stays (nothing can change after it), the new inspector countersigns, and the
+// replacement is audited with its reason. Replacing the first signer drops the snapshot.
+func TestReassignmentKeepsOnlyUnchangedSignatures(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.class(t, "小一班", "toddler_young", 5)
+	f.staff(t, f.org.ID, "保育员", "4-10-01-03", 4, []string{"caregiver"}, "小一班")
+	a := f.user(t, "insp-a", accounts.RoleInspector, "region:3301")
+	b := f.user(t, "insp-b", accounts.RoleInspector, "region:3301")
+	c := f.user(t, "insp-c", accounts.RoleInspector, "region:3301")
+	if _, err := f.svc.CreateRound(ctx, f.admin, RoundInput{RegionCode: "330106", Name: "专项", Count: 1, PerInspection: 2, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	insp, _ := f.svc.InspectionsFor(ctx, a)
+	id := insp[0].ID
+	x, _ := f.svc.Inspection(ctx, id)
+	var spare int64 // the pool has three inspectors; two were drawn
+	for _, u := range []int64{a, b, c} {
+		if !x.HasInspector(u) {
+			spare = u
+		}
+	}
+	first, second := x.Inspectors[0].UserID, x.Inspectors[1].UserID
+	roster, _ := f.svc.Roster(ctx, f.org.ID)
+	if err := f.svc.MarkAbsent(ctx, first, id, roster[0].ID, "病假"); err != nil {
+		t.Fatal(err)
+	}
+	classes, _ := f.svc.Classes(ctx, f.org.ID)
+	if err := f.svc.SetHeadcount(ctx, first, id, Headcount{ClassID: classes[0].ID, Children: 5, Caregivers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Sign(ctx, first, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Reassign(ctx, f.admin, id, second, spare, ""); err == nil {
+		t.Fatal("reassigned without a reason")
+	}
+	if err := f.svc.Reassign(ctx, f.admin, id, second, spare, "原检查人员授权已撤销"); err != nil {
+		t.Fatal(err)
+	}
+	x, _ = f.svc.Inspection(ctx, id)
+	if x.Status != StatusSigned || x.Snapshot == nil || !x.HasInspector(spare) || x.HasInspector(second) {
+		t.Fatalf("after replacing the unsigned inspector: %s %v", x.Status, x.Inspectors)
+	}
+	var n int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'inspection.reassign' AND details->>'reason' = '原检查人员授权已撤销'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("reassignment audited: %d %v", n, err)
+	}
+	// Replacing the one who signed first takes their signature and the snapshot with them.
+	if err := f.svc.Reassign(ctx, f.admin, id, first, second, "回避"); err != nil {
+		t.Fatal(err)
+	}
+	x, _ = f.svc.Inspection(ctx, id)
+	if x.Status != StatusOpen || x.Snapshot != nil {
+		t.Fatalf("after replacing the first signer: %s, snapshot %v", x.Status, x.Snapshot != nil)
+	}
+	for _, u := range []int64{spare, second} {
+		if x, err := f.svc.Sign(ctx, u, id); err != nil {
+			t.Fatal(err)
+		} else if u == second && x.Status != StatusFinished {
+			t.Fatalf("countersigned: %s", x.Status)
+		}
+	}
+	if err := f.svc.Reassign(ctx, f.admin, id, second, first, "太晚"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("reassigning a finished inspection: %v", err)
+	}
+}

@@ -242,6 +242,11 @@ func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
 		browsertest.AssertFits(t, ctx, browsertest.Phone)
 		browsertest.Screenshot(t, ctx, v.shot)
 		if v.user == "institution" {
+			// Decisions in words; no policy line anywhere on the institution's page.
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			if strings.Contains(body, "p, ") || strings.Contains(body, "post:") || !strings.Contains(body, "须持有") {
+				t.Errorf("compliance page shows policy code or no explanation:\n%s", body)
+			}
 			// The roster and class editing forms, opened, hold at 360 px too.
 			if _, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.querySelectorAll('details.edit').forEach(function (d) { d.open = true; }); document.querySelectorAll('details.edit').length")); err != nil {
 				t.Fatal(err)
