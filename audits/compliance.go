@@ -52,6 +52,12 @@ type Report struct {
 	Expiring       []Expiry
 	BarredOnRoster []int64 // roster ids
 	Unqualified    int
+	// Kind is centre or home_point; a home point's children are counted against the home_point class
+	// type as a whole (OverCapacity) and every class is judged by its ratio.
+	Kind         string
+	OverCapacity bool
+	Capacity     int
+	PerCarer     int // a home point's children per carer
 	// CertProblems are the roster's certificates that are expired, suspended or revoked now (and not
 	// replaced by a valid one of the same occupation and level or better): each is a fault.
 	CertProblems []CertProblem
@@ -88,7 +94,7 @@ func certProblems(m Member, certs []Cert, on time.Time) []CertProblem {
 
 // Compliant is true when nothing is wrong (expiring documents are warnings, not faults).
 func (r Report) Compliant() bool {
-	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 {
+	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 || r.OverCapacity {
 		return false
 	}
 	for _, c := range r.Classes {
@@ -102,6 +108,9 @@ func (r Report) Compliant() bool {
 // Issues counts the faults.
 func (r Report) Issues() int {
 	n := r.Unqualified + len(r.MissingPosts) + len(r.BarredOnRoster) + len(r.CertProblems)
+	if r.OverCapacity {
+		n++
+	}
 	for _, c := range r.Classes {
 		if c.OverSize {
 			n++
@@ -129,6 +138,7 @@ type world struct {
 	posts    map[int64][]Post // by roster id
 	certs    map[int64][]Cert // by person
 	barred   map[int64]bool
+	kinds    map[int64]string // home points; absent: a centre
 	orgOrder []int64
 }
 
@@ -142,7 +152,7 @@ type querier interface {
 // one round trip to the database.
 func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.Time) (*world, error) {
 	w := &world{types: map[string]ClassType{}, classes: map[int64][]Class{}, members: map[int64][]Member{},
-		posts: map[int64][]Post{}, certs: map[int64][]Cert{}, barred: map[int64]bool{}}
+		posts: map[int64][]Post{}, certs: map[int64][]Cert{}, barred: map[int64]bool{}, kinds: map[int64]string{}}
 	filter, rfilter, args := "true", "true", []any{}
 	if orgIDs != nil {
 		filter, rfilter, args = "organisation_id = ANY($1)", "r.organisation_id = ANY($1)", []any{orgIDs}
@@ -156,6 +166,7 @@ func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.
 		JOIN audit_roster r ON r.id = a.roster_id WHERE `+rfilter+` ORDER BY a.id`, args...)
 	b.Queue(`SELECT person_id, number, occupation, level, expires_on FROM audit_external_certificates WHERE `+filter, args...)
 	b.Queue(`SELECT DISTINCT person_id FROM audit_barred_persons WHERE starts_on <= $1 AND (ends_on IS NULL OR ends_on >= $1)`, day(on))
+	b.Queue(`SELECT organisation_id, kind FROM audit_institution_kinds WHERE `+filter, args...)
 	br := db.SendBatch(ctx, b)
 	defer br.Close()
 
@@ -232,6 +243,13 @@ func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.
 	if _, err := pgx.ForEachRow(rows, []any{&pid}, func() error { w.barred[pid] = true; return nil }); err != nil {
 		return nil, fmt.Errorf("barred: %w", err)
 	}
+	if rows, err = br.Query(); err != nil {
+		return nil, err
+	}
+	var kind string
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &kind}, func() error { w.kinds[pid] = kind; return nil }); err != nil {
+		return nil, fmt.Errorf("institution kinds: %w", err)
+	}
 	if err := br.Close(); err != nil {
 		return nil, err
 	}
@@ -245,6 +263,16 @@ func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.
 		}
 	}
 	return w, nil
+}
+
+// classType is the type a class is judged by: its own, or for a home point the home_point row.
+func (w *world) classType(orgID int64, typ string) ClassType {
+	if w.kinds[orgID] == KindHomePoint {
+		if ct, ok := w.types[KindHomePoint]; ok {
+			return ct
+		}
+	}
+	return w.types[typ]
 }
 
 func (w *world) facts(m Member, on time.Time) PersonFacts {
@@ -295,13 +323,23 @@ func (s *Service) report(p *Policy, w *world, orgID int64, on time.Time) (Report
 			}
 		}
 	}
+	r.Kind = KindCentre
+	if w.kinds[orgID] == KindHomePoint {
+		r.Kind = KindHomePoint
+	}
 	for _, c := range w.classes[orgID] {
 		r.Children += c.Children
-		ct := w.types[c.Type]
+		ct := w.classType(orgID, c.Type)
 		r.Classes = append(r.Classes, ClassReport{Class: c, TypeName: ct.Name, MaxSize: ct.MaxChildren, Ratio: ct.ChildrenPerCaregiver,
 			ClassCheck: CheckClass(ct, c.Children, len(qualifiedIn[c.ID]))})
 	}
-	for _, post := range s.staffing.Required(r.Children) {
+	required := s.staffing.Required(r.Children)
+	if r.Kind == KindHomePoint {
+		r.Capacity, r.PerCarer = w.types[KindHomePoint].MaxChildren, w.types[KindHomePoint].ChildrenPerCaregiver
+		r.OverCapacity = r.Children > r.Capacity
+		required = s.staffing.HomePointRequiredPosts
+	}
+	for _, post := range required {
 		if !held[post] {
 			r.MissingPosts = append(r.MissingPosts, post)
 		}

@@ -52,6 +52,7 @@ func DefaultClassTypes() ([]ClassType, error) {
 // Staffing holds the institution-wide rules (editable data).
 type Staffing struct {
 	RequiredPosts           []string `json:"required_posts"`
+	HomePointRequiredPosts  []string `json:"home_point_required_posts"`
 	HealthStaffFromChildren int      `json:"health_staff_from_children"`
 	ExpiryWarningDays       int      `json:"expiry_warning_days"`
 }
@@ -93,3 +94,9 @@ func (s Staffing) Required(totalChildren int) []string {
 	}
 	return out
 }
+
+// Institution kinds (audit_institution_kinds); no row is a centre.
+const (
+	KindCentre    = "centre"
+	KindHomePoint = "home_point" // 家庭托育点: judged by the home_point class type as a whole
+)

@@ -175,6 +175,7 @@ type ReportWords struct {
 	NotIssuedHere                                string
 	Faults                                       map[string]string
 	MissingPosts                                 string
+	HomePoint                                    string // %d: the most children a home point may take
 }
 
 // ReportLabels are the report's words in Chinese and in English.
@@ -310,6 +311,9 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 		add(10, 0, d.InstitutionEN)
 	}
 	add(10, 0, b(func(w ReportWords) string { return w.Code })+": "+d.Code)
+	if a.Kind == KindHomePoint {
+		add(10, 0, b(func(w ReportWords) string { return fmt.Sprintf(w.HomePoint, a.Capacity) }))
+	}
 	add(10, 0, fmt.Sprintf("%s: %d年%d月%d日 · %s", b(func(w ReportWords) string { return w.Date }), date.Year(), int(date.Month()), date.Day(), date.Format("2 January 2006")))
 	add(10, 0, b(func(w ReportWords) string { return w.Inspectors })+": "+strings.Join(d.Inspectors, "、"))
 	at := d.SignedAt.In(reportZone).Format("2006-01-02 15:04")

@@ -455,3 +455,42 @@ func TestReassignmentKeepsOnlyUnchangedSignatures(t *testing.T) {
 		t.Fatalf("reassigning a finished inspection: %v", err)
 	}
 }
+
+// A home childcare point is judged by its own row of the class table: at most 5 children in all and
+// one carer per 3, whatever its classes' types; it needs a caregiver, not a director or a guard.
+func TestHomeChildcarePointHasItsOwnLimits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.class(t, "家庭班", "toddler_old", 4)
+	f.staff(t, f.org.ID, "刘阿姨", "4-10-01-03", 4, []string{"caregiver"}, "家庭班")
+	before, err := f.svc.Compliance(ctx, f.org.ID, today)
+	if err != nil || before.Kind != KindCentre || len(before.MissingPosts) == 0 {
+		t.Fatalf("as a centre: %+v %v", before, err)
+	}
+	if err := f.svc.SetInstitutionKind(ctx, f.admin, f.org.ID, KindHomePoint); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.svc.Compliance(ctx, f.org.ID, today)
+	if err != nil || r.Kind != KindHomePoint || r.Capacity != 5 || len(r.MissingPosts) != 0 {
+		t.Fatalf("as a home point: %+v %v", r, err)
+	}
+	// 4 children, one carer: the 1:3 rule needs two (a centre's toddler class would need one).
+	if c := r.Classes[0]; !c.UnderStaffed || c.NeededCaregivers != 2 || r.Compliant() {
+		t.Fatalf("home point ratio: %+v", c)
+	}
+	f.class(t, "家庭班", "toddler_old", 6)
+	if r, _ = f.svc.Compliance(ctx, f.org.ID, today); !r.OverCapacity || r.Compliant() {
+		t.Fatalf("6 children in a home point: %+v", r)
+	}
+	// The limits are data: the regulator edits the row, and the check follows.
+	if err := f.svc.SetClassType(ctx, f.admin, ClassType{Code: KindHomePoint, MinMonths: 0, MaxMonths: 36, MaxChildren: 6, ChildrenPerCaregiver: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ = f.svc.Compliance(ctx, f.org.ID, today); r.OverCapacity || !r.Compliant() {
+		t.Fatalf("after the table allows 6 at 1:6: %+v", r)
+	}
+	if err := f.svc.SetInstitutionKind(ctx, f.admin, f.org.ID, "castle"); err == nil {
+		t.Fatal("unknown kind accepted")
+	}
+}

@@ -51,8 +51,12 @@ type Assessment struct {
 	Unknown      []UnknownScan
 	CertProblems []CertProblem
 	Missing      Missing
+	Kind         string // centre or home_point
+	Capacity     int    // a home point's limit on children in all
+	PerCarer     int    // and its children per carer
+	OverCapacity bool   // a home point counted more children than that
 	Passed       bool
-	Faults       []string // why not passed: posts_missing, unqualified, barred, certificates, unknown_codes, classes, major_findings
+	Faults       []string // why not passed: posts_missing, unqualified, barred, certificates, unknown_codes, classes, home_point_capacity, major_findings
 }
 
 // PersonCheck is one roster member as the inspection saw them.
@@ -226,17 +230,21 @@ func (s *Service) Assess(ctx context.Context, x Inspection, now time.Time) (Asse
 		}
 		a.Unknown = append(a.Unknown, UnknownScan{Code: sc.Code, Cert: sc.Result.Certificate})
 	}
+	a.Kind, a.Capacity, a.PerCarer = rep.Kind, rep.Capacity, rep.PerCarer
+	counted := 0
 	for _, c := range w.classes[x.OrganisationID] {
-		ct := w.types[c.Type]
+		ct := w.classType(x.OrganisationID, c.Type)
 		cc := ClassCount{ClassID: c.ID, Name: c.Name, Type: c.Type, TypeName: ct.Name, MaxChildren: ct.MaxChildren, PerCaregiver: ct.ChildrenPerCaregiver}
 		if h, ok := x.Headcounts[c.ID]; ok {
 			chk := CheckClass(ct, h.Children, h.Caregivers)
 			cc.Counted, cc.Children, cc.Caregivers, cc.Needed, cc.OverSize, cc.UnderStaffed = true, h.Children, h.Caregivers, chk.NeededCaregivers, chk.OverSize, chk.UnderStaffed
+			counted += h.Children
 		} else {
 			a.Missing.Uncounted = append(a.Missing.Uncounted, c.Name)
 		}
 		a.Classes = append(a.Classes, cc)
 	}
+	a.OverCapacity = a.Kind == KindHomePoint && counted > a.Capacity
 	a.Faults = a.faults()
 	a.Passed = len(a.Faults) == 0
 	return a, nil
@@ -269,6 +277,7 @@ func (a Assessment) faults() []string {
 	add(len(a.CertProblems) > 0, "certificates")
 	add(len(a.Unknown) > 0, "unknown_codes")
 	add(classes, "classes")
+	add(a.OverCapacity, "home_point_capacity")
 	add(major, "major_findings")
 	return out
 }
@@ -630,4 +639,20 @@ func (s *Service) Printable(field, text string) error {
 // InspectorPool lists the users who may inspect in a region (those a reassignment may choose).
 func (s *Service) InspectorPool(ctx context.Context, region string) ([]accounts.User, error) {
 	return s.inspectorPool(ctx, region)
+}
+
+// SetInstitutionKind records whether an institution is a centre or a home childcare point (as filed
+// with the health commission); audited.
+func (s *Service) SetInstitutionKind(ctx context.Context, actorID, orgID int64, kind string) error {
+	if kind != KindCentre && kind != KindHomePoint {
+		return failure.Field("kind", "audits.kind_invalid")
+	}
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_institution_kinds (organisation_id, kind, set_by) VALUES ($1, $2, $3)
+			ON CONFLICT (organisation_id) DO UPDATE SET kind = excluded.kind, set_by = excluded.set_by, set_at = now()`, orgID, kind, actorID); err != nil {
+			return err
+		}
+		return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "institution.kind", Subject: fmt.Sprintf("organisation:%d", orgID),
+			Details: map[string]any{"kind": kind}})
+	})
 }

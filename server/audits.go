@@ -48,6 +48,9 @@ func (s *Server) routesAudits() {
 			"share": map[string]any{"type": "number"}, "per_inspection": integer, "risk_weighted": map[string]any{"type": "boolean"}, "seed": integer})}, s.apiCreateRound)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/rounds/:id", Scope: byRound("id"), Summary: "A round and its draw, with a replay check", Tag: "audits", Perm: can("rounds.draw", "read")}, s.apiRound)
 
+	s.api(apiRoute{Method: "PUT", Path: base + "/kind", Scope: byOrg("code"), Summary: "Record whether the institution is a childcare centre or a home childcare point (家庭托育点), as filed with the health commission; audited", Tag: "audits",
+		Perm: can("policy.institution_kind", "write"), Request: object([]string{"kind"}, map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"centre", "home_point"}}})}, s.apiInstitutionKind)
+	s.page("POST", "/institutions/:code/kind", can("policy.institution_kind", "write"), byOrg("code"), s.institutionKindSubmit)
 	s.page("GET", "/institutions/:code/compliance", read, byOrg("code"), s.compliancePage)
 	s.routesRosterEdit() // audits_roster.go
 	s.routesRosterImport()
@@ -126,7 +129,8 @@ func complianceJSON(o accounts.Organisation, r audits.Report) map[string]any {
 	return map[string]any{"institution": o.Code, "name": o.Name, "on": r.On.Format("2006-01-02"), "compliant": r.Compliant(), "issues": r.Issues(),
 		"children": r.Children, "staff": r.Staff, "qualified_share": r.QualifiedShare(), "assignments": nonNilMaps(assignments),
 		"classes": nonNilMaps(classes), "missing_posts": nonNil(r.MissingPosts), "expiring": nonNilMaps(expiring),
-		"not_permitted_roster_ids": nonNilIDs(r.BarredOnRoster)}
+		"not_permitted_roster_ids": nonNilIDs(r.BarredOnRoster), "kind": r.Kind, "over_capacity": r.OverCapacity, "capacity": r.Capacity,
+		"certificates_not_valid": certProblemsJSON(r.CertProblems)}
 }
 
 func nonNilMaps(m []map[string]any) []map[string]any {
@@ -513,7 +517,8 @@ func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice,
 	data := map[string]any{"Org": o, "Report": r, "ClassNames": names,
 		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
 		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg, "Again": again,
-		"Regulator": s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil}
+		"Regulator":  s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil,
+		"CanSetKind": s.allowedIn(c, "policy.institution_kind", "write", o.Domains()...) == nil}
 	if data["CanWrite"].(bool) {
 		roster, err := s.domains.Audits.Roster(ctx, o.ID)
 		if err != nil {
@@ -526,4 +531,43 @@ func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice,
 		data["Roster"], data["ClassTypes"], data["Posts"] = roster, types, s.domains.Audits.Policy().Posts()
 	}
 	return s.render(c, "institution_compliance", page{Title: o.Name, Data: data})
+}
+
+func (s *Server) apiInstitutionKind(c *fiber.Ctx) error {
+	o, err := s.institution(c, "policy.institution_kind", "write")
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Kind string `json:"kind"`
+	}
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.domains.Audits.SetInstitutionKind(c.UserContext(), principalOf(c).User.ID, o.ID, b.Kind); err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{"institution": o.Code, "kind": b.Kind})
+}
+
+func (s *Server) institutionKindSubmit(c *fiber.Ctx) error {
+	o, err := s.institution(c, "policy.institution_kind", "write")
+	if err != nil {
+		return err
+	}
+	if err := s.domains.Audits.SetInstitutionKind(c.UserContext(), principalOf(c).User.ID, o.ID, c.FormValue("kind")); err != nil {
+		return err
+	}
+	return s.renderCompliance(c, o, s.i18n.T(langOf(c), "audits.kind.saved"), "", formAgain{})
+}
+
+// certProblemsJSON lists the roster's certificates that are not valid now, with reason and date.
+func certProblemsJSON(ps []audits.CertProblem) []map[string]any {
+	out := []map[string]any{}
+	for _, p := range ps {
+		m := scanCertJSON(p.Cert, p.Cert.Verified)
+		m["roster_id"], m["name"], m["status"] = p.RosterID, p.Name, p.State
+		out = append(out, m)
+	}
+	return out
 }
