@@ -231,6 +231,7 @@
     mode = "lost";
     clearTimeout(finishTimer);
     lock();
+    root.classList.add("no-paper"); // what this device last saw is stale now: the other device answers on
     message(msg("lost"), true);
     showStatus();
     flush(); // what this device had not sent goes to the server as evidence
