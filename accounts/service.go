@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +15,8 @@ type Policy struct {
 	AddressFailures  int           // failed logins per client address per window before 429
 	ThrottleWindow   time.Duration
 	MinPasswordChars int
+	HashMemory       int64         // bytes that password hashes may hold at once (SHANYU_AUTH_MEMORY_MB)
+	HashQueue        time.Duration // how long a hash waits for that memory before ErrBusy (SHANYU_AUTH_QUEUE_S)
 }
 
 // DefaultPolicy is what the product runs with unless configured otherwise.
@@ -24,6 +27,15 @@ var DefaultPolicy = Policy{
 	AddressFailures:  20,
 	ThrottleWindow:   15 * time.Minute,
 	MinPasswordChars: 8,
+	HashMemory:       512 << 20,
+	HashQueue:        30 * time.Second,
+}
+
+// PolicyFrom is the default policy with the hashing budget of the configuration.
+func PolicyFrom(hashMemory int64, hashQueue time.Duration) Policy {
+	p := DefaultPolicy
+	p.HashMemory, p.HashQueue = hashMemory, hashQueue
+	return p
 }
 
 // Service is the accounts domain: it owns its tables and is safe for concurrent use.
@@ -35,6 +47,7 @@ type Service struct {
 	// dummyHash is compared against when a login names no user, so that "no such user" and
 	// "wrong password" take the same time.
 	dummyHash string
+	hasher    *hasher
 }
 
 // New makes the accounts service. secret is the 32-byte key that protects ID numbers.
@@ -43,11 +56,15 @@ func New(db *pgxpool.Pool, secret []byte, policy Policy) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := hashPassword("not a real password, only for timing")
+	if policy.HashQueue <= 0 {
+		policy.HashQueue = DefaultPolicy.HashQueue
+	}
+	hs := newHasher(policy.HashMemory, policy.HashQueue)
+	h, err := hs.hash(context.Background(), "not a real password, only for timing")
 	if err != nil {
 		return nil, err
 	}
-	return &Service{db: db, seal: s, policy: policy, now: time.Now, dummyHash: h}, nil
+	return &Service{db: db, seal: s, policy: policy, now: time.Now, dummyHash: h, hasher: hs}, nil
 }
 
 // DB exposes the pool for other domains' seeding and for tests.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/argon2id"
 	"github.com/jackc/pgx/v5"
 
 	"shanyu/internal/failure"
@@ -110,8 +109,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, erro
 	if !found {
 		hash = s.dummyHash
 	}
-	ok, cmpErr := argon2id.ComparePasswordAndHash(in.Password, hash)
-	if cmpErr != nil || !ok || !found || disabled {
+	ok, err := s.hasher.compare(ctx, in.Password, hash)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	if !ok || !found || disabled {
 		if err := s.recordFailure(ctx, accountKey, addressKey); err != nil {
 			return Session{}, User{}, err
 		}

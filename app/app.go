@@ -57,7 +57,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		log = slog.Default()
 	}
 	a := &App{Config: cfg, Pool: pool, Log: log, registry: jobs.NewRegistry()}
-	if a.Accounts, err = accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy); err != nil {
+	if a.Accounts, err = accounts.New(pool, cfg.SecretKey, accounts.PolicyFrom(cfg.AuthMemory, cfg.AuthQueue)); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	if a.Access, err = accounts.NewAccess(ctx, pool, log); err != nil {

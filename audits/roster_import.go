@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/internal/failure"
+	"shanyu/internal/limits"
 )
 
 // RosterColumns are the columns of the roster template, Chinese heading and English key.
@@ -99,6 +101,61 @@ func (p *Policy) Occupations() []string {
 		}
 	}
 	return out
+}
+
+// Bounds of a roster file, checked as it is read: an institution's staff fit well inside them.
+const (
+	MaxRosterFile = 5 << 20 // bytes, as uploaded
+	MaxRosterRows = 5000    // lines after the heading
+	maxRosterCols = 64
+)
+
+// ErrRosterTooLarge says a roster file is over one of the bounds above.
+var ErrRosterTooLarge = failure.New(failure.Invalid, "audits.import.too_large", MaxRosterRows)
+
+func checkRosterRecord(n int, rec []string) error {
+	if n > MaxRosterRows || len(rec) > maxRosterCols {
+		return ErrRosterTooLarge
+	}
+	for _, v := range rec {
+		if len(v) > limits.Text {
+			return ErrRosterTooLarge
+		}
+	}
+	return nil
+}
+
+// xlsxRecords reads the first sheet row by row, after the workbook's zip directory has been checked
+// against the shared limits, so that a zip bomb is refused before anything is inflated.
+func xlsxRecords(data []byte) ([][]string, error) {
+	f, err := limits.DefaultXLSX.OpenXLSX(data)
+	if errors.Is(err, limits.ErrTooLarge) {
+		return nil, ErrRosterTooLarge.Wrap(err)
+	}
+	if err != nil {
+		return nil, ErrImportFile.Wrap(err)
+	}
+	defer f.Close()
+	rows, err := f.Rows(f.GetSheetName(0))
+	if err != nil {
+		return nil, ErrImportFile.Wrap(err)
+	}
+	defer rows.Close()
+	var records [][]string
+	for rows.Next() {
+		rec, err := rows.Columns()
+		if err != nil {
+			return nil, ErrImportFile.Wrap(err)
+		}
+		if err := checkRosterRecord(len(records), rec); err != nil {
+			return nil, err
+		}
+		records = append(records, rec)
+	}
+	if err := rows.Error(); err != nil {
+		return nil, ErrImportFile.Wrap(err)
+	}
+	return records, nil
 }
 
 // RosterTemplate is the Excel template institutions fill in, headed and exemplified in the reader's
@@ -196,16 +253,15 @@ func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, d
 			if err != nil {
 				return nil, ErrImportFile.Wrap(err)
 			}
+			if err := checkRosterRecord(len(records), rec); err != nil {
+				return nil, err
+			}
 			records = append(records, rec)
 		}
 	case "xlsx":
-		f, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, ErrImportFile.Wrap(err)
-		}
-		defer f.Close()
-		if records, err = f.GetRows(f.GetSheetName(0)); err != nil {
-			return nil, ErrImportFile.Wrap(err)
+		var err error
+		if records, err = xlsxRecords(data); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, ErrImportFile

@@ -56,11 +56,14 @@ func rosterFile(c *fiber.Ctx) (format string, data []byte, err error) {
 			return "", nil, ferr
 		}
 		defer f.Close()
-		data, err = io.ReadAll(io.LimitReader(f, 5<<20))
+		data, err = io.ReadAll(io.LimitReader(f, audits.MaxRosterFile+1))
 		format = strings.TrimPrefix(strings.ToLower(path.Ext(fh.Filename)), ".")
 	}
 	if err != nil || (format != "csv" && format != "xlsx") {
 		return "", nil, failure.Field("file", "audits.import.bad_file")
+	}
+	if len(data) > audits.MaxRosterFile {
+		return "", nil, audits.ErrRosterTooLarge
 	}
 	return format, data, nil
 }

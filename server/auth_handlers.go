@@ -206,7 +206,7 @@ type formPage struct {
 // formError turns a validation error into field messages for redisplaying a form; other errors pass.
 func (s *Server) formError(c *fiber.Ctx, err error, fp *formPage) error {
 	e := failure.As(err)
-	if e.Kind != failure.Invalid && e.Kind != failure.Unauthenticated && e.Kind != failure.Conflict && e.Kind != failure.TooMany {
+	if e.Kind != failure.Invalid && e.Kind != failure.Unauthenticated && e.Kind != failure.Conflict && e.Kind != failure.TooMany && e.Kind != failure.Unavailable {
 		return err
 	}
 	lang := langOf(c)
@@ -216,7 +216,7 @@ func (s *Server) formError(c *fiber.Ctx, err error, fp *formPage) error {
 	}
 	fp.Message = s.i18n.T(lang, e.Msg.Key, e.Msg.Args...)
 	status := kindStatus[e.Kind]
-	if e.Kind == failure.TooMany && e.RetryAfter > 0 {
+	if (e.Kind == failure.TooMany || e.Kind == failure.Unavailable) && e.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, itoa(e.RetryAfter))
 	}
 	c.Status(status)

@@ -23,8 +23,11 @@ import (
 // two requests: any replica can take the commit.
 const importTokenTTL = time.Hour
 
+// previewPage is how many rows of each list a preview shows.
+const previewPage = 100
+
 var importPreviewSchema = object(nil, map[string]any{
-	"format": str, "questions": integer, "token": str,
+	"format": str, "questions": integer, "token": str, "page_size": integer, "create_count": integer, "skipped_count": integer,
 	"create":  map[string]any{"type": "array", "items": object(nil, map[string]any{"line": integer, "element": str, "type": str, "text": str, "category": str})},
 	"skipped": map[string]any{"type": "array", "items": object(nil, map[string]any{"line": integer, "element": str, "reason": str, "message": str, "detail": str, "existing_item": integer})},
 })
@@ -139,15 +142,19 @@ func (s *Server) apiBankImportPreview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A preview answers with the counts, and the first page of what it would create and skip: a
+	// file of twenty thousand questions must not become a response of twenty thousand rows.
 	lang := langOf(c)
-	create := make([]previewCreate, len(plan.Create))
-	for i, e := range plan.Create {
+	create := make([]previewCreate, min(len(plan.Create), previewPage))
+	for i, e := range plan.Create[:len(create)] {
 		create[i] = previewCreate{Line: e.At.Line, Element: e.At.Element, Type: e.Item.Type, TypeName: s.i18n.T(lang, "bank.type."+string(e.Item.Type)),
 			Text: previewText(e.Item), Category: strings.Join(e.Item.Category, "/")}
 	}
 	digest := sha256.Sum256(data)
 	token := s.importToken(o.ID, principalOf(c).User.ID, f, digest[:], time.Now().Add(importTokenTTL).Unix())
-	return c.JSON(fiber.Map{"format": f, "questions": plan.Questions, "create": create, "skipped": s.skipsJSON(c, plan.Skipped), "token": token})
+	return c.JSON(fiber.Map{"format": f, "questions": plan.Questions, "token": token, "page_size": previewPage,
+		"create": create, "create_count": len(plan.Create),
+		"skipped": s.skipsJSON(c, plan.Skipped[:min(len(plan.Skipped), previewPage)]), "skipped_count": len(plan.Skipped)})
 }
 
 func (s *Server) apiBankImportCommit(c *fiber.Ctx) error {

@@ -227,6 +227,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+	// GOGC 400 alone lets the heap grow to five times what is live; the memory limit makes the
+	// collector work harder as the process nears it instead (SHANYU_MEMORY_LIMIT_MB; a GOMEMLIMIT in
+	// the environment wins).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
 		return err

@@ -35,16 +35,21 @@ func ParseGIFT(r io.Reader) (*Result, error) {
 		category []string
 		block    []string
 		start    int
+		full     error
 	)
 	flush := func() {
-		if len(block) > 0 {
-			parseGIFTQuestion(res, strings.Join(block, "\n"), start, category)
-			block = nil
+		if len(block) > 0 && full == nil {
+			if full = res.full(Place{Line: start}); full == nil {
+				parseGIFTQuestion(res, strings.Join(block, "\n"), start, category)
+			}
 		}
+		block = nil
 	}
 	for i, line := range strings.Split(text, "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
+		case full != nil:
+			return nil, full
 		case strings.HasPrefix(trimmed, "//"):
 			// A comment; it neither ends a question nor belongs to it.
 		case trimmed == "":
@@ -59,6 +64,9 @@ func ParseGIFT(r io.Reader) (*Result, error) {
 		}
 	}
 	flush()
+	if full != nil {
+		return nil, full
+	}
 	if len(res.Entries) == 0 {
 		return nil, ErrEmptyFile
 	}

@@ -147,7 +147,12 @@ const (
 	keyCriterionInvalid  = "bank.item.criterion_invalid"
 	keyDifficultyRange   = "bank.item.difficulty_range"
 	keyLevelRange        = "bank.item.level_range"
+	keyTextTooLong       = "bank.item.text_too_long"
+	keyTooManyParts      = "bank.item.too_many_parts"
 )
+
+// maxParts bounds the choices, blanks, pairs, numbers and rubric lines of one question.
+const maxParts = 64
 
 // Check returns the translation keys of what is wrong with the item, nil when it can be stored.
 func (it Item) Check() []string {
@@ -169,9 +174,16 @@ func (it Item) Check() []string {
 		add(keyLevelRange)
 	}
 	for _, im := range it.Images {
-		if im.Name == "" || len(im.Data) == 0 || imageType(im.Data) != im.MediaType {
+		if im.Name == "" || len(im.Data) == 0 || len(im.Data) > MaxImageSize || imageType(im.Data) != im.MediaType {
 			add(keyImageType)
 		}
+	}
+	if len(it.Images) > MaxImages || len(it.Choices) > maxParts || len(it.Blanks) > maxParts || len(it.Pairs) > maxParts ||
+		len(it.Numbers) > maxParts || len(it.Rubric) > maxParts {
+		add(keyTooManyParts)
+	}
+	if len(it.Stem) > MaxTextBytes || len(it.Title) > MaxTextBytes || len(it.Explanation) > MaxTextBytes {
+		add(keyTextTooLong)
 	}
 	switch it.Type {
 	case SingleChoice, MultipleChoice:

@@ -120,6 +120,9 @@ func ParseMoodleXML(r io.Reader) (*Result, error) {
 		line := 1 + bytes.Count(data[:invalidUTF8At(data)], []byte("\n"))
 		return nil, at(ErrNotUTF8, Place{Line: line}, "invalid UTF-8")
 	}
+	if err := checkXMLDepth(data); err != nil {
+		return nil, err
+	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true // unknown entities are errors, never expanded
 	res := &Result{Format: MoodleXML}
@@ -163,6 +166,9 @@ func ParseMoodleXML(r io.Reader) (*Result, error) {
 			n++
 			startLine, _ := dec.InputPos()
 			place := Place{Line: startLine, Element: fmt.Sprintf("question[%d]", n)}
+			if err := res.full(place); err != nil {
+				return nil, err
+			}
 			var q mxQuestion
 			if err := dec.DecodeElement(&q, &t); err != nil {
 				l, _ := dec.InputPos()
@@ -203,6 +209,29 @@ func ParseMoodleXML(r io.Reader) (*Result, error) {
 		return nil, ErrEmptyFile
 	}
 	return res, nil
+}
+
+// checkXMLDepth walks the file's tokens once, keeping nothing, and refuses nesting deeper than any
+// question file needs before the real decoder builds structures from it.
+func checkXMLDepth(data []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	depth := 0
+	for {
+		tok, err := dec.RawToken()
+		if err != nil {
+			return nil // EOF, or a syntax error the real parse reports with its place
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth++; depth > maxXMLDepth {
+				line, _ := dec.InputPos()
+				return at(ErrMalformed, Place{Line: line}, fmt.Sprintf("elements nested deeper than %d", maxXMLDepth))
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
 }
 
 func textOf(t *mxText) string {
@@ -421,6 +450,9 @@ func moodleImage(f mxFile) (Image, error) {
 		}
 		return r
 	}, f.Data)
+	if base64.StdEncoding.DecodedLen(len(clean)) > MaxImageSize+2 {
+		return Image{}, fmt.Errorf("file %s: larger than %d bytes", f.Name, MaxImageSize)
+	}
 	data, err := base64.StdEncoding.DecodeString(clean)
 	if err != nil {
 		return Image{}, fmt.Errorf("file %s: %w", f.Name, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"shanyu/internal/failure"
+	"shanyu/internal/limits"
 )
 
 // Format is a file format the bank imports or exports.
@@ -32,8 +33,16 @@ func ParseFormat(s string) (Format, error) {
 	return "", ErrFormatUnknown
 }
 
-// MaxFileSize bounds what an import reads, so a hostile upload cannot exhaust memory.
-const MaxFileSize = 20 << 20
+// Bounds of an import, checked while the file is read so that a hostile upload cannot exhaust memory:
+// the file's size, the questions in it, the length of any one text and the size of a picture.
+const (
+	MaxFileSize  = 20 << 20
+	MaxItems     = 20000
+	MaxTextBytes = limits.Text
+	MaxImageSize = 2 << 20
+	MaxImages    = 16 // per question
+	maxXMLDepth  = 64
+)
 
 // Place says where in a file something was found: a line (GIFT, XML), an element (XML
 // "question[3]") or a cell ("Sheet1!B7" with the row as Line).
@@ -87,6 +96,14 @@ func (r *Result) Items() []Item {
 	return out
 }
 
+// full refuses the file once it holds more questions than an import takes.
+func (r *Result) full(p Place) error {
+	if len(r.Entries) >= MaxItems {
+		return at(ErrTooManyItems, p, fmt.Sprintf("more than %d questions", MaxItems))
+	}
+	return nil
+}
+
 // add appends an entry, checking the item unless the parser already found problems.
 func (r *Result) add(it Item, at Place, problems ...Problem) {
 	if len(problems) == 0 {
@@ -106,6 +123,7 @@ var (
 	ErrUnsafeXML     = failure.New(failure.Invalid, "bank.import.unsafe_xml")
 	ErrTypeUnknown   = failure.New(failure.Invalid, "bank.import.type_unknown")
 	ErrEmptyFile     = failure.New(failure.Invalid, "bank.import.empty")
+	ErrTooManyItems  = failure.New(failure.Invalid, "bank.import.too_many", MaxItems)
 )
 
 // at returns a copy of a file error that names the place, for the user and for the log.

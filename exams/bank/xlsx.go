@@ -1,8 +1,8 @@
 package bank
 
 import (
-	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"shanyu/internal/limits"
 )
 
 // The Excel layout Chinese training centres keep their questions in: one row per question, columns
@@ -54,7 +56,8 @@ const (
 	helpSheetName  = "填写说明"
 )
 
-// MaxRows bounds the rows a sheet may have, with the file size, against hostile workbooks.
+// MaxRows bounds the rows a sheet may have, blank ones included, with the file size and the
+// workbook's unzip limits, against hostile workbooks.
 const MaxRows = 50000
 
 var headerAliases = map[string]string{
@@ -95,11 +98,11 @@ func ParseXLSX(r io.Reader) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
-		// A zip bomb may claim anything; refuse to inflate more than this.
-		UnzipSizeLimit:    10 * MaxFileSize,
-		UnzipXMLSizeLimit: 4 * MaxFileSize,
-	})
+	// A zip bomb may claim anything: its directory is checked against the limits before inflating.
+	f, err := limits.DefaultXLSX.OpenXLSX(data)
+	if errors.Is(err, limits.ErrTooLarge) {
+		return nil, at(ErrFileTooLarge, Place{}, err.Error())
+	}
 	if err != nil {
 		return nil, at(ErrMalformed, Place{}, "not an .xlsx workbook: "+err.Error())
 	}
@@ -172,6 +175,9 @@ func parseSheet(f *excelize.File, sheet string, res *Result) (bool, error) {
 			opts = opts[:len(opts)-1]
 		}
 		place := Place{Line: row, Element: fmt.Sprintf("%s!%d", sheet, row)}
+		if err := res.full(place); err != nil {
+			return false, err
+		}
 		it, prob := xlsxItem(get, opts)
 		if prob != nil {
 			if i, ok := cols[prob.column]; ok {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -16,19 +17,23 @@ import (
 
 // Config is everything the binary reads from its environment.
 type Config struct {
-	DatabaseURL      string        // DATABASE_URL
-	Addr             string        // SHANYU_ADDR
-	Env              string        // SHANYU_ENV: development or production
-	LogFormat        string        // SHANYU_LOG_FORMAT: text or json
-	LogLevel         slog.Level    // SHANYU_LOG_LEVEL
-	BaseURL          string        // SHANYU_BASE_URL: the public address, used in links and QR codes
-	SecretKey        []byte        // SHANYU_SECRET_KEY (or _FILE): 32 bytes, base64; encrypts personal data
-	ShutdownTimeout  time.Duration // SHANYU_SHUTDOWN_TIMEOUT
-	BodyLimit        int           // SHANYU_BODY_LIMIT_MB, in bytes
-	DBAcquireTimeout time.Duration // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
-	CJKFont          string        // SHANYU_CJK_FONT: TrueType font for PDFs (DefaultCJKFont when unset)
-	PDFCertFile      string        // SHANYU_PDF_CERT_FILE: PEM issuing certificate, then its CA chain
-	PDFKeyFile       string        // SHANYU_PDF_KEY_FILE: PEM private key of the issuing certificate
+	DatabaseURL      string         // DATABASE_URL
+	Addr             string         // SHANYU_ADDR
+	Env              string         // SHANYU_ENV: development or production
+	LogFormat        string         // SHANYU_LOG_FORMAT: text or json
+	LogLevel         slog.Level     // SHANYU_LOG_LEVEL
+	BaseURL          string         // SHANYU_BASE_URL: the public address, used in links and QR codes
+	SecretKey        []byte         // SHANYU_SECRET_KEY (or _FILE): 32 bytes, base64; encrypts personal data
+	ShutdownTimeout  time.Duration  // SHANYU_SHUTDOWN_TIMEOUT
+	BodyLimit        int            // SHANYU_BODY_LIMIT_MB, in bytes
+	DBAcquireTimeout time.Duration  // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
+	CJKFont          string         // SHANYU_CJK_FONT: TrueType font for PDFs (DefaultCJKFont when unset)
+	PDFCertFile      string         // SHANYU_PDF_CERT_FILE: PEM issuing certificate, then its CA chain
+	PDFKeyFile       string         // SHANYU_PDF_KEY_FILE: PEM private key of the issuing certificate
+	MemoryLimit      int64          // SHANYU_MEMORY_LIMIT_MB, in bytes: the Go memory limit serve sets
+	AuthMemory       int64          // SHANYU_AUTH_MEMORY_MB, in bytes: what password hashes may use at once
+	AuthQueue        time.Duration  // SHANYU_AUTH_QUEUE_S: how long a sign-in waits for that memory
+	TrustedProxies   []netip.Prefix // SHANYU_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
 }
 
 // DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
@@ -91,6 +96,29 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SHANYU_DB_ACQUIRE_TIMEOUT must be a positive duration such as 5s"))
 	}
 	c.DBAcquireTimeout = acquire
+	positive := func(key, def string) int64 {
+		n, err := strconv.ParseInt(get(key, def), 10, 64)
+		if err != nil || n <= 0 || n > 1<<20 {
+			errs = append(errs, fmt.Errorf("%s must be a positive whole number", key))
+		}
+		return n
+	}
+	c.MemoryLimit = positive("SHANYU_MEMORY_LIMIT_MB", "1536") << 20
+	c.AuthMemory = positive("SHANYU_AUTH_MEMORY_MB", "512") << 20
+	c.AuthQueue = time.Duration(positive("SHANYU_AUTH_QUEUE_S", "30")) * time.Second
+	for _, p := range strings.FieldsFunc(get("SHANYU_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			// A bare address is a prefix of one.
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("SHANYU_TRUSTED_PROXIES: %q is neither a CIDR prefix nor an address", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
+	}
 	secret := get("SHANYU_SECRET_KEY", "")
 	if secret == "" {
 		if c.Env == "production" {
@@ -136,6 +164,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("db_acquire_timeout", c.DBAcquireTimeout),
 		slog.String("cjk_font", c.CJKFont),
 		slog.String("pdf_cert_file", c.PDFCertFile),
+		slog.Int64("memory_limit_mb", c.MemoryLimit>>20),
+		slog.Int64("auth_memory_mb", c.AuthMemory>>20),
+		slog.Duration("auth_queue", c.AuthQueue),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 

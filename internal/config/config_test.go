@@ -26,6 +26,10 @@ func TestParseRejects(t *testing.T) {
 		"short secret":                {"SHANYU_SECRET_KEY": "c2hvcnQ="},
 		"bad log format":              {"SHANYU_LOG_FORMAT": "xml"},
 		"bad timeout":                 {"SHANYU_SHUTDOWN_TIMEOUT": "soon"},
+		"bad memory limit":            {"SHANYU_MEMORY_LIMIT_MB": "-1"},
+		"bad auth memory":             {"SHANYU_AUTH_MEMORY_MB": "lots"},
+		"bad auth queue":              {"SHANYU_AUTH_QUEUE_S": "0"},
+		"bad trusted proxy":           {"SHANYU_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"},
 	}
 	for name, m := range cases {
 		if _, err := Parse(env(m)); err == nil {
@@ -39,5 +43,23 @@ func TestMaskURL(t *testing.T) {
 	got := MaskURL("postgres://shanyu:hunter2@db:5432/shanyu")
 	if strings.Contains(got, "hunter2") || !strings.Contains(got, "shanyu:xxxxx@db") {
 		t.Fatalf("MaskURL = %q", got)
+	}
+}
+
+func TestParseBounds(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(env(map[string]string{"SHANYU_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,fd00::/8"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthMemory != 512<<20 || c.AuthQueue.Seconds() != 30 || c.MemoryLimit != 1536<<20 {
+		t.Fatalf("bounds defaults: %+v", c)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 fd00::/8" {
+		t.Fatalf("trusted proxies = %v", got)
 	}
 }

@@ -22,7 +22,7 @@ const (
 	Unauthenticated             // sign in first
 	Forbidden                   // signed in, but not allowed
 	TooMany                     // slow down; RetryAfter says how long
-	Unavailable                 // busy for now (no database connection free in time); RetryAfter says when to try again
+	Unavailable                 // busy for now (no database connection, or no room to hash a password, free in time); RetryAfter says when to try again
 )
 
 var kindCodes = map[Kind]string{

@@ -316,9 +316,9 @@
         res.create.forEach(function (c) { row(created, [place(c), c.type_name, c.text, c.category]); });
         res.skipped.forEach(function (s) { row(skipped, [place(s), s.message, s.detail || ""]); });
         var sum = $("import-summary");
-        sum.textContent = fill(sum.getAttribute("data-template"), { questions: res.questions, create: res.create.length, skipped: res.skipped.length });
-        $("import-commit-btn").disabled = res.create.length === 0;
-        if (res.create.length === 0) sum.textContent += " " + msg("nothing");
+        sum.textContent = fill(sum.getAttribute("data-template"), { questions: res.questions, create: res.create_count, skipped: res.skipped_count });
+        $("import-commit-btn").disabled = res.create_count === 0;
+        if (res.create_count === 0) sum.textContent += " " + msg("nothing");
         $("import-result").hidden = false;
         step("step-preview");
         $("import-result").querySelector("h2").focus();
