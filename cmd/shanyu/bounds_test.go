@@ -1,0 +1,339 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"shanyu/accounts"
+	"shanyu/internal/config"
+	"shanyu/internal/pgtest"
+)
+
+// uploadBudget is the most one upload may add to the server's resident memory (README, "Bounds").
+const uploadBudget = 256 << 20
+
+// loginBudget is the most a storm of sign-ins may add: SHANYU_AUTH_MEMORY_MB (512) plus slack.
+const loginBudget = 600 << 20
+
+// The server, built without the race detector as it is deployed, is sent a bomb of each kind one
+// after the other; for each, its peak resident memory (VmHWM, reset before the request) may grow by
+// at most uploadBudget over what it held before, and the answer must be a refusal or a bounded
+// preview, never a 5xx. Then a storm of sign-ins may grow it by at most loginBudget, with no errors.
+func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the real binary")
+	}
+	srv := startBinary(t)
+	inst := srv.login(t, "institution")
+	centre := srv.login(t, "centre")
+
+	type bomb struct {
+		name   string
+		client *benchHTTP
+		path   string
+		fields map[string]string
+		file   string
+		data   func() []byte
+		want   int
+	}
+	roster, bankPreview := "/api/v1/institutions/HZI001/roster/import", "/api/v1/centres/HZ001/bank/import/preview"
+	gift := map[string]string{"format": "gift"}
+	bombs := []bomb{
+		{"roster xlsx: a 200 MiB worksheet", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422},
+		{"roster xlsx: a worksheet that lies about its size", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, true, sheetRows) }, 422},
+		{"roster xlsx: 60 MiB of rows inside the limits", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, sheetRows) }, 422},
+		{"roster csv: 5 MB of lines", inst, roster, nil, "r.csv", func() []byte { return csvBomb(5 << 20) }, 422},
+		{"bank xlsx: a 200 MiB worksheet", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422},
+		{"bank xlsx: 60 MiB of question rows", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, bankRows) }, 422},
+		{"bank xlsx: 30 MiB of shared strings", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 30<<20, false, sharedStrings) }, 422},
+		{"gift: 15 MB, 350,000 questions", centre, bankPreview, gift, "b.gift", func() []byte { return giftBomb(350000, 15<<20) }, 422},
+		{"gift: 20,000 questions, the most a file may hold", centre, bankPreview, gift, "b.gift", func() []byte { return giftBomb(20000, 15<<20) }, 200},
+		{"moodle xml: 200,000 nested elements", centre, bankPreview, map[string]string{"format": "moodlexml"}, "b.xml", func() []byte { return deepXML(200000) }, 422},
+		{"moodle xml: 15 MB of base64 picture", centre, bankPreview, map[string]string{"format": "moodlexml"}, "b.xml", func() []byte { return bigImageXML(15 << 20) }, 200},
+		{"pdf verification: 15 MB that is no PDF", inst, "/api/v1/verify/pdf", nil, "c.pdf", func() []byte { return pdfBomb(15 << 20) }, 404},
+	}
+	for _, b := range bombs {
+		data := b.data()
+		before, _ := srv.rss(t)
+		if err := resetPeakRSS(srv.pid); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		status, body := b.client.multipart(t, b.path, b.fields, b.file, data)
+		_, peak := srv.rss(t)
+		growth := peak - before
+		t.Logf("%-50s %6.1f MB sent → %d in %5.2fs; RSS %4.0f MiB, peak %4.0f MiB (+%.0f MiB)",
+			b.name, float64(len(data))/1e6, status, time.Since(t0).Seconds(), mib(before), mib(peak), mib(growth))
+		if status != b.want {
+			t.Errorf("%s: status %d, want %d: %.300s", b.name, status, b.want, body)
+		}
+		if status == 200 && len(body) > 1<<20 {
+			t.Errorf("%s: a %d-byte answer: a preview must answer counts and a first page", b.name, len(body))
+		}
+		if growth > uploadBudget {
+			t.Errorf("%s: RSS grew by %.0f MiB, more than the %d MiB an upload may add", b.name, mib(growth), uploadBudget>>20)
+		}
+	}
+
+	// A storm of sign-ins: more at once than the hashing budget admits, so that some queue.
+	names, err := prepareLoginBench(context.Background(), srv.cfg, pgtest.Open(t, srv.dbURL), 48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	res, err := runLoginBench(context.Background(), srv.base, names, 48, srv.pid, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("login storm: %+v", res)
+	if res.Errors != 0 {
+		t.Errorf("%d of %d sign-ins failed while the queue was within its deadline:\n%s", res.Errors, len(names), log.String())
+	}
+	if res.RSSGrowthMB > loginBudget>>20 {
+		t.Errorf("a storm of %d sign-ins grew the server by %.0f MiB, more than %d MiB", len(names), res.RSSGrowthMB, loginBudget>>20)
+	}
+}
+
+// binaryServer is `shanyu serve` built and started by a test.
+type binaryServer struct {
+	base, dbURL string
+	pid         int
+	cfg         config.Config
+}
+
+func startBinary(t *testing.T) *binaryServer {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "shanyu")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dbURL := pgtest.NewURL(t)
+	env := map[string]string{"DATABASE_URL": dbURL}
+	cfg, err := config.Parse(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pool := pgtest.Open(t, dbURL)
+	if _, err := accounts.SeedRegions(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := acc.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SHANYU_ADDR="+addr, "SHANYU_LOG_LEVEL=warn")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	s := &binaryServer{base: "http://" + addr, dbURL: dbURL, pid: cmd.Process.Pid, cfg: cfg}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if r, err := http.Get(s.base + "/readyz"); err == nil {
+			_ = r.Body.Close()
+			if r.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not become ready:\n%s", logs.String())
+		}
+	}
+	return s
+}
+
+func (s *binaryServer) rss(t *testing.T) (now, peak int64) {
+	t.Helper()
+	now, peak, err := processRSS(s.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return now, peak
+}
+
+// benchHTTP is a signed-in client of the binary server.
+type benchHTTP struct {
+	base, csrf string
+	http       *http.Client
+}
+
+func (s *binaryServer) login(t *testing.T, username string) *benchHTTP {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &benchHTTP{base: s.base, http: &http.Client{Jar: jar, Timeout: 2 * time.Minute}}
+	body, _ := json.Marshal(map[string]string{"username": username, "password": accounts.DemoPassword})
+	r, err := c.http.Post(s.base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var out struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&out); err != nil || r.StatusCode != 200 {
+		t.Fatalf("login %s: %d %v", username, r.StatusCode, err)
+	}
+	c.csrf = out.CSRF
+	return c
+}
+
+func (c *benchHTTP) multipart(t *testing.T, path string, fields map[string]string, name string, data []byte) (int, []byte) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	fw, _ := w.CreateFormFile("file", name)
+	_, _ = fw.Write(data)
+	_ = w.Close()
+	req, _ := http.NewRequest("POST", c.base+path, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	r, err := c.http.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return r.StatusCode, b
+}
+
+// Worksheet contents for xlsxBomb.
+const (
+	sheetRows     = iota // rows of one short inline string
+	bankRows             // a 题型/题干 heading, then question rows
+	sharedStrings        // a small sheet and a large shared strings table
+)
+
+// xlsxBomb is a workbook whose worksheet (or shared strings table) inflates to size bytes from a few
+// hundred kilobytes. With lie, the zip's directory declares a tiny size for it, which archive/zip
+// must then catch while inflating.
+func xlsxBomb(t *testing.T, size int64, lie bool, kind int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	put := func(name, content string) {
+		w, _ := zw.Create(name)
+		_, _ = io.WriteString(w, content)
+	}
+	put("[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>`)
+	put("_rels/.rels", `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`)
+	put("xl/workbook.xml", `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="题库" sheetId="1" r:id="rId1"/></sheets></workbook>`)
+	put("xl/_rels/workbook.xml.rels", `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>`)
+	head := `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`
+	tail := `</sheetData></worksheet>`
+	row := `<row><c t="inlineStr"><is><t>x</t></is></c></row>`
+	bomb := "xl/worksheets/sheet1.xml"
+	switch kind {
+	case bankRows:
+		head += `<row><c t="inlineStr"><is><t>题型</t></is></c><c t="inlineStr"><is><t>题干</t></is></c></row>`
+		row = `<row><c t="inlineStr"><is><t>单选题</t></is></c><c t="inlineStr"><is><t>婴儿发热时应当怎样处理？</t></is></c></row>`
+	case sharedStrings:
+		put(bomb, head+`<row><c t="s"><v>0</v></c></row>`+tail)
+		bomb = "xl/sharedStrings.xml"
+		head, tail = `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`, `</sst>`
+		row = `<si><t>婴儿发热时应当怎样处理</t></si>`
+	}
+	n := (size - int64(len(head)+len(tail))) / int64(len(row))
+	content := func(w io.Writer) {
+		_, _ = io.WriteString(w, head)
+		chunk := []byte(strings.Repeat(row, 4096))
+		for i := int64(0); i < n; i += 4096 {
+			k := min(4096, n-i)
+			_, _ = w.Write(chunk[:k*int64(len(row))])
+		}
+		_, _ = io.WriteString(w, tail)
+	}
+	if !lie {
+		w, _ := zw.Create(bomb)
+		content(w)
+	} else {
+		// Compress separately, then store the entry raw with a false uncompressed size.
+		var raw bytes.Buffer
+		var inflated countingCRC
+		dw, _ := flate.NewWriter(&raw, flate.BestSpeed)
+		content(io.MultiWriter(dw, &inflated))
+		_ = dw.Close()
+		h := &zip.FileHeader{Name: bomb, Method: zip.Deflate, CRC32: inflated.crc, CompressedSize64: uint64(raw.Len()), UncompressedSize64: 1 << 10}
+		w, _ := zw.CreateRaw(h)
+		_, _ = w.Write(raw.Bytes())
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type countingCRC struct{ crc uint32 }
+
+func (c *countingCRC) Write(p []byte) (int, error) {
+	c.crc = crc32.Update(c.crc, crc32.IEEETable, p)
+	return len(p), nil
+}
+
+// csvBomb is size bytes of one-column lines.
+func csvBomb(size int) []byte {
+	line := "姓名,身份证号,岗位\n"
+	return []byte(strings.Repeat(line, size/len(line)))
+}
+
+// giftBomb is n distinct questions in about size bytes.
+func giftBomb(n, size int) []byte {
+	var b bytes.Buffer
+	pad := strings.Repeat("照", max(0, (size/n-60)/3))
+	for i := range n {
+		fmt.Fprintf(&b, "::q%d:: 第 %d 题%s {=对 ~错}\n\n", i, i, pad)
+	}
+	return b.Bytes()
+}
+
+func deepXML(depth int) []byte {
+	return []byte(`<?xml version="1.0"?><quiz><question type="essay"><questiontext><text>` +
+		strings.Repeat("<b>", depth) + strings.Repeat("</b>", depth) + `</text></questiontext></question></quiz>`)
+}
+
+func bigImageXML(size int) []byte {
+	return []byte(`<?xml version="1.0"?><quiz><question type="truefalse"><name><text>图</text></name><questiontext format="html"><text>看图 <img src="@@PLUGINFILE@@/a.png"/></text><file name="a.png" encoding="base64">` +
+		strings.Repeat("iVBORw0KGgoAAAANSUhEUgAA", size/24) + `</file></questiontext><answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer></question></quiz>`)
+}
+
+func pdfBomb(size int) []byte {
+	return []byte("%PDF-1.7\n" + strings.Repeat("1 0 obj << /Length 0 >> stream\nendstream endobj\n", size/50))
+}
