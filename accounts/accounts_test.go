@@ -95,7 +95,10 @@ func TestSignupValidatesAndStoresTheIDNumberEncrypted(t *testing.T) {
 	}
 }
 
-func TestLoginThrottlingAndSameAnswerForUnknownUsers(t *testing.T) {
+// OWASP ASVS 5.0 V6.3.8: an unknown user gets exactly the error a wrong password gets.
+// V6.3.1 with V6.1.1: failures slow the (account, address) pair down with growing delays, never lock
+// the account; the owner's correct password from an address with no failures always passes.
+func TestLoginThrottlingV6_3_1GrowingDelaysNoLockout(t *testing.T) {
 	t.Parallel()
 	s, clk := newService(t)
 	ctx := context.Background()
@@ -107,17 +110,45 @@ func TestLoginThrottlingAndSameAnswerForUnknownUsers(t *testing.T) {
 	if !errors.Is(errUnknown, ErrBadCredentials) || !errors.Is(errWrong, ErrBadCredentials) {
 		t.Fatalf("unknown user: %v; wrong password: %v", errUnknown, errWrong)
 	}
-	for i := 0; i < DefaultPolicy.AccountFailures; i++ {
-		s.Login(ctx, LoginInput{Username: "13800000002", Password: "wrong", IP: "10.0.0.1"}) //nolint:errcheck
+	login := func(pw, ip string) error {
+		_, _, err := s.Login(ctx, LoginInput{Username: "13800000002", Password: pw, IP: ip})
+		return err
 	}
-	_, _, err := s.Login(ctx, LoginInput{Username: "13800000002", Password: "right password", IP: "10.0.0.1"})
-	e := failure.As(err)
-	if e.Kind != failure.TooMany || e.RetryAfter <= 0 {
-		t.Fatalf("after %d failures: %v", DefaultPolicy.AccountFailures, err)
+	for i := 0; i < DefaultPolicy.PairFree; i++ {
+		if err := login("wrong", "10.0.0.1"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("free failure %d: %v", i+1, err)
+		}
 	}
-	clk.add(DefaultPolicy.ThrottleWindow + time.Minute)
-	if _, _, err := s.Login(ctx, LoginInput{Username: "13800000002", Password: "right password", IP: "10.0.0.1"}); err != nil {
-		t.Fatalf("after the window: %v", err)
+	// The stranger's address now waits, even with the right password, and each failure doubles it.
+	var waits []int
+	for range 3 {
+		e := failure.As(login("right password", "10.0.0.1"))
+		if e.Kind != failure.TooMany || e.RetryAfter <= 0 {
+			t.Fatalf("after the free failures: %v", e)
+		}
+		waits = append(waits, e.RetryAfter)
+		clk.add(time.Duration(e.RetryAfter) * time.Second)
+		if err := login("wrong", "10.0.0.1"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("after waiting %d s the attempt is taken: %v", e.RetryAfter, err)
+		}
+	}
+	if !(waits[0] < waits[1] && waits[1] < waits[2]) {
+		t.Errorf("delays do not grow: %v", waits)
+	}
+	// The owner, from an address with no failures, is not held back by any of this.
+	if err := login("right password", "10.0.0.2"); err != nil {
+		t.Fatalf("owner from a clean address: %v", err)
+	}
+	// An attack spread over many addresses: past AccountFailures, every address that has failed
+	// for this account waits, and a clean one still passes.
+	for i := range DefaultPolicy.AccountFailures + 2 {
+		_ = login("wrong", fmt.Sprintf("10.1.0.%d", i))
+	}
+	if e := failure.As(login("right password", "10.1.0.1")); e.Kind != failure.TooMany {
+		t.Errorf("a failing address once the account is under attack: %v", e)
+	}
+	if err := login("right password", "10.0.0.3"); err != nil {
+		t.Fatalf("owner from a clean address during a distributed attack: %v", err)
 	}
 }
 

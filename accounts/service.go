@@ -11,8 +11,9 @@ import (
 type Policy struct {
 	SessionIdle      time.Duration // a session unused this long ends
 	SessionAbsolute  time.Duration // no session lives longer than this
-	AccountFailures  int           // failed logins per account per window before 429
-	AddressFailures  int           // failed logins per client address per window before 429
+	PairFree         int           // failures of one account from one address before delays start
+	AccountFailures  int           // failures of one account from anywhere before addresses that failed are delayed
+	AddressFailures  int           // failures from one client address per window before it is refused
 	ThrottleWindow   time.Duration
 	MinPasswordChars int
 	HashMemory       int64         // bytes that password hashes may hold at once (SHANYU_AUTH_MEMORY_MB)
@@ -23,7 +24,8 @@ type Policy struct {
 var DefaultPolicy = Policy{
 	SessionIdle:      2 * time.Hour,
 	SessionAbsolute:  12 * time.Hour,
-	AccountFailures:  5,
+	PairFree:         3,
+	AccountFailures:  10,
 	AddressFailures:  20,
 	ThrottleWindow:   15 * time.Minute,
 	MinPasswordChars: 8,

@@ -76,8 +76,7 @@ type LoginInput struct {
 }
 
 // Login checks the password and opens a new session with a fresh token (never reusing one the browser
-// had). Failures are counted per account and per address in PostgreSQL, so every replica agrees; past
-// the limit it answers TooMany with RetryAfter. "No such user" and "wrong password" give the same
+// had). Failures are throttled as checkThrottle says; too soon, it answers TooMany with RetryAfter. "No such user" and "wrong password" give the same
 // error and take the same time.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, error) {
 	username := strings.ToLower(strings.TrimSpace(in.Username))
@@ -91,8 +90,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, erro
 		}
 		return Session{}, User{}, f.Err()
 	}
-	accountKey, addressKey := "user:"+username, "ip:"+in.IP
-	if err := s.checkThrottle(ctx, accountKey, addressKey); err != nil {
+	keys := keysFor(username, in.IP)
+	if err := s.checkThrottle(ctx, keys); err != nil {
 		return Session{}, User{}, err
 	}
 	var (
@@ -114,7 +113,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, erro
 		return Session{}, User{}, err
 	}
 	if !ok || !found || disabled {
-		if err := s.recordFailure(ctx, accountKey, addressKey); err != nil {
+		if err := s.recordFailure(ctx, keys); err != nil {
 			return Session{}, User{}, err
 		}
 		_ = AuditNow(ctx, s.db, Event{ActorID: userID, Action: "login.failed", Subject: "username:" + username, IP: in.IP})
@@ -131,7 +130,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, erro
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE key = $1`, accountKey); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE key = ANY($1)`, []string{keys.pair, keys.account}); err != nil {
 			return err
 		}
 		return Audit(ctx, tx, Event{ActorID: userID, Action: "login", Subject: userSubject(userID), IP: in.IP})
@@ -241,43 +240,93 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keep int64) (
 	return n, err
 }
 
-// checkThrottle refuses a login attempt while either counter is over its limit.
-func (s *Service) checkThrottle(ctx context.Context, accountKey, addressKey string) error {
+// Throttling follows OWASP ASVS 5.0 V6.3.1 (brute force and credential stuffing are slowed) without
+// letting anyone lock someone else out (V6.1.1 asks that the controls prevent malicious lockout).
+// Failures are counted in PostgreSQL, so that every replica agrees, under three keys:
+//   - the pair (account, address): after PairFree failures each further attempt from that address
+//     for that account waits a delay that doubles with every failure (never a lock);
+//   - the address: past AddressFailures in the window the address is refused for every account;
+//   - the account, from anywhere: past AccountFailures the growing delay applies to every address
+//     that has failed before, which slows an attack spread over many addresses.
+// An address with no failures is never delayed, so the owner's correct password from a clean
+// address always passes, whatever strangers did elsewhere.
+type throttleKeys struct{ pair, address, account string }
+
+func keysFor(username, ip string) throttleKeys {
+	return throttleKeys{pair: "pair:" + username + "|" + ip, address: "ip:" + ip, account: "user:" + username}
+}
+
+// delayAfter is how long to wait after the latest failure once free failures are used up.
+func delayAfter(failures, free int) time.Duration {
+	if failures < free {
+		return 0
+	}
+	d := throttleBaseDelay << min(failures-free, 16)
+	return min(d, throttleMaxDelay)
+}
+
+const (
+	throttleBaseDelay = 2 * time.Second
+	throttleMaxDelay  = 15 * time.Minute
+)
+
+// checkThrottle refuses an attempt that comes too soon, with RetryAfter.
+func (s *Service) checkThrottle(ctx context.Context, k throttleKeys) error {
 	since := s.now().Add(-s.policy.ThrottleWindow)
-	rows, err := s.db.Query(ctx, `SELECT key, sum(failures), min(window_start) FROM login_failures
-		WHERE key = ANY($1) AND window_start > $2 GROUP BY key`, []string{accountKey, addressKey}, since)
+	rows, err := s.db.Query(ctx, `SELECT key, sum(failures), max(last_at), min(window_start) FROM login_failures
+		WHERE key = ANY($1) AND window_start > $2 GROUP BY key`, []string{k.pair, k.address, k.account}, since)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	type count struct {
+		n            int
+		last, oldest time.Time
+	}
+	counts := map[string]count{}
 	for rows.Next() {
 		var key string
-		var n int
-		var oldest time.Time
-		if err := rows.Scan(&key, &n, &oldest); err != nil {
+		var c count
+		if err := rows.Scan(&key, &c.n, &c.last, &c.oldest); err != nil {
+			rows.Close()
 			return err
 		}
-		limit := s.policy.AccountFailures
-		if strings.HasPrefix(key, "ip:") {
-			limit = s.policy.AddressFailures
-		}
-		if n >= limit {
-			retry := int(oldest.Add(s.policy.ThrottleWindow).Sub(s.now()).Seconds()) + 1
-			return &failure.Error{Kind: failure.TooMany, Msg: failure.Msg{Key: "accounts.too_many_logins"}, RetryAfter: max(retry, 1)}
-		}
+		counts[key] = c
 	}
-	return rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	addr, pair, acct := counts[k.address], counts[k.pair], counts[k.account]
+	if addr.n == 0 {
+		return nil // a clean address always gets its attempt
+	}
+	now := s.now()
+	var wait time.Duration
+	if addr.n >= s.policy.AddressFailures {
+		wait = addr.oldest.Add(s.policy.ThrottleWindow).Sub(now)
+	}
+	if pair.n > 0 {
+		wait = max(wait, pair.last.Add(delayAfter(pair.n, s.policy.PairFree)).Sub(now))
+	}
+	if acct.n > 0 {
+		wait = max(wait, acct.last.Add(delayAfter(acct.n, s.policy.AccountFailures)).Sub(now))
+	}
+	if wait > 0 {
+		return &failure.Error{Kind: failure.TooMany, Msg: failure.Msg{Key: "accounts.too_many_logins"}, RetryAfter: int(wait.Seconds()) + 1}
+	}
+	return nil
 }
 
 // recordFailure counts a failed attempt in one-minute buckets; old buckets are pruned as it goes.
-func (s *Service) recordFailure(ctx context.Context, keys ...string) error {
-	bucket := s.now().Truncate(time.Minute)
-	for _, k := range keys {
-		if _, err := s.db.Exec(ctx, `INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1)
-			ON CONFLICT (key, window_start) DO UPDATE SET failures = login_failures.failures + 1`, k, bucket); err != nil {
-			return fmt.Errorf("record failed login: %w", err)
-		}
+func (s *Service) recordFailure(ctx context.Context, k throttleKeys) error {
+	now := s.now()
+	bucket := now.Truncate(time.Minute)
+	if _, err := s.db.Exec(ctx, `INSERT INTO login_failures (key, window_start, failures, last_at)
+		SELECT unnest($1::text[]), $2, 1, $3
+		ON CONFLICT (key, window_start) DO UPDATE SET failures = login_failures.failures + 1, last_at = excluded.last_at`,
+		[]string{k.pair, k.address, k.account}, bucket, now); err != nil {
+		return fmt.Errorf("record failed login: %w", err)
 	}
-	_, err := s.db.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1`, s.now().Add(-2*s.policy.ThrottleWindow))
+	_, err := s.db.Exec(ctx, `DELETE FROM login_failures WHERE window_start < $1`, now.Add(-2*s.policy.ThrottleWindow))
 	return err
 }

@@ -350,15 +350,20 @@ func TestCSRFOnPageForms(t *testing.T) {
 	}
 }
 
-// Wrong passwords are counted per account: after the allowance the answer is 429 with Retry-After,
-// even for the right password. An unknown user gets exactly the answer a wrong password gets.
-func TestLoginThrottledPerAccount(t *testing.T) {
+// OWASP ASVS 5.0 V6.3.8: an unknown user gets exactly the answer a wrong password gets.
+// V6.3.1 and V6.1.1 (no malicious lockout): wrong passwords slow down the (account, address) pair
+// with 429 and a growing Retry-After, even for the right password from that address, while the owner
+// from another address signs in. Addresses come from X-Forwarded-For because the test's peer is a
+// trusted proxy (SHANYU_TRUSTED_PROXIES); the address a proxy appended is the one that counts.
+func TestLoginV6_3_1StrangersCannotLockTheOwnerOut(t *testing.T) {
 	t.Parallel()
-	srv := startWithDemo(t)
+	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1/32, ::1"}})
 	c := newClient(t, srv)
-
-	unknown := c.login("nobody-here", "wrong-password")
-	wrong := c.login("caregiver", "wrong-password")
+	from := func(ip, username, password string) response {
+		return c.do("POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, map[string]string{"X-Forwarded-For": ip})
+	}
+	unknown := from("203.0.113.9", "nobody-here", "wrong-password")
+	wrong := from("203.0.113.9", "caregiver", "wrong-password")
 	if unknown.Status != http.StatusUnauthorized || wrong.Status != http.StatusUnauthorized {
 		t.Fatalf("unknown user %d, wrong password %d", unknown.Status, wrong.Status)
 	}
@@ -370,32 +375,42 @@ func TestLoginThrottledPerAccount(t *testing.T) {
 	if diff := cmp.Diff(strip(unknown), strip(wrong)); diff != "" {
 		t.Errorf("unknown user and wrong password answer differently (-unknown +wrong):\n%s", diff)
 	}
-
-	// One failure is already counted; keep failing until the account is locked.
-	var last response
-	failures := 1
-	for i := 0; i <= accounts.DefaultPolicy.AccountFailures; i++ {
-		last = c.login("caregiver", "wrong-password")
-		if last.Status != http.StatusUnauthorized {
-			break
+	for i := 0; i < accounts.DefaultPolicy.PairFree; i++ {
+		if r := from("203.0.113.7", "caregiver", "wrong-password"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d %s", i+1, r.Status, r.Body)
 		}
-		failures++
 	}
+	// The client forges a first hop; the proxy's appended address is still 203.0.113.7.
+	last := from("198.51.100.1, 203.0.113.7", "caregiver", accounts.DemoPassword)
 	if last.Status != http.StatusTooManyRequests {
-		t.Fatalf("after %d wrong passwords: %d %s", failures, last.Status, last.Body)
-	}
-	if failures > accounts.DefaultPolicy.AccountFailures {
-		t.Errorf("429 only after %d failures, policy allows %d", failures, accounts.DefaultPolicy.AccountFailures)
+		t.Fatalf("right password from the failing address: %d %s", last.Status, last.Body)
 	}
 	if secs, err := strconv.Atoi(last.Header.Get("Retry-After")); err != nil || secs <= 0 {
 		t.Errorf("Retry-After = %q", last.Header.Get("Retry-After"))
 	}
-	if r := c.login("caregiver", accounts.DemoPassword); r.Status != http.StatusTooManyRequests {
-		t.Errorf("right password while throttled: %d", r.Status)
+	if r := from("198.51.100.2", "caregiver", accounts.DemoPassword); r.Status != http.StatusOK {
+		t.Errorf("the owner from a clean address: %d %s", r.Status, r.Body)
 	}
-	// Another account from the same address is not locked by this one.
-	if r := newClient(t, srv).login("admin", accounts.DemoPassword); r.Status != http.StatusOK {
-		t.Errorf("other account: %d %s", r.Status, r.Body)
+}
+
+// Without SHANYU_TRUSTED_PROXIES, X-Forwarded-For is ignored: failures count against the direct peer
+// whatever the header says, so a client cannot escape its bucket by inventing addresses.
+func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := newClient(t, srv)
+	limit := accounts.DefaultPolicy.AddressFailures
+	for i := 0; i < limit; i++ {
+		r := c.do("POST", "/api/v1/auth/login", map[string]string{"username": fmt.Sprintf("guess-%d", i), "password": "wrong-password"},
+			map[string]string{"X-Forwarded-For": fmt.Sprintf("192.0.2.%d", i+1)})
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	r := c.do("POST", "/api/v1/auth/login", map[string]string{"username": "caregiver", "password": accounts.DemoPassword},
+		map[string]string{"X-Forwarded-For": "192.0.2.200"})
+	if r.Status != http.StatusTooManyRequests {
+		t.Fatalf("a forged X-Forwarded-For from an untrusted peer escaped its address's bucket: %d", r.Status)
 	}
 }
 

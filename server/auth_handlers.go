@@ -97,7 +97,7 @@ type loginBody struct {
 }
 
 func (s *Server) login(c *fiber.Ctx, b loginBody) (accounts.Session, accounts.User, error) {
-	sess, u, err := s.accounts.Login(c.UserContext(), accounts.LoginInput{Username: b.Username, Password: b.Password, IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)})
+	sess, u, err := s.accounts.Login(c.UserContext(), accounts.LoginInput{Username: b.Username, Password: b.Password, IP: s.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)})
 	if err != nil {
 		return sess, u, err
 	}
@@ -123,7 +123,7 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 
 func (s *Server) apiLogout(c *fiber.Ctx) error {
 	p := principalOf(c)
-	if err := s.accounts.Logout(c.UserContext(), p.Session.ID, p.User.ID, c.IP()); err != nil {
+	if err := s.accounts.Logout(c.UserContext(), p.Session.ID, p.User.ID, s.clientIP(c)); err != nil {
 		return err
 	}
 	s.clearSessionCookie(c)
@@ -285,7 +285,7 @@ func (s *Server) signupSubmit(c *fiber.Ctx) error {
 
 func (s *Server) logoutSubmit(c *fiber.Ctx) error {
 	p := principalOf(c)
-	if err := s.accounts.Logout(c.UserContext(), p.Session.ID, p.User.ID, c.IP()); err != nil {
+	if err := s.accounts.Logout(c.UserContext(), p.Session.ID, p.User.ID, s.clientIP(c)); err != nil {
 		return err
 	}
 	s.clearSessionCookie(c)

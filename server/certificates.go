@@ -220,7 +220,7 @@ func (s *Server) changeStatus(c *fiber.Ctx, action, reason string) (certificates
 	if !s.mayManage(c, cert, "write") {
 		return cert, failure.New(failure.Forbidden, "error.forbidden")
 	}
-	return s.domains.Certificates.ChangeStatus(c.UserContext(), principalOf(c).User.ID, c.IP(), cert.Number, action, reason)
+	return s.domains.Certificates.ChangeStatus(c.UserContext(), principalOf(c).User.ID, s.clientIP(c), cert.Number, action, reason)
 }
 
 func (s *Server) apiChangeStatus(action string) fiber.Handler {

@@ -37,7 +37,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		slog.String("path", c.Path()),
 		slog.Int("status", status),
 		slog.Duration("took", time.Since(start)),
-		slog.String("ip", c.IP()),
+		slog.String("ip", s.clientIP(c)),
 		slog.String("request_id", requestID(c)))
 	return nil
 }

@@ -91,7 +91,7 @@ func (s *Server) toVerificationJSON(c *fiber.Ctx, v certificates.Verification) v
 }
 
 func (s *Server) how(c *fiber.Ctx, method string) certificates.How {
-	return certificates.How{Method: method, IP: c.IP(), InspectionRef: c.Query("inspection")}
+	return certificates.How{Method: method, IP: s.clientIP(c), InspectionRef: c.Query("inspection")}
 }
 
 func (s *Server) apiVerify(c *fiber.Ctx) error {
