@@ -248,6 +248,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keep int64) (
 //   - the address: past AddressFailures in the window the address is refused for every account;
 //   - the account, from anywhere: past AccountFailures the growing delay applies to every address
 //     that has failed before, which slows an attack spread over many addresses.
+//
 // An address with no failures is never delayed, so the owner's correct password from a clean
 // address always passes, whatever strangers did elsewhere.
 type throttleKeys struct{ pair, address, account string }
