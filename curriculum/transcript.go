@@ -2,12 +2,13 @@ package curriculum
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jung-kurt/gofpdf"
+
+	"shanyu/internal/safecsv"
 )
 
 // TranscriptLabels are the translated words of a transcript; the caller picks the language.
@@ -40,7 +41,7 @@ func (s *Service) occupationLabel(code string, level int) string {
 func (s *Service) TranscriptCSV(r HoursReport, l TranscriptLabels) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("\uFEFF")
-	w := csv.NewWriter(&buf)
+	w := safecsv.NewWriter(&buf)
 	w.Write([]string{l.Date, l.Kind, l.Source, l.Occupation, l.Hours, l.Note}) //nolint:errcheck
 	for _, e := range r.Entries {
 		w.Write([]string{e.EarnedAt.In(chinaTime).Format("2006-01-02 15:04"), l.kind(e.Kind), e.Title, //nolint:errcheck

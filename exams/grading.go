@@ -2,7 +2,6 @@ package exams
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"shanyu/certificates"
 	"shanyu/exams/bank"
 	"shanyu/internal/pg"
+	"shanyu/internal/safecsv"
 )
 
 // Submit ends an attempt, once: objective items are scored now, subjective ones go to the marking
@@ -406,7 +406,7 @@ func (s *Service) WriteResultsCSV(ctx context.Context, sessionID int64, w io.Wri
 	if _, err := w.Write([]byte("\uFEFF")); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
+	cw := safecsv.NewWriter(w)
 	_ = cw.Write([]string{"result_id", "name", "theory", "practical", "passed"})
 	for _, r := range rs {
 		p := ""

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/csv"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/audits"
+	"shanyu/internal/safecsv"
 )
 
 // routesDashboard registers the regulator's dashboard (一张网): per region with drill-down, as a
@@ -74,7 +74,7 @@ func (s *Server) dashboardCSV(c *fiber.Ctx) error {
 	}
 	var b strings.Builder
 	b.WriteString("\xef\xbb\xbf") // so that Excel reads UTF-8
-	w := csv.NewWriter(&b)
+	w := safecsv.NewWriter(&b)
 	_ = w.Write([]string{"key", "name", "institutions", "places", "children", "staff", "posts", "qualified_posts", "qualified_percent", "compliant", "not_permitted", "expiring", "inspected", "passed"})
 	for _, r := range rows {
 		_ = w.Write([]string{r.Key, r.Name, strconv.Itoa(r.Institutions), strconv.Itoa(r.Places), strconv.Itoa(r.Children), strconv.Itoa(r.Staff),

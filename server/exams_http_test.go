@@ -367,6 +367,17 @@ func TestCentreMarksPublishesAndTheCandidateSeesTheResult(t *testing.T) {
 	if csv.Status != http.StatusOK || !strings.Contains(string(csv.Body), "李小燕,100.00,70.00,true") {
 		t.Errorf("CSV: %d %s", csv.Status, csv.Body)
 	}
+	// OWASP CSV injection: a name that is a formula is written escaped, so a spreadsheet shows it as text.
+	if _, err := srv.Pool.Exec(context.Background(), `UPDATE people SET name = '=HYPERLINK("https://evil.example","x")' WHERE name = '李小燕'`); err != nil {
+		t.Fatal(err)
+	}
+	csv = centre.do("GET", fmt.Sprintf("/exams/sessions/%d/results.csv", sessionID), nil, nil)
+	if !strings.Contains(string(csv.Body), `"'=HYPERLINK(""https://evil.example"",""x"")",100.00`) {
+		t.Errorf("CSV with a formula for a name: %s", csv.Body)
+	}
+	if _, err := srv.Pool.Exec(context.Background(), `UPDATE people SET name = '李小燕' WHERE name LIKE '=HYPERLINK%'`); err != nil {
+		t.Fatal(err)
+	}
 	mine := cand.call("GET", "/exams/results", nil, "")
 	if mine.Status != http.StatusOK || !strings.Contains(string(mine.Body), "测试批次") || !strings.Contains(string(mine.Body), "70.0") {
 		t.Errorf("the candidate's results page: %d", mine.Status)

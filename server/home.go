@@ -1,7 +1,6 @@
 package server
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,12 +54,4 @@ func setLangCookie(c *fiber.Ctx, lang string) {
 		SameSite: fiber.CookieSameSiteLaxMode,
 		Secure:   c.Protocol() == "https",
 	})
-}
-
-// localPath accepts only a path on this site, so the switcher cannot be used to send people elsewhere.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
 }

@@ -133,7 +133,7 @@ func TestLanguageSwitchIsRememberedAndSafe(t *testing.T) {
 	if !strings.Contains(body, `lang="en"`) || !strings.Contains(body, "Who are you?") {
 		t.Fatal("the remembered language was not used")
 	}
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/%09/evil.example", "/%5C/evil.example"} {
 		_, h, _ := get(t, srv.URL+"/lang/zh-CN?next="+next, nil)
 		if h.Get("Location") != "/" {
 			t.Errorf("next=%s redirected to %q", next, h.Get("Location"))
