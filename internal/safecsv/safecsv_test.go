@@ -12,16 +12,16 @@ func TestFormulaCellsAreEscaped(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
 		`=HYPERLINK("https://evil.example","点我")`: `'=HYPERLINK("https://evil.example","点我")`,
-		"+1+cmd|' /C calc'!A0":                     "'+1+cmd|' /C calc'!A0",
-		"-2+3+cmd|' /C calc'!A0":                   "'-2+3+cmd|' /C calc'!A0",
-		"@SUM(1+1)*cmd|' /C calc'!A0":              "'@SUM(1+1)*cmd|' /C calc'!A0",
-		"\t=1+1":                                   "'\t=1+1",
-		"\r=1+1":                                   "'\r=1+1",
-		"-3.5":                                     "-3.5",
-		"+7":                                       "+7",
-		"王晓梅":                                      "王晓梅",
-		"":                                         "",
-		"a=b":                                      "a=b",
+		"+1+cmd|' /C calc'!A0":                    "'+1+cmd|' /C calc'!A0",
+		"-2+3+cmd|' /C calc'!A0":                  "'-2+3+cmd|' /C calc'!A0",
+		"@SUM(1+1)*cmd|' /C calc'!A0":             "'@SUM(1+1)*cmd|' /C calc'!A0",
+		"\t=1+1":                                  "'\t=1+1",
+		"\r=1+1":                                  "'\r=1+1",
+		"-3.5":                                    "-3.5",
+		"+7":                                      "+7",
+		"王晓梅":                                     "王晓梅",
+		"":                                        "",
+		"a=b":                                     "a=b",
 	}
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
