@@ -174,11 +174,11 @@ func TestStoredPDFSigner(t *testing.T) {
 	if _, err := StoredPDFSigner(ctx, db, testSecret); !errors.Is(err, ErrNoPDFSigner) {
 		t.Fatalf("before init: %v", err)
 	}
-	fp, created, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Demo", time.Now())
+	fp, created, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Demo", "http://127.0.0.1:1", time.Now())
 	if err != nil || !created {
 		t.Fatalf("created=%v err=%v", created, err)
 	}
-	fp2, created, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Demo", time.Now())
+	fp2, created, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Demo", "http://127.0.0.1:1", time.Now())
 	if err != nil || created || fp2 != fp {
 		t.Fatalf("second: %s created=%v err=%v", fp2, created, err)
 	}

@@ -6,25 +6,25 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
+	"io"
+	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/digitorus/pdf"
-	"github.com/digitorus/pdfsign/sign"
+	"github.com/digitorus/timestamp"
 	"github.com/jackc/pgx/v5"
 
+	"shanyu/certificates/internal/pdfsign"
 	"shanyu/internal/pg"
 )
 
@@ -43,11 +43,27 @@ type PDFSigner struct {
 	Chain       []*x509.Certificate // CA certificates above Certificate, nearest first
 	Key         crypto.Signer
 	Name        string // shown as the signer's name in PDF readers
+	// TSA, when set, timestamps every signature (PAdES B-T); without one signatures are B-B.
+	TSA *TSAClient
+	// Revocation, when set, gives the DER CRLs written with the chain into each signature's DSS
+	// (B-LT); without it the DSS holds the certificates only.
+	Revocation func(ctx context.Context) ([][]byte, error)
+
+	fromFiles bool // loaded from SHANYU_PDF_CERT_FILE/SHANYU_PDF_KEY_FILE, not the database
 }
 
-// SignPDF signs a PDF inside (an incremental update with a CMS, adbe.pkcs7.detached signature
-// certifying the document: any change afterwards invalidates it). signedAt is written as the
-// signature's time; pass a fixed one for reproducible output.
+// WithTSA returns a copy of s that timestamps its signatures with t.
+func (s *PDFSigner) WithTSA(t *TSAClient) *PDFSigner {
+	c := *s
+	c.TSA = t
+	return &c
+}
+
+// SignPDF signs a PDF inside: an incremental update with a PAdES baseline signature (SubFilter
+// ETSI.CAdES.detached, a CMS with signing-certificate-v2) that certifies the document, so that any
+// change afterwards invalidates it; with a TSA, an RFC 3161 signature timestamp in the CMS (B-T); and a
+// Document Security Store with the chain, the TSA's certificates and the CRLs (B-LT material). signedAt
+// is written as the claimed signing time (/M).
 func (s *PDFSigner) SignPDF(ctx context.Context, in []byte, signedAt time.Time) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -57,27 +73,125 @@ func (s *PDFSigner) SignPDF(ctx context.Context, in []byte, signedAt time.Time) 
 	if err != nil {
 		return nil, fmt.Errorf("sign pdf: read: %w", err)
 	}
+	chain := append([]*x509.Certificate{s.Certificate}, s.Chain...)
+	dss := &pdfsign.DSS{}
+	for _, c := range chain {
+		dss.Certs = append(dss.Certs, c.Raw)
+	}
+	var tsa pdfsign.TSA
+	if s.TSA != nil {
+		info, err := s.TSA.info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sign pdf: %w", err)
+		}
+		for _, c := range info.certs {
+			if !slices.ContainsFunc(chain, c.Equal) {
+				dss.Certs = append(dss.Certs, c.Raw)
+			}
+		}
+		tsa = pdfsign.TSA{URL: s.TSA.URL, Client: s.TSA.HTTP, TokenSize: info.tokenSize + 256}
+	}
+	if s.Revocation != nil {
+		crls, err := s.Revocation(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sign pdf: %w", err)
+		}
+		dss.CRLs = crls
+	}
 	var out bytes.Buffer
-	out.Grow(len(in) + 8<<10)
-	err = sign.Sign(rd, &out, r, int64(len(in)), sign.SignData{
-		Signature: sign.SignDataSignature{
-			Info: sign.SignDataSignatureInfo{
+	out.Grow(len(in) + 16<<10)
+	err = pdfsign.Sign(rd, &out, r, int64(len(in)), pdfsign.SignData{
+		Signature: pdfsign.SignDataSignature{
+			Info: pdfsign.SignDataSignatureInfo{
 				Name:   s.Name,
 				Reason: "Certificate issued by Shanyu",
 				Date:   signedAt,
 			},
-			CertType:   sign.CertificationSignature,
-			DocMDPPerm: sign.DoNotAllowAnyChangesPerms,
+			CertType:   pdfsign.CertificationSignature,
+			DocMDPPerm: pdfsign.DoNotAllowAnyChangesPerms,
 		},
 		Signer:            s.Key,
 		DigestAlgorithm:   crypto.SHA256,
 		Certificate:       s.Certificate,
-		CertificateChains: [][]*x509.Certificate{append([]*x509.Certificate{s.Certificate}, s.Chain...)},
+		CertificateChains: [][]*x509.Certificate{chain},
+		SubFilter:         "ETSI.CAdES.detached",
+		TSA:               tsa,
+		DSS:               dss,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sign pdf: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// TSAClient asks an RFC 3161 Time-Stamp Authority (SHANYU_TSA_URL) for signature timestamps. It is
+// safe for concurrent use.
+type TSAClient struct {
+	URL  string
+	HTTP *http.Client
+
+	mu     sync.Mutex
+	probed *tsaInfo
+}
+
+type tsaInfo struct {
+	certs     []*x509.Certificate // the TSA's certificate and chain, as its tokens carry them
+	tokenSize int                 // bytes of a token, to reserve room in the signature
+}
+
+// NewTSAClient makes a client of the TSA at url, with a 10 s timeout per request.
+func NewTSAClient(url string) *TSAClient {
+	return &TSAClient{URL: url, HTTP: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// info learns, once, the TSA's certificates (for the DSS, which is written before the timestamp is
+// asked for) and its token size, by asking for one timestamp.
+func (t *TSAClient) info(ctx context.Context) (*tsaInfo, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.probed != nil {
+		return t.probed, nil
+	}
+	ts, err := t.Timestamp(ctx, []byte("shanyu tsa probe"))
+	if err != nil {
+		return nil, err
+	}
+	t.probed = &tsaInfo{certs: ts.Certificates, tokenSize: len(ts.RawToken)}
+	return t.probed, nil
+}
+
+// Timestamp asks the TSA to timestamp data (its SHA-256) and returns the parsed token.
+func (t *TSAClient) Timestamp(ctx context.Context, data []byte) (*timestamp.Timestamp, error) {
+	q, err := timestamp.CreateRequest(bytes.NewReader(data), &timestamp.RequestOptions{Hash: crypto.SHA256, Certificates: true})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(q))
+	if err != nil {
+		return nil, fmt.Errorf("tsa %s: %w", t.URL, err)
+	}
+	req.Header.Set("Content-Type", "application/timestamp-query")
+	client := t.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("tsa %s: %w", t.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("tsa %s: %w", t.URL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("tsa %s: %s", t.URL, resp.Status)
+	}
+	ts, err := timestamp.ParseResponse(body)
+	if err != nil {
+		return nil, fmt.Errorf("tsa %s: %w", t.URL, err)
+	}
+	return ts, nil
 }
 
 // Fingerprint is the SHA-256 of the issuing certificate, in hex.
@@ -109,7 +223,11 @@ func LoadPDFSignerFiles(certFile, keyFile string) (*PDFSigner, error) {
 func PDFSignerFrom(ctx context.Context, certFile, keyFile string, db pg.DB, secret []byte) (*PDFSigner, error) {
 	switch {
 	case certFile != "" && keyFile != "":
-		return LoadPDFSignerFiles(certFile, keyFile)
+		ps, err := LoadPDFSignerFiles(certFile, keyFile)
+		if ps != nil {
+			ps.fromFiles = true
+		}
+		return ps, err
 	case certFile != "" || keyFile != "":
 		return nil, errors.New("set both SHANYU_PDF_CERT_FILE and SHANYU_PDF_KEY_FILE, or neither")
 	}
@@ -184,62 +302,6 @@ func parsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
 	}
 }
 
-// oidDocumentSigning is id-kp-documentSigning (RFC 9336).
-var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
-
-// DemoPDFSigner makes a throw-away CA and an issuing certificate under it (both ECDSA P-256, which
-// signs fast and which PDF readers verify), for development and the demo. The CA's key is not
-// returned: nothing more can be issued under it.
-func DemoPDFSigner(organisation string, now time.Time) (*PDFSigner, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	serial := func() *big.Int {
-		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-		return n
-	}
-	ca := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{Country: []string{"CN"}, Organization: []string{organisation}, CommonName: organisation + " Demo Root CA (not for production)"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(20, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, caKey.Public(), caKey)
-	if err != nil {
-		return nil, err
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	leaf := &x509.Certificate{
-		SerialNumber:       serial(),
-		Subject:            pkix.Name{Country: []string{"CN"}, Organization: []string{organisation}, CommonName: organisation + " Certificate Signing"},
-		NotBefore:          now.Add(-time.Hour),
-		NotAfter:           now.AddDate(5, 0, 0),
-		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidDocumentSigning},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, key.Public(), caKey)
-	if err != nil {
-		return nil, err
-	}
-	leafCert, err := x509.ParseCertificate(leafDER)
-	if err != nil {
-		return nil, err
-	}
-	return &PDFSigner{Certificate: leafCert, Chain: []*x509.Certificate{caCert}, Key: key, Name: organisation}, nil
-}
-
 // CertificatePEM is the issuing certificate followed by its chain, as SHANYU_PDF_CERT_FILE holds it.
 func (s *PDFSigner) CertificatePEM() []byte {
 	var b bytes.Buffer
@@ -249,30 +311,7 @@ func (s *PDFSigner) CertificatePEM() []byte {
 	return b.Bytes()
 }
 
-// EnsurePDFSigner stores a demo PDF signer when none is stored yet. created says whether it did.
-func EnsurePDFSigner(ctx context.Context, db pg.DB, secret []byte, organisation string, now time.Time) (fingerprint string, created bool, err error) {
-	err = pg.WithTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE certificate_pdf_signers IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-			return err
-		}
-		err := tx.QueryRow(ctx, `SELECT fingerprint FROM certificate_pdf_signers WHERE active`).Scan(&fingerprint)
-		if err == nil || !pg.IsNoRows(err) {
-			return err
-		}
-		s, err := DemoPDFSigner(organisation, now)
-		if err != nil {
-			return err
-		}
-		if err := storePDFSigner(ctx, tx, secret, s); err != nil {
-			return err
-		}
-		fingerprint, created = s.Fingerprint(), true
-		return nil
-	})
-	return fingerprint, created, err
-}
-
-func storePDFSigner(ctx context.Context, tx pgx.Tx, secret []byte, s *PDFSigner) error {
+func storePDFSigner(ctx context.Context, tx pgx.Tx, secret []byte, s *PDFSigner, caID int64) error {
 	der, err := x509.MarshalPKCS8PrivateKey(s.Key)
 	if err != nil {
 		return err
@@ -287,8 +326,8 @@ func storePDFSigner(ctx context.Context, tx pgx.Tx, secret []byte, s *PDFSigner)
 		_ = pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	}
 	leaf := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
-	_, err = tx.Exec(ctx, `INSERT INTO certificate_pdf_signers (certificate_pem, chain_pem, private_key_enc, fingerprint, not_after)
-		VALUES ($1, $2, $3, $4, $5)`, string(leaf), chain.String(), enc, fp, s.Certificate.NotAfter)
+	_, err = tx.Exec(ctx, `INSERT INTO certificate_pdf_signers (certificate_pem, chain_pem, private_key_enc, fingerprint, not_after, ca_id)
+		VALUES ($1, $2, $3, $4, $5, $6)`, string(leaf), chain.String(), enc, fp, s.Certificate.NotAfter, caID)
 	if err != nil {
 		return fmt.Errorf("store pdf signer: %w", err)
 	}
@@ -299,8 +338,9 @@ func storePDFSigner(ctx context.Context, tx pgx.Tx, secret []byte, s *PDFSigner)
 func StoredPDFSigner(ctx context.Context, db pg.DB, secret []byte) (*PDFSigner, error) {
 	var leaf, chain, fp string
 	var enc []byte
-	err := db.QueryRow(ctx, `SELECT certificate_pem, chain_pem, private_key_enc, fingerprint FROM certificate_pdf_signers WHERE active`).
-		Scan(&leaf, &chain, &enc, &fp)
+	var caID *int64
+	err := db.QueryRow(ctx, `SELECT certificate_pem, chain_pem, private_key_enc, fingerprint, ca_id FROM certificate_pdf_signers WHERE active`).
+		Scan(&leaf, &chain, &enc, &fp, &caID)
 	if pg.IsNoRows(err) {
 		return nil, ErrNoPDFSigner
 	}
@@ -319,7 +359,31 @@ func StoredPDFSigner(ctx context.Context, db pg.DB, secret []byte) (*PDFSigner, 
 	if !ok {
 		return nil, errors.New("pdf signer: key cannot sign")
 	}
-	return newPDFSigner([]byte(leaf+chain), key)
+	ps, err := newPDFSigner([]byte(leaf+chain), key)
+	if err != nil || caID == nil {
+		return ps, err
+	}
+	// The CRL of the stored CA goes into each signature's DSS; it is signed again after crlRefresh.
+	var mu sync.Mutex
+	var crl []byte
+	var crlAt time.Time
+	ps.Revocation = func(ctx context.Context) ([][]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if crl == nil || time.Since(crlAt) > crlRefresh {
+			var name string
+			if err := db.QueryRow(ctx, `SELECT left(fingerprint, 16) FROM certificate_cas WHERE id = $1`, *caID).Scan(&name); err != nil {
+				return nil, fmt.Errorf("pdf signer CRL: %w", err)
+			}
+			der, err := makeCRL(ctx, db, secret, name, time.Now())
+			if err != nil {
+				return nil, fmt.Errorf("pdf signer CRL: %w", err)
+			}
+			crl, crlAt = der, time.Now()
+		}
+		return [][]byte{crl}, nil
+	}
+	return ps, nil
 }
 
 // PDFSignerInfo describes the stored PDF signer for `shanyu keys list`.
@@ -329,19 +393,24 @@ type PDFSignerInfo struct {
 	NotAfter    time.Time
 	Active      bool
 	CreatedAt   time.Time
+	RevokedAt   time.Time // zero unless revoked
 }
 
 // ListPDFSigners returns the stored PDF signers, newest first.
 func ListPDFSigners(ctx context.Context, db pg.DB) ([]PDFSignerInfo, error) {
-	rows, err := db.Query(ctx, `SELECT fingerprint, certificate_pem, not_after, active, created_at FROM certificate_pdf_signers ORDER BY created_at DESC, id DESC`)
+	rows, err := db.Query(ctx, `SELECT fingerprint, certificate_pem, not_after, active, created_at, revoked_at FROM certificate_pdf_signers ORDER BY created_at DESC, id DESC`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PDFSignerInfo, error) {
 		var i PDFSignerInfo
 		var certPEM string
-		if err := r.Scan(&i.Fingerprint, &certPEM, &i.NotAfter, &i.Active, &i.CreatedAt); err != nil {
+		var revoked *time.Time
+		if err := r.Scan(&i.Fingerprint, &certPEM, &i.NotAfter, &i.Active, &i.CreatedAt, &revoked); err != nil {
 			return i, err
+		}
+		if revoked != nil {
+			i.RevokedAt = *revoked
 		}
 		if b, _ := pem.Decode([]byte(certPEM)); b != nil {
 			if c, err := x509.ParseCertificate(b.Bytes); err == nil {

@@ -26,6 +26,9 @@ type Config struct {
 	FontPath, PDFCertFile, PDFKeyFile string
 	Hours                             HoursSource      // may be nil: renewal then refuses
 	Now                               func() time.Time // time.Now when nil
+	// TSAURL is the RFC 3161 Time-Stamp Authority that timestamps PDF signatures (SHANYU_TSA_URL);
+	// none when empty (signatures are then PAdES B-B, without a timestamp).
+	TSAURL string
 	// Public is the pool the public verification reads (Verify, Photo) use, a bulkhead of its own
 	// (pg.Side); the main pool when nil.
 	Public *pgxpool.Pool
@@ -49,8 +52,11 @@ type Service struct {
 	renderer   *Renderer
 	renderErr  error
 
+	tsa       *TSAClient // nil without a TSA
 	pdfMu     sync.Mutex
 	pdfSigner *PDFSigner
+	pdfAt     time.Time // when pdfSigner was loaded or last checked
+	crls      crlCache
 
 	logOnce sync.Once
 	vlog    *verificationLog
@@ -68,6 +74,9 @@ func New(db *pgxpool.Pool, cfg Config) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.TSAURL != "" {
+		s.tsa = NewTSAClient(cfg.TSAURL)
 	}
 	return s
 }
@@ -90,19 +99,37 @@ func (s *Service) loadRenderer() (*Renderer, error) {
 	return s.renderer, s.renderErr
 }
 
+// pdfSignerCheck is how often a loaded stored PDF signer is compared with the active one, so that
+// every replica signs with the new certificate soon after `shanyu keys rotate`.
+const pdfSignerCheck = time.Minute
+
 func (s *Service) loadPDFSigner(ctx context.Context) (*PDFSigner, error) {
 	s.pdfMu.Lock()
 	defer s.pdfMu.Unlock()
-	if s.pdfSigner != nil {
+	if s.pdfSigner != nil && (s.pdfSigner.fromFiles || time.Since(s.pdfAt) < pdfSignerCheck) {
 		return s.pdfSigner, nil
+	}
+	if s.pdfSigner != nil {
+		var fp string
+		err := s.db.QueryRow(ctx, `SELECT fingerprint FROM certificate_pdf_signers WHERE active`).Scan(&fp)
+		if err == nil && fp == s.pdfSigner.Fingerprint() {
+			s.pdfAt = time.Now()
+			return s.pdfSigner, nil
+		}
 	}
 	p, err := PDFSignerFrom(ctx, s.files.cert, s.files.key, s.db, s.secret)
 	if err != nil {
 		return nil, err
 	}
-	s.pdfSigner = p
+	if s.tsa != nil {
+		p = p.WithTSA(s.tsa)
+	}
+	s.pdfSigner, s.pdfAt = p, time.Now()
 	return p, nil
 }
+
+// Timestamped says whether PDF signatures get an RFC 3161 timestamp (a TSA is configured).
+func (s *Service) Timestamped() bool { return s.tsa != nil }
 
 // china is where dates on certificates are counted.
 var china = time.FixedZone("CST", 8*3600)

@@ -51,7 +51,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, _, err := EnsureSigningKey(ctx, db, testSecret); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Test CA", time.Now()); err != nil {
+	if _, _, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Test CA", "http://127.0.0.1:1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, hours: &fakeHours{}}

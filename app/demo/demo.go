@@ -57,7 +57,7 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 	if err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
-	if _, _, err := certificates.EnsurePDFSigner(ctx, pool, cfg.SecretKey, "Shanyu Demo Certificate Authority", time.Now()); err != nil {
+	if _, _, err := certificates.EnsurePDFSigner(ctx, pool, cfg.SecretKey, "Shanyu Demo Certificate Authority", cfg.BaseURL, time.Now()); err != nil {
 		return fmt.Errorf("PDF signer: %w", err)
 	}
 	fmt.Fprintf(out, "signing key: %s\n", key.ID)

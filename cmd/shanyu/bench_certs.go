@@ -53,7 +53,7 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	if _, _, err := certificates.EnsureSigningKey(ctx, pool, cfg.SecretKey); err != nil {
 		return err
 	}
-	if _, _, err := certificates.EnsurePDFSigner(ctx, pool, cfg.SecretKey, demoIssuer, time.Now()); err != nil {
+	if _, _, err := certificates.EnsurePDFSigner(ctx, pool, cfg.SecretKey, demoIssuer, cfg.BaseURL, time.Now()); err != nil {
 		return err
 	}
 	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)

@@ -28,16 +28,19 @@ func TestKeysInitRotateList(t *testing.T) {
 		return out.String()
 	}
 	first := run("init")
-	if !strings.Contains(first, "created signing key") || !strings.Contains(first, "created a demo CA") {
+	if !strings.Contains(first, "created signing key") || !strings.Contains(first, "created a development CA") {
 		t.Fatalf("first init:\n%s", first)
 	}
 	second := run("init")
 	if strings.Contains(second, "created") {
 		t.Fatalf("second init created something:\n%s", second)
 	}
-	run("rotate")
+	if rotated := run("rotate"); !strings.Contains(rotated, "PDF signing certificate sha256") {
+		t.Fatalf("rotate did not rotate the PDF signing certificate:\n%s", rotated)
+	}
 	list := run("list")
-	if strings.Count(list, " active ") != 1 || strings.Count(list, " retired ") != 1 || !strings.Contains(list, "pdf signer active") {
+	if strings.Count(list, " active ") != 1 || strings.Count(list, " retired ") != 1 ||
+		strings.Count(list, "pdf signer active") != 1 || strings.Count(list, "pdf signer inactive") != 1 {
 		t.Fatalf("list:\n%s", list)
 	}
 	var out bytes.Buffer

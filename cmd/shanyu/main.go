@@ -37,6 +37,7 @@ commands:
   migrate status         list migrations and whether each is applied
   seed demo              create the demo province (refused when SHANYU_ENV=production)
   keys init|rotate|list  signing keys for certificates and PDFs
+  tsa serve              a local RFC 3161 time-stamp authority for development (SHANYU_TSA_URL)
   bank import|export|template
                          question bank files (GIFT, Moodle XML, Excel); see shanyu bank
   audit verify           check the hash chain of the audit log
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, args[1:], stdout)
 	case "bench":
 		return benchCmd(ctx, cfg, args[1:], stdout)
-	case "keys", "bank", "audit":
+	case "keys", "bank", "audit", "tsa":
 		pool, err := openDB(ctx, cfg)
 		if err != nil {
 			return err
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return keysCmd(ctx, cfg, pool, args[1:], stdout)
 		case "bank":
 			return bankCmd(ctx, cfg, pool, args[1:], stdout)
+		case "tsa":
+			return tsaCmd(ctx, cfg, pool, args[1:], stdout)
 		}
 		return auditCmd(ctx, pool, args[1:], stdout)
 	case "seed":
@@ -221,6 +224,9 @@ func migrate(ctx context.Context, cfg config.Config, args []string, out io.Write
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("starting", slog.String("version", version()), slog.Any("config", cfg))
+	if cfg.TSAURL == "" {
+		log.Warn("no TSA configured (SHANYU_TSA_URL is empty): certificate PDF signatures carry no RFC 3161 timestamp (PAdES B-B only); `shanyu tsa serve` runs a local one for development")
+	}
 	// The live heap is small (tens of MB) and nearly all garbage is short-lived request data:
 	// collecting at 5× the live heap rather than Go's default 2× costs little memory and saves CPU
 	// that a loaded 2-core machine needs for answering. A GOGC in the environment wins.

@@ -34,6 +34,7 @@ type Config struct {
 	AuthMemory       int64          // SHANYU_AUTH_MEMORY_MB, in bytes: what password hashes may use at once
 	AuthQueue        time.Duration  // SHANYU_AUTH_QUEUE_S: how long a sign-in waits for that memory
 	TrustedProxies   []netip.Prefix // SHANYU_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
+	TSAURL           string         // SHANYU_TSA_URL: RFC 3161 TSA that timestamps PDF signatures; none when empty
 }
 
 // DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
@@ -70,6 +71,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		CJKFont:     get("SHANYU_CJK_FONT", DefaultCJKFont),
 		PDFCertFile: get("SHANYU_PDF_CERT_FILE", ""),
 		PDFKeyFile:  get("SHANYU_PDF_KEY_FILE", ""),
+		TSAURL:      get("SHANYU_TSA_URL", ""),
 	}
 	var errs []error
 	if c.Env != "development" && c.Env != "production" {
@@ -144,6 +146,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	if _, err := url.Parse(c.BaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("SHANYU_BASE_URL: %w", err))
 	}
+	if u, err := url.Parse(c.TSAURL); c.TSAURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		errs = append(errs, fmt.Errorf("SHANYU_TSA_URL must be an http or https URL, not %q", c.TSAURL))
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -168,6 +173,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("auth_memory_mb", c.AuthMemory>>20),
 		slog.Duration("auth_queue", c.AuthQueue),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.String("tsa_url", MaskURL(c.TSAURL)),
 	)
 }
 
