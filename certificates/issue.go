@@ -22,6 +22,7 @@ var (
 	ErrStatusTransition = failure.New(failure.Conflict, "certificates.status_transition")
 	ErrReasonRequired   = failure.New(failure.Invalid, "certificates.reason_required")
 	ErrNoMatch          = failure.New(failure.NotFound, "certificates.no_match")
+	ErrPDFUnknown       = failure.New(failure.NotFound, "certificates.pdf_unknown")
 	ErrTooManyLookups   = failure.New(failure.TooMany, "certificates.too_many_lookups")
 	ErrRenewalHours     = failure.New(failure.Conflict, "certificates.renewal_hours_missing")
 	ErrNoHoursSource    = failure.New(failure.Conflict, "certificates.renewal_unavailable")

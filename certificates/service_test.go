@@ -160,18 +160,23 @@ func TestIssuedCertificateFollowsFromQRToValid(t *testing.T) {
 	}
 
 	got, err := f.svc.CheckPDF(ctx, pdfBytes, How{Method: MethodPDF})
-	if err != nil || got.Number != c.Number || got.State != StateValid {
+	if err != nil || got.Number != c.Number || got.State != StateValid || got.File != FileIssued {
 		t.Errorf("genuine PDF: %+v, %v", got, err)
 	}
 	changed := append([]byte(nil), pdfBytes...)
 	changed[len(changed)/2] ^= 1
-	if _, err := f.svc.CheckPDF(ctx, changed, How{Method: MethodPDF}); !errors.Is(err, ErrNoMatch) {
-		t.Errorf("changed PDF: %v, want no match", err)
+	if _, err := f.svc.CheckPDF(ctx, changed, How{Method: MethodPDF}); !errors.Is(err, ErrPDFUnknown) {
+		t.Errorf("changed PDF: %v, want unknown", err)
+	}
+	// An incremental update appended after the signature: the file begins with the issued one.
+	appended := append(append([]byte(nil), pdfBytes...), "\n99 0 obj\n(changed)\nendobj\n%%EOF\n"...)
+	if got, err := f.svc.CheckPDF(ctx, appended, How{Method: MethodPDF}); err != nil || got.Number != c.Number || got.File != FileChangedAfterSigning {
+		t.Errorf("appended PDF: %+v, %v; want changed after signing", got, err)
 	}
 	f.svc.FlushVerifications(ctx)
 	var logged, unknown int
-	if err := f.db.QueryRow(ctx, `SELECT count(*) FROM certificate_verifications WHERE certificate_id = $1`, c.ID).Scan(&logged); err != nil || logged != 2 {
-		t.Errorf("verifications logged: %d, %v; want 2 (api and pdf)", logged, err)
+	if err := f.db.QueryRow(ctx, `SELECT count(*) FROM certificate_verifications WHERE certificate_id = $1`, c.ID).Scan(&logged); err != nil || logged != 3 {
+		t.Errorf("verifications logged: %d, %v; want 3 (api and two pdf)", logged, err)
 	}
 	if err := f.db.QueryRow(ctx, `SELECT count(*) FROM certificate_verifications WHERE certificate_id IS NULL AND result = 'no_match' AND method = 'pdf'`).Scan(&unknown); err != nil || unknown != 1 {
 		t.Errorf("failed PDF checks logged: %d, %v; want 1", unknown, err)

@@ -1,12 +1,16 @@
 package certificates
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"shanyu/internal/pg"
 )
@@ -46,6 +50,7 @@ type Verification struct {
 	KeyID          string
 	PDFSHA256      string // hex, of the current signed PDF
 	Superseded     bool   // (PDF check) the file is a genuine earlier version of a renewed certificate
+	File           string // (PDF check) FileIssued or FileChangedAfterSigning
 }
 
 // Verify looks a certificate up by its verification code and logs the verification (in the
@@ -153,27 +158,79 @@ func (s *Service) Lookup(ctx context.Context, number, name, idLast4 string, how 
 	return s.Verify(ctx, code, how)
 }
 
-// CheckPDF tells whether an uploaded file is a genuine, unmodified certificate PDF: its SHA-256 must
-// be that of a signed PDF this service issued. It returns the certificate's verification, Superseded
-// when the file is an earlier version of a renewed certificate, and ErrNoMatch otherwise.
+// What the PDF check found the uploaded file to be (Verification.File).
+const (
+	FileIssued              = "issued"                // exactly a file this service issued
+	FileChangedAfterSigning = "changed_after_signing" // an issued file with bytes appended after its signature
+)
+
+// maxRevisions bounds how many revisions (%%EOF markers) of an upload are looked up.
+const maxRevisions = 32
+
+// CheckPDF tells what an uploaded file is: exactly a signed certificate PDF this service issued
+// (File FileIssued); such a file with something appended after it, an incremental update that PDF
+// readers may show while the signature still "verifies" for the part it covers
+// (FileChangedAfterSigning); or neither (ErrPDFUnknown). A signed PDF ends at a %%EOF marker, so the
+// prefixes ending at each marker are looked up by digest with the whole file. It returns the
+// certificate's verification, Superseded when the file is (or begins with) an earlier version of a
+// renewed certificate.
 func (s *Service) CheckPDF(ctx context.Context, file []byte, how How) (Verification, error) {
-	sum := sha256.Sum256(file)
-	var code string
-	superseded := false
-	err := s.db.QueryRow(ctx, `SELECT code FROM certificates WHERE pdf_sha256 = $1`, sum[:]).Scan(&code)
-	if pg.IsNoRows(err) {
-		superseded = true
-		err = s.db.QueryRow(ctx, `SELECT c.code FROM certificate_versions v JOIN certificates c ON c.id = v.certificate_id WHERE v.pdf_sha256 = $1`, sum[:]).Scan(&code)
+	whole := sha256.Sum256(file)
+	digests := [][]byte{whole[:]}
+	for at, n := 0, 0; n < maxRevisions; n++ {
+		i := bytes.Index(file[at:], []byte("%%EOF"))
+		if i < 0 {
+			break
+		}
+		end := at + i + len("%%EOF")
+		for _, eol := range []string{"", "\n", "\r\n", "\r"} {
+			if e := end + len(eol); e < len(file) && string(file[end:e]) == eol {
+				sum := sha256.Sum256(file[:e])
+				digests = append(digests, sum[:])
+			}
+		}
+		at = end
 	}
-	if pg.IsNoRows(err) {
-		s.logVerification(ctx, verificationRecord{at: s.now(), method: how.Method, result: "no_match", ip: how.IP, inspectionRef: how.InspectionRef})
-		return Verification{}, ErrNoMatch
-	}
+	rows, err := s.db.Query(ctx, `SELECT code, pdf_sha256, false FROM certificates WHERE pdf_sha256 = ANY($1)
+		UNION ALL
+		SELECT c.code, v.pdf_sha256, true FROM certificate_versions v JOIN certificates c ON c.id = v.certificate_id WHERE v.pdf_sha256 = ANY($1)`, digests)
 	if err != nil {
 		return Verification{}, err
 	}
-	v, err := s.Verify(ctx, code, how)
-	v.Superseded = superseded
+	type match struct {
+		code       string
+		sum        []byte
+		superseded bool
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (match, error) {
+		var m match
+		return m, r.Scan(&m.code, &m.sum, &m.superseded)
+	})
+	if err != nil {
+		return Verification{}, err
+	}
+	if len(found) == 0 {
+		s.logVerification(ctx, verificationRecord{at: s.now(), method: how.Method, result: "no_match", ip: how.IP, inspectionRef: how.InspectionRef})
+		return Verification{}, ErrPDFUnknown
+	}
+	// The whole file wins; otherwise the longest issued prefix (the digests are in file order), and
+	// the current version before a superseded one.
+	best, bestAt := found[0], -1
+	for _, m := range found {
+		at := slices.IndexFunc(digests, func(d []byte) bool { return bytes.Equal(d, m.sum) })
+		if at == 0 {
+			at = len(digests)
+		}
+		if at > bestAt || (at == bestAt && best.superseded && !m.superseded) {
+			best, bestAt = m, at
+		}
+	}
+	v, err := s.Verify(ctx, best.code, how)
+	v.Superseded = best.superseded
+	v.File = FileIssued
+	if !bytes.Equal(best.sum, whole[:]) {
+		v.File = FileChangedAfterSigning
+	}
 	return v, err
 }
 

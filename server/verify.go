@@ -18,6 +18,8 @@ var verificationSchema = object([]string{"status"}, map[string]any{
 	"level": map[string]any{"type": "integer"}, "level_name": str, "level_name_en": str, "hours": map[string]any{"type": "number"},
 	"issuer": str, "issuer_en": str, "issued_on": str, "expires_on": str, "status_since": str, "version": map[string]any{"type": "integer"},
 	"key_id": str, "pdf_sha256": str, "superseded": map[string]any{"type": "boolean"}, "verified_on": str, "verified_at": str,
+	"file": map[string]any{"type": "string", "enum": []string{certificates.FileIssued, certificates.FileChangedAfterSigning},
+		"description": "PDF check only: the upload is exactly the issued file, or begins with it and was changed after signing"},
 })
 
 // routesPublicAPI registers the public read-only JSON endpoints that phones and offline verifiers
@@ -29,6 +31,7 @@ func (s *Server) routesPublicAPI() {
 		Query: []string{"inspection"}, Response: verificationSchema}, s.apiVerify)
 	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Scope: scopePublic, Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
 	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Scope: scopePublic, Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify"}, s.jwks)
+	s.routesPKI()
 }
 
 // routesVerify registers the rest of the public verification of certificates: the verification page,
@@ -67,6 +70,7 @@ type verificationJSON struct {
 	KeyID          string  `json:"key_id,omitempty"`
 	PDFSHA256      string  `json:"pdf_sha256,omitempty"`
 	Superseded     bool    `json:"superseded,omitempty"`
+	File           string  `json:"file,omitempty"`
 	VerifiedOn     string  `json:"verified_on"`
 	VerifiedAt     string  `json:"verified_at"`
 }
@@ -83,7 +87,7 @@ func (s *Server) toVerificationJSON(c *fiber.Ctx, v certificates.Verification) v
 	if v.StatusSince != nil {
 		j.StatusSince = v.StatusSince.UTC().Format(time.RFC3339)
 	}
-	j.Version, j.KeyID, j.PDFSHA256, j.Superseded = v.Version, v.KeyID, v.PDFSHA256, v.Superseded
+	j.Version, j.KeyID, j.PDFSHA256, j.Superseded, j.File = v.Version, v.KeyID, v.PDFSHA256, v.Superseded, v.File
 	if v.HasPhoto {
 		j.PhotoURL = "/v/" + v.Code + "/photo"
 	}
@@ -244,7 +248,10 @@ func (s *Server) verifyPDFSubmit(c *fiber.Ctx) error {
 // not an error page, and reads the same whatever did not match.
 func (s *Server) verifyFormError(c *fiber.Ctx, err error, values map[string]string) error {
 	fp := formPage{Values: values}
-	if errors.Is(err, certificates.ErrNoMatch) {
+	if errors.Is(err, certificates.ErrPDFUnknown) {
+		fp.Message = s.i18n.T(langOf(c), "certificates.pdf_unknown")
+		c.Status(fiber.StatusNotFound)
+	} else if errors.Is(err, certificates.ErrNoMatch) {
 		fp.Message = s.i18n.T(langOf(c), "certificates.no_match")
 		c.Status(fiber.StatusNotFound)
 	} else if ferr := s.formError(c, err, &fp); ferr != nil {
