@@ -9,14 +9,25 @@ BIN := bin/shanyu
 build:
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/shanyu
 
-# run: a private PostgreSQL under var/pg unless DATABASE_URL is set; migrate; seed the demo; serve.
+# run: a private PostgreSQL under var/pg unless DATABASE_URL is set; migrate; the signing keys and the
+# development CA; unless SHANYU_TSA_URL names a TSA, the local one (`shanyu tsa serve` on
+# 127.0.0.1:$${SHANYU_TSA_PORT:-8318}, stopped with the server) so that PDF signatures carry an RFC 3161
+# timestamp; seed the demo; serve.
 run: build
 	@scripts/deps run
 	@db="$${DATABASE_URL:-$$(scripts/localpg start | tail -n 1)}"; \
 	export DATABASE_URL="$$db"; \
 	$(BIN) migrate up; \
+	$(BIN) keys init; \
+	if [ -z "$${SHANYU_TSA_URL:-}" ]; then \
+		port="$${SHANYU_TSA_PORT:-8318}"; \
+		$(BIN) tsa serve --addr "127.0.0.1:$$port" & tsa=$$!; \
+		trap 'kill $$tsa 2>/dev/null || true' EXIT; \
+		for i in $$(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$$port") 2>/dev/null && break; sleep 0.1; done; \
+		export SHANYU_TSA_URL="http://127.0.0.1:$$port/"; \
+	fi; \
 	$(BIN) seed demo; \
-	exec $(BIN) serve
+	$(BIN) serve
 
 # stop: stop the private PostgreSQL (its data stays in var/pg).
 stop:

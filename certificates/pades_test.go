@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/digitorus/pkcs7"
 
 	"shanyu/certificates/tsa"
+	"shanyu/internal/pgtest"
 )
 
 // testPKI is a CA with a signing certificate under it and a local TSA (an httptest server) whose
@@ -257,5 +259,89 @@ func TestPKIProfiles(t *testing.T) {
 	}
 	if !critical || len(tsaCert.ExtKeyUsage) != 1 || tsaCert.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping {
 		t.Errorf("TSA extended key usage %v, critical %v", tsaCert.ExtKeyUsage, critical)
+	}
+}
+
+// TestRotationKeepsOldPDFsValid: after RotatePDFSigner, new PDFs are signed by a new certificate of
+// the same CA and a PDF signed before still validates as trusted in poppler/NSS; the CRL the service
+// publishes is signed by the CA and lists a signing certificate once it is revoked, and only then.
+func TestRotationKeepsOldPDFsValid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	const base = "http://127.0.0.1:1"
+	if _, _, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Rotation", base, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	sign := func() (*PDFSigner, string) {
+		t.Helper()
+		s, err := StoredPDFSigner(ctx, db, testSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Produce(ctx, testRenderer(t), s, testDocument(t, docOptions{}), time.Now().UTC().Truncate(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, writeTemp(t, out.PDF)
+	}
+	before, oldPDF := sign()
+	fp, err := RotatePDFSigner(ctx, db, testSecret, "Shanyu Rotation", base, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, newPDF := sign()
+	if fp == before.Fingerprint() || after.Fingerprint() != fp || !after.Chain[0].Equal(before.Chain[0]) {
+		t.Fatalf("rotation: %s → %s (active %s), same CA %v", before.Fingerprint(), fp, after.Fingerprint(), after.Chain[0].Equal(before.Chain[0]))
+	}
+	dir := t.TempDir()
+	nss := "sql:" + filepath.Join(dir, "nss")
+	if err := os.Mkdir(filepath.Join(dir, "nss"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-N", "-d", nss, "--empty-password"}, {"-A", "-d", nss, "-n", "root", "-t", "C,C,C", "-i", writePEM(t, dir, "root.pem", before.Chain[0])}} {
+		if out, err := tool(t, "certutil", args...); err != nil {
+			t.Fatalf("certutil %v: %v\n%s", args, err, out)
+		}
+	}
+	for name, p := range map[string]string{"before rotation": oldPDF, "after rotation": newPDF} {
+		if out, _ := tool(t, "pdfsig", "-nssdir", nss, p); !strings.Contains(out, "Signature is Valid") || !strings.Contains(out, "Certificate is Trusted") {
+			t.Errorf("PDF signed %s:\n%s", name, out)
+		}
+	}
+
+	svc := New(db, Config{BaseURL: base, Secret: testSecret})
+	ca, err := StoredCA(ctx, db, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := ca.Fingerprint()[:16]
+	crlOf := func(at time.Time) *x509.RevocationList {
+		t.Helper()
+		der, err := makeCRL(ctx, db, testSecret, name, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil || crl.CheckSignatureFrom(ca.Certificate) != nil {
+			t.Fatalf("CRL: %v", err)
+		}
+		return crl
+	}
+	if der, err := svc.CRL(ctx, name); err != nil || len(der) == 0 {
+		t.Fatalf("service CRL: %v", err)
+	}
+	if _, err := svc.CRL(ctx, "0000000000000000"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CRL of another CA: %v", err)
+	}
+	if n := len(crlOf(time.Now()).RevokedCertificateEntries); n != 0 {
+		t.Fatalf("CRL lists %d before any revocation", n)
+	}
+	if err := RevokePDFSigner(ctx, db, before.Fingerprint(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	crl := crlOf(time.Now().Add(time.Second))
+	if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(before.Certificate.SerialNumber) != 0 {
+		t.Fatalf("CRL after revoking the old certificate: %+v", crl.RevokedCertificateEntries)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/certificates"
+	"shanyu/certificates/tsa"
 	"shanyu/internal/config"
 	"shanyu/internal/jobs"
 	"shanyu/internal/pg"
@@ -32,6 +35,7 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	fs.SetOutput(stdout)
 	count := fs.Int("count", 500, "certificates to issue")
 	workers := fs.Int("workers", 32, "concurrent job workers")
+	withTSA := fs.Bool("tsa", false, "timestamp every PDF signature with a local RFC 3161 TSA (as `shanyu tsa serve`); otherwise SHANYU_TSA_URL, if set")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
@@ -78,7 +82,26 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 		return fmt.Errorf("bench holder: %w", err)
 	}
 
-	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey})
+	tsaURL := cfg.TSAURL
+	if *withTSA {
+		ca, err := certificates.StoredCA(ctx, pool, cfg.SecretKey)
+		if err != nil {
+			return err
+		}
+		cert, key, err := ca.IssueTSA(demoIssuer, cfg.BaseURL, time.Now())
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		ts := &http.Server{Handler: &tsa.Server{Certificate: cert, Key: key}, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = ts.Serve(ln) }()
+		defer ts.Close()
+		tsaURL = "http://" + ln.Addr().String() + "/"
+	}
+	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: tsaURL})
 	reg := jobs.NewRegistry()
 	jobs.Add(reg, &certificates.IssueWorker{Service: svc})
 	client, err := jobs.New(pool, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), *workers)
@@ -146,7 +169,7 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	out, _ := json.Marshal(map[string]any{
 		"bench": "certs", "count": *count, "issued": issued, "failed": failed, "workers": *workers, "cpus": runtime.NumCPU(),
 		"seconds": round2(elapsed.Seconds()), "per_s": round2(float64(issued) / elapsed.Seconds()), "bytes_per_pdf": int(avg),
-		"target_per_s": 150,
+		"target_per_s": 150, "timestamped": tsaURL != "",
 	})
 	fmt.Fprintln(stdout, string(out))
 	return nil
