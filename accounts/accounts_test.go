@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -415,5 +416,38 @@ func TestAccessPolicyAndReplicaPropagation(t *testing.T) {
 	}
 	if !b.Allowed(principal("inspector"), "admin.users", "read") {
 		t.Fatal("replica b did not pick up the new grant")
+	}
+}
+
+// OWASP ASVS 5.0 V6.2.1 (length), V6.2.4 (the most common passwords), V6.2.11 (context-specific
+// words: the account's own phone, username and ID number), V6.2.9 (long passphrases of any
+// characters accepted).
+func TestPasswordRulesV6_2(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t)
+	ctx := context.Background()
+	in := SignupInput{Name: "赵敏", Phone: "13800000077", IDNumber: "11010519491231002X"}
+	cases := map[string]string{
+		"password":               "accounts.password_too_short",
+		"short1":                 "accounts.password_too_short",
+		"qwertyuiop":             "accounts.password_common",
+		"1234567890":             "accounts.password_common",
+		"PassWord123":            "accounts.password_common",
+		"my13800000077pw":        "accounts.password_personal",
+		"zm19491231zm":           "accounts.password_personal",
+		"key-31002x-key":         "accounts.password_personal",
+		strings.Repeat("x", 300): "accounts.password_too_long",
+	}
+	for pw, key := range cases {
+		in.Password = pw
+		_, err := s.Signup(ctx, in)
+		e := failure.As(err)
+		if e.Kind != failure.Invalid || e.Fields["password"].Key != key {
+			t.Errorf("password %.20q: %v, want %s", pw, err, key)
+		}
+	}
+	in.Password = "小燕子 穿花衣 年年春天来这里!"
+	if _, err := s.Signup(ctx, in); err != nil {
+		t.Fatalf("a passphrase: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ var DefaultPolicy = Policy{
 	AccountFailures:  10,
 	AddressFailures:  20,
 	ThrottleWindow:   15 * time.Minute,
-	MinPasswordChars: 8,
+	MinPasswordChars: 10,
 	HashMemory:       512 << 20,
 	HashQueue:        30 * time.Second,
 }

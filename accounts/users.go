@@ -54,14 +54,6 @@ var (
 	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 )
 
-func (s *Service) validatePassword(f *failure.Fields, field, pw string) {
-	switch {
-	case utf8.RuneCountInString(pw) < s.policy.MinPasswordChars:
-		f.Add(field, "accounts.password_too_short", s.policy.MinPasswordChars)
-	case len(pw) > 256:
-		f.Add(field, "accounts.password_too_long")
-	}
-}
 
 func validName(name string) bool {
 	n := utf8.RuneCountInString(name)
@@ -84,7 +76,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (User, error) {
 	if !ValidCitizenID(in.IDNumber) {
 		f.Add("id_number", "accounts.id_number_invalid")
 	}
-	s.validatePassword(&f, "password", in.Password)
+	s.validatePassword(&f, "password", in.Password, passwordContext{Username: in.Phone, Phone: in.Phone, IDNumber: in.IDNumber})
 	if in.Language != "en" {
 		in.Language = "zh-CN"
 	}
@@ -184,7 +176,7 @@ func (s *Service) CreateUser(ctx context.Context, actorID int64, in CreateUserIn
 	if in.IDNumber != "" && !ValidCitizenID(in.IDNumber) {
 		f.Add("id_number", "accounts.id_number_invalid")
 	}
-	s.validatePassword(&f, "password", in.Password)
+	s.validatePassword(&f, "password", in.Password, passwordContext{Username: in.Username, Phone: in.Phone, IDNumber: in.IDNumber})
 	if err := f.Err(); err != nil {
 		return User{}, err
 	}
@@ -311,8 +303,12 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, err
 // current password instead of silently replacing the first (docs/architecture.md, Transactions and
 // locks).
 func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession int64, current, next string) error {
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
 	var f failure.Fields
-	s.validatePassword(&f, "new_password", next)
+	s.validatePassword(&f, "new_password", next, s.passwordContextOf(ctx, u))
 	if err := f.Err(); err != nil {
 		return err
 	}
@@ -351,8 +347,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession 
 // ResetPassword sets a temporary password chosen by an administrator, ends all the user's sessions and
 // makes them choose a new password at their next sign-in.
 func (s *Service) ResetPassword(ctx context.Context, actorID, userID int64, temporary string) error {
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
 	var f failure.Fields
-	s.validatePassword(&f, "password", temporary)
+	s.validatePassword(&f, "password", temporary, s.passwordContextOf(ctx, u))
 	if err := f.Err(); err != nil {
 		return err
 	}

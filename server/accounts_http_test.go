@@ -563,3 +563,21 @@ func (c *client) multipart(path string, fields map[string]string, fileField, nam
 	b, _ := io.ReadAll(res.Body)
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
+
+// OWASP ASVS 5.0 V6.2.1, V6.2.4: the sign-up page states the password rules before anything is typed,
+// and "password" (short and among the most common) is refused with a 422 naming the field.
+func TestSignupShowsPasswordRulesAndRefusesWeakOnes(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	c := newClient(t, srv)
+	page := c.do("GET", "/signup", nil, nil)
+	if !strings.Contains(string(page.Body), `aria-describedby="password-rules"`) || !strings.Contains(string(page.Body), "至少 10 个字符") {
+		t.Errorf("the sign-up page does not state the password rules up front")
+	}
+	for pw, want := range map[string]string{"password": "10", "qwertyuiop": "常见", "13812345670abc": "手机号"} {
+		r := c.do("POST", "/api/v1/auth/signup", map[string]string{"name": "王小丽", "phone": "13812345670", "id_number": "11010519491231002X", "password": pw}, nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(errorFields(t, r)["password"]), want) {
+			t.Errorf("password %q: %d %s", pw, r.Status, r.Body)
+		}
+	}
+}
