@@ -54,7 +54,6 @@ var (
 	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 )
 
-
 func validName(name string) bool {
 	n := utf8.RuneCountInString(name)
 	return n >= 2 && n <= 40 && !strings.ContainsAny(name, "<>\"'&0123456789")
