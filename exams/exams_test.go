@@ -537,6 +537,46 @@ func TestConcurrentStartsMakeOneAttempt(t *testing.T) {
 	}
 }
 
+// A province's candidates start together on a bank none of whose versions was delivered yet: every
+// start inserts its paper (whose foreign keys share-lock the versions, in paper order) and marks the
+// versions delivered. Marking must not take a lock that conflicts with those key-share locks, or the
+// starts deadlock against each other (exam day: 199 of 200 starts refused in the bench).
+func TestManyCandidatesStartTogetherOnAFreshBank(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	const n = 24
+	people := make([]int64, n)
+	for i := range people {
+		people[i] = f.candidate(t, fmt.Sprintf("考生%d", i), 0)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range people {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			_, errs[i] = f.svc.Start(ctx, f.session.ID, people[i])
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("start %d: %v", i, err)
+		}
+	}
+	var deadlocks int64
+	if err := f.pool.QueryRow(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&deadlocks); err != nil {
+		t.Fatal(err)
+	}
+	if deadlocks != 0 {
+		t.Errorf("%d deadlocks among %d starts", deadlocks, n)
+	}
+}
+
 func TestPassRule(t *testing.T) {
 	t.Parallel()
 	x := Session{TheoryPass: 60, PracticalPass: 60}

@@ -411,7 +411,9 @@ func Version(ctx context.Context, db pg.DB, versionID int64) (Stored, error) {
 //
 // Concurrent exam starts mark overlapping sets of versions, each in its paper's shuffled order: the
 // rows are locked in id order (and those delivered already are not locked at all), so that two
-// starts never wait for each other in a cycle (docs/architecture.md, Transactions and locks).
+// starts never wait for each other in a cycle (docs/architecture.md, Transactions and locks). The lock
+// is FOR NO KEY UPDATE, what the UPDATE takes anyway: the start's paper rows already hold key-share
+// locks on these versions (their foreign keys), which FOR UPDATE would conflict with — in paper order.
 func MarkDelivered(ctx context.Context, db pg.DB, versionIDs []int64) error {
 	if len(versionIDs) == 0 {
 		return nil
@@ -420,7 +422,7 @@ func MarkDelivered(ctx context.Context, db pg.DB, versionIDs []int64) error {
 	// marked runs although the final SELECT does not read it: PostgreSQL always executes a
 	// data-modifying WITH.
 	err := db.QueryRow(ctx, `WITH todo AS (
-			SELECT id FROM bank_item_versions WHERE id = ANY($1) AND delivered_at IS NULL ORDER BY id FOR UPDATE),
+			SELECT id FROM bank_item_versions WHERE id = ANY($1) AND delivered_at IS NULL ORDER BY id FOR NO KEY UPDATE),
 		marked AS (
 			UPDATE bank_item_versions v SET delivered_at = coalesce(v.delivered_at, now()) FROM todo WHERE v.id = todo.id RETURNING v.id)
 		SELECT count(*) FROM bank_item_versions WHERE id = ANY($1)`, versionIDs).Scan(&found)
