@@ -25,7 +25,8 @@ type BadgeInput struct {
 	Level          int
 	Titles         Titles
 	IssuerName     string // the training centre that issued it
-	IssuerID       string // a URI naming the issuer; BaseURL when empty
+	IssuerNameEN   string
+	IssuerID       string // the issuer's Profile URL (IssuerURL); BaseURL when empty
 	IssuedOn       time.Time
 	ExpiresOn      time.Time
 	Status         *StatusEntry // its entry in a published status list, if any (OB 3.0 allows one)
@@ -64,6 +65,10 @@ func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
 	if issuerID == "" {
 		issuerID = base + "/"
 	}
+	issuer := map[string]any{"id": issuerID, "type": []string{"Profile"}, "name": in.IssuerName}
+	if in.IssuerNameEN != "" && in.IssuerNameEN != in.IssuerName {
+		issuer["name"] = in.IssuerName + " / " + in.IssuerNameEN
+	}
 	id := base + "/v/" + in.Code
 	validFrom := startOfDay(in.IssuedOn)
 	validUntil := startOfDay(in.ExpiresOn).AddDate(0, 0, 1).Add(-time.Second) // valid through the whole last day
@@ -74,11 +79,7 @@ func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
 		"id":       id,
 		"type":     []string{"VerifiableCredential", "OpenBadgeCredential"},
 		"name":     nameZH + " / " + nameEN,
-		"issuer": map[string]any{
-			"id":   issuerID,
-			"type": []string{"Profile"},
-			"name": in.IssuerName,
-		},
+		"issuer":      issuer,
 		"validFrom":   validFrom.Format(time.RFC3339),
 		"validUntil":  validUntil.Format(time.RFC3339),
 		"awardedDate": validFrom.Format(time.RFC3339),
@@ -91,18 +92,7 @@ func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
 				"hashed":       false,
 				"identityHash": in.HolderName,
 			}},
-			"achievement": map[string]any{
-				"id":              base + "/achievements/" + in.OccupationCode + "/" + strconv.Itoa(in.Level),
-				"type":            []string{"Achievement"},
-				"achievementType": "Certification",
-				"name":            nameZH + " / " + nameEN,
-				"description":     fmt.Sprintf("%s (%s), %s", in.Titles.OccupationEN, in.OccupationCode, in.Titles.LevelEN),
-				"humanCode":       in.OccupationCode + "/" + strconv.Itoa(in.Level),
-				"criteria": map[string]any{
-					"narrative": "Passed the national vocational skill level assessment for this occupation and level.",
-				},
-				"inLanguage": "zh-CN",
-			},
+			"achievement": Achievement(base, in.OccupationCode, in.Level, in.Titles),
 		},
 		// Registered JWT claims mirroring the credential (OB 3.0 §8.2.4.1).
 		"iss": issuerID,
@@ -117,8 +107,45 @@ func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.sign("JWT", payload)
+	return s.signKid("JWT", KeyURL(base, s.kid), payload)
 }
+
+// Achievement is what a certificate attests, as an OB 3.0 Achievement: its id is AchievementURL,
+// where the same JSON is served.
+func Achievement(baseURL, occupationCode string, level int, t Titles) map[string]any {
+	nameZH := t.OccupationZH + " " + t.LevelZH
+	nameEN := t.OccupationEN + ", " + t.LevelEN
+	return map[string]any{
+		"id":              AchievementURL(baseURL, occupationCode, level),
+		"type":            []string{"Achievement"},
+		"achievementType": "Certification",
+		"name":            nameZH + " / " + nameEN,
+		"description":     fmt.Sprintf("%s (%s), %s", t.OccupationEN, occupationCode, t.LevelEN),
+		"humanCode":       occupationCode + "/" + strconv.Itoa(level),
+		"criteria": map[string]any{
+			"narrative": "Passed the national vocational skill level assessment for this occupation and level.",
+		},
+		"inLanguage": "zh-CN",
+	}
+}
+
+// AchievementURL is where an occupation and level's Achievement is published.
+func AchievementURL(baseURL, occupationCode string, level int) string {
+	return strings.TrimRight(baseURL, "/") + "/achievements/" + occupationCode + "/" + strconv.Itoa(level)
+}
+
+// IssuerURL is a training centre's id as an Open Badges issuer: the URL of its OB 3.0 Profile (JSON).
+// PlatformIssuer names the platform itself, which issues the status lists.
+func IssuerURL(baseURL, centreCode string) string {
+	return strings.TrimRight(baseURL, "/") + "/issuers/" + centreCode
+}
+
+// PlatformIssuer is the issuer code of the platform (status lists); centre codes are upper case.
+const PlatformIssuer = "platform"
+
+// KeyURL is a signing key's URL, written as the kid of credentials and status lists so that a
+// verifier finds the key from the credential alone: GET answers the public JWK.
+func KeyURL(baseURL, kid string) string { return strings.TrimRight(baseURL, "/") + "/keys/" + kid }
 
 // VerifyCredential checks a VC-JWT made by this package against the published keys and returns its
 // payload, the credential.

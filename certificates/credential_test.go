@@ -79,7 +79,8 @@ func TestOpenBadgeCredentialValidatesAgainstOB3Schema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if header.Alg != "EdDSA" || header.Kid != testKey.KeyID() {
+	// The kid is a URL where the key is published, so that a verifier finds it from the credential.
+	if header.Alg != "EdDSA" || !strings.HasSuffix(header.Kid, "/keys/"+testKey.KeyID()) || !strings.HasPrefix(header.Kid, "https://") {
 		t.Fatalf("header = %+v", header)
 	}
 	cred, err := VerifyCredential(jwt, JWKSet{Keys: []JWK{testKey.PublicJWK()}})

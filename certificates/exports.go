@@ -55,8 +55,8 @@ func (s *Service) StatusListCredential(ctx context.Context, purpose string) (str
 	if err != nil {
 		return "", err
 	}
-	return key.StatusListCredential(StatusListInput{URL: s.StatusListURL(purpose), IssuerID: strings.TrimRight(s.baseURL, "/") + "/",
-		Purpose: purpose, List: list, ValidFrom: s.now(), ValidUntil: s.now().Add(24 * 3600 * 1e9)})
+	return key.StatusListCredential(StatusListInput{URL: s.StatusListURL(purpose), IssuerID: IssuerURL(s.baseURL, PlatformIssuer),
+		Purpose: purpose, List: list, ValidFrom: s.now(), ValidUntil: s.now().Add(24 * 3600 * 1e9), KeyURL: KeyURL(s.baseURL, key.KeyID())})
 }
 
 // OpenBadge returns a certificate as an Open Badges 3.0 credential (VC-JWT) for its holder.
@@ -75,7 +75,8 @@ func (s *Service) OpenBadge(ctx context.Context, number string) (string, error) 
 	}
 	return key.OpenBadgeCredential(BadgeInput{
 		BaseURL: s.baseURL, Code: c.Code, Number: c.Number, HolderName: name, OccupationCode: c.OccupationCode, Level: c.Level,
-		Titles: c.Titles(), IssuerName: c.CentreName, IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn,
+		Titles: c.Titles(), IssuerName: c.CentreName, IssuerNameEN: c.CentreNameEN, IssuerID: IssuerURL(s.baseURL, c.CentreCode),
+		IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn,
 		Status: &StatusEntry{ListURL: s.StatusListURL(PurposeRevocation), Index: c.StatusIndex, Purpose: PurposeRevocation},
 	})
 }

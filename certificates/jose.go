@@ -86,8 +86,11 @@ type jwsHeader struct {
 }
 
 // sign returns a JWS compact serialisation of payload (RFC 7515) with alg EdDSA (RFC 8037).
-func (s *Signer) sign(typ string, payload []byte) (string, error) {
-	h, err := json.Marshal(jwsHeader{Alg: "EdDSA", Kid: s.kid, Typ: typ})
+func (s *Signer) sign(typ string, payload []byte) (string, error) { return s.signKid(typ, s.kid, payload) }
+
+// signKid is sign with kid written as given (a key URL, KeyURL) instead of the bare key id.
+func (s *Signer) signKid(typ, kid string, payload []byte) (string, error) {
+	h, err := json.Marshal(jwsHeader{Alg: "EdDSA", Kid: kid, Typ: typ})
 	if err != nil {
 		return "", err
 	}
@@ -120,6 +123,10 @@ func verifyJWS(token string, set JWKSet) (jwsHeader, []byte, error) {
 		return jwsHeader{}, nil, ErrTokenInvalid.Wrap(fmt.Errorf("alg %q", h.Alg))
 	}
 	pub, ok := set.Key(h.Kid)
+	if i := strings.LastIndex(h.Kid, "/keys/"); !ok && i >= 0 {
+		// A key URL (KeyURL) names the key by its id in the last segment.
+		pub, ok = set.Key(h.Kid[i+len("/keys/"):])
+	}
 	if !ok {
 		return jwsHeader{}, nil, ErrTokenUnknownKey.Wrap(fmt.Errorf("kid %q", h.Kid))
 	}

@@ -101,6 +101,7 @@ type StatusListInput struct {
 	List       *StatusList
 	ValidFrom  time.Time
 	ValidUntil time.Time // optional: when verifiers should fetch a fresh one
+	KeyURL     string    // the kid written in the header (KeyURL); the bare key id when empty
 }
 
 // StatusListCredential returns a BitstringStatusListCredential secured as a VC-JWT.
@@ -137,6 +138,9 @@ func (s *Signer) StatusListCredential(in StatusListInput) (string, error) {
 	payload, err := json.Marshal(cred)
 	if err != nil {
 		return "", err
+	}
+	if in.KeyURL != "" {
+		return s.signKid("vc+jwt", in.KeyURL, payload)
 	}
 	return s.sign("vc+jwt", payload)
 }

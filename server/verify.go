@@ -32,6 +32,7 @@ func (s *Server) routesPublicAPI() {
 	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Scope: scopePublic, Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
 	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Scope: scopePublic, Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify"}, s.jwks)
 	s.routesPKI()
+	s.routesIssuers()
 }
 
 // routesVerify registers the rest of the public verification of certificates: the verification page,
