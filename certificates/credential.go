@@ -75,10 +75,10 @@ func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
 	nameZH := in.Titles.OccupationZH + " " + in.Titles.LevelZH
 	nameEN := in.Titles.OccupationEN + ", " + in.Titles.LevelEN
 	cred := map[string]any{
-		"@context": []string{contextVC2, contextOB3},
-		"id":       id,
-		"type":     []string{"VerifiableCredential", "OpenBadgeCredential"},
-		"name":     nameZH + " / " + nameEN,
+		"@context":    []string{contextVC2, contextOB3},
+		"id":          id,
+		"type":        []string{"VerifiableCredential", "OpenBadgeCredential"},
+		"name":        nameZH + " / " + nameEN,
 		"issuer":      issuer,
 		"validFrom":   validFrom.Format(time.RFC3339),
 		"validUntil":  validUntil.Format(time.RFC3339),

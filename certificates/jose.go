@@ -86,7 +86,9 @@ type jwsHeader struct {
 }
 
 // sign returns a JWS compact serialisation of payload (RFC 7515) with alg EdDSA (RFC 8037).
-func (s *Signer) sign(typ string, payload []byte) (string, error) { return s.signKid(typ, s.kid, payload) }
+func (s *Signer) sign(typ string, payload []byte) (string, error) {
+	return s.signKid(typ, s.kid, payload)
+}
 
 // signKid is sign with kid written as given (a key URL, KeyURL) instead of the bare key id.
 func (s *Signer) signKid(typ, kid string, payload []byte) (string, error) {
