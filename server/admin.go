@@ -369,6 +369,8 @@ type listPage struct {
 	Kinds      []string
 	InstTypes  []string
 	Regions    []accounts.Region
+	RegionTree []regionOption // the grant form's region tree (admin_grant_form.go)
+	Orgs       []orgOption    // and its organisation search
 	Org        orgJSON
 	StaffRoles []string
 }
@@ -455,7 +457,11 @@ func (s *Server) renderUser(c *fiber.Ctx, fp formPage) error {
 	if fp.Notice != "" {
 		fp.Notice = s.i18n.T(langOf(c), "admin.notice."+fp.Notice)
 	}
-	return s.render(c, "admin_user", page{Title: u.Name, Data: listPage{formPage: fp, Items: toUserJSON(u, g), Roles: accounts.AllRoles}})
+	tree, orgs, err := s.grantChoices(c, langOf(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, "admin_user", page{Title: u.Name, Data: listPage{formPage: fp, Items: toUserJSON(u, g), Roles: accounts.AllRoles, RegionTree: tree, Orgs: orgs}})
 }
 
 func (s *Server) addGrantSubmit(c *fiber.Ctx) error {
@@ -463,9 +469,9 @@ func (s *Server) addGrantSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b := grantBody{Role: c.FormValue("role"), Domain: strings.TrimSpace(c.FormValue("domain"))}
+	b := grantBody{Role: c.FormValue("role"), Domain: s.grantDomain(c)}
 	if err := s.addGrant(c, id, b); err != nil {
-		fp := formPage{Values: map[string]string{"role": b.Role, "domain": b.Domain}}
+		fp := formPage{Values: map[string]string{"role": b.Role, "domain": b.Domain, "where": c.FormValue("where"), "org": c.FormValue("org"), "region": c.FormValue("region")}}
 		if err := s.formError(c, err, &fp); err != nil {
 			return err
 		}

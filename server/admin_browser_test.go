@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -79,4 +80,43 @@ func TestAdminManagesUsersInTheBrowser(t *testing.T) {
 		t.Fatalf("organisations page: %q %v", orgs, err)
 	}
 	browsertest.Screenshot(t, ctx, "admin-organisations")
+
+	// Grants are made by form: an organisation found by its name, or a region from the tree; no code typed.
+	bg := context.Background()
+	u, err := srv.App.Accounts.UserByUsername(bg, "caregiver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hzi, err := srv.App.Accounts.OrganisationByCode(bg, "HZI001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	userURL := fmt.Sprintf("%s/admin/users/%d", srv.URL, u.ID)
+	if err := chromedp.Do(ctx, chromedp.Navigate(userURL), chromedp.WaitVisible(chromedp.CSS("#grant-where")),
+		chromedp.SetValue(chromedp.CSS("#role"), accounts.RoleInspector),
+		chromedp.Click(chromedp.CSS(`#grant-where input[value=region]`)),
+		chromedp.SetValue(chromedp.CSS("#grant-region"), "3301")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "admin-grant-region-tree")
+	clickAndLoad(t, ctx, `form[action$="/grants"] button[type=submit]`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(userURL), chromedp.WaitVisible(chromedp.CSS("#grant-where")),
+		chromedp.SetValue(chromedp.CSS("#role"), accounts.RoleInstitutionAdmin),
+		chromedp.Click(chromedp.CSS(`#grant-where input[value=org]`)),
+		chromedp.SetValue(chromedp.CSS("#grant-org"), hzi.Name)); err != nil {
+		t.Fatal(err)
+	}
+	clickAndLoad(t, ctx, `form[action$="/grants"] button[type=submit]`)
+	grants, err := srv.App.Accounts.GrantsOf(bg, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range grants {
+		got = append(got, g.Role+"@"+g.Domain)
+	}
+	all := strings.Join(got, " ")
+	if !strings.Contains(all, accounts.RoleInspector+"@region:3301") || !strings.Contains(all, accounts.RoleInstitutionAdmin+"@org:HZI001") {
+		t.Errorf("grants made by form: %v", got)
+	}
 }
