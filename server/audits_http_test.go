@@ -255,6 +255,23 @@ func TestRegulatorPages(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `id="changes"`) || !strings.Contains(string(r.Body), "资质不符") {
 		t.Fatalf("preview page: %d", r.Status)
 	}
+	// The same rule by form: post, occupation, minimum level and effect chosen, the rule said in words,
+	// previewed, then saved as previewed; the list shows it in words with the line only in a detail.
+	form := url.Values{"action": {"preview"}, "post": {"lead_caregiver"}, "requirement": {"certificate"}, "occupation": {"4-10-01-03"}, "level": {"3"}, "effect": {"allow"}}
+	r = admin.auditForm("/dashboard/rules", form)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "保育组长须持有保育师三级及以上证书") || !strings.Contains(string(r.Body), `name="previewed_line" value="p, qual:4-10-01-03:3, post:lead_caregiver, qualification, allow"`) {
+		t.Fatalf("rule by form, preview: %d", r.Status)
+	}
+	form.Set("action", "add")
+	form.Set("previewed_line", "p, qual:4-10-01-03:3, post:lead_caregiver, qualification, allow")
+	form.Set("level", "1") // changed after the preview: what was previewed is saved
+	if r = admin.auditForm("/dashboard/rules", form); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "规则已保存") {
+		t.Fatalf("rule by form, add: %d %s", r.Status, r.Body)
+	}
+	rules, err := srv.App.Audits.Rules(context.Background())
+	if err != nil || len(rules) == 0 || rules[len(rules)-1].Line != "p, qual:4-10-01-03:3, post:lead_caregiver, qualification, allow" {
+		t.Fatalf("stored rules: %+v %v", rules, err)
+	}
 	r = admin.auditForm("/dashboard/rounds", url.Values{"name": {"页面抽查"}, "region_code": {"3301"}, "share_percent": {"10"}, "per_inspection": {"2"}})
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "已抽取 2 家机构") {
 		t.Fatalf("round page: %d %s", r.Status, r.Body)
