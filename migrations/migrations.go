@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -197,13 +199,39 @@ func up(ctx context.Context, db *pgxpool.Pool, all []Migration) ([]Migration, er
 	}, true)
 }
 
-// Down reverts the last `steps` applied migrations, newest first.
-func Down(ctx context.Context, db *pgxpool.Pool, steps int) ([]Migration, error) {
+// DownOptions say how far Down may go.
+type DownOptions struct {
+	// DropData lets a down migration drop tables or columns that hold rows. Without it Down refuses,
+	// naming them: a table dropped on a live database may be evidence the audit log still points at.
+	DropData bool
+}
+
+// DataLossError names the tables and columns holding data that a down migration would drop.
+type DataLossError struct {
+	Migration string
+	Tables    []string // "name (N rows)"
+	Columns   []string // "table.column"
+}
+
+func (e *DataLossError) Error() string {
+	var parts []string
+	if len(e.Tables) > 0 {
+		parts = append(parts, "tables "+strings.Join(e.Tables, ", "))
+	}
+	if len(e.Columns) > 0 {
+		parts = append(parts, "columns "+strings.Join(e.Columns, ", "))
+	}
+	return fmt.Sprintf("reverting %s would drop %s that hold data; refused (pass --drop-data to drop them anyway)", e.Migration, strings.Join(parts, " and "))
+}
+
+// Down reverts the last `steps` applied migrations, newest first. It refuses, before changing
+// anything, a migration whose down would drop tables or columns that hold rows, unless o.DropData.
+func Down(ctx context.Context, db *pgxpool.Pool, steps int, o DownOptions) ([]Migration, error) {
 	all, err := All()
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, db, all, func(all []Migration, applied map[int]bool) []Migration {
+	return runWith(ctx, db, all, o, func(all []Migration, applied map[int]bool) []Migration {
 		var todo []Migration
 		for i := len(all) - 1; i >= 0 && len(todo) < steps; i-- {
 			if applied[all[i].Version] {
@@ -215,6 +243,10 @@ func Down(ctx context.Context, db *pgxpool.Pool, steps int) ([]Migration, error)
 }
 
 func run(ctx context.Context, db *pgxpool.Pool, all []Migration, pick func([]Migration, map[int]bool) []Migration, up bool) ([]Migration, error) {
+	return runWith(ctx, db, all, DownOptions{DropData: true}, pick, up)
+}
+
+func runWith(ctx context.Context, db *pgxpool.Pool, all []Migration, o DownOptions, pick func([]Migration, map[int]bool) []Migration, up bool) ([]Migration, error) {
 	conn, err := db.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -248,6 +280,11 @@ func run(ctx context.Context, db *pgxpool.Pool, all []Migration, pick func([]Mig
 				}
 				_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 				return err
+			}
+			if !o.DropData {
+				if err := checkDataLoss(ctx, tx, m); err != nil {
+					return err
+				}
 			}
 			if err := m.apply(ctx, tx, false); err != nil {
 				return err
@@ -311,4 +348,82 @@ func List(ctx context.Context, db *pgxpool.Pool) ([]Status, error) {
 		out[i] = Status{Migration: m, AppliedAt: applied[m.Version]}
 	}
 	return out, nil
+}
+
+// checkDataLoss tries m's down inside a savepoint to learn which tables and columns it drops,
+// rolls it back, and then looks whether those held data.
+func checkDataLoss(ctx context.Context, tx pgx.Tx, m Migration) error {
+	before, err := columnsOf(ctx, tx)
+	if err != nil {
+		return err
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.apply(ctx, sp, false); err != nil {
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	after, err := columnsOf(ctx, sp)
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return err
+	}
+	loss := &DataLossError{Migration: fmt.Sprintf("%04d_%s", m.Version, m.Name)}
+	for table, cols := range before {
+		kept, tableKept := after[table]
+		if !tableKept {
+			var n int64
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+				return fmt.Errorf("count %s: %w", table, err)
+			}
+			if n > 0 {
+				loss.Tables = append(loss.Tables, fmt.Sprintf("%s (%d rows)", table, n))
+			}
+			continue
+		}
+		for _, c := range cols {
+			if slices.Contains(kept, c) {
+				continue
+			}
+			var held bool
+			q := fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %s WHERE %s IS NOT NULL)`, pgx.Identifier{table}.Sanitize(), pgx.Identifier{c}.Sanitize())
+			if err := tx.QueryRow(ctx, q).Scan(&held); err != nil {
+				return fmt.Errorf("look at %s.%s: %w", table, c, err)
+			}
+			if held {
+				loss.Columns = append(loss.Columns, table+"."+c)
+			}
+		}
+	}
+	if len(loss.Tables) == 0 && len(loss.Columns) == 0 {
+		return nil
+	}
+	slices.Sort(loss.Tables)
+	slices.Sort(loss.Columns)
+	return loss
+}
+
+// columnsOf lists the ordinary tables of the current schema with their columns.
+func columnsOf(ctx context.Context, tx pgx.Tx) (map[string][]string, error) {
+	rows, err := tx.Query(ctx, `SELECT c.relname, a.attname FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')`)
+	if err != nil {
+		return nil, fmt.Errorf("list columns: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			return nil, err
+		}
+		out[t] = append(out[t], c)
+	}
+	return out, rows.Err()
 }

@@ -42,7 +42,7 @@ func TestUpDownUp(t *testing.T) {
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second up applied %d: %v", len(again), err)
 	}
-	reverted, err := migrations.Down(ctx, pool, len(all))
+	reverted, err := migrations.Down(ctx, pool, len(all), migrations.DownOptions{DropData: true})
 	if err != nil || len(reverted) != len(all) {
 		t.Fatalf("down: reverted %d of %d: %v", len(reverted), len(all), err)
 	}

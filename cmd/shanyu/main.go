@@ -33,7 +33,9 @@ const usage = `usage: shanyu <command>
 commands:
   serve                  run the web server (SHANYU_ADDR, default :8080)
   migrate up             apply pending database migrations
-  migrate down [N]       revert the last N migrations (default 1)
+  migrate down [N] [--drop-data]
+                         revert the last N migrations (default 1); refuses to drop
+                         tables or columns holding rows unless --drop-data
   migrate status         list migrations and whether each is applied
   seed demo              create the demo province (refused when SHANYU_ENV=production)
   keys init|rotate|list  signing keys for certificates and PDFs
@@ -194,13 +196,17 @@ func migrate(ctx context.Context, cfg config.Config, args []string, out io.Write
 		}
 		return err
 	case "down":
-		steps := 1
-		if len(args) > 1 {
-			if steps, err = strconv.Atoi(args[1]); err != nil || steps < 1 {
+		steps, o := 1, migrations.DownOptions{}
+		for _, a := range args[1:] {
+			if a == "--drop-data" {
+				o.DropData = true
+				continue
+			}
+			if steps, err = strconv.Atoi(a); err != nil || steps < 1 {
 				return fmt.Errorf("migrate down N: N must be a positive number: %w", errUsage)
 			}
 		}
-		done, err := migrations.Down(ctx, pool, steps)
+		done, err := migrations.Down(ctx, pool, steps, o)
 		for _, m := range done {
 			fmt.Fprintf(out, "reverted %04d_%s\n", m.Version, m.Name)
 		}
