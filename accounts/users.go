@@ -252,8 +252,18 @@ type UserFilter struct {
 	Query  string // matches username, name or phone
 	Role   string
 	Domain string // users holding a role in this organisation, or in this region or below it
+	// Within, when not nil, keeps only users whose every grant (a learner's caregiver grant
+	// everywhere aside) lies in these regions (or below) or organisations, holding at least one:
+	// the list an administrator of those domains may see.
+	Within *Within
 	Limit  int
 	Offset int
+}
+
+// Within is a set of regions (each covering the regions below it) and organisations.
+type Within struct {
+	Regions []string // region codes, e.g. 3302
+	Orgs    []string // organisation codes, e.g. NB001
 }
 
 // ListUsers pages through users, newest first, with the total count.
@@ -277,6 +287,14 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, err
 			sub = append(sub, "g.domain = "+arg(f.Domain))
 		}
 		conds = append(conds, "EXISTS (SELECT 1 FROM role_grants g WHERE "+strings.Join(sub, " AND ")+")")
+	}
+	if w := f.Within; w != nil {
+		regions, orgs := arg(w.Regions), arg(w.Orgs)
+		inside := `(g.domain LIKE 'region:%' AND EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(substr(g.domain, 8), r)))
+			OR (o.code IS NOT NULL AND (o.code = ANY(` + orgs + `::text[]) OR EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(o.region_code, r))))`
+		counted := `g.user_id = u.id AND NOT (g.role = 'caregiver' AND g.domain = '*')`
+		conds = append(conds, `EXISTS (SELECT 1 FROM role_grants g WHERE `+counted+`)`,
+			`NOT EXISTS (SELECT 1 FROM role_grants g LEFT JOIN organisations o ON g.domain = 'org:' || o.code WHERE `+counted+` AND NOT (`+inside+`))`)
 	}
 	where := strings.Join(conds, " AND ")
 	var total int
@@ -384,9 +402,13 @@ func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) er
 }
 
 // SetDisabled blocks or unblocks an account; blocking ends its sessions.
-func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabled bool) error {
+func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabled bool, reason string) error {
 	if actorID == userID && disabled {
 		return failure.New(failure.Invalid, "accounts.cannot_disable_self")
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len([]rune(reason)) > 500 {
+		return failure.Field("reason", "accounts.reason_required")
 	}
 	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1`, userID, disabled)
@@ -405,6 +427,6 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabl
 		if disabled {
 			action = "user.disable"
 		}
-		return Audit(ctx, tx, Event{ActorID: actorID, Action: action, Subject: userSubject(userID)})
+		return Audit(ctx, tx, Event{ActorID: actorID, Action: action, Subject: userSubject(userID), Details: map[string]any{"reason": reason}})
 	})
 }

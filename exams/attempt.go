@@ -26,8 +26,9 @@ const (
 
 // Submit reasons.
 const (
-	ByCandidate = "candidate"
-	ByDeadline  = "deadline"
+	ByCandidate       = "candidate"
+	ByDeadline        = "deadline"
+	ByAccountDisabled = "account_disabled" // the candidate's account was disabled during the attempt
 )
 
 // Attempt is one sitting of a candidate.
@@ -624,9 +625,12 @@ func (s *Service) AttemptState(ctx context.Context, attemptID, personID int64, d
 var signalKinds = map[string]bool{"focus_lost": true, "paste": true, "offline": true}
 
 // Signal logs a proctoring signal from the candidate's page.
-func (s *Service) Signal(ctx context.Context, attemptID, personID int64, kind, detail string) error {
+func (s *Service) Signal(ctx context.Context, attemptID, personID int64, device, kind, detail string) error {
 	if !signalKinds[kind] || len(detail) > 200 {
 		return ErrSignalInvalid
+	}
+	if _, err := s.ownAttempt(ctx, s.db, attemptID, personID, device, ""); err != nil {
+		return err
 	}
 	tag, err := s.db.Exec(ctx, `INSERT INTO exam_signals (attempt_id, kind, detail, at)
 		SELECT id, $3, $4, $5 FROM exam_attempts WHERE id = $1 AND person_id = $2`, attemptID, personID, kind, detail, s.now())

@@ -60,6 +60,7 @@ type LiveRow struct {
 	Deadline       *time.Time `json:"deadline,omitempty"`
 	Devices        int        `json:"devices"`
 	Signals        int        `json:"signals"`
+	SubmitReason   string     `json:"submit_reason,omitempty"` // candidate, deadline or account_disabled
 }
 
 // Live reports every approved candidate of a session: started, answering, idle or submitted.
@@ -69,7 +70,7 @@ func (s *Service) Live(ctx context.Context, sessionID int64) ([]LiveRow, error) 
 		(SELECT count(DISTINCT e.position) FROM exam_answers e WHERE e.attempt_id = a.id),
 		(SELECT count(*) FROM exam_attempt_items i WHERE i.attempt_id = a.id),
 		(SELECT max(e.saved_at) FROM exam_answers e WHERE e.attempt_id = a.id),
-		(SELECT count(*) FROM exam_signals g WHERE g.attempt_id = a.id)
+		(SELECT count(*) FROM exam_signals g WHERE g.attempt_id = a.id), coalesce(a.submit_reason, '')
 		FROM exam_registrations r JOIN people p ON p.id = r.person_id
 		LEFT JOIN LATERAL (SELECT * FROM exam_attempts a WHERE a.registration_id = r.id ORDER BY a.number DESC LIMIT 1) a ON true
 		WHERE r.session_id = $1 AND r.status = 'approved' ORDER BY p.name, r.id`, sessionID)
@@ -80,7 +81,7 @@ func (s *Service) Live(ctx context.Context, sessionID int64) ([]LiveRow, error) 
 		var l LiveRow
 		var started bool
 		var status string
-		err := row.Scan(&l.RegistrationID, &l.Name, &started, &status, &l.Deadline, &l.Devices, &l.Answered, &l.Questions, &l.LastSave, &l.Signals)
+		err := row.Scan(&l.RegistrationID, &l.Name, &started, &status, &l.Deadline, &l.Devices, &l.Answered, &l.Questions, &l.LastSave, &l.Signals, &l.SubmitReason)
 		switch {
 		case !started:
 			l.State = NotStarted

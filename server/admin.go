@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/accounts"
+	"shanyu/exams"
 	"shanyu/internal/failure"
 )
 
@@ -24,6 +25,10 @@ func (s *Server) routesAdmin() {
 	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/admin/grants/:id", Scope: byGrant("id"), Summary: "Revoke a grant", Tag: "admin", Perm: can("admin.users", "write")}, s.apiRemoveGrant)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/password-reset", Scope: byPerson("id"), Summary: "Set a temporary password", Tag: "admin", Perm: can("admin.users", "write"),
 		Request: object([]string{"password"}, map[string]any{"password": str})}, s.apiResetPassword)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/disable", Scope: byPerson("id"), Summary: "Disable an account with a reason: ends its sessions and submits its running exam attempts", Tag: "admin", Perm: can("admin.users", "write"),
+		Request: object([]string{"reason"}, map[string]any{"reason": str})}, s.apiSetDisabled(true))
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/enable", Scope: byPerson("id"), Summary: "Enable a disabled account, with a reason", Tag: "admin", Perm: can("admin.users", "write"),
+		Request: object([]string{"reason"}, map[string]any{"reason": str})}, s.apiSetDisabled(false))
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Search organisations", Tag: "admin", Perm: can("admin.organisations", "read"),
 		Query: []string{"q", "kind", "region", "limit", "offset"}}, s.apiListOrganisations)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Create an organisation", Tag: "admin", Perm: can("admin.organisations", "write"),
@@ -38,6 +43,8 @@ func (s *Server) routesAdmin() {
 	s.page("POST", "/admin/users/:id/grants", can("admin.users", "write"), byPerson("id"), s.addGrantSubmit)
 	s.page("POST", "/admin/grants/:id/delete", can("admin.users", "write"), byGrant("id"), s.removeGrantSubmit)
 	s.page("POST", "/admin/users/:id/password-reset", can("admin.users", "write"), byPerson("id"), s.resetPasswordSubmit)
+	s.page("POST", "/admin/users/:id/disable", can("admin.users", "write"), byPerson("id"), s.setDisabledSubmit(true))
+	s.page("POST", "/admin/users/:id/enable", can("admin.users", "write"), byPerson("id"), s.setDisabledSubmit(false))
 	s.page("GET", "/admin/organisations", can("admin.organisations", "read"), scopeHeld, s.organisationsPage)
 	s.page("POST", "/admin/organisations", can("admin.organisations", "write"), scopeHeld, s.createOrganisationSubmit)
 	s.page("GET", "/org/:code/staff", signedIn, byOrg("code"), s.staffPage)
@@ -59,7 +66,11 @@ func (s *Server) targetDomains(ctx context.Context, domain string) ([]string, er
 
 func (s *Server) apiListUsers(c *fiber.Ctx) error {
 	limit, offset := pageParams(c)
-	users, total, err := s.accounts.ListUsers(c.UserContext(), accounts.UserFilter{Query: c.Query("q"), Role: c.Query("role"), Domain: c.Query("domain"), Limit: limit, Offset: offset})
+	within, err := s.heldWithin(c.UserContext(), principalOf(c), "admin.users", "read")
+	if err != nil {
+		return err
+	}
+	users, total, err := s.accounts.ListUsers(c.UserContext(), accounts.UserFilter{Query: c.Query("q"), Role: c.Query("role"), Domain: c.Query("domain"), Within: within, Limit: limit, Offset: offset})
 	if err != nil {
 		return err
 	}
@@ -191,6 +202,51 @@ func (s *Server) apiResetPassword(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "reset"})
 }
 
+// setDisabled disables or enables an account (the scope guard has checked the person is the
+// caller's); disabling also submits the person's running exam attempts with the reason
+// "account_disabled", which the centre's live view and results show.
+func (s *Server) setDisabled(c *fiber.Ctx, disabled bool, reason string) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := s.accounts.UserByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.SetDisabled(c.UserContext(), principalOf(c).User.ID, id, disabled, reason); err != nil {
+		return err
+	}
+	if disabled {
+		_, err = s.domains.Exams.SubmitPersonAttempts(c.UserContext(), u.PersonID, exams.ByAccountDisabled)
+	}
+	return err
+}
+
+func (s *Server) apiSetDisabled(disabled bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var b struct {
+			Reason string `json:"reason"`
+		}
+		if err := bindJSON(c, &b); err != nil {
+			return err
+		}
+		if err := s.setDisabled(c, disabled, b.Reason); err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"status": map[bool]string{true: "disabled", false: "enabled"}[disabled]})
+	}
+}
+
+func (s *Server) setDisabledSubmit(disabled bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := s.setDisabled(c, disabled, c.FormValue("reason")); err != nil {
+			return err
+		}
+		return c.Redirect("/admin/users/"+c.Params("id"), fiber.StatusSeeOther)
+	}
+}
+
 type orgJSON struct {
 	ID              int64          `json:"id"`
 	Kind            string         `json:"kind"`
@@ -277,6 +333,21 @@ func (s *Server) staffScope(c *fiber.Ctx, act string) (accounts.Organisation, er
 		return o, nil
 	}
 	return o, failure.New(failure.Forbidden, "error.forbidden")
+}
+
+// staffHolderInScope checks that an organisation's administrator may act on a staff member: every
+// grant the member holds must lie where the caller administers staff (a trainer who is also a
+// province administrator is not a centre admin's to remove).
+func (s *Server) staffHolderInScope(c *fiber.Ctx, o accounts.Organisation, userID int64) error {
+	obj := "centre.staff"
+	if o.Kind == accounts.KindInstitution {
+		obj = "institution.staff"
+	}
+	who := principalOf(c)
+	if err := s.personInScope(c.UserContext(), who, obj, "write", userID); err == nil {
+		return nil
+	}
+	return s.personInScope(c.UserContext(), who, "admin.users", "write", userID)
 }
 
 type staffMember struct {
@@ -412,7 +483,11 @@ func (s *Server) usersPage(c *fiber.Ctx) error {
 func (s *Server) renderUsers(c *fiber.Ctx, fp formPage) error {
 	limit, offset := pageParams(c)
 	q := queryValues(c, "q", "role")
-	users, total, err := s.accounts.ListUsers(c.UserContext(), accounts.UserFilter{Query: q.Get("q"), Role: q.Get("role"), Limit: limit, Offset: offset})
+	within, err := s.heldWithin(c.UserContext(), principalOf(c), "admin.users", "read")
+	if err != nil {
+		return err
+	}
+	users, total, err := s.accounts.ListUsers(c.UserContext(), accounts.UserFilter{Query: q.Get("q"), Role: q.Get("role"), Within: within, Limit: limit, Offset: offset})
 	if err != nil {
 		return err
 	}
@@ -602,6 +677,9 @@ func (s *Server) removeStaffSubmit(c *fiber.Ctx) error {
 	}
 	if g.Domain != o.Domain() {
 		return failure.New(failure.Forbidden, "error.forbidden")
+	}
+	if err := s.staffHolderInScope(c, o, g.UserID); err != nil {
+		return err
 	}
 	if err := s.accounts.RemoveGrant(c.UserContext(), principalOf(c).User.ID, id); err != nil {
 		return err

@@ -141,7 +141,7 @@ func (s *Server) openAPI() map[string]any {
 			"schemas": map[string]any{
 				"Error": object([]string{"error"}, map[string]any{
 					"error": object([]string{"code", "message"}, map[string]any{
-						"code":       map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "too_many_requests", "internal"}},
+						"code":       map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "password_change_required", "too_many_requests", "internal"}},
 						"key":        str,
 						"message":    str,
 						"fields":     map[string]any{"type": "object", "additionalProperties": str},

@@ -194,7 +194,7 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	if err := s.domains.Exams.Signal(c.UserContext(), id, personOf(c), b.Kind, b.Detail); err != nil {
+	if err := s.domains.Exams.Signal(c.UserContext(), id, personOf(c), c.Get(deviceHeader), b.Kind, b.Detail); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

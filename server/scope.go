@@ -211,6 +211,9 @@ func (s *Server) guard(r *route) fiber.Handler {
 			}
 			return failure.New(failure.Unauthenticated, "error.unauthenticated")
 		}
+		if who.User.MustChangePassword && !passwordChangeAllowed[r.Method+" "+r.Path] {
+			return s.passwordChangeRequired(c)
+		}
 		if p.self {
 			return c.Next()
 		}
@@ -335,5 +338,74 @@ func (s *Server) personDomains(ctx context.Context, personID int64) ([]string, e
 
 // relatedOrganisations asks each domain which organisations the person has a relationship with.
 func (s *Server) relatedOrganisations(ctx context.Context, personID int64) ([]int64, error) {
-	return nil, nil
+	var all []int64
+	for _, related := range []func(context.Context, int64) ([]int64, error){
+		s.domains.Curriculum.RelatedOrganisations, s.domains.Exams.RelatedOrganisations, s.domains.Audits.RelatedOrganisations,
+	} {
+		ids, err := related(ctx, personID)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ids...)
+	}
+	return all, nil
+}
+
+// passwordChangeAllowed are the routes a user with a temporary password may use before changing it:
+// changing it, reading who they are, signing out.
+var passwordChangeAllowed = map[string]bool{
+	"POST /api/v1/me/password": true,
+	"GET /api/v1/me":           true,
+	"POST /api/v1/auth/logout": true,
+	"GET /account":             true,
+	"POST /account/password":   true,
+	"POST /logout":             true,
+}
+
+// passwordChangeRequired refuses a request of a user who must change their temporary password: the
+// API answers 403 with the code password_change_required, pages send them to the change form.
+func (s *Server) passwordChangeRequired(c *fiber.Ctx) error {
+	if !wantsJSON(c) && c.Method() == fiber.MethodGet {
+		return c.Redirect("/account#password", fiber.StatusSeeOther)
+	}
+	const key = "error.password_change_required"
+	d := errorDetail{Code: "password_change_required", Key: key, Message: s.i18n.T(langOf(c), key), RequestID: requestID(c)}
+	if wantsJSON(c) {
+		return c.Status(fiber.StatusForbidden).JSON(errorBody{Error: d})
+	}
+	return s.render(c.Status(fiber.StatusForbidden), "error", page{Title: s.i18n.T(langOf(c), "error.title"), Data: d})
+}
+
+// heldWithin is where the caller holds obj/act, as a list filter: nil when it holds it everywhere or
+// at the province level (nothing to filter), otherwise the regions and organisations of its grants.
+func (s *Server) heldWithin(ctx context.Context, who *accounts.Principal, obj, act string) (*accounts.Within, error) {
+	regions, err := accounts.Regions(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	top := map[string]bool{}
+	for _, r := range regions {
+		if r.Parent == "" {
+			top[r.Code] = true
+		}
+	}
+	w := &accounts.Within{Regions: []string{}, Orgs: []string{}}
+	for _, g := range who.Grants {
+		if !s.access.Allowed(*who, obj, act, g.Domain) {
+			continue
+		}
+		switch {
+		case g.Domain == accounts.DomainAll:
+			return nil, nil
+		case strings.HasPrefix(g.Domain, "region:"):
+			code := strings.TrimPrefix(g.Domain, "region:")
+			if top[code] {
+				return nil, nil
+			}
+			w.Regions = append(w.Regions, code)
+		case strings.HasPrefix(g.Domain, "org:"):
+			w.Orgs = append(w.Orgs, strings.TrimPrefix(g.Domain, "org:"))
+		}
+	}
+	return w, nil
 }

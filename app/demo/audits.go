@@ -117,7 +117,12 @@ func seedAudits(ctx context.Context, env seedEnv) error {
 		return fmt.Errorf("demo caregiver: %w", err)
 	}
 	staff++
-	fmt.Fprintf(env.out, "audits: %d institutions, %d roster lines\n", len(orgs), staff)
+	n, err := seedNingboInstitution(ctx, svc, acc, admin.ID, today)
+	if err != nil {
+		return err
+	}
+	staff += n
+	fmt.Fprintf(env.out, "audits: %d institutions, %d roster lines\n", len(orgs)+1, staff)
 	return seedDemoRounds(ctx, env, svc, today)
 }
 
@@ -229,4 +234,45 @@ func finishDemoInspection(ctx context.Context, env seedEnv, svc *audits.Service,
 		}
 	}
 	return nil
+}
+
+// seedNingboInstitution gives NBI001 (Ningbo, from the accounts seed) a class and a roster of three,
+// so that the second region's regulator, inspector and institution admin have something of their own.
+func seedNingboInstitution(ctx context.Context, svc *audits.Service, acc *accounts.Service, adminID int64, today time.Time) (int, error) {
+	o, err := acc.OrganisationByCode(ctx, "NBI001")
+	if err != nil {
+		return 0, fmt.Errorf("NBI001: %w", err)
+	}
+	if _, err := svc.SaveClass(ctx, audits.Class{OrganisationID: o.ID, Name: "托小班", Type: "toddler_young", Children: 9}); err != nil {
+		return 0, err
+	}
+	lines := []struct {
+		name, post string
+		born       time.Time
+	}{
+		{"沈慧", "director", time.Date(1980, 3, 12, 0, 0, 0, 0, time.UTC)},
+		{"韩露", "caregiver", time.Date(1992, 7, 4, 0, 0, 0, 0, time.UTC)},
+		{"杨帆", "caregiver", time.Date(1996, 11, 23, 0, 0, 0, 0, time.UTC)},
+	}
+	for k, l := range lines {
+		in := audits.StaffInput{Name: l.name, Phone: fmt.Sprintf("1370002%04d", k), IDNumber: audits.SyntheticCitizenID("330203", l.born, 900+k),
+			HealthValidUntil: today.AddDate(0, 8, 0), NoCriminalRecordOn: today.AddDate(0, -3, 0), Posts: []string{l.post}}
+		if l.post == "caregiver" {
+			in.Class = "托小班"
+		}
+		m, err := svc.AddStaff(ctx, o.ID, in)
+		if err != nil {
+			return 0, fmt.Errorf("staff of NBI001: %w", err)
+		}
+		occ, level := "4-10-01-03", 4
+		if l.post == "director" {
+			occ, level = "director-training", 5
+		}
+		c := audits.ExternalCert{OrganisationID: o.ID, PersonID: m.PersonID, Occupation: occ, Level: level,
+			Number: fmt.Sprintf("S00003302%06d%d%06d", k+1, level, 900+k), ExpiresOn: today.AddDate(2, 0, 0), Evidence: "演示数据：证书复印件已存档"}
+		if _, err := svc.RecordExternalCertificate(ctx, adminID, c); err != nil && !errors.Is(err, audits.ErrExists) {
+			return 0, fmt.Errorf("certificate of NBI001: %w", err)
+		}
+	}
+	return len(lines), nil
 }

@@ -13,7 +13,7 @@ import (
 	"shanyu/internal/pgtest"
 )
 
-// The audits demo: 20 Hangzhou institutions with ~200 staff, some unqualified or expiring, one class
+// The audits demo: 20 Hangzhou institutions and NBI001 in Ningbo with ~200 staff, some unqualified or expiring, one class
 // over its ratio, a finished round and one open inspection for the demo inspector; seeding twice adds
 // nothing.
 func TestSeedAudits(t *testing.T) {
@@ -52,7 +52,7 @@ func TestSeedAudits(t *testing.T) {
 			}
 		}
 	}
-	if len(reports) != 20 || staff < 180 || staff > 260 || unqualified == 0 || expiring == 0 || overRatio == 0 {
+	if len(reports) != 21 || staff < 180 || staff > 260 || unqualified == 0 || expiring == 0 || overRatio == 0 {
 		t.Errorf("%d institutions, %d staff, %d unqualified, %d expiring, %d classes over ratio", len(reports), staff, unqualified, expiring, overRatio)
 	}
 	hzi3, _ := acc.OrganisationByCode(ctx, "HZI003")

@@ -1,0 +1,37 @@
+package exams
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RelatedOrganisations lists the organisations a person has a relationship with in this domain
+// (a registration for one of its exam sessions): the server decides from them whose administrators may act on a person
+// who holds no grant.
+func (s *Service) RelatedOrganisations(ctx context.Context, personID int64) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT x.organisation_id FROM exam_registrations r JOIN exam_sessions x ON x.id = r.session_id WHERE r.person_id = $1`, personID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// SubmitPersonAttempts submits every attempt the person has in progress, with reason (e.g.
+// ByAccountDisabled), each by Submit, and returns how many it submitted.
+func (s *Service) SubmitPersonAttempts(ctx context.Context, personID int64, reason string) (int, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM exam_attempts WHERE person_id = $1 AND status = 'active'`, personID)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := s.Submit(ctx, id, 0, "", reason); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

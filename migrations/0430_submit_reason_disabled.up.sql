@@ -1,0 +1,4 @@
+-- An attempt may also be submitted because its candidate's account was disabled.
+ALTER TABLE exam_attempts DROP CONSTRAINT exam_attempts_submit_reason_check;
+ALTER TABLE exam_attempts ADD CONSTRAINT exam_attempts_submit_reason_check
+	CHECK (submit_reason IN ('candidate', 'deadline', 'account_disabled'));

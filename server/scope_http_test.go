@@ -1,0 +1,173 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"shanyu/internal/servertest"
+)
+
+// userID finds a demo user's id through the province administrator's user search.
+func userID(tb testing.TB, admin *client, username string) int64 {
+	tb.Helper()
+	out := decodeJSON[struct {
+		Items []struct {
+			ID       int64  `json:"id"`
+			Username string `json:"username"`
+		} `json:"items"`
+	}](tb, admin.do("GET", "/api/v1/admin/users?limit=200&q="+username, nil, nil))
+	for _, u := range out.Items {
+		if u.Username == username {
+			return u.ID
+		}
+	}
+	tb.Fatalf("no user %s", username)
+	return 0
+}
+
+func wantStatus(tb testing.TB, what string, r response, want int) {
+	tb.Helper()
+	if r.Status != want {
+		tb.Errorf("%s: %d %s, want %d", what, r.Status, r.Body, want)
+	}
+}
+
+// The takeover of the issue: a Ningbo regulator resetting the province admin's password.
+func TestScopeTakeoverByARegionalRegulatorRefused(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin, nb := mustLogin(t, srv, "admin"), mustLogin(t, srv, "regulator.nb")
+	reset := func(c *client, id int64) response {
+		return c.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/password-reset", id), map[string]string{"password": "taken-over-1234"})
+	}
+	for _, victim := range []string{"admin", "centre", "inspector", "institution"} {
+		id := userID(t, admin, victim)
+		wantStatus(t, "regulator.nb resets "+victim, reset(nb, id), http.StatusForbidden)
+		wantStatus(t, "regulator.nb grants to "+victim, nb.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/grants", id), map[string]string{"role": "trainer", "domain": "org:NB001"}), http.StatusForbidden)
+		wantStatus(t, "regulator.nb reads "+victim, nb.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", id), nil, nil), http.StatusForbidden)
+	}
+	// The province admin still signs in with the demo password: nothing was reset.
+	mustLogin(t, srv, "admin")
+	// Inside Ningbo the regional regulator may act…
+	nbInspector := userID(t, admin, "inspector.nb")
+	wantStatus(t, "regulator.nb resets inspector.nb", reset(nb, nbInspector), http.StatusOK)
+	// …but not raise anyone above itself (item 4): not the province, not everywhere.
+	for _, domain := range []string{"region:33", "*", "region:3301", "org:HZ001"} {
+		wantStatus(t, "regulator.nb grants regulator_admin in "+domain, nb.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/grants", nbInspector), map[string]string{"role": "regulator_admin", "domain": domain}), http.StatusForbidden)
+	}
+	wantStatus(t, "regulator.nb grants in its own region", nb.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/grants", nbInspector), map[string]string{"role": "institution_admin", "domain": "org:NBI001"}), http.StatusCreated)
+	// The province admin acts on Ningbo staff.
+	wantStatus(t, "admin resets regulator.nb", reset(admin, userID(t, admin, "regulator.nb")), http.StatusOK)
+}
+
+// A regional regulator lists only people of its region; a learner of a Hangzhou centre is not theirs.
+func TestScopeUserListFilteredToTheRegion(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin := mustLogin(t, srv, "admin")
+	nb := mustLogin(t, srv, "regulator.nb")
+	r := nb.do("GET", "/api/v1/admin/users?limit=200", nil, nil)
+	wantStatus(t, "list", r, http.StatusOK)
+	var got []string
+	for _, it := range r.json(t)["items"].([]any) {
+		got = append(got, it.(map[string]any)["username"].(string))
+	}
+	joined := "," + strings.Join(got, ",") + ","
+	for _, u := range []string{"inspector.nb", "institution.nb", "regulator.nb"} {
+		if !strings.Contains(joined, ","+u+",") {
+			t.Errorf("regulator.nb's list %v lacks %s", got, u)
+		}
+	}
+	for _, u := range []string{"admin", "centre", "trainer", "caregiver", "inspector", "institution"} {
+		if strings.Contains(joined, ","+u+",") {
+			t.Errorf("regulator.nb's list %v shows %s", got, u)
+		}
+	}
+	full := admin.do("GET", "/api/v1/admin/users?limit=200", nil, nil).json(t)["items"].([]any)
+	if len(full) <= len(got) {
+		t.Errorf("the province admin sees %d users, the Ningbo regulator %d", len(full), len(got))
+	}
+	wantStatus(t, "regulator.nb reads the caregiver", nb.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", userID(t, admin, "caregiver")), nil, nil), http.StatusForbidden)
+	wantStatus(t, "admin reads the caregiver", admin.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", userID(t, admin, "caregiver")), nil, nil), http.StatusOK)
+}
+
+// A temporary password opens /api/v1/me, the password change and logout, and nothing else.
+func TestScopeTemporaryPasswordMustBeChangedFirst(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin := mustLogin(t, srv, "admin")
+	wantStatus(t, "create", admin.send("POST", "/api/v1/admin/users", map[string]string{"username": "temp.user", "name": "临时用户", "password": "temporary-1234"}), http.StatusCreated)
+	u := newClient(t, srv)
+	wantStatus(t, "login", u.login("temp.user", "temporary-1234"), http.StatusOK)
+	wantStatus(t, "GET /api/v1/me", u.do("GET", "/api/v1/me", nil, nil), http.StatusOK)
+	for _, path := range []string{"/api/v1/me/courses", "/api/v1/me/sessions", "/api/v1/certificates", "/api/v1/my/exams"} {
+		r := u.do("GET", path, nil, nil)
+		wantStatus(t, path, r, http.StatusForbidden)
+		if r.Status == http.StatusForbidden {
+			if code := r.json(t)["error"].(map[string]any)["code"]; code != "password_change_required" {
+				t.Errorf("%s: code %v", path, code)
+			}
+		}
+	}
+	if r := u.do("GET", "/learn", nil, map[string]string{"Accept": "text/html"}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account#password" {
+		t.Errorf("page: %d to %q, want a redirect to the change form", r.Status, r.Header.Get("Location"))
+	}
+	wantStatus(t, "change", u.send("POST", "/api/v1/me/password", map[string]string{"current_password": "temporary-1234", "new_password": "my-own-password-99"}), http.StatusOK)
+	wantStatus(t, "after the change", u.do("GET", "/api/v1/me/courses", nil, nil), http.StatusOK)
+}
+
+// An attempt is read and written only with its current device token: none is refused like a wrong
+// one. Disabling the candidate ends their session and submits the attempt as "account_disabled",
+// which the centre's live view shows.
+func TestScopeAttemptNeedsItsDeviceAndDisablingSubmitsIt(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	cand := mustLogin(t, srv, "caregiver")
+	mine := decodeJSON[struct {
+		Items []struct {
+			Session struct {
+				ID int64 `json:"id"`
+			} `json:"session"`
+			Open bool `json:"open"`
+		} `json:"items"`
+	}](t, cand.do("GET", "/api/v1/my/exams", nil, nil))
+	var session int64
+	for _, it := range mine.Items {
+		if it.Open {
+			session = it.Session.ID
+		}
+	}
+	if session == 0 {
+		t.Fatalf("no open session for the demo caregiver: %+v", mine)
+	}
+	st := decodeJSON[startOut](t, cand.send("POST", fmt.Sprintf("/api/v1/exam-sessions/%d/start", session), nil))
+	base := fmt.Sprintf("/api/v1/attempts/%d", st.Attempt.ID)
+	for _, path := range []string{"/paper", "/state"} {
+		none := cand.do("GET", base+path, nil, nil)
+		wrong := cand.do("GET", base+path, nil, map[string]string{"X-Exam-Device": "not-the-token"})
+		right := cand.do("GET", base+path, nil, map[string]string{"X-Exam-Device": st.DeviceToken})
+		if none.Status == http.StatusOK || none.Status != wrong.Status || right.Status != http.StatusOK {
+			t.Errorf("%s: no token %d, wrong token %d, right token %d", path, none.Status, wrong.Status, right.Status)
+		}
+	}
+	wantStatus(t, "signal without the token", cand.send("POST", base+"/signals", map[string]string{"kind": "paste"}), http.StatusConflict)
+
+	admin, nb := mustLogin(t, srv, "admin"), mustLogin(t, srv, "regulator.nb")
+	id := userID(t, admin, "caregiver")
+	disable := fmt.Sprintf("/api/v1/admin/users/%d/disable", id)
+	wantStatus(t, "regulator.nb disables a Hangzhou learner", nb.send("POST", disable, map[string]string{"reason": "test"}), http.StatusForbidden)
+	wantStatus(t, "disable without a reason", admin.send("POST", disable, map[string]string{"reason": " "}), http.StatusUnprocessableEntity)
+	wantStatus(t, "disable", admin.send("POST", disable, map[string]string{"reason": "身份冒用调查"}), http.StatusOK)
+	wantStatus(t, "the candidate's session after disabling", cand.do("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized)
+	if r := newClient(t, srv).login("caregiver", "shanyu-demo"); r.Status == http.StatusOK {
+		t.Errorf("a disabled account signs in")
+	}
+	live := mustLogin(t, srv, "centre").do("GET", fmt.Sprintf("/api/v1/exam-sessions/%d/live", session), nil, nil)
+	if !strings.Contains(string(live.Body), `"submit_reason":"account_disabled"`) {
+		t.Errorf("live view does not show the attempt submitted as account_disabled: %s", live.Body)
+	}
+	wantStatus(t, "enable", admin.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/enable", id), map[string]string{"reason": "调查结束"}), http.StatusOK)
+	mustLogin(t, srv, "caregiver")
+}
