@@ -15,6 +15,7 @@ import (
 func (s *Server) routesPKI() {
 	for path, h := range map[string]fiber.Handler{"/pki/crl/:file": s.pkiCRL, "/pki/ca/:file": s.pkiCA} {
 		s.register(fiber.MethodGet, path, public, scopePublic, false)
+		s.register(fiber.MethodHead, path, public, scopePublic, false) // app.Get answers HEAD too
 		s.app.Get(path, append(append([]fiber.Handler{}, s.basic...), h)...)
 	}
 }
