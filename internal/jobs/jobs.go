@@ -44,7 +44,7 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
 // New builds the client. With workers registered it also works jobs (MaxWorkers per queue);
 // without, it can only insert.
 func New(pool *pgxpool.Pool, r *Registry, log *slog.Logger, maxWorkers int) (*Client, error) {
-	cfg := &river.Config{Logger: log, JobTimeout: 5 * time.Minute, FetchPollInterval: 200 * time.Millisecond}
+	cfg := &river.Config{Logger: quiet(log), JobTimeout: 5 * time.Minute, FetchPollInterval: 200 * time.Millisecond}
 	if r != nil && r.count > 0 {
 		if maxWorkers <= 0 {
 			maxWorkers = 8
@@ -60,8 +60,26 @@ func New(pool *pgxpool.Pool, r *Registry, log *slog.Logger, maxWorkers int) (*Cl
 // enqueue get it in their constructors, before the workers that need those domains exist, so no
 // service is wired after it is built. The working client (New) then runs what they enqueue.
 func NewInserter(pool *pgxpool.Pool, log *slog.Logger) (Inserter, error) {
-	return river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log})
+	return river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: quiet(log)})
 }
 
 // Works reports whether the registry has any worker, i.e. whether Start has anything to do.
 func (r *Registry) Works() bool { return r != nil && r.count > 0 }
+
+// quiet passes on River's warnings and errors only: at info it reports its producer's job counts
+// every ten seconds, which drowns the product's own log.
+func quiet(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		log = slog.Default()
+	}
+	return slog.New(warnOnly{log.Handler()})
+}
+
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
+func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
