@@ -616,7 +616,23 @@ func TestExamDayTimeUpLocksAndSubmits(t *testing.T) {
 	srv, sessionID := startDayExam(t)
 	a := newPhone(t, srv.URL, sessionID, "A")
 	a.waitPaper()
-	a.answer(1, 2)
+	a.answer(1, 1)
+	a.waitStatus("已保存")
+	// The candidate opens the exam in a second tab of the same phone: it goes on there; the first
+	// tab stops (the two would share the device's token and numbering).
+	tab, cancel := chromedp.NewContext(a.ctx)
+	t.Cleanup(cancel)
+	first := *a
+	first.ctx = a.ctx
+	a.ctx = tab
+	a.run(chromedp.Navigate(fmt.Sprintf("%s/exams/sessions/%d/take", srv.URL, sessionID)))
+	a.acceptDialogs()
+	a.waitPaper()
+	first.wait(`document.getElementById("save-status").textContent === "已在另一标签页" && document.getElementById("exam-message-text").textContent.indexOf("另一个标签页") >= 0`, 10*time.Second)
+	if n := first.eval(`String(document.querySelectorAll("#question input:not(:disabled), #submit:not(:disabled)").length)`); n != "0" {
+		t.Errorf("the first tab still has %s enabled inputs", n)
+	}
+	a.answer(1, 2) // a change in the new tab: its own next number, no collision with the first tab's
 	a.waitStatus("已保存")
 	// The session closes early (staff shortened it): the server's deadline is the truth.
 	if _, err := srv.Pool.Exec(context.Background(), `UPDATE exam_attempts SET deadline_at = now() + interval '4 seconds' WHERE session_id = $1`, sessionID); err != nil {

@@ -37,11 +37,12 @@
   if (!st.refused) st.refused = [];
   // mode: loading | active | held (another device holds it) | lost | submitting | timeup | submitted
   var mode = "loading", paper = null, saved = {}, answers = {}, current = 0, offset = 0, deadline = 0;
+  var yielded = false; // this tab gave way to a newer tab of the same exam on this device
   var inflight = false, failing = false, retryTimer = null, finishTimer = null, beginTimer = null, offlineSince = 0;
 
   function load(k) { try { return JSON.parse(localStorage.getItem(k)); } catch (_) { return null; } }
   // persist keeps the state, with the answers the server acknowledged (st.saved), for a reload offline.
-  function persist() { st.saved = saved; try { localStorage.setItem(storeKey, JSON.stringify(st)); } catch (_) { /* private mode: memory only */ } }
+  function persist() { if (yielded) return; st.saved = saved; try { localStorage.setItem(storeKey, JSON.stringify(st)); } catch (_) { /* private mode: memory only */ } }
 
   function api(method, path, body, device) {
     var headers = { "X-CSRF-Token": csrf, "Accept": "application/json" };
@@ -66,7 +67,8 @@
     var s = $("save-status"), kind, text;
     var live = st.pending.filter(function (p) { return !p.dead; }).length;
     var mine = st.pending.filter(function (p) { return p.device === st.device && !p.dead; }).length;
-    if (mode === "lost") { kind = "stopped"; text = msg("lost-status"); }
+    if (mode === "tab") { kind = "stopped"; text = msg("tab-status"); }
+    else if (mode === "lost") { kind = "stopped"; text = msg("lost-status"); }
     else if (mode === "held") { kind = "stopped"; text = msg("held-status"); }
     else if (mode === "submitted") { kind = "stopped"; text = msg("submitted-status"); }
     else if (inflight) { kind = "saving"; text = msg("saving"); }
@@ -306,6 +308,7 @@
     flush();
   }
   function flush() {
+    if (yielded) return;
     if (inflight) { showStatus(); return; }
     var p = st.pending.filter(function (x) { return !x.dead; })[0];
     if (!p) { failing = false; showStatus(); return; }
@@ -380,7 +383,7 @@
   // it is waiting and tries again.
   function finish() {
     clearTimeout(finishTimer);
-    if (!closing()) return;
+    if (!closing() || yielded) return;
     if (st.pending.some(function (p) { return p.device === st.device; })) {
       flush();
       showStatus();
@@ -575,6 +578,22 @@
         return c.match(u).then(function (hit) { return hit || c.add(u); });
       }));
     }).catch(function () { /* no offline reload on this browser */ });
+  }
+  // Two tabs of one exam on one device would share the device's token and sequence numbers: the
+  // newer tab takes over (it has read everything the older one kept) and the older one stops.
+  if (window.BroadcastChannel) {
+    var tabID = Math.random().toString(36).slice(2), chan = new BroadcastChannel(storeKey);
+    chan.onmessage = function (e) {
+      if (!e.data || e.data.tab === tabID || !e.data.hello || yielded) return;
+      yielded = true;
+      mode = "tab";
+      clearTimeout(retryTimer); clearTimeout(finishTimer); clearTimeout(beginTimer);
+      lock();
+      root.classList.add("no-paper");
+      message(msg("other-tab"), false);
+      showStatus();
+    };
+    chan.postMessage({ hello: true, tab: tabID });
   }
   begin();
 })();
