@@ -58,6 +58,9 @@ type Report struct {
 	OverCapacity bool
 	Capacity     int
 	PerCarer     int // a home point's children per carer
+	// CheckIssues are missing, outdated or adverse background checks; a check that found a record is a
+	// fault, the others are flags (the law requiring yearly checks is a draft).
+	CheckIssues []CheckIssue
 	// CertProblems are the roster's certificates that are expired, suspended or revoked now (and not
 	// replaced by a valid one of the same occupation and level or better): each is a fault.
 	CertProblems []CertProblem
@@ -94,7 +97,7 @@ func certProblems(m Member, certs []Cert, on time.Time) []CertProblem {
 
 // Compliant is true when nothing is wrong (expiring documents are warnings, not faults).
 func (r Report) Compliant() bool {
-	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 || r.OverCapacity {
+	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 || r.OverCapacity || r.RecordsFound() > 0 {
 		return false
 	}
 	for _, c := range r.Classes {
@@ -105,12 +108,24 @@ func (r Report) Compliant() bool {
 	return true
 }
 
+// RecordsFound counts background checks whose latest result found a record.
+func (r Report) RecordsFound() int {
+	n := 0
+	for _, c := range r.CheckIssues {
+		if c.Reason == "record_found" {
+			n++
+		}
+	}
+	return n
+}
+
 // Issues counts the faults.
 func (r Report) Issues() int {
 	n := r.Unqualified + len(r.MissingPosts) + len(r.BarredOnRoster) + len(r.CertProblems)
 	if r.OverCapacity {
 		n++
 	}
+	n += r.RecordsFound()
 	for _, c := range r.Classes {
 		if c.OverSize {
 			n++
@@ -138,7 +153,8 @@ type world struct {
 	posts    map[int64][]Post // by roster id
 	certs    map[int64][]Cert // by person
 	barred   map[int64]bool
-	kinds    map[int64]string // home points; absent: a centre
+	kinds    map[int64]string  // home points; absent: a centre
+	checks   map[int64][]Check // background checks by roster id
 	orgOrder []int64
 }
 
@@ -253,6 +269,9 @@ func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.
 	if err := br.Close(); err != nil {
 		return nil, err
 	}
+	if w.checks, err = loadChecks(ctx, db, orgIDs); err != nil {
+		return nil, fmt.Errorf("background checks: %w", err)
+	}
 	if s.certs != nil && len(people) > 0 {
 		platform, err := s.certs.ForPeople(ctx, people)
 		if err != nil {
@@ -277,7 +296,7 @@ func (w *world) classType(orgID int64, typ string) ClassType {
 
 func (w *world) facts(m Member, on time.Time) PersonFacts {
 	return PersonFacts{Certificates: w.certs[m.PersonID], HealthValidUntil: m.HealthValidUntil,
-		NoCriminalRecordIssued: m.NoCriminalRecordOn, Barred: w.barred[m.PersonID], On: on}
+		NoCriminalRecordIssued: m.NoCriminalRecordOn, Barred: w.barred[m.PersonID], On: on, Checks: w.checks[m.ID]}
 }
 
 // report checks one institution against the policy, its class types and the staffing rules.
@@ -298,6 +317,7 @@ func (s *Service) report(p *Policy, w *world, orgID int64, on time.Time) (Report
 			r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: "health", On: m.HealthValidUntil})
 		}
 		r.CertProblems = append(r.CertProblems, certProblems(m, f.Certificates, on)...)
+		r.CheckIssues = append(r.CheckIssues, checkIssues(m, f.Checks, on)...)
 		for _, c := range f.Certificates {
 			if c.Status == CertValid && soon(c.ExpiresOn) {
 				r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: c.Number, On: c.ExpiresOn})

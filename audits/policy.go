@@ -65,6 +65,7 @@ type PersonFacts struct {
 	NoCriminalRecordIssued time.Time // zero: none on file
 	Barred                 bool      // 从业禁止 in force
 	On                     time.Time // the day of the check
+	Checks                 []Check   // background checks, newest first per kind (checks.go)
 }
 
 // Gap says why a requirement group of a post is not met.
@@ -188,6 +189,13 @@ func Tokens(f PersonFacts) []string {
 	}
 	if !f.NoCriminalRecordIssued.IsZero() {
 		out = append(out, "doc:no-criminal-record")
+	}
+	// A background check counts while its latest result is clear and it is at most a year old; a post
+	// may require one through the policy (p, check:employment_ban, post:caregiver, background_check, allow).
+	for k, c := range latestChecks(f.Checks) {
+		if c.Result == "clear" && c.Current(f.On) {
+			out = append(out, "check:"+k)
+		}
 	}
 	return out
 }

@@ -176,6 +176,7 @@ type ReportWords struct {
 	Faults                                       map[string]string
 	MissingPosts                                 string
 	HomePoint                                    string // %d: the most children a home point may take
+	CheckKinds, CheckIssues                      map[string]string
 }
 
 // ReportLabels are the report's words in Chinese and in English.
@@ -336,6 +337,11 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 			line += " · " + b(func(w ReportWords) string { return w.NotScanned })
 		}
 		add(10, 0, line)
+		for _, ci := range p.CheckIssues {
+			add(9, 6, b(func(w ReportWords) string {
+				return lookup(w.CheckKinds, ci.Kind) + ": " + lookup(w.CheckIssues, ci.Reason)
+			}))
+		}
 		for _, pc := range p.Posts {
 			post := b(func(w ReportWords) string { return lookup(w.PostNames, pc.Post) })
 			if pc.ClassName != "" {

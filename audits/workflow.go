@@ -70,6 +70,8 @@ type PersonCheck struct {
 	Presented    []Cert // the certificates scanned on site, with their status at the moment of the assessment
 	Barred       bool
 	Posts        []PostCheck
+	Checks       []Check      // the latest background check of each kind
+	CheckIssues  []CheckIssue // missing, outdated or adverse checks
 }
 
 // PostCheck is the decision for one post of a person.
@@ -199,7 +201,14 @@ func (s *Service) Assess(ctx context.Context, x Inspection, now time.Time) (Asse
 	onRoster := map[int64]bool{}
 	for _, m := range w.members[x.OrganisationID] {
 		onRoster[m.ID] = true
-		p := PersonCheck{RosterID: m.ID, Name: m.Name, IDLast4: m.IDLast4, Barred: w.barred[m.PersonID], Posts: posts[m.ID]}
+		p := PersonCheck{RosterID: m.ID, Name: m.Name, IDLast4: m.IDLast4, Barred: w.barred[m.PersonID], Posts: posts[m.ID],
+			CheckIssues: checkIssues(m, w.checks[m.ID], now)}
+		latest := latestChecks(w.checks[m.ID])
+		for _, k := range CheckKinds {
+			if c, ok := latest[k]; ok {
+				p.Checks = append(p.Checks, c)
+			}
+		}
 		if ab, ok := x.Absences[m.ID]; ok {
 			p.Absent, p.AbsentReason = true, ab.Reason
 		}
@@ -258,9 +267,12 @@ func (a Assessment) faults() []string {
 			out = append(out, f)
 		}
 	}
-	unqualified, barred, classes, major := false, false, false, false
+	unqualified, barred, classes, major, records := false, false, false, false, false
 	for _, p := range a.People {
 		barred = barred || p.Barred
+		for _, ci := range p.CheckIssues {
+			records = records || ci.Reason == "record_found"
+		}
 		for _, pc := range p.Posts {
 			unqualified = unqualified || !pc.Decision.Qualified
 		}
@@ -274,6 +286,7 @@ func (a Assessment) faults() []string {
 	add(len(a.MissingPosts) > 0, "posts_missing")
 	add(unqualified, "unqualified")
 	add(barred, "barred")
+	add(records, "check_record_found")
 	add(len(a.CertProblems) > 0, "certificates")
 	add(len(a.Unknown) > 0, "unknown_codes")
 	add(classes, "classes")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ func (s *Server) routesAudits() {
 
 	s.api(apiRoute{Method: "PUT", Path: base + "/kind", Scope: byOrg("code"), Summary: "Record whether the institution is a childcare centre or a home childcare point (家庭托育点), as filed with the health commission; audited", Tag: "audits",
 		Perm: can("policy.institution_kind", "write"), Request: object([]string{"kind"}, map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"centre", "home_point"}}})}, s.apiInstitutionKind)
+	s.page("POST", "/institutions/:code/checks", write, byOrg("code"), s.checkSubmit)
+	s.page("GET", "/institutions/:code/checks/:check/document", read, byOrg("code"), s.checkDocument)
 	s.page("POST", "/institutions/:code/kind", can("policy.institution_kind", "write"), byOrg("code"), s.institutionKindSubmit)
 	s.page("GET", "/institutions/:code/compliance", read, byOrg("code"), s.compliancePage)
 	s.routesRosterEdit() // audits_roster.go
@@ -530,6 +533,32 @@ func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice,
 		}
 		data["Roster"], data["ClassTypes"], data["Posts"] = roster, types, s.domains.Audits.Policy().Posts()
 	}
+	// Background checks per person: the latest of each kind, and what is missing or outdated.
+	checks, err := s.domains.Audits.Checks(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	roster, err := s.domains.Audits.Roster(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	issues := map[int64][]audits.CheckIssue{}
+	for _, ci := range r.CheckIssues {
+		issues[ci.RosterID] = append(issues[ci.RosterID], ci)
+	}
+	var rows []checkRow
+	for _, m := range roster {
+		row := checkRow{RosterID: m.ID, Name: m.Name, Issues: issues[m.ID]}
+		seen := map[string]bool{}
+		for _, c := range checks[m.ID] {
+			if !seen[c.Kind] {
+				seen[c.Kind] = true
+				row.Latest = append(row.Latest, c)
+			}
+		}
+		rows = append(rows, row)
+	}
+	data["Checks"], data["CheckKinds"], data["CheckRoster"] = rows, audits.CheckKinds, roster
 	return s.render(c, "institution_compliance", page{Title: o.Name, Data: data})
 }
 
@@ -570,4 +599,74 @@ func certProblemsJSON(ps []audits.CertProblem) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// checkRow is a staff member's background checks on the compliance page.
+type checkRow struct {
+	RosterID int64
+	Name     string
+	Latest   []audits.Check
+	Issues   []audits.CheckIssue
+}
+
+// checkSubmit records a background check with its document (a photo or a PDF, typed by content).
+func (s *Server) checkSubmit(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "write")
+	if err != nil {
+		return err
+	}
+	lang := langOf(c)
+	rid, _ := strconv.ParseInt(c.FormValue("roster_id"), 10, 64)
+	on, ok := parseDate(c.FormValue("checked_on"))
+	var doc []byte
+	if fh, ferr := c.FormFile("document"); ferr == nil {
+		if fh.Size > audits.MaxPhotoSize {
+			return s.renderCompliance(c, o, "", s.i18n.T(lang, "audits.photo_too_large"), formAgain{})
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		doc, err = io.ReadAll(io.LimitReader(f, audits.MaxPhotoSize+1))
+		_ = f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if !ok {
+		on = time.Time{}
+	}
+	if _, err := s.domains.Audits.RecordCheck(c.UserContext(), principalOf(c).User.ID, o.ID, rid, c.FormValue("kind"), on, c.FormValue("result"), doc); err != nil {
+		e := failure.As(err)
+		if e == nil || e.Kind != failure.Invalid {
+			return err
+		}
+		msg := s.i18n.T(lang, e.Msg.Key)
+		for _, m := range e.Fields {
+			msg = s.i18n.T(lang, m.Key, m.Args...)
+		}
+		return s.renderCompliance(c, o, "", msg, formAgain{})
+	}
+	return s.renderCompliance(c, o, s.i18n.T(lang, "audits.check.saved"), "", formAgain{})
+}
+
+// checkDocument serves a check's document to the institution's staff and its region's regulator,
+// with the type detected on upload.
+func (s *Server) checkDocument(c *fiber.Ctx) error {
+	o, err := s.institution(c, "institution.roster", "read")
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, "check")
+	if err != nil {
+		return err
+	}
+	b, ct, err := s.domains.Audits.CheckDocument(c.UserContext(), o.ID, id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, ct)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(b)
 }

@@ -88,7 +88,7 @@ func inspectionReportLabels(c *catalog) audits.ReportLabels {
 			Explain: explainWords(c, lang), Absent: t("absent"), NotScanned: t("not_scanned"), Snapshot: t("snapshot"),
 			Observed: t("observed"), Rule: t("rule"), CertStates: prefixed("audits.cert.state."), CertProblems: t("cert_problems"),
 			NotIssuedHere: t("not_issued_here"), Faults: prefixed("audits.fault."), MissingPosts: t("missing_posts"),
-			HomePoint: t("home_point"),
+			HomePoint: t("home_point"), CheckKinds: prefixed("audits.check.kind."), CheckIssues: prefixed("audits.check.issue."),
 		}
 	}
 	return audits.ReportLabels{ZH: words("zh-CN"), EN: words("en")}
