@@ -13,6 +13,8 @@ import (
 	"github.com/casbin/casbin/v2/model"
 	stringadapter "github.com/casbin/casbin/v2/persist/string-adapter"
 	"github.com/casbin/casbin/v2/util"
+
+	"shanyu/internal/clock"
 )
 
 //go:embed data/qualification_model.conf
@@ -204,7 +206,8 @@ func usable(c Cert, on time.Time) bool {
 	return c.Status == CertValid && (c.ExpiresOn.IsZero() || !c.ExpiresOn.Before(day(on)))
 }
 
-func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+// day is the civil date of a check: see clock.Day.
+func day(t time.Time) time.Time { return clock.Day(t) }
 
 // Decide says whether a person with these facts may hold the post, which rule allowed each
 // requirement, or what is missing.

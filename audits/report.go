@@ -13,6 +13,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/certificates"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
@@ -177,6 +178,7 @@ type ReportWords struct {
 	MissingPosts                                 string
 	HomePoint                                    string // %d: the most children a home point may take
 	CheckKinds, CheckIssues                      map[string]string
+	Times                                        clock.Formatter // dates and times in this language
 }
 
 // ReportLabels are the report's words in Chinese and in English.
@@ -224,7 +226,7 @@ func (l ReportLabels) CertLine(c Cert, on time.Time) string {
 			out += " · " + c.StatusReason
 		}
 		if !c.StatusChangedAt.IsZero() {
-			out += " · " + c.StatusChangedAt.In(reportZone).Format("2006-01-02")
+			out += " · " + clock.Format(c.StatusChangedAt, "2006-01-02")
 		} else if st == CertExpired && !c.ExpiresOn.IsZero() {
 			out += " · " + c.ExpiresOn.Format("2006-01-02")
 		}
@@ -234,9 +236,6 @@ func (l ReportLabels) CertLine(c Cert, on time.Time) string {
 	}
 	return out
 }
-
-// reportZone is the zone a report's dates are printed in.
-var reportZone = time.FixedZone("CST", 8*3600)
 
 // reportWriter lays lines out on A4 portrait pages, wrapping and breaking pages.
 type reportWriter struct {
@@ -302,7 +301,6 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 	b := l.both
 	head := func(f func(ReportWords) string) { add(0, 0, b(f)) }
 	a := d.A
-	date := d.FinishedAt.In(reportZone)
 	add(18, 0, l.ZH.Title)
 	add(12, 0, l.EN.Title)
 	add(10, 0, fmt.Sprintf("%s %d · %s", b(func(w ReportWords) string { return w.InspectionNo }), d.InspectionID, d.RoundName))
@@ -315,10 +313,9 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 	if a.Kind == KindHomePoint {
 		add(10, 0, b(func(w ReportWords) string { return fmt.Sprintf(w.HomePoint, a.Capacity) }))
 	}
-	add(10, 0, fmt.Sprintf("%s: %d年%d月%d日 · %s", b(func(w ReportWords) string { return w.Date }), date.Year(), int(date.Month()), date.Day(), date.Format("2 January 2006")))
+	add(10, 0, fmt.Sprintf("%s: %s · %s", b(func(w ReportWords) string { return w.Date }), l.ZH.Times.Day(d.FinishedAt), l.EN.Times.Day(d.FinishedAt)))
 	add(10, 0, b(func(w ReportWords) string { return w.Inspectors })+": "+strings.Join(d.Inspectors, "、"))
-	at := d.SignedAt.In(reportZone).Format("2006-01-02 15:04")
-	add(9, 0, b(func(w ReportWords) string { return fmt.Sprintf(w.Snapshot, at) }))
+	add(9, 0, b(func(w ReportWords) string { return fmt.Sprintf(w.Snapshot, w.Times.DateTime(d.SignedAt)) }))
 	none := b(func(w ReportWords) string { return w.None })
 	head(func(w ReportWords) string { return w.Posts })
 	if len(a.People) == 0 {

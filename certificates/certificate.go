@@ -50,9 +50,9 @@ type Certificate struct {
 }
 
 // stateExpr is the one place that derives the visible state: a suspension or revocation wins, then
-// the expiry date (counted in China).
+// the expiry date (counted in the product's zone: pg.Open sets the session's TimeZone to it).
 const stateExpr = `CASE WHEN c.status <> 'valid' THEN c.status
-	WHEN c.expires_on < (now() AT TIME ZONE 'Asia/Shanghai')::date THEN 'expired' ELSE 'valid' END`
+	WHEN c.expires_on < current_date THEN 'expired' ELSE 'valid' END`
 
 const certColumns = `c.id, c.request_id, c.number, c.code, c.person_id, c.centre_id, o.code, o.name, o.name_en, o.region_code,
 	c.occupation_code, c.level, c.hours::float8, c.issued_on, c.expires_on, c.status, ` + stateExpr + `, c.status_reason,
@@ -155,7 +155,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, int, error) {
 		conds = append(conds, "("+stateExpr+") = "+arg(f.State))
 	}
 	if !f.ExpiresUntil.IsZero() {
-		conds = append(conds, "c.status = 'valid' AND c.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date AND c.expires_on <= "+arg(f.ExpiresUntil))
+		conds = append(conds, "c.status = 'valid' AND c.expires_on >= current_date AND c.expires_on <= "+arg(f.ExpiresUntil))
 	}
 	if f.Centre != "" {
 		conds = append(conds, "o.code = "+arg(f.Centre))

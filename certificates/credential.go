@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"shanyu/internal/clock"
 )
 
 // JSON-LD contexts of the credentials exported.
@@ -26,9 +28,10 @@ type BadgeInput struct {
 	Titles         Titles
 	IssuerName     string // the training centre that issued it
 	IssuerNameEN   string
-	IssuerID       string // the issuer's Profile URL (IssuerURL); BaseURL when empty
-	IssuedOn       time.Time
-	ExpiresOn      time.Time
+	IssuerID       string       // the issuer's Profile URL (IssuerURL); BaseURL when empty
+	IssuedOn       time.Time    // a civil date (UTC midnight), as printed
+	ExpiresOn      time.Time    // a civil date: valid through the whole day in the product's zone
+	IssuedAt       time.Time    // the instant of issuance; zero or on another day than IssuedOn: the start of IssuedOn
 	Status         *StatusEntry // its entry in a published status list, if any (OB 3.0 allows one)
 }
 
@@ -70,8 +73,14 @@ func (s *Signer) OpenBadgeCredential(in BadgeInput) (string, error) {
 		issuer["name"] = in.IssuerName + " / " + in.IssuerNameEN
 	}
 	id := base + "/v/" + in.Code
-	validFrom := startOfDay(in.IssuedOn)
-	validUntil := startOfDay(in.ExpiresOn).AddDate(0, 0, 1).Add(-time.Second) // valid through the whole last day
+	// Real instants: valid from the moment of issuance (so that a credential issued now verifies now),
+	// through the end of the expiry day, both counted in the product's zone.
+	validFrom := clock.Midnight(in.IssuedOn)
+	if !in.IssuedAt.IsZero() && clock.Date(in.IssuedAt).Equal(startOfDay(in.IssuedOn)) {
+		validFrom = in.IssuedAt.Truncate(time.Second)
+	}
+	validFrom = validFrom.UTC()
+	validUntil := clock.Midnight(in.ExpiresOn).AddDate(0, 0, 1).Add(-time.Second).UTC()
 	nameZH := in.Titles.OccupationZH + " " + in.Titles.LevelZH
 	nameEN := in.Titles.OccupationEN + ", " + in.Titles.LevelEN
 	cred := map[string]any{

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"shanyu/accounts"
+	"shanyu/internal/clock"
 	"shanyu/internal/pg"
 )
 
@@ -66,7 +68,9 @@ func (s *Service) OpenBadge(ctx context.Context, number string) (string, error) 
 		return "", err
 	}
 	var name string
-	if err := s.db.QueryRow(ctx, `SELECT name FROM people WHERE id = $1`, c.PersonID).Scan(&name); err != nil {
+	var issuedAt time.Time // this version's issuance: the certificate's creation, or its latest renewal
+	if err := s.db.QueryRow(ctx, `SELECT p.name, coalesce((SELECT max(v.superseded_at) FROM certificate_versions v WHERE v.certificate_id = c.id), c.created_at)
+		FROM certificates c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, c.ID).Scan(&name, &issuedAt); err != nil {
 		return "", err
 	}
 	key, err := ActiveSigner(ctx, s.db, s.secret)
@@ -76,7 +80,7 @@ func (s *Service) OpenBadge(ctx context.Context, number string) (string, error) 
 	return key.OpenBadgeCredential(BadgeInput{
 		BaseURL: s.baseURL, Code: c.Code, Number: c.Number, HolderName: name, OccupationCode: c.OccupationCode, Level: c.Level,
 		Titles: c.Titles(), IssuerName: c.CentreName, IssuerNameEN: c.CentreNameEN, IssuerID: IssuerURL(s.baseURL, c.CentreCode),
-		IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn,
+		IssuedOn: c.IssuedOn, ExpiresOn: c.ExpiresOn, IssuedAt: issuedAt,
 		Status: &StatusEntry{ListURL: s.StatusListURL(PurposeRevocation), Index: c.StatusIndex, Purpose: PurposeRevocation},
 	})
 }
@@ -100,7 +104,9 @@ func (s *Service) RenewalStatus(ctx context.Context, c Certificate) (RenewalChec
 	if s.hours == nil {
 		return rc, ErrNoHoursSource
 	}
-	done, err := s.hours.CompletedHours(ctx, c.PersonID, c.OccupationCode, c.IssuedOn, c.ExpiresOn.AddDate(0, 0, 1))
+	// The validity's days are counted in the product's zone: from the start of the issue day to the end
+	// of the expiry day there.
+	done, err := s.hours.CompletedHours(ctx, c.PersonID, c.OccupationCode, clock.Midnight(c.IssuedOn), clock.Midnight(c.ExpiresOn.AddDate(0, 0, 1)))
 	rc.Completed = done
 	return rc, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/internal/clock"
 	"shanyu/internal/config"
 )
 
@@ -131,8 +132,5 @@ func (s *Service) loadPDFSigner(ctx context.Context) (*PDFSigner, error) {
 // Timestamped says whether PDF signatures get an RFC 3161 timestamp (a TSA is configured).
 func (s *Service) Timestamped() bool { return s.tsa != nil }
 
-// china is where dates on certificates are counted.
-var china = time.FixedZone("CST", 8*3600)
-
-// today is the current date in China, as UTC midnight (the form dates take in this package).
-func (s *Service) today() time.Time { return startOfDay(s.now().In(china)) }
+// today is the current date in the product's zone, as UTC midnight (the form dates take in this package).
+func (s *Service) today() time.Time { return clock.Today(s.now()) }

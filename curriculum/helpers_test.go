@@ -10,14 +10,14 @@ import (
 	"shanyu/internal/pgtest"
 )
 
-// clock is a settable time source: tests move it instead of sleeping.
-type clock struct {
+// fakeClock is a settable time source: tests move it instead of sleeping.
+type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -27,7 +27,7 @@ func (c *clock) add(d time.Duration) {
 type fixture struct {
 	svc      *Service
 	acc      *accounts.Service
-	clock    *clock
+	clock    *fakeClock
 	hz, nb   accounts.Organisation
 	trainer  accounts.User
 	learner  accounts.User // the demo caregiver
@@ -49,7 +49,7 @@ func newFixture(t *testing.T) fixture {
 	if _, _, err := acc.SeedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := fixture{acc: acc, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
+	f := fixture{acc: acc, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
 	f.svc = New(db, secret, Options{})
 	f.svc.SetClock(f.clock.now)
 	must := func(u accounts.User, err error) accounts.User {

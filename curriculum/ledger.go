@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shanyu/accounts"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
@@ -206,12 +207,9 @@ func (s *Service) Hours(ctx context.Context, personID int64, from, to time.Time)
 			label = zh
 		}
 		group(&r.ByOccupation, e.OccupationCode, label, e.Hours)
-		month := e.EarnedAt.In(chinaTime).Format("2006-01")
+		month := clock.Format(e.EarnedAt, "2006-01")
 		group(&r.ByMonth, month, month, e.Hours)
 	}
 	r.Total = math.Round(r.Total*100) / 100
 	return r, nil
 }
-
-// chinaTime is the zone periods and printed dates are counted in.
-var chinaTime = time.FixedZone("CST", 8*3600)

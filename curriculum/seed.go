@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"shanyu/internal/clock"
 )
 
 // demoJSON holds the demo courses and sessions (Chinese content is data, not code).
@@ -90,7 +92,7 @@ func (s *Service) SeedDemo(ctx context.Context, centres map[string]DemoCentre, l
 	}
 
 	now := s.now()
-	day := time.Date(now.In(chinaTime).Year(), now.In(chinaTime).Month(), now.In(chinaTime).Day(), 0, 0, 0, 0, chinaTime)
+	day := clock.Today(now)
 	for _, x := range d.Sessions {
 		centre, ok := centres[x.Centre]
 		if !ok || x.Base >= len(centre.BaseIDs) {
@@ -108,8 +110,8 @@ func (s *Service) SeedDemo(ctx context.Context, centres map[string]DemoCentre, l
 			continue
 		}
 		date := day.AddDate(0, 0, x.Days).Format(time.DateOnly)
-		starts, err1 := time.ParseInLocation("2006-01-02 15:04", date+" "+x.Start, chinaTime)
-		ends, err2 := time.ParseInLocation("2006-01-02 15:04", date+" "+x.End, chinaTime)
+		starts, err1 := clock.Parse("2006-01-02 15:04", date+" "+x.Start)
+		ends, err2 := clock.Parse("2006-01-02 15:04", date+" "+x.End)
 		if err := errors.Join(err1, err2); err != nil {
 			return res, err
 		}

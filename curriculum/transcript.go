@@ -8,6 +8,7 @@ import (
 
 	"github.com/jung-kurt/gofpdf"
 
+	"shanyu/internal/clock"
 	"shanyu/internal/safecsv"
 )
 
@@ -18,6 +19,7 @@ type TranscriptLabels struct {
 	Note                                    string
 	Kinds                                   map[string]string // lesson, session, correction
 	Footer                                  string
+	Times                                   clock.Formatter // how dates and times are shown in the caller's language
 }
 
 func (l TranscriptLabels) kind(k string) string {
@@ -44,7 +46,7 @@ func (s *Service) TranscriptCSV(r HoursReport, l TranscriptLabels) ([]byte, erro
 	w := safecsv.NewWriter(&buf)
 	w.Write([]string{l.Date, l.Kind, l.Source, l.Occupation, l.Hours, l.Note}) //nolint:errcheck
 	for _, e := range r.Entries {
-		w.Write([]string{e.EarnedAt.In(chinaTime).Format("2006-01-02 15:04"), l.kind(e.Kind), e.Title, //nolint:errcheck
+		w.Write([]string{clock.Format(e.EarnedAt, "2006-01-02 15:04"), l.kind(e.Kind), e.Title, //nolint:errcheck
 			s.occupationLabel(e.OccupationCode, e.Level), hoursString(e.Hours), e.Reason})
 	}
 	w.Write([]string{l.Total, "", "", "", hoursString(r.Total), ""}) //nolint:errcheck
@@ -54,19 +56,39 @@ func (s *Service) TranscriptCSV(r HoursReport, l TranscriptLabels) ([]byte, erro
 
 // TranscriptPDF prints a hours report as an A4 transcript with the CJK font, subset to the text used.
 func (s *Service) TranscriptPDF(holder string, r HoursReport, l TranscriptLabels) ([]byte, error) {
+	// The period printed is what the report covers: an open-ended one (the default is everything) is
+	// narrowed to the first entry and today, so that it never reads 2000–2099.
+	from, to := r.From, r.To.Add(-time.Second)
+	if len(r.Entries) > 0 {
+		first := r.Entries[0].EarnedAt
+		for _, e := range r.Entries {
+			if e.EarnedAt.Before(first) {
+				first = e.EarnedAt
+			}
+		}
+		if first.After(from) {
+			from = first
+		}
+	}
+	if n := s.now(); n.Before(to) {
+		to = n
+	}
+	if to.Before(from) {
+		from = to
+	}
 	font, err := s.loadFont()
 	if err != nil {
 		return nil, fmt.Errorf("transcript font: %w", err)
 	}
-	now := s.now().In(chinaTime)
-	period := fmt.Sprintf("%s – %s", r.From.In(chinaTime).Format("2006-01-02"), r.To.In(chinaTime).Add(-time.Second).Format("2006-01-02"))
+	now := s.now()
+	period := fmt.Sprintf("%s – %s", l.Times.Day(from), l.Times.Day(to))
 	type row struct{ date, kind, source, occ, hours, note string }
 	rows := make([]row, 0, len(r.Entries))
 	texts := []string{l.Title, l.Holder, l.Period, l.Generated, l.Total, l.Date, l.Kind, l.Source, l.Occupation, l.Hours, l.Note, l.Footer,
-		holder, period, now.Format("2006-01-02 15:04"), hoursString(r.Total),
+		holder, period, l.Times.DateTime(now), hoursString(r.Total),
 		" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~–…"}
 	for _, e := range r.Entries {
-		x := row{e.EarnedAt.In(chinaTime).Format("2006-01-02"), l.kind(e.Kind), e.Title, s.occupationLabel(e.OccupationCode, e.Level), hoursString(e.Hours), e.Reason}
+		x := row{l.Times.Day(e.EarnedAt), l.kind(e.Kind), e.Title, s.occupationLabel(e.OccupationCode, e.Level), hoursString(e.Hours), e.Reason}
 		rows = append(rows, x)
 		texts = append(texts, x.kind, x.source, x.occ, x.note)
 	}
@@ -93,7 +115,7 @@ func (s *Service) TranscriptPDF(holder string, r HoursReport, l TranscriptLabels
 	pdf.SetFont("cjk", "", 18)
 	pdf.CellFormat(0, 12, l.Title, "", 1, "C", false, 0, "")
 	pdf.SetFont("cjk", "", 11)
-	for _, kv := range [][2]string{{l.Holder, holder}, {l.Period, period}, {l.Generated, now.Format("2006-01-02 15:04")}, {l.Total, hoursString(r.Total)}} {
+	for _, kv := range [][2]string{{l.Holder, holder}, {l.Period, period}, {l.Generated, l.Times.DateTime(now)}, {l.Total, hoursString(r.Total)}} {
 		pdf.CellFormat(30, 7, kv[0], "", 0, "", false, 0, "")
 		pdf.CellFormat(0, 7, kv[1], "", 1, "", false, 0, "")
 	}

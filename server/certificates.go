@@ -11,6 +11,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/certificates"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -95,7 +96,7 @@ func (s *Server) certFilter(c *fiber.Ctx) certificates.Filter {
 	limit, offset := pageParams(c)
 	f := certificates.Filter{Scope: s.certificateScope(c), State: c.Query("status"), Centre: c.Query("centre"), Query: c.Query("q"), Limit: limit, Offset: offset}
 	if d, err := strconv.Atoi(c.Query("expiring_days")); err == nil && d > 0 && d <= 3660 {
-		f.ExpiresUntil = time.Now().AddDate(0, 0, d)
+		f.ExpiresUntil = clock.Today(time.Now()).AddDate(0, 0, d)
 	}
 	return f
 }
@@ -208,7 +209,7 @@ func (s *Server) apiCertificateArchive(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/zip")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="certificates-`+time.Now().Format("20060102")+`.zip"`)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="certificates-`+clock.Format(time.Now(), "20060102")+`.zip"`)
 	return c.Send(buf.Bytes())
 }
 
@@ -286,7 +287,7 @@ func (s *Server) certRows(items []certificates.Listed) []certRow {
 	rows := make([]certRow, len(items))
 	for i, l := range items {
 		rows[i] = certRow{Certificate: l.Certificate, Holder: l.HolderName, Titles: l.Titles(), ShareURL: s.cfg.BaseURL + "/v/" + l.Code,
-			Soon: l.State == certificates.StateValid && l.ExpiresOn.Before(time.Now().Add(expiringSoon))}
+			Soon: l.State == certificates.StateValid && l.ExpiresOn.Before(clock.Today(time.Now()).Add(expiringSoon))}
 	}
 	return rows
 }

@@ -12,6 +12,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/curriculum"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -267,17 +268,17 @@ func (s *Server) apiCompleteLesson(c *fiber.Ctx) error {
 	return c.JSON(toLessonStateJSON(st))
 }
 
-// hoursPeriod reads from/to (YYYY-MM-DD, China dates; to inclusive); the default is everything.
+// hoursPeriod reads from/to (YYYY-MM-DD, dates in the product's zone; to inclusive); the default is everything.
 func hoursPeriod(c *fiber.Ctx) (from, to time.Time, err error) {
-	from, to = time.Date(2000, 1, 1, 0, 0, 0, 0, curriculumZone), time.Date(2100, 1, 1, 0, 0, 0, 0, curriculumZone)
+	from, to = time.Date(2000, 1, 1, 0, 0, 0, 0, clock.Zone()), time.Date(2100, 1, 1, 0, 0, 0, 0, clock.Zone())
 	var f failure.Fields
 	if v := c.Query("from"); v != "" {
-		if from, err = time.ParseInLocation(time.DateOnly, v, curriculumZone); err != nil {
+		if from, err = clock.Parse(time.DateOnly, v); err != nil {
 			f.Add("from", "curriculum.date_invalid")
 		}
 	}
 	if v := c.Query("to"); v != "" {
-		t, perr := time.ParseInLocation(time.DateOnly, v, curriculumZone)
+		t, perr := clock.Parse(time.DateOnly, v)
 		if perr != nil {
 			f.Add("to", "curriculum.date_invalid")
 		} else {
@@ -289,8 +290,6 @@ func hoursPeriod(c *fiber.Ctx) (from, to time.Time, err error) {
 	}
 	return from, to, f.Err()
 }
-
-var curriculumZone = time.FixedZone("CST", 8*3600)
 
 type hoursGroupJSON struct {
 	Key   string  `json:"key"`

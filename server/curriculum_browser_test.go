@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"shanyu/internal/browsertest"
+	"shanyu/internal/clock"
 )
 
 func mainText(t *testing.T, ctx context.Context) string {
@@ -100,7 +101,7 @@ func TestCurriculumTrainerPublishesCaregiverLearnsOnAPhone(t *testing.T) {
 	if err := chromedp.Do(desk, chromedp.Navigate(srv.URL+"/centre/sessions"), chromedp.WaitVisible(chromedp.CSS("#s-title")),
 		chromedp.SendKeys(chromedp.CSS("#s-title"), "睡眠照护实操"),
 		// Today, all day (China time), so that scanning is open whenever the test runs.
-		chromedp.SetValue(chromedp.CSS("#s-date"), time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.CSS("#s-date"), clock.Format(time.Now(), time.DateOnly)),
 		chromedp.SetValue(chromedp.CSS("#s-start"), "00:00"),
 		chromedp.SetValue(chromedp.CSS("#s-end"), "23:59")); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/curriculum"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -27,14 +28,14 @@ func (s *Server) practicalWeekPage(c *fiber.Ctx) error {
 	}
 	day := time.Now()
 	if q := c.Query("week"); q != "" {
-		d, err := time.ParseInLocation(time.DateOnly, q, curriculumZone)
+		d, err := clock.Parse(time.DateOnly, q)
 		if err != nil {
 			return failure.New(failure.NotFound, "error.not_found")
 		}
 		day = d
 	}
-	monday := curriculum.WeekStart(day, curriculumZone)
-	days, err := s.domains.Curriculum.SessionWeek(c.UserContext(), o.ID, monday, curriculumZone)
+	monday := curriculum.WeekStart(day, clock.Zone())
+	days, err := s.domains.Curriculum.SessionWeek(c.UserContext(), o.ID, monday, clock.Zone())
 	if err != nil {
 		return err
 	}
@@ -44,13 +45,13 @@ func (s *Server) practicalWeekPage(c *fiber.Ctx) error {
 		Sessions    []practicalView
 		Times       []string
 	}
-	today := time.Now().In(curriculumZone).Format(time.DateOnly)
+	today := clock.Format(time.Now(), time.DateOnly)
 	views := make([]dayView, len(days))
 	for i, d := range days {
 		v := dayView{Label: s.i18n.T(lang, "curriculum.weekday."+d.Date.Weekday().String()), Date: d.Date.Format(time.DateOnly),
 			Today: d.Date.Format(time.DateOnly) == today, Sessions: s.practicalViews(lang, d.Sessions)}
 		for _, x := range d.Sessions {
-			v.Times = append(v.Times, x.StartsAt.In(curriculumZone).Format("15:04")+"–"+x.EndsAt.In(curriculumZone).Format("15:04"))
+			v.Times = append(v.Times, s.i18n.Times(lang).TimeOfDay(x.StartsAt)+"–"+s.i18n.Times(lang).TimeOfDay(x.EndsAt))
 		}
 		views[i] = v
 	}

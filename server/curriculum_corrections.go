@@ -56,7 +56,7 @@ func (s *Server) renderCentreLedger(c *fiber.Ctx, o accounts.Organisation, perso
 	entries := make([]entryView, len(l.Entries))
 	for i, e := range l.Entries {
 		entries[i] = entryView{Entry: e, LevelName: courseLevelName(lang, e.OccupationCode, e.Level), Hours: fmtHours(e.Hours),
-			Date: e.EarnedAt.In(curriculumZone).Format("2006-01-02 15:04"), Original: e.Kind != curriculum.KindCorrection}
+			Date: s.i18n.Times(lang).DateTime(e.EarnedAt), Original: e.Kind != curriculum.KindCorrection}
 		if e.ID == formEntry {
 			entries[i].Form = fp
 		}

@@ -309,7 +309,7 @@ func (s *Server) transcriptLabels(lang string) curriculum.TranscriptLabels {
 	return curriculum.TranscriptLabels{Title: t("title"), Holder: t("holder"), Period: t("period"), Generated: t("generated"), Total: t("total"),
 		Date: t("date"), Kind: t("kind"), Source: t("source"), Occupation: t("occupation"), Hours: t("hours"), Note: t("note"), Footer: t("footer"),
 		Kinds: map[string]string{curriculum.KindLesson: s.i18n.T(lang, "curriculum.kind.lesson"), curriculum.KindSession: s.i18n.T(lang, "curriculum.kind.session"),
-			curriculum.KindCorrection: s.i18n.T(lang, "curriculum.kind.correction")}}
+			curriculum.KindCorrection: s.i18n.T(lang, "curriculum.kind.correction")}, Times: s.i18n.Times(lang)}
 }
 
 func (s *Server) hoursPage(c *fiber.Ctx) error {
@@ -330,7 +330,7 @@ func (s *Server) hoursPage(c *fiber.Ctx) error {
 	}
 	entries := make([]entry, len(r.Entries))
 	for i, e := range r.Entries {
-		entries[i] = entry{Entry: e, LevelName: courseLevelName(lang, e.OccupationCode, e.Level), Hours: fmtHours(e.Hours), Date: e.EarnedAt.In(curriculumZone).Format("2006-01-02 15:04")}
+		entries[i] = entry{Entry: e, LevelName: courseLevelName(lang, e.OccupationCode, e.Level), Hours: fmtHours(e.Hours), Date: s.i18n.Times(lang).DateTime(e.EarnedAt)}
 	}
 	type group struct{ Label, Hours string }
 	conv := func(gs []curriculum.HoursGroup, occupation bool) []group {

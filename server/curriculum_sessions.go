@@ -10,6 +10,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/curriculum"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -304,7 +305,7 @@ func (s *Server) practicalViews(lang string, list []curriculum.Session) []practi
 	out := make([]practicalView, len(list))
 	for i, x := range list {
 		out[i] = practicalView{Session: x, LevelName: courseLevelName(lang, x.OccupationCode, x.Level), Hours: fmtHours(x.Hours),
-			When: x.StartsAt.In(curriculumZone).Format("2006-01-02 15:04") + "–" + x.EndsAt.In(curriculumZone).Format("15:04")}
+			When: s.i18n.Times(lang).DateTime(x.StartsAt) + "–" + s.i18n.Times(lang).TimeOfDay(x.EndsAt)}
 	}
 	return out
 }
@@ -406,13 +407,13 @@ func (s *Server) practicalCheckinSubmit(c *fiber.Ctx) error {
 	} else {
 		data["Result"] = a
 		data["Credited"] = fmtHours(a.Credited)
-		data["At"] = a.At.In(curriculumZone).Format("15:04")
+		data["At"] = s.i18n.Times(lang).TimeOfDay(a.At)
 	}
 	return s.render(c, "sessions_checkin", page{Title: s.i18n.T(lang, "curriculum.checkin.title"), Data: data})
 }
 
 func (s *Server) centrePracticalPage(c *fiber.Ctx) error {
-	start := time.Now().In(curriculumZone).Add(24 * time.Hour).Truncate(time.Hour)
+	start := clock.Today(time.Now()).AddDate(0, 0, 1) // tomorrow, in the product's zone
 	return s.renderCentrePractical(c, c.Query("org"), formPage{Values: map[string]string{"occupation": "4-10-01-03:4", "capacity": "20", "hours": "3",
 		"date": start.Format(time.DateOnly), "start": "09:00", "end": "12:00"}})
 }
@@ -459,8 +460,8 @@ func (s *Server) createPracticalSubmit(c *fiber.Ctx) error {
 	in.Capacity = practicalAtoi(values["capacity"])
 	in.Hours, _ = strconv.ParseFloat(values["hours"], 64)
 	var f failure.Fields
-	starts, err1 := time.ParseInLocation("2006-01-02 15:04", values["date"]+" "+values["start"], curriculumZone)
-	ends, err2 := time.ParseInLocation("2006-01-02 15:04", values["date"]+" "+values["end"], curriculumZone)
+	starts, err1 := clock.Parse("2006-01-02 15:04", values["date"]+" "+values["start"])
+	ends, err2 := clock.Parse("2006-01-02 15:04", values["date"]+" "+values["end"])
 	if err1 != nil || err2 != nil {
 		f.Add("date", "curriculum.times_invalid")
 	}
@@ -517,10 +518,10 @@ func (s *Server) renderPracticalSheet(c *fiber.Ctx, x curriculum.Session, messag
 	for i, su := range list {
 		rows[i] = row{Signup: su}
 		if su.CheckedInAt != nil {
-			rows[i].In = su.CheckedInAt.In(curriculumZone).Format("15:04")
+			rows[i].In = s.i18n.Times(lang).TimeOfDay(*su.CheckedInAt)
 		}
 		if su.CheckedOutAt != nil {
-			rows[i].Out = su.CheckedOutAt.In(curriculumZone).Format("15:04")
+			rows[i].Out = s.i18n.Times(lang).TimeOfDay(*su.CheckedOutAt)
 		}
 	}
 	return s.render(c, "sessions_sheet", page{Title: x.Title, Data: fiber.Map{"Session": s.practicalViews(lang, []curriculum.Session{x})[0], "Rows": rows,

@@ -339,10 +339,10 @@ func (s *Server) markingPage(c *fiber.Ctx) error {
 	lang := langOf(c)
 	rows := make([]evidenceRow, len(evidence))
 	for i, e := range evidence {
-		rows[i] = evidenceRow{SessionEvidence: e, Arrived: e.ArrivedAt.In(curriculumZone).Format(time.DateTime),
+		rows[i] = evidenceRow{SessionEvidence: e, Arrived: s.i18n.Times(lang).Precise(e.ArrivedAt),
 			Reason: s.i18n.T(lang, "exams.evidence."+e.Reason), Response: answerText(s.i18n.T(lang, "exams.page.true"), s.i18n.T(lang, "exams.page.false"), e.Response)}
 		if e.TypedAt != nil {
-			rows[i].Typed = e.TypedAt.In(curriculumZone).Format(time.DateTime)
+			rows[i].Typed = s.i18n.Times(lang).Precise(*e.TypedAt)
 		}
 	}
 	return s.render(c, "exam_marking", page{Title: x.Name, Data: fiber.Map{"Session": x, "Tasks": tasks, "Evidence": rows}})

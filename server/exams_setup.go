@@ -11,6 +11,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/exams"
 	"shanyu/exams/bank"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -346,7 +347,7 @@ func (s *Server) blueprintPage(c *fiber.Ctx) error {
 var sessionFields = []string{"name", "blueprint_id", "venue", "opens_at", "closes_at", "latest_start_at", "duration_minutes",
 	"grace_minutes", "attempts_allowed", "theory_pass", "practical_pass", "min_hours", "arbitration_gap", "double_marking", "require_verified_identity"}
 
-// formTime is the layout of a datetime-local input, read in the server's zone.
+// formTime is the layout of a datetime-local input, read and written in the product's zone.
 const formTime = "2006-01-02T15:04"
 
 func (s *Server) renderNewSession(c *fiber.Ctx, org accounts.Organisation, fp formPage) error {
@@ -355,7 +356,7 @@ func (s *Server) renderNewSession(c *fiber.Ctx, org accounts.Organisation, fp fo
 		return err
 	}
 	if fp.Values == nil {
-		now := time.Now().Add(time.Hour).Truncate(time.Hour)
+		now := clock.In(time.Now().Add(time.Hour).Truncate(time.Hour))
 		fp.Values = map[string]string{"opens_at": now.Format(formTime), "closes_at": now.Add(3 * time.Hour).Format(formTime),
 			"latest_start_at": now.Add(2 * time.Hour).Format(formTime), "duration_minutes": "90", "grace_minutes": "2",
 			"attempts_allowed": "1", "theory_pass": "60", "practical_pass": "60", "min_hours": "0", "arbitration_gap": "0",
@@ -392,7 +393,7 @@ func (s *Server) newSessionSubmit(c *fiber.Ctx) error {
 		return n
 	}
 	at := func(k, key string) time.Time {
-		t, err := time.ParseInLocation(formTime, v[k], time.Local)
+		t, err := clock.Parse(formTime, v[k])
 		if err != nil {
 			f.Add(k, key)
 		}

@@ -14,6 +14,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/audits"
 	"shanyu/certificates"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -226,7 +227,8 @@ type publicResult struct {
 	Institution  string         `json:"institution"`
 	CreditCode   string         `json:"credit_code"`
 	RegionCode   string         `json:"region_code"`
-	FinishedOn   string         `json:"finished_on"`
+	FinishedOn   string         `json:"finished_on"` // the date in the product's zone
+	FinishedAt   time.Time      `json:"-"`
 	Passed       bool           `json:"passed"`
 	Summary      audits.Summary `json:"summary"`
 }
@@ -244,7 +246,7 @@ func (s *Server) publicResults(c *fiber.Ctx) ([]publicResult, error) {
 			return nil, err
 		}
 		out = append(out, publicResult{InspectionID: r.InspectionID, Round: r.RoundName, Institution: o.Name, CreditCode: o.CreditCode,
-			RegionCode: o.RegionCode, FinishedOn: r.FinishedAt.In(curriculumZone).Format("2006-01-02"), Passed: r.Passed, Summary: r.Summary})
+			RegionCode: o.RegionCode, FinishedOn: clock.Format(r.FinishedAt, time.DateOnly), FinishedAt: r.FinishedAt, Passed: r.Passed, Summary: r.Summary})
 	}
 	return out, nil
 }
@@ -370,7 +372,7 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 	}
 	regulator := s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil
 	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "A": a, "Signers": signers,
-		"Last": last, "LastCert": lastCert, "LastPosts": lastPosts, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now().In(curriculumZone),
+		"Last": last, "LastCert": lastCert, "LastPosts": lastPosts, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now(),
 		"ClientID": newClientID(), "Severities": audits.Severities, "Error": s.errorText(lang, c.Query("error"), c.Context().QueryArgs().PeekMulti("arg")),
 		"Open": x.Status == audits.StatusOpen, "Signed": x.Status == audits.StatusSigned, "Finished": x.Status == audits.StatusFinished,
 		"MySigned": mySigned, "Regulator": regulator, "Passed": a.Passed, "Now": time.Now()}})

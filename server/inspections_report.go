@@ -89,6 +89,7 @@ func inspectionReportLabels(c *catalog) audits.ReportLabels {
 			Observed: t("observed"), Rule: t("rule"), CertStates: prefixed("audits.cert.state."), CertProblems: t("cert_problems"),
 			NotIssuedHere: t("not_issued_here"), Faults: prefixed("audits.fault."), MissingPosts: t("missing_posts"),
 			HomePoint: t("home_point"), CheckKinds: prefixed("audits.check.kind."), CheckIssues: prefixed("audits.check.issue."),
+			Times: c.Times(lang),
 		}
 	}
 	return audits.ReportLabels{ZH: words("zh-CN"), EN: words("en")}

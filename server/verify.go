@@ -179,20 +179,22 @@ type verifyView struct {
 	V           verificationJSON
 	Host        string
 	Method      string
-	At          string // when, in China time, as people read it
+	At          string // when, as people read it
 	StatusSince string
+	IssuedOn    string
+	ExpiresOn   string
 }
-
-var chinaTime = time.FixedZone("UTC+8", 8*3600)
-
-func readableTime(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04:05 (UTC+8)") }
 
 func (s *Server) renderVerification(c *fiber.Ctx, v certificates.Verification, method string) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	j := s.toVerificationJSON(c, v)
-	view := verifyView{V: j, Host: c.Hostname(), Method: method, At: readableTime(time.Now())}
+	times := s.i18n.Times(langOf(c))
+	view := verifyView{V: j, Host: c.Hostname(), Method: method, At: times.Precise(time.Now())}
+	if v.State != certificates.StateUnknown {
+		view.IssuedOn, view.ExpiresOn = times.CivilDate(v.IssuedOn), times.CivilDate(v.ExpiresOn)
+	}
 	if v.StatusSince != nil {
-		view.StatusSince = readableTime(*v.StatusSince)
+		view.StatusSince = times.DateTime(*v.StatusSince)
 	}
 	return s.render(c, "verify", page{Title: s.i18n.T(langOf(c), "verify.state."+v.State), Data: view})
 }

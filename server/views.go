@@ -16,6 +16,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/audits"
+	"shanyu/internal/clock"
 )
 
 // Templates: templates/layout.html and templates/partials/*.html are shared; every other file in
@@ -99,6 +100,9 @@ func loadViews(i18n *catalog) (*views, error) {
 			return "/static/" + h, nil
 		},
 	}
+	for name, f := range timeFuncs(i18n) {
+		funcs[name] = f
+	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(viewFiles, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return nil, err
@@ -124,6 +128,7 @@ func loadViews(i18n *catalog) (*views, error) {
 type page struct {
 	Lang      string
 	OtherLang string
+	Zone      string // the product's zone, for scripts that show times (internal/clock)
 	Title     string
 	Path      string
 	Nav       []navLink
@@ -146,6 +151,7 @@ func (s *Server) render(c *fiber.Ctx, name string, p page) error {
 		p.OtherLang = "zh-CN"
 	}
 	p.Path = c.OriginalURL()
+	p.Zone = clock.Zone().String()
 	p.Nav = s.navFor(c)
 	p.RequestID = requestID(c)
 	if who := principalOf(c); who != nil {

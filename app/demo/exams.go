@@ -11,6 +11,7 @@ import (
 	"shanyu/audits"
 	"shanyu/exams"
 	"shanyu/exams/bank"
+	"shanyu/internal/clock"
 )
 
 // Names of the demo sessions; their presence makes seeding idempotent.
@@ -50,8 +51,8 @@ func seedExams(ctx context.Context, env seedEnv) error {
 	if err != nil {
 		return err
 	}
-	clock := &demoClock{t: time.Now()}
-	svc := exams.New(env.pool, exams.Options{Now: clock.now, Identity: env.accounts, Jobs: env.jobs})
+	seedClock := &demoClock{t: time.Now()}
+	svc := exams.New(env.pool, exams.Options{Now: seedClock.now, Identity: env.accounts, Jobs: env.jobs})
 	existing, err := svc.Sessions(ctx, centre.ID)
 	if err != nil {
 		return err
@@ -82,9 +83,9 @@ func seedExams(ctx context.Context, env seedEnv) error {
 	}
 
 	// The finished session, ten days ago.
-	day := time.Now().AddDate(0, 0, -10).Truncate(time.Hour)
-	opens := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, time.Local)
-	clock.set(opens.Add(-48 * time.Hour))
+	day := clock.In(time.Now().AddDate(0, 0, -10))
+	opens := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, clock.Zone())
+	seedClock.set(opens.Add(-48 * time.Hour))
 	done, err := svc.CreateSession(ctx, centreAdmin.ID, exams.Session{CentreID: centre.ID, BlueprintID: bp.ID, Name: demoFinishedSession,
 		Venue: "杭州市西湖区实训基地", OpensAt: opens, ClosesAt: opens.Add(3 * time.Hour), LatestStartAt: opens.Add(30 * time.Minute),
 		Duration: 90 * time.Minute, Grace: time.Minute, TheoryPass: exams.DefaultTheoryPass, PracticalPass: exams.DefaultPracticalPass})
@@ -107,7 +108,7 @@ func seedExams(ctx context.Context, env seedEnv) error {
 		if err := env.accounts.VerifyIdentity(ctx, u.PersonID, centreAdmin.ID); err != nil {
 			return fmt.Errorf("exams: verify %s: %w", c.username, err)
 		}
-		clock.set(opens.Add(-24 * time.Hour))
+		seedClock.set(opens.Add(-24 * time.Hour))
 		reg, err := svc.Register(ctx, done.ID, u.PersonID)
 		if err != nil {
 			return err
@@ -115,15 +116,15 @@ func seedExams(ctx context.Context, env seedEnv) error {
 		if err := svc.Decide(ctx, centreAdmin.ID, reg.ID, true, 0); err != nil {
 			return err
 		}
-		clock.set(opens.Add(time.Duration(i) * time.Minute))
+		seedClock.set(opens.Add(time.Duration(i) * time.Minute))
 		st, err := svc.Start(ctx, done.ID, u.PersonID)
 		if err != nil {
 			return fmt.Errorf("exams: start: %w", err)
 		}
-		if err := answerDemo(ctx, env, svc, u.PersonID, st, c.skill, clock, opens.Add(time.Duration(i)*time.Minute)); err != nil {
+		if err := answerDemo(ctx, env, svc, u.PersonID, st, c.skill, seedClock, opens.Add(time.Duration(i)*time.Minute)); err != nil {
 			return err
 		}
-		clock.set(opens.Add(time.Duration(60+i) * time.Minute))
+		seedClock.set(opens.Add(time.Duration(60+i) * time.Minute))
 		if _, err := svc.Submit(ctx, st.Attempt.ID, u.PersonID, st.DeviceToken, exams.ByCandidate); err != nil {
 			return err
 		}
@@ -149,7 +150,7 @@ func seedExams(ctx context.Context, env seedEnv) error {
 			return fmt.Errorf("exams: mark: %w", err)
 		}
 	}
-	clock.set(opens.Add(48 * time.Hour))
+	seedClock.set(opens.Add(48 * time.Hour))
 	n, err := svc.Publish(ctx, centreAdmin.ID, done.ID)
 	if err != nil {
 		return fmt.Errorf("exams: publish: %w", err)
@@ -157,8 +158,8 @@ func seedExams(ctx context.Context, env seedEnv) error {
 	fmt.Fprintf(env.out, "exams: finished session with %d published results\n", n)
 
 	// The open session: from an hour ago for two weeks; the demo caregiver may start now.
-	clock.set(time.Now())
-	now := clock.now().Truncate(time.Minute)
+	seedClock.set(time.Now())
+	now := seedClock.now().Truncate(time.Minute)
 	open, err := svc.CreateSession(ctx, centreAdmin.ID, exams.Session{CentreID: centre.ID, BlueprintID: bp.ID, Name: demoOpenSession,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.AddDate(0, 0, 14), LatestStartAt: now.AddDate(0, 0, 14).Add(-2 * time.Hour),
 		Duration: 90 * time.Minute, Grace: time.Minute, TheoryPass: exams.DefaultTheoryPass, PracticalPass: exams.DefaultPracticalPass})

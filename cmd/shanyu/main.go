@@ -21,6 +21,7 @@ import (
 
 	"shanyu/app"
 	"shanyu/app/demo"
+	"shanyu/internal/clock"
 	"shanyu/internal/config"
 	"shanyu/internal/logbuf"
 	"shanyu/internal/pg"
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	clock.SetZone(cfg.Zone)
 	if args[0] == "serve" {
 		// The server logs a line per request: buffer them, flushing every 100 ms, at once for warnings
 		// and errors, and when serve returns.

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"shanyu/internal/clock"
 )
 
 // Config is everything the binary reads from its environment.
@@ -35,6 +37,7 @@ type Config struct {
 	AuthQueue        time.Duration  // SHANYU_AUTH_QUEUE_S: how long a sign-in waits for that memory
 	TrustedProxies   []netip.Prefix // SHANYU_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
 	TSAURL           string         // SHANYU_TSA_URL: RFC 3161 TSA that timestamps PDF signatures; none when empty
+	Zone             *time.Location // SHANYU_TIMEZONE: where times are shown and dates counted (see internal/clock)
 }
 
 // DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
@@ -121,6 +124,10 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
+	zoneName := get("SHANYU_TIMEZONE", clock.DefaultZone)
+	if c.Zone, err = time.LoadLocation(zoneName); err != nil || zoneName == "Local" {
+		errs = append(errs, fmt.Errorf("SHANYU_TIMEZONE must be an IANA zone such as Asia/Shanghai, not %q", zoneName))
+	}
 	secret := get("SHANYU_SECRET_KEY", "")
 	if secret == "" {
 		if c.Env == "production" {
@@ -174,6 +181,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("auth_queue", c.AuthQueue),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("tsa_url", MaskURL(c.TSAURL)),
+		slog.String("timezone", c.Zone.String()),
 	)
 }
 

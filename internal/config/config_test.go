@@ -16,6 +16,13 @@ func TestParseDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.Env != "development" || c.BaseURL != "http://localhost:8080" || len(c.SecretKey) != 32 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.Zone.String() != "Asia/Shanghai" {
+		t.Fatalf("default zone = %s, want Asia/Shanghai", c.Zone)
+	}
+	c, err = Parse(env(map[string]string{"SHANYU_TIMEZONE": "Asia/Urumqi"}))
+	if err != nil || c.Zone.String() != "Asia/Urumqi" {
+		t.Fatalf("SHANYU_TIMEZONE=Asia/Urumqi: %v, %v", c.Zone, err)
+	}
 }
 
 func TestParseRejects(t *testing.T) {
@@ -30,6 +37,8 @@ func TestParseRejects(t *testing.T) {
 		"bad auth memory":             {"SHANYU_AUTH_MEMORY_MB": "lots"},
 		"bad auth queue":              {"SHANYU_AUTH_QUEUE_S": "0"},
 		"bad trusted proxy":           {"SHANYU_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"},
+		"unknown zone":                {"SHANYU_TIMEZONE": "Mars/Olympus"},
+		"the process's zone":          {"SHANYU_TIMEZONE": "Local"},
 	}
 	for name, m := range cases {
 		if _, err := Parse(env(m)); err == nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/clock"
 )
 
 // DB is what both *pgxpool.Pool and pgx.Tx offer, so helpers run on either. A function that takes a
@@ -71,6 +73,11 @@ func OpenWith(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error
 		if lim.MaxConns > 0 {
 			cfg.MaxConns = lim.MaxConns
 		}
+	}
+	// The session's zone is the product's, so that current_date and ::date casts in SQL count days
+	// where the product does, whatever the server's TimeZone setting (a URL's timezone wins).
+	if _, ok := cfg.ConnConfig.RuntimeParams["timezone"]; !ok {
+		cfg.ConnConfig.RuntimeParams["timezone"] = clock.Zone().String()
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.HealthCheckPeriod = 10 * time.Second

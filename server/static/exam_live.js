@@ -5,6 +5,9 @@
   if (!counts) return;
   var rows = document.getElementById("live-rows");
   var states = ["not_started", "answering", "idle", "submitted"];
+  // Times in the page's language and the product's zone (layout.html's data-tz), never the browser's.
+  var clock = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { timeZone: document.documentElement.dataset.tz || undefined,
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
   function cell(tr, text, cls) { var td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); }
   function draw(items) {
     var n = {};
@@ -15,7 +18,7 @@
       cell(tr, r.name);
       cell(tr, counts.getAttribute("data-msg-" + r.state), "live-" + r.state);
       cell(tr, r.answered + " / " + r.questions);
-      cell(tr, r.last_save ? new Date(r.last_save).toLocaleTimeString() : "");
+      cell(tr, r.last_save ? clock.format(new Date(r.last_save)) : "");
       cell(tr, String(r.devices));
       cell(tr, String(r.signals));
       rows.appendChild(tr);

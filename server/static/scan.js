@@ -78,7 +78,9 @@
     if (text.indexOf('/v/') < 0 || hash < 0) { showOffline('warn', form.dataset.notoken, text); return Promise.resolve(); }
     return verifyToken(text.slice(hash + 1)).then(function (c) {
       if (!c) { showOffline('bad', form.dataset.forged, ''); return; }
-      var today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+      // Today in the product's zone (en-CA writes YYYY-MM-DD), as the token's dates are.
+      var today = new Intl.DateTimeFormat('en-CA', { timeZone: document.documentElement.dataset.tz || undefined,
+        year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date()).replace(/-/g, '');
       var expired = String(c.e) < today;
       // What the platform said of the roster's certificates when this page was loaded.
       var listed = {};
