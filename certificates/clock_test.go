@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ func standardJWTCheck(t *testing.T, token string, jwks JWKSet, at time.Time) (jw
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
 		for _, k := range jwks.Keys {
-			if k.Kid == tok.Header["kid"] {
+			// The header names the key by its URL (…/keys/{kid}) or by its id.
+			if kid, _ := tok.Header["kid"].(string); kid == k.Kid || strings.HasSuffix(kid, "/keys/"+k.Kid) {
 				x, err := base64.RawURLEncoding.DecodeString(k.X)
 				return ed25519.PublicKey(x), err
 			}
