@@ -110,6 +110,9 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	return a, nil
 }
 
+// PublicPool is the public verification's own pool (for the metrics of its use).
+func (a *App) PublicPool() *pgxpool.Pool { return a.public }
+
 // Start runs the background work (job workers, the access-policy listener) until ctx ends or Stop.
 func (a *App) Start(ctx context.Context) error {
 	go a.Access.Listen(ctx)

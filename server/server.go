@@ -22,6 +22,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/app"
 	"shanyu/internal/config"
+	"shanyu/internal/metrics"
 )
 
 // Deps is what the server needs from main: the domain services, built once by app.
@@ -30,6 +31,8 @@ type Deps struct {
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
 	App    *app.App
+	// Metrics, when not nil, counts requests and events for the metrics endpoint.
+	Metrics *metrics.Metrics
 }
 
 // Server holds the fiber app and everything its handlers share.
@@ -45,6 +48,7 @@ type Server struct {
 	routeTable []*route
 	basic      []fiber.Handler // the middleware every request runs, public API included
 
+	metrics  *metrics.Metrics
 	domains  *app.App
 	accounts *accounts.Service
 	access   *accounts.Access
@@ -58,7 +62,7 @@ func New(d Deps) (*Server, error) {
 	if d.App == nil {
 		return nil, errors.New("server: Deps.App is required")
 	}
-	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, domains: d.App, accounts: d.App.Accounts, access: d.App.Access}
+	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, metrics: d.Metrics, domains: d.App, accounts: d.App.Accounts, access: d.App.Access}
 	var err error
 	if s.i18n, err = loadCatalog(); err != nil {
 		return nil, fmt.Errorf("translations: %w", err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -24,6 +25,7 @@ import (
 	"shanyu/internal/clock"
 	"shanyu/internal/config"
 	"shanyu/internal/logbuf"
+	"shanyu/internal/metrics"
 	"shanyu/internal/pg"
 	"shanyu/migrations"
 	"shanyu/server"
@@ -264,7 +266,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log, App: a})
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New(metrics.Pools{"main": pool, "public": a.PublicPool()})
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (SHANYU_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		ms := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go ms.Serve(mln) //nolint:errcheck // ends with ErrServerClosed at shutdown
+		defer ms.Close()
+		log.Info("metrics", slog.String("addr", mln.Addr().String()))
+	}
+	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log, App: a, Metrics: m})
 	if err != nil {
 		return err
 	}

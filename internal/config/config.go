@@ -29,6 +29,7 @@ type Config struct {
 	ShutdownTimeout  time.Duration  // SHANYU_SHUTDOWN_TIMEOUT
 	BodyLimit        int            // SHANYU_BODY_LIMIT_MB, in bytes
 	DBAcquireTimeout time.Duration  // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
+	MetricsAddr      string         // SHANYU_METRICS_ADDR: where Prometheus metrics are served; off when empty
 	CJKFont          string         // SHANYU_CJK_FONT: TrueType font for PDFs (DefaultCJKFont when unset)
 	PDFCertFile      string         // SHANYU_PDF_CERT_FILE: PEM issuing certificate, then its CA chain
 	PDFKeyFile       string         // SHANYU_PDF_KEY_FILE: PEM private key of the issuing certificate
@@ -72,6 +73,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		LogFormat:   get("SHANYU_LOG_FORMAT", "text"),
 		BaseURL:     strings.TrimRight(get("SHANYU_BASE_URL", ""), "/"),
 		CJKFont:     get("SHANYU_CJK_FONT", DefaultCJKFont),
+		MetricsAddr: get("SHANYU_METRICS_ADDR", ""),
 		PDFCertFile: get("SHANYU_PDF_CERT_FILE", ""),
 		PDFKeyFile:  get("SHANYU_PDF_KEY_FILE", ""),
 		TSAURL:      get("SHANYU_TSA_URL", ""),
@@ -175,6 +177,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("body_limit_mb", c.BodyLimit>>20),
 		slog.Duration("db_acquire_timeout", c.DBAcquireTimeout),
 		slog.String("cjk_font", c.CJKFont),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("pdf_cert_file", c.PDFCertFile),
 		slog.Int64("memory_limit_mb", c.MemoryLimit>>20),
 		slog.Int64("auth_memory_mb", c.AuthMemory>>20),
