@@ -77,7 +77,7 @@ func (s *Server) examPage(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return s.render(c, "exam", page{Title: x.Name, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name}})
+	return s.render(c, "exam", page{Title: x.Name, Focus: true, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name}})
 }
 
 // examServiceWorker serves the exam page's service worker under /exams/, so that its scope covers

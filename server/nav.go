@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,6 +20,36 @@ type navLink struct {
 type navEntry struct {
 	navLink
 	Roles []string
+}
+
+// barSize is how many links the phone's bottom bar holds besides 菜单 (the menu): at 360 px five
+// cells of 72 px each are wide enough for a two-character label and a 44 px touch target.
+const barSize = 4
+
+// barRank orders a role's links for the phone's bottom bar: a role's main task first (lower
+// first); links not named here come after, in navigation order.
+var barRank = map[string]int{
+	"nav.home":  0,
+	"nav.learn": 1, "nav.centre_courses": 1, "nav.dashboard": 1, "nav.inspections": 1, "nav.compliance": 1,
+	"nav.exams": 2, "nav.exam_sessions": 2, "nav.rounds": 2, "nav.staff": 2,
+	"nav.certificates_mine": 3, "nav.certificates": 3, "nav.admin_users": 3, "nav.centre_sessions": 3,
+}
+
+// phoneNav splits a role's links into the bottom bar (barSize) and the menu (the rest), so that
+// every destination is at most two taps away without sideways scrolling.
+func phoneNav(links []navLink) (bar, menu []navLink) {
+	ranked := append([]navLink(nil), links...)
+	rank := func(l navLink) int {
+		if r, ok := barRank[l.Key]; ok {
+			return r
+		}
+		return 9
+	}
+	sort.SliceStable(ranked, func(i, j int) bool { return rank(ranked[i]) < rank(ranked[j]) })
+	if len(ranked) <= barSize+1 {
+		return ranked, nil // five fit without a menu
+	}
+	return ranked[:barSize], ranked[barSize:]
 }
 
 // navigation lists the header links in order. Each feature adds its pages here with the roles that use them.

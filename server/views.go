@@ -132,6 +132,8 @@ type page struct {
 	Title     string
 	Path      string
 	Nav       []navLink
+	Bar, Menu []navLink // the phone's bottom bar and its menu (phoneNav)
+	Focus     bool      // a page that is the only thing to do (the exam): no navigation at all
 	RequestID string
 	User      *accounts.User // the signed-in user, or nil
 	CSRF      string         // the session's CSRF token, for forms
@@ -152,7 +154,10 @@ func (s *Server) render(c *fiber.Ctx, name string, p page) error {
 	}
 	p.Path = c.OriginalURL()
 	p.Zone = clock.Zone().String()
-	p.Nav = s.navFor(c)
+	if !p.Focus {
+		p.Nav = s.navFor(c)
+		p.Bar, p.Menu = phoneNav(p.Nav)
+	}
 	p.RequestID = requestID(c)
 	if who := principalOf(c); who != nil {
 		p.User, p.CSRF = &who.User, who.Session.CSRFToken
