@@ -52,7 +52,10 @@ func TestScopeTakeoverByARegionalRegulatorRefused(t *testing.T) {
 	mustLogin(t, srv, "admin")
 	// Inside Ningbo the regional regulator may act…
 	nbInspector := userID(t, admin, "inspector.nb")
+	before := mustLogin(t, srv, "inspector.nb")
 	wantStatus(t, "regulator.nb resets inspector.nb", reset(nb, nbInspector), http.StatusOK)
+	// Replay: the session opened before the reset is over.
+	wantStatus(t, "inspector.nb's old session after the reset", before.do("GET", "/api/v1/me", nil, nil), http.StatusUnauthorized)
 	// …but not raise anyone above itself (item 4): not the province, not everywhere.
 	for _, domain := range []string{"region:33", "*", "region:3301", "org:HZ001"} {
 		wantStatus(t, "regulator.nb grants regulator_admin in "+domain, nb.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/grants", nbInspector), map[string]string{"role": "regulator_admin", "domain": domain}), http.StatusForbidden)

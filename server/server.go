@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,6 +47,7 @@ type Server struct {
 	apiDocs []apiRoute
 	// routeTable is every route with its permission and scope (scope.go), in registration order.
 	routeTable []*route
+	guardOnly  atomic.Bool     // tests only: the guard answers 204 instead of running the handler (see passed)
 	basic      []fiber.Handler // the middleware every request runs, public API included
 
 	metrics  *metrics.Metrics
