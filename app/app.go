@@ -90,7 +90,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	})
 	a.Certificates = certificates.New(pool, certificates.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public, Hours: a.Curriculum,
-		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile, TSAURL: cfg.TSAURL,
+		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile, TSAURL: cfg.TSAURL, TokenAlgorithm: cfg.TokenAlg,
 	})
 	if a.Audits, err = audits.New(ctx, pool, audits.Deps{
 		Accounts: a.Accounts, Certificates: certificateSource{certs: a.Certificates}, Reports: a.Certificates,

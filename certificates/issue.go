@@ -209,7 +209,12 @@ func (s *Service) render(ctx context.Context, d document) (Signed, string, strin
 	if err != nil {
 		return Signed{}, "", "", err
 	}
-	key, err := ActiveSigner(ctx, s.db, s.secret)
+	key, err := TokenSigner(ctx, s.db, s.secret, s.tokenAlg)
+	if errors.Is(err, ErrNoActiveKey) && s.tokenAlg == AlgSM2 {
+		if _, _, err = EnsureTokenKey(ctx, s.db, s.secret, AlgSM2); err == nil {
+			key, err = TokenSigner(ctx, s.db, s.secret, s.tokenAlg)
+		}
+	}
 	if err != nil {
 		return Signed{}, "", "", err
 	}

@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/jackc/pgx/v5"
 
 	"shanyu/internal/pg"
@@ -58,14 +60,95 @@ func RotateKey(ctx context.Context, db pg.DB, secret []byte) (KeyInfo, error) {
 		if err := lockKeys(ctx, tx); err != nil {
 			return err
 		}
+		var sm2Active bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM certificate_signing_keys WHERE status = 'active' AND algorithm = 'SM2')`).Scan(&sm2Active); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE certificate_signing_keys SET status = 'retired', retired_at = now() WHERE status = 'active'`); err != nil {
 			return fmt.Errorf("retire key: %w", err)
 		}
 		var err error
-		key, err = insertKey(ctx, tx, secret)
+		if key, err = insertKey(ctx, tx, secret); err != nil || !sm2Active {
+			return err
+		}
+		_, err = insertSM2Key(ctx, tx, secret) // an SM2 token key in use is rotated too
 		return err
 	})
 	return key, err
+}
+
+// EnsureTokenKey makes sure an active key of the token algorithm (AlgEdDSA or AlgSM2, from
+// SHANYU_TOKEN_ALG) exists, creating it when there is none.
+func EnsureTokenKey(ctx context.Context, db pg.DB, secret []byte, alg string) (key KeyInfo, created bool, err error) {
+	switch alg {
+	case "", AlgEdDSA:
+		return EnsureSigningKey(ctx, db, secret)
+	case AlgSM2:
+	default:
+		return KeyInfo{}, false, fmt.Errorf("token algorithm %q: EdDSA or SM2", alg)
+	}
+	err = pg.WithTx(ctx, db, func(tx pgx.Tx) error {
+		if err := lockKeys(ctx, tx); err != nil {
+			return err
+		}
+		key, err = scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM certificate_signing_keys WHERE status = 'active' AND algorithm = 'SM2'`))
+		if err == nil || !pg.IsNoRows(err) {
+			return err
+		}
+		key, err = insertSM2Key(ctx, tx, secret)
+		created = err == nil
+		return err
+	})
+	return key, created, err
+}
+
+func insertSM2Key(ctx context.Context, tx pgx.Tx, secret []byte) (KeyInfo, error) {
+	priv, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	pub := sm2PublicBytes(&priv.PublicKey)
+	kid := sm2KeyID(pub)
+	enc, err := seal(secret, priv.D.FillBytes(make([]byte, 32)), []byte(kid))
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	k := KeyInfo{ID: kid, Algorithm: AlgSM2, Public: pub, Status: KeyActive}
+	err = tx.QueryRow(ctx, `INSERT INTO certificate_signing_keys (kid, algorithm, public_key, private_key_enc, status)
+		VALUES ($1, 'SM2', $2, $3, 'active') RETURNING created_at`, kid, pub, enc).Scan(&k.CreatedAt)
+	if err != nil {
+		return KeyInfo{}, fmt.Errorf("insert SM2 signing key: %w", err)
+	}
+	return k, nil
+}
+
+// TokenSigner loads the active key of the token algorithm, decrypted, for signing QR tokens.
+func TokenSigner(ctx context.Context, db pg.DB, secret []byte, alg string) (*Signer, error) {
+	if alg == "" || alg == AlgEdDSA {
+		return ActiveSigner(ctx, db, secret)
+	}
+	var kid string
+	var pub, enc []byte
+	err := db.QueryRow(ctx, `SELECT kid, public_key, private_key_enc FROM certificate_signing_keys WHERE status = 'active' AND algorithm = 'SM2'`).
+		Scan(&kid, &pub, &enc)
+	if pg.IsNoRows(err) {
+		return nil, ErrNoActiveKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load SM2 signing key: %w", err)
+	}
+	d, err := unseal(secret, enc, []byte(kid))
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", kid, err)
+	}
+	priv, err := sm2PrivateKey(d)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(sm2PublicBytes(&priv.PublicKey), pub) {
+		return nil, fmt.Errorf("signing key %s: private key does not match public key", kid)
+	}
+	return NewSM2Signer(priv), nil
 }
 
 // lockKeys serialises key creation and rotation across processes; readers are not blocked.
@@ -110,7 +193,7 @@ func scanKey(row pgx.Row) (KeyInfo, error) {
 }
 
 func activeKey(ctx context.Context, db pg.DB) (KeyInfo, error) {
-	k, err := scanKey(db.QueryRow(ctx, `SELECT `+keyColumns+` FROM certificate_signing_keys WHERE status = 'active'`))
+	k, err := scanKey(db.QueryRow(ctx, `SELECT `+keyColumns+` FROM certificate_signing_keys WHERE status = 'active' AND algorithm = 'EdDSA'`))
 	if pg.IsNoRows(err) {
 		return KeyInfo{}, ErrNoActiveKey
 	}
@@ -134,6 +217,10 @@ func JWKS(ctx context.Context, db pg.DB) (JWKSet, error) {
 	}
 	set := JWKSet{Keys: make([]JWK, 0, len(keys))}
 	for _, k := range keys {
+		if k.Algorithm == AlgSM2 {
+			set.Keys = append(set.Keys, sm2JWK(k.ID, k.Public))
+			continue
+		}
 		set.Keys = append(set.Keys, publicJWK(k.ID, k.Public))
 	}
 	return set, nil
@@ -144,7 +231,7 @@ func JWKS(ctx context.Context, db pg.DB) (JWKSet, error) {
 func ActiveSigner(ctx context.Context, db pg.DB, secret []byte) (*Signer, error) {
 	var kid string
 	var pub, enc []byte
-	err := db.QueryRow(ctx, `SELECT kid, public_key, private_key_enc FROM certificate_signing_keys WHERE status = 'active'`).
+	err := db.QueryRow(ctx, `SELECT kid, public_key, private_key_enc FROM certificate_signing_keys WHERE status = 'active' AND algorithm = 'EdDSA'`).
 		Scan(&kid, &pub, &enc)
 	if pg.IsNoRows(err) {
 		return nil, ErrNoActiveKey
@@ -163,5 +250,5 @@ func ActiveSigner(ctx context.Context, db pg.DB, secret []byte) (*Signer, error)
 	if !priv.Public().(ed25519.PublicKey).Equal(ed25519.PublicKey(pub)) {
 		return nil, fmt.Errorf("signing key %s: private key does not match public key", kid)
 	}
-	return &Signer{kid: kid, key: priv}, nil
+	return &Signer{kid: kid, alg: AlgEdDSA, key: priv}, nil
 }

@@ -30,6 +30,8 @@ type Config struct {
 	// TSAURL is the RFC 3161 Time-Stamp Authority that timestamps PDF signatures (SHANYU_TSA_URL);
 	// none when empty (signatures are then PAdES B-B, without a timestamp).
 	TSAURL string
+	// TokenAlgorithm signs QR tokens: AlgEdDSA (default) or AlgSM2 (SHANYU_TOKEN_ALG).
+	TokenAlgorithm string
 	// Public is the pool the public verification reads (Verify, Photo) use, a bulkhead of its own
 	// (pg.Side); the main pool when nil.
 	Public *pgxpool.Pool
@@ -41,13 +43,14 @@ type pdfFiles struct{ font, cert, key string }
 // Service issues, verifies and manages certificates. Build one per process; it is safe for
 // concurrent use. The font and the PDF signing material are loaded on first use, once.
 type Service struct {
-	db      *pgxpool.Pool
-	public  *pgxpool.Pool // for the public verification reads; db when not configured
-	baseURL string
-	secret  []byte
-	files   pdfFiles
-	hours   HoursSource
-	now     func() time.Time
+	db       *pgxpool.Pool
+	public   *pgxpool.Pool // for the public verification reads; db when not configured
+	baseURL  string
+	secret   []byte
+	files    pdfFiles
+	tokenAlg string
+	hours    HoursSource
+	now      func() time.Time
 
 	renderOnce sync.Once
 	renderer   *Renderer
@@ -79,6 +82,7 @@ func New(db *pgxpool.Pool, cfg Config) *Service {
 	if cfg.TSAURL != "" {
 		s.tsa = NewTSAClient(cfg.TSAURL)
 	}
+	s.tokenAlg = cfg.TokenAlgorithm
 	return s
 }
 

@@ -59,6 +59,15 @@ func keysCmd(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args []
 		} else {
 			fmt.Fprintf(stdout, "signing key %s is active already\n", k.ID)
 		}
+		if cfg.TokenAlg == certificates.AlgSM2 {
+			k, created, err := certificates.EnsureTokenKey(ctx, pool, cfg.SecretKey, certificates.AlgSM2)
+			if err != nil {
+				return fmt.Errorf("keys init: %w", err)
+			}
+			if created {
+				fmt.Fprintf(stdout, "created QR token signing key %s (SM2, SHANYU_TOKEN_ALG)\n", k.ID)
+			}
+		}
 		if cfg.PDFCertFile != "" {
 			s, err := certificates.PDFSignerFrom(ctx, cfg.PDFCertFile, cfg.PDFKeyFile, pool, cfg.SecretKey)
 			if err != nil {

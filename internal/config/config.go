@@ -39,6 +39,7 @@ type Config struct {
 	TrustedProxies   []netip.Prefix // SHANYU_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
 	TSAURL           string         // SHANYU_TSA_URL: RFC 3161 TSA that timestamps PDF signatures; none when empty
 	Zone             *time.Location // SHANYU_TIMEZONE: where times are shown and dates counted (see internal/clock)
+	TokenAlg         string         // SHANYU_TOKEN_ALG: EdDSA (default) or SM2, the QR tokens' signature algorithm
 }
 
 // DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
@@ -77,6 +78,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		PDFCertFile: get("SHANYU_PDF_CERT_FILE", ""),
 		PDFKeyFile:  get("SHANYU_PDF_KEY_FILE", ""),
 		TSAURL:      get("SHANYU_TSA_URL", ""),
+		TokenAlg:    get("SHANYU_TOKEN_ALG", "EdDSA"),
 	}
 	var errs []error
 	if c.Env != "development" && c.Env != "production" {
@@ -158,6 +160,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.TSAURL); c.TSAURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("SHANYU_TSA_URL must be an http or https URL, not %q", c.TSAURL))
 	}
+	if c.TokenAlg != "EdDSA" && c.TokenAlg != "SM2" {
+		errs = append(errs, fmt.Errorf("SHANYU_TOKEN_ALG must be EdDSA or SM2, not %q", c.TokenAlg))
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -185,6 +190,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("tsa_url", MaskURL(c.TSAURL)),
 		slog.String("timezone", c.Zone.String()),
+		slog.String("token_alg", c.TokenAlg),
 	)
 }
 
