@@ -25,6 +25,28 @@ const maxAttachmentsPerLesson = 20
 // attachmentTypes are the accepted types, as http.DetectContentType names them from the content.
 var attachmentTypes = map[string]bool{"application/pdf": true, "image/png": true, "image/jpeg": true, "image/webp": true}
 
+// attachmentExt is the extension of each accepted type.
+var attachmentExt = map[string]string{"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+// NameForType gives a file name the extension of the type detected from its content, whatever the
+// uploaded name said: a PDF/HTML polyglot named "x.html" is stored and downloaded as "x.pdf", so that
+// no program opens it as HTML. A matching extension (".jpeg" for a JPEG, any case) is kept.
+func NameForType(name, contentType string) string {
+	want, ok := attachmentExt[contentType]
+	if !ok {
+		return name
+	}
+	ext := strings.ToLower(path.Ext(name))
+	if ext == want || (contentType == "image/jpeg" && ext == ".jpeg") {
+		return name
+	}
+	base := strings.TrimSuffix(name, path.Ext(name))
+	if base == "" {
+		base = "file"
+	}
+	return base + want
+}
+
 // Attachment errors.
 var (
 	ErrAttachmentNotFound = failure.New(failure.NotFound, "curriculum.attachment_not_found")
@@ -104,7 +126,7 @@ func (s *Service) AddAttachment(ctx context.Context, actorID, courseID, lessonID
 	if err != nil {
 		return Attachment{}, err
 	}
-	filename = cleanFilename(filename)
+	filename = NameForType(cleanFilename(filename), ct)
 	var id int64
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := lockCourse(ctx, tx, courseID); err != nil {

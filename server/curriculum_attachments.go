@@ -163,7 +163,7 @@ func sendAttachment(c *fiber.Ctx, f curriculum.AttachmentFile) error {
 	c.Set(fiber.HeaderContentType, f.ContentType)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	c.Set(fiber.HeaderContentDisposition, contentDisposition(disp, f.Filename))
+	c.Set(fiber.HeaderContentDisposition, contentDisposition(disp, curriculum.NameForType(f.Filename, f.ContentType)))
 	return c.Send(f.Data)
 }
 

@@ -77,8 +77,9 @@ func TestCurriculumLessonAttachmentsUploadAndDownload(t *testing.T) {
 		t.Fatalf("learner download: %d %v", r.Status, r.Header)
 	}
 
-	// A PDF named .png on the published v2 makes draft v3; its file is a PDF, and v2's learner cannot have it.
-	if r := trainer.upload(uploadPath(v2Lesson), "", "notes.png", []byte("%PDF-1.4\n1 0 obj\n"), ""); r.Status != http.StatusSeeOther {
+	// A PDF/HTML polyglot named .html on the published v2 makes draft v3; its file is a PDF, stored and
+	// served as notes.pdf (the type detected from its content), and v2's learner cannot have it.
+	if r := trainer.upload(uploadPath(v2Lesson), "", "notes.html", []byte("%PDF-1.4\n1 0 obj\n<html><script>alert(1)</script></html>\n"), ""); r.Status != http.StatusSeeOther {
 		t.Fatalf("pdf upload: %d %s", r.Status, r.Body)
 	}
 	all := links.FindAllSubmatch(trainer.do("GET", pagePath, nil, nil).Body, -1)
@@ -90,13 +91,14 @@ func TestCurriculumLessonAttachmentsUploadAndDownload(t *testing.T) {
 		r := trainer.do("GET", fmt.Sprintf("/centre/courses/%d/attachments/%s", id, l[1]), nil, nil)
 		if r.Header.Get("Content-Type") == "application/pdf" {
 			pdfID = string(l[1])
-			if !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			if !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") || r.Header.Get("X-Content-Type-Options") != "nosniff" ||
+				!strings.Contains(r.Header.Get("Content-Disposition"), "notes.pdf") || strings.Contains(r.Header.Get("Content-Disposition"), ".html") {
 				t.Fatalf("pdf headers: %v", r.Header)
 			}
 		}
 	}
 	if pdfID == "" {
-		t.Fatal("the PDF named .png was not stored as application/pdf")
+		t.Fatal("the PDF named .html was not stored as application/pdf")
 	}
 	if r := learner.do("GET", "/learn/attachments/"+pdfID, nil, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("learner of v2 fetching a v3 draft attachment: %d", r.Status)
