@@ -81,6 +81,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	default:
 		e = failure.As(err)
 	}
+	if e.Kind == failure.Internal && pg.IsDataException(err) {
+		// A value PostgreSQL itself refused (out of range, too long, a NUL) that validation let
+		// through: the request was wrong, so 422, and logged so that the missing check gets written.
+		s.log.WarnContext(c.UserContext(), "value refused by the database", slog.String("request_id", requestID(c)),
+			slog.String("path", c.Path()), slog.Any("err", err))
+		e = &failure.Error{Kind: failure.Invalid, Msg: failure.Msg{Key: "error.bad_request"}, Err: err}
+	}
 	if e.Kind == failure.Internal && pg.IsBusy(err) {
 		// No connection free in time, or a lock or statement timeout: the database is busy, nothing
 		// is broken; the client may try again shortly (docs/architecture.md, Transactions and locks).

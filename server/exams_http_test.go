@@ -163,6 +163,13 @@ func TestCandidateNeverReceivesTheKeyBeforeSubmission(t *testing.T) {
 			t.Fatalf("save: %d %s", r.Status, r.Body)
 		}
 	}
+	// An out-of-range number is a 422 naming the field, not a 500 from the database.
+	for _, body := range []map[string]any{{"seq": 99, "item": int64(1099511627776), "response": map[string]any{}}} {
+		r := cand.call("POST", base+"/answers", body, st.DeviceToken)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `"fields"`) {
+			t.Errorf("answer with %v: %d %s", body, r.Status, r.Body)
+		}
+	}
 	cand.call("GET", base+"/state", nil, st.DeviceToken)
 	cand.call("POST", base+"/signals", map[string]string{"kind": "focus_lost"}, st.DeviceToken)
 	cand.call("GET", base+"/paper", nil, st.DeviceToken)

@@ -208,6 +208,13 @@ func HasCode(err error, code string) (constraint string, ok bool) {
 	return "", false
 }
 
+// IsDataException reports whether PostgreSQL refused a value itself (SQLSTATE class 22: a number out
+// of range, a string too long or with a NUL, a bad date): the input was wrong, not the server.
+func IsDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
+
 // IsNoRows reports whether err says a query found no row.
 func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
