@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/shanyu
 
-.PHONY: build run stop test lint bench db clean
+.PHONY: build run stop test lint bench db clean fuzz
 
 build:
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/shanyu
@@ -42,6 +42,16 @@ test:
 	@scripts/deps test
 	@db="$${DATABASE_URL:-$$(scripts/localpg start | tail -n 1)}"; \
 	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 25m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# fuzz: each importer's fuzz target for FUZZTIME (10 s) on top of its committed corpus (testdata/fuzz).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := exams/bank:FuzzGIFT exams/bank:FuzzMoodleXML exams/bank:FuzzXLSX audits:FuzzRosterRecords
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 2 ./$$pkg || exit 1; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

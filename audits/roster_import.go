@@ -125,6 +125,37 @@ func checkRosterRecord(n int, rec []string) error {
 	return nil
 }
 
+// rosterRecords reads the lines of a CSV or Excel roster within the bounds, checking nothing else.
+func rosterRecords(format string, data []byte) ([][]string, error) {
+	var records [][]string
+	switch format {
+	case "csv":
+		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
+		r.FieldsPerRecord = -1
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, ErrImportFile.Wrap(err)
+			}
+			if err := checkRosterRecord(len(records), rec); err != nil {
+				return nil, err
+			}
+			records = append(records, rec)
+		}
+	case "xlsx":
+		var err error
+		if records, err = xlsxRecords(data); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, ErrImportFile
+	}
+	return records, nil
+}
+
 // xlsxRecords reads the first sheet row by row, after the workbook's zip directory has been checked
 // against the shared limits, so that a zip bomb is refused before anything is inflated.
 func xlsxRecords(data []byte) ([][]string, error) {
@@ -240,31 +271,9 @@ func RosterTemplate(v Vocabulary, headings [][2]string) ([]byte, error) {
 // and occupations may be typed by code or by any of their names in v; every problem of a line is
 // reported, each naming what is accepted.
 func (s *Service) ParseRoster(ctx context.Context, orgID int64, format string, data []byte, v Vocabulary) ([]ImportRow, error) {
-	var records [][]string
-	switch format {
-	case "csv":
-		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
-		r.FieldsPerRecord = -1
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, ErrImportFile.Wrap(err)
-			}
-			if err := checkRosterRecord(len(records), rec); err != nil {
-				return nil, err
-			}
-			records = append(records, rec)
-		}
-	case "xlsx":
-		var err error
-		if records, err = xlsxRecords(data); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, ErrImportFile
+	records, err := rosterRecords(format, data)
+	if err != nil {
+		return nil, err
 	}
 	if len(records) < 1 {
 		return nil, ErrImportFile
