@@ -340,7 +340,7 @@ func TestOfflineScansAreStoredOnceAndInspectionFinishes(t *testing.T) {
 	}
 	// Two of three staff neither scanned nor marked absent: signing is refused, naming them.
 	_, err = f.svc.Sign(ctx, a, id)
-	if e := failure.As(err); e == nil || e.Msg.Key != "audits.not_ready" || e.Msg.Args[0] != 2 || !strings.Contains(e.Msg.Args[1].(string), "园长") {
+	if e := failure.As(err); e == nil || e.Msg.Key != "audits.not_ready_roster" || e.Msg.Args[0] != 2 || !strings.Contains(e.Msg.Args[1].(string), "园长") {
 		t.Fatalf("sign before ready: %v", err)
 	}
 	roster, _ := f.svc.Roster(ctx, f.org.ID)

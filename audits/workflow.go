@@ -34,6 +34,12 @@ var (
 
 // errNotReady names what still stands between an inspection and its first signature.
 func errNotReady(m Missing) error {
+	switch {
+	case len(m.Uncounted) == 0:
+		return failure.New(failure.Conflict, "audits.not_ready_roster", len(m.Unchecked), strings.Join(m.Unchecked, "、"))
+	case len(m.Unchecked) == 0:
+		return failure.New(failure.Conflict, "audits.not_ready_classes", len(m.Uncounted), strings.Join(m.Uncounted, "、"))
+	}
 	return failure.New(failure.Conflict, "audits.not_ready", len(m.Unchecked), strings.Join(m.Unchecked, "、"), len(m.Uncounted), strings.Join(m.Uncounted, "、"))
 }
 

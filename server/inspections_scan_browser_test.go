@@ -312,7 +312,7 @@ func TestOfflineCheckKnowsRevocationsAsOfThePageLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(verdict, "签名真实") || !strings.Contains(verdict, "已吊销") {
+	if !strings.Contains(verdict, "签名真实") || !strings.Contains(verdict, "已撤销") {
 		t.Errorf("revoked certificate offline: %q", verdict)
 	}
 	if cls, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.getElementById('offline-result').className")); !strings.Contains(cls, "bad") {
