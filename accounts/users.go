@@ -266,6 +266,16 @@ type Within struct {
 	Orgs    []string // organisation codes, e.g. NB001
 }
 
+// cond is the SQL condition "the user whose id is userCol has a grant, and every grant (a learner's
+// caregiver grant everywhere aside) lies within w"; arg numbers its parameters.
+func (w *Within) cond(userCol string, arg func(any) string) string {
+	regions, orgs := arg(w.Regions), arg(w.Orgs)
+	inside := `(g.domain LIKE 'region:%' AND EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(substr(g.domain, 8), r)))
+		OR (o.code IS NOT NULL AND (o.code = ANY(` + orgs + `::text[]) OR EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(o.region_code, r))))`
+	counted := `g.user_id = ` + userCol + ` AND NOT (g.role = 'caregiver' AND g.domain = '*')`
+	return `(EXISTS (SELECT 1 FROM role_grants g WHERE ` + counted + `) AND NOT EXISTS (SELECT 1 FROM role_grants g LEFT JOIN organisations o ON g.domain = 'org:' || o.code WHERE ` + counted + ` AND NOT (` + inside + `)))`
+}
+
 // ListUsers pages through users, newest first, with the total count.
 func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
 	conds := []string{"true"}
@@ -288,13 +298,8 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, err
 		}
 		conds = append(conds, "EXISTS (SELECT 1 FROM role_grants g WHERE "+strings.Join(sub, " AND ")+")")
 	}
-	if w := f.Within; w != nil {
-		regions, orgs := arg(w.Regions), arg(w.Orgs)
-		inside := `(g.domain LIKE 'region:%' AND EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(substr(g.domain, 8), r)))
-			OR (o.code IS NOT NULL AND (o.code = ANY(` + orgs + `::text[]) OR EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(o.region_code, r))))`
-		counted := `g.user_id = u.id AND NOT (g.role = 'caregiver' AND g.domain = '*')`
-		conds = append(conds, `EXISTS (SELECT 1 FROM role_grants g WHERE `+counted+`)`,
-			`NOT EXISTS (SELECT 1 FROM role_grants g LEFT JOIN organisations o ON g.domain = 'org:' || o.code WHERE `+counted+` AND NOT (`+inside+`))`)
+	if f.Within != nil {
+		conds = append(conds, f.Within.cond("u.id", arg))
 	}
 	where := strings.Join(conds, " AND ")
 	var total int

@@ -174,3 +174,57 @@ func TestScopeAttemptNeedsItsDeviceAndDisablingSubmitsIt(t *testing.T) {
 	wantStatus(t, "enable", admin.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/enable", id), map[string]string{"reason": "调查结束"}), http.StatusOK)
 	mustLogin(t, srv, "caregiver")
 }
+
+// The audit-log viewer: filters, the chain check and CSV; a regional regulator reads only the events
+// of actors inside its region.
+func TestScopeAuditLogViewerFilteredToTheRegion(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin, nb := mustLogin(t, srv, "admin"), mustLogin(t, srv, "regulator.nb")
+	nbID, inspectorID := userID(t, admin, "regulator.nb"), userID(t, admin, "inspector")
+	wantStatus(t, "regulator.nb resets inspector.nb", nb.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/password-reset", userID(t, admin, "inspector.nb")), map[string]string{"password": "a-new-password-77"}), http.StatusOK)
+	wantStatus(t, "admin resets inspector", admin.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/password-reset", inspectorID), map[string]string{"password": "a-new-password-78"}), http.StatusOK)
+	type logOut struct {
+		Items []struct {
+			ActorID int64  `json:"actor_id"`
+			Action  string `json:"action"`
+			Subject string `json:"subject"`
+		} `json:"items"`
+		Chain struct {
+			OK   bool `json:"ok"`
+			Rows int  `json:"rows_checked"`
+		} `json:"chain"`
+	}
+	all := decodeJSON[logOut](t, admin.do("GET", "/api/v1/audit-log?action=password.reset", nil, nil))
+	if len(all.Items) != 2 || !all.Chain.OK || all.Chain.Rows == 0 {
+		t.Errorf("admin's view: %+v", all)
+	}
+	mine := decodeJSON[logOut](t, nb.do("GET", "/api/v1/audit-log?action=password.reset", nil, nil))
+	if len(mine.Items) != 1 || mine.Items[0].ActorID != nbID {
+		t.Errorf("regulator.nb's view: %+v", mine)
+	}
+	if everything := decodeJSON[logOut](t, nb.do("GET", "/api/v1/audit-log?limit=200", nil, nil)); len(everything.Items) == 0 {
+		t.Errorf("regulator.nb sees nothing")
+	} else {
+		for _, e := range everything.Items {
+			if e.ActorID != nbID {
+				t.Errorf("regulator.nb sees an event of actor %d: %+v", e.ActorID, e)
+			}
+		}
+	}
+	byActor := decodeJSON[logOut](t, admin.do("GET", fmt.Sprintf("/api/v1/audit-log?actor=%d&from=2000-01-01&to=2999-12-31", nbID), nil, nil))
+	if len(byActor.Items) == 0 {
+		t.Errorf("no event by actor %d", nbID)
+	}
+	for _, e := range byActor.Items {
+		if e.ActorID != nbID {
+			t.Errorf("actor filter let through %+v", e)
+		}
+	}
+	csv := admin.do("GET", "/api/v1/audit-log.csv?action=password.reset", nil, nil)
+	if lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n"); csv.Status != http.StatusOK || len(lines) != 3 || !strings.HasPrefix(lines[0], "id,at,actor_id,action") {
+		t.Errorf("CSV: %d %q", csv.Status, csv.Body)
+	}
+	wantStatus(t, "a caregiver reads the log", mustLogin(t, srv, "caregiver").do("GET", "/api/v1/audit-log", nil, nil), http.StatusForbidden)
+	wantStatus(t, "a bad date", admin.do("GET", "/api/v1/audit-log?from=yesterday", nil, nil), http.StatusUnprocessableEntity)
+}

@@ -129,6 +129,7 @@ func (s *Server) routes() {
 	s.routesAPIDocs()
 	s.routesAuth()
 	s.routesAdmin()
+	s.routesAuditLog()
 	s.routesCurriculum()
 	s.routesBank()
 	s.routesExams()
