@@ -140,8 +140,11 @@ func Current(ctx context.Context, db *pgxpool.Pool) (int, error) {
 // ErrBehind says the schema is older than the code.
 var ErrBehind = errors.New("database schema is behind: run `shanyu migrate up`")
 
+// ErrAhead says the schema has migrations this binary does not know (a newer binary migrated it).
+var ErrAhead = errors.New("database schema is ahead of this binary: run the binary that migrated it")
+
 // CheckCurrent returns ErrBehind (wrapped with the first missing version) unless every migration the
-// code embeds has been applied. A migration numbered below the newest applied one (merged from a branch
+// code embeds has been applied, and ErrAhead when one is applied that the code does not embed. A migration numbered below the newest applied one (merged from a branch
 // written in parallel) counts too, which comparing the highest versions alone would miss.
 func CheckCurrent(ctx context.Context, db *pgxpool.Pool) error {
 	all, err := All()
@@ -170,9 +173,16 @@ func CheckCurrent(ctx context.Context, db *pgxpool.Pool) error {
 	for _, v := range versions {
 		applied[v] = true
 	}
+	known := make(map[int]bool, len(all))
 	for _, m := range all {
+		known[m.Version] = true
 		if !applied[m.Version] {
 			return fmt.Errorf("%w (migration %04d_%s is not applied)", ErrBehind, m.Version, m.Name)
+		}
+	}
+	for _, v := range versions {
+		if !known[v] {
+			return fmt.Errorf("%w (migration %04d is unknown here)", ErrAhead, v)
 		}
 	}
 	return nil

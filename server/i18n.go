@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -40,8 +41,8 @@ func loadCatalogFS(fsys fs.FS) (*catalog, error) {
 			if err != nil {
 				return nil, err
 			}
-			var m map[string]string
-			if err := json.Unmarshal(b, &m); err != nil {
+			m, err := decodeTexts(b)
+			if err != nil {
 				return nil, fmt.Errorf("%s/%s: %w", dir, e.Name(), err)
 			}
 			for k, v := range m {
@@ -98,4 +99,30 @@ func (c *catalog) missing() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// decodeTexts reads a flat JSON object of strings, refusing a key given twice: encoding/json keeps
+// the last silently, so a merge that repeats a key would change a text without a word.
+func decodeTexts(b []byte) (map[string]string, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	m := map[string]string{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v string
+		if err := d.Decode(&v); err != nil {
+			return nil, fmt.Errorf("key %q: %w", k, err)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("key %q is defined twice", k)
+		}
+		m[k] = v
+	}
+	return m, nil
 }

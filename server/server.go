@@ -50,10 +50,13 @@ type Server struct {
 	guardOnly  atomic.Bool     // tests only: the guard answers 204 instead of running the handler (see passed)
 	basic      []fiber.Handler // the middleware every request runs, public API included
 
-	metrics  *metrics.Metrics
-	domains  *app.App
-	accounts *accounts.Service
-	access   *accounts.Access
+	metrics *metrics.Metrics
+	// schema is the last check that the database's schema is this binary's (schemaGate).
+	schema         atomic.Pointer[schemaState]
+	schemaChecking atomic.Bool
+	domains        *app.App
+	accounts       *accounts.Service
+	access         *accounts.Access
 }
 
 // New builds the app: it parses templates and translations now, so a broken one stops the start.
@@ -90,6 +93,7 @@ func New(d Deps) (*Server, error) {
 		requestid.New(requestid.Config{ContextKey: "requestid"}),
 		s.accessLog,
 		recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}),
+		s.schemaGate,
 	}
 	s.routesPublicAPI()
 	for _, h := range s.basic {
