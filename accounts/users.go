@@ -47,6 +47,7 @@ type SignupInput struct {
 	IDNumber string
 	Password string
 	Language string
+	IP       string // the client address; sign-ups are rate limited per address
 }
 
 var (
@@ -62,6 +63,13 @@ func validName(name string) bool {
 // Signup creates a person and a caregiver account for them (username = phone number). One person,
 // one account: an ID number or phone already registered is refused.
 func (s *Service) Signup(ctx context.Context, in SignupInput) (User, error) {
+	// Every attempt counts against the address (OWASP ASVS 5.0 V2.4.1 anti-automation): sign-up
+	// costs a password hash and would otherwise let anyone probe ID numbers without limit.
+	if in.IP != "" {
+		if err := s.throttleSignup(ctx, in.IP); err != nil {
+			return User{}, err
+		}
+	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Phone = strings.TrimSpace(in.Phone)
 	in.IDNumber = NormaliseCitizenID(in.IDNumber)

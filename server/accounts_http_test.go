@@ -581,3 +581,27 @@ func TestSignupShowsPasswordRulesAndRefusesWeakOnes(t *testing.T) {
 		}
 	}
 }
+
+// Sign-up is rate limited per client address (OWASP ASVS 5.0 V2.4.1): past the allowance an address
+// gets 429 with Retry-After, whatever it sends, while another address still signs up.
+func TestSignupRateLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1"}})
+	c := newClient(t, srv)
+	from := func(ip string, body map[string]string) response {
+		return c.do("POST", "/api/v1/auth/signup", body, map[string]string{"X-Forwarded-For": ip})
+	}
+	bad := map[string]string{"name": "王", "phone": "1", "id_number": "1", "password": "x"}
+	for i := 0; i < accounts.DefaultPolicy.SignupsPerAddress; i++ {
+		if r := from("203.0.113.20", bad); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("attempt %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	good := map[string]string{"name": "王小丽", "phone": "13812345679", "id_number": "11010519491231002X", "password": "xiaoli-2024"}
+	if r := from("203.0.113.20", good); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the allowance: %d %s", r.Status, r.Body)
+	}
+	if r := from("198.51.100.20", good); r.Status != http.StatusCreated {
+		t.Fatalf("another address: %d %s", r.Status, r.Body)
+	}
+}

@@ -84,7 +84,7 @@ func (s *Server) apiSignup(c *fiber.Ctx) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	u, err := s.accounts.Signup(c.UserContext(), accounts.SignupInput{Name: b.Name, Phone: b.Phone, IDNumber: b.IDNumber, Password: b.Password, Language: langOf(c)})
+	u, err := s.accounts.Signup(c.UserContext(), accounts.SignupInput{Name: b.Name, Phone: b.Phone, IDNumber: b.IDNumber, Password: b.Password, Language: langOf(c), IP: s.clientIP(c)})
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func (s *Server) signupSubmit(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return s.render(c, "signup", page{Title: s.i18n.T(langOf(c), "auth.signup.title"), Data: fp})
 	}
-	_, err := s.accounts.Signup(c.UserContext(), accounts.SignupInput{Name: b.Name, Phone: b.Phone, IDNumber: b.IDNumber, Password: b.Password, Language: langOf(c)})
+	_, err := s.accounts.Signup(c.UserContext(), accounts.SignupInput{Name: b.Name, Phone: b.Phone, IDNumber: b.IDNumber, Password: b.Password, Language: langOf(c), IP: s.clientIP(c)})
 	if err == nil {
 		_, _, err = s.login(c, loginBody{Username: b.Phone, Password: b.Password})
 	}
