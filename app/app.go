@@ -89,7 +89,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		},
 	})
 	a.Certificates = certificates.New(pool, certificates.Config{
-		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public, Hours: a.Curriculum,
+		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public, Hours: a.Curriculum, Directory: a.Accounts,
 		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile, TSAURL: cfg.TSAURL, TokenAlgorithm: cfg.TokenAlg,
 	})
 	if a.Audits, err = audits.New(ctx, pool, audits.Deps{

@@ -54,11 +54,12 @@ type Certificate struct {
 const stateExpr = `CASE WHEN c.status <> 'valid' THEN c.status
 	WHEN c.expires_on < current_date THEN 'expired' ELSE 'valid' END`
 
-const certColumns = `c.id, c.request_id, c.number, c.code, c.person_id, c.centre_id, o.code, o.name, o.name_en, o.region_code,
+const certColumns = `c.id, c.request_id, c.number, c.code, c.person_id, c.centre_id, c.issuer_code, c.issuer_name, c.issuer_name_en, c.issuer_region,
 	c.occupation_code, c.level, c.hours::float8, c.issued_on, c.expires_on, c.status, ` + stateExpr + `, c.status_reason,
 	c.status_changed_at, c.version, c.status_index, c.key_id, coalesce(c.pdf_sha256, ''::bytea)`
 
-const certFrom = ` FROM certificates c JOIN organisations o ON o.id = c.centre_id `
+// certFrom reads only certificates: the holder and issuer are the snapshot taken at issuance.
+const certFrom = ` FROM certificates c `
 
 func (c *Certificate) dest() []any {
 	return []any{&c.ID, &c.RequestID, &c.Number, &c.Code, &c.PersonID, &c.CentreID, &c.CentreCode, &c.CentreName, &c.CentreNameEN,
@@ -141,10 +142,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, int, error) {
 			who = append(who, "c.person_id = "+arg(f.PersonID))
 		}
 		if len(f.Centres) > 0 {
-			who = append(who, "o.code = ANY("+arg(f.Centres)+")")
+			who = append(who, "c.issuer_code = ANY("+arg(f.Centres)+")")
 		}
 		for _, r := range f.Regions {
-			who = append(who, "starts_with(o.region_code, "+arg(r)+")")
+			who = append(who, "starts_with(c.issuer_region, "+arg(r)+")")
 		}
 		if len(who) == 0 {
 			return nil, 0, nil
@@ -158,13 +159,13 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, int, error) {
 		conds = append(conds, "c.status = 'valid' AND c.expires_on >= current_date AND c.expires_on <= "+arg(f.ExpiresUntil))
 	}
 	if f.Centre != "" {
-		conds = append(conds, "o.code = "+arg(f.Centre))
+		conds = append(conds, "c.issuer_code = "+arg(f.Centre))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		conds = append(conds, "(c.number = "+arg(strings.ToUpper(q))+" OR p.name = "+arg(q)+")")
+		conds = append(conds, "(c.number = "+arg(strings.ToUpper(q))+" OR c.holder_name = "+arg(q)+")")
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
-	from := certFrom + `JOIN people p ON p.id = c.person_id`
+	from := certFrom
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count certificates: %w", err)
@@ -173,7 +174,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, int, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+certColumns+`, p.name`+from+where+
+	rows, err := s.db.Query(ctx, `SELECT `+certColumns+`, c.holder_name`+from+where+
 		fmt.Sprintf(` ORDER BY c.issued_on DESC, c.id DESC LIMIT %d OFFSET %d`, limit, max(f.Offset, 0)), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list certificates: %w", err)

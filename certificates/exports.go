@@ -67,10 +67,10 @@ func (s *Service) OpenBadge(ctx context.Context, number string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	var name string
+	var name string        // as printed at issuance, not as the person is called now
 	var issuedAt time.Time // this version's issuance: the certificate's creation, or its latest renewal
-	if err := s.db.QueryRow(ctx, `SELECT p.name, coalesce((SELECT max(v.superseded_at) FROM certificate_versions v WHERE v.certificate_id = c.id), c.created_at)
-		FROM certificates c JOIN people p ON p.id = c.person_id WHERE c.id = $1`, c.ID).Scan(&name, &issuedAt); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT c.holder_name, coalesce((SELECT max(v.superseded_at) FROM certificate_versions v WHERE v.certificate_id = c.id), c.created_at)
+		FROM certificates c WHERE c.id = $1`, c.ID).Scan(&name, &issuedAt); err != nil {
 		return "", err
 	}
 	key, err := ActiveSigner(ctx, s.db, s.secret)

@@ -66,7 +66,30 @@ func (s *Service) issueOnly(ctx context.Context, requestID int64, issuedOn time.
 // reserve creates the certificate row for a request, or finds the one made before.
 func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time) (int64, error) {
 	var certID int64
-	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	// The holder and issuer are read from accounts before the transaction (a request's person and
+	// centre never change) and stored with the certificate as they are now.
+	var personID, centreID int64
+	err := s.db.QueryRow(ctx, `SELECT person_id, centre_id FROM certificate_requests WHERE id = $1`, requestID).Scan(&personID, &centreID)
+	if pg.IsNoRows(err) {
+		return 0, ErrRequestNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load request: %w", err)
+	}
+	people, err := s.directory.People(ctx, []int64{personID}, true)
+	if err != nil {
+		return 0, err
+	}
+	orgs, err := s.directory.Organisations(ctx, []int64{centreID})
+	if err != nil {
+		return 0, err
+	}
+	holder, okP := people[personID]
+	centre, okC := orgs[centreID]
+	if !okP || !okC {
+		return 0, fmt.Errorf("insert certificate: no person %d or no centre %d", personID, centreID)
+	}
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := asyncCommit(ctx, tx); err != nil {
 			return err
 		}
@@ -121,15 +144,15 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 				RETURNING last_serial),
 			c AS (
 				INSERT INTO certificates (request_id, number, code, person_id, centre_id, occupation_code, level, hours,
-					issued_on, expires_on, holder_masked, has_photo, issuer_name, issuer_name_en)
-				SELECT $1, $2 || lpad(s.last_serial::text, 6, '0'), $3, p.id, o.id, $6, $7, $8, $9, $10, '', p.photo IS NOT NULL, o.name, o.name_en
-				FROM s, people p, organisations o WHERE p.id = $4 AND o.id = $5 RETURNING id)
+					issued_on, expires_on, holder_masked, has_photo, issuer_name, issuer_name_en,
+					holder_name, holder_id_last4, holder_photo, holder_photo_type, issuer_code, issuer_region)
+				SELECT $1, $2 || lpad(s.last_serial::text, 6, '0'), $3, $4, $5, $6, $7, $8, $9, $10, '', $14::bytea IS NOT NULL, $16, $17,
+					$12, $13, $14, $15, $18, $19
+				FROM s RETURNING id)
 			UPDATE certificate_requests r SET certificate_id = c.id FROM c WHERE r.id = $1 RETURNING c.id`,
 			requestID, prefix, code, r.PersonID, r.CentreID, r.OccupationCode, r.Level, r.Hours, issued,
-			issued.AddDate(0, months, -1), issued.Year()).Scan(&certID)
-		if pg.IsNoRows(err) {
-			return fmt.Errorf("insert certificate: no person %d or no centre %d", r.PersonID, r.CentreID)
-		}
+			issued.AddDate(0, months, -1), issued.Year(), holder.Name, holder.IDLast4, holder.Photo, holder.PhotoType,
+			centre.Name, centre.NameEN, centre.Code, centre.RegionCode).Scan(&certID)
 		if err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
@@ -160,8 +183,8 @@ type document struct {
 func (s *Service) loadDocument(ctx context.Context, db pg.DB, id int64) (document, bool, error) {
 	var d document
 	var hasPDF bool
-	row := db.QueryRow(ctx, `SELECT `+certColumns+`, p.name, p.photo, c.pdf IS NOT NULL
-		FROM certificates c JOIN people p ON p.id = c.person_id JOIN organisations o ON o.id = c.centre_id WHERE c.id = $1`, id)
+	row := db.QueryRow(ctx, `SELECT `+certColumns+`, c.holder_name, c.holder_photo, c.pdf IS NOT NULL
+		FROM certificates c WHERE c.id = $1`, id)
 	err := row.Scan(append(d.Certificate.dest(), &d.HolderName, &d.Photo, &hasPDF)...)
 	if pg.IsNoRows(err) {
 		return d, false, ErrNotFound

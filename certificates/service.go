@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shanyu/accounts"
 	"shanyu/internal/clock"
 	"shanyu/internal/config"
 )
@@ -25,8 +26,10 @@ type Config struct {
 	// when empty). PDFCertFile and PDFKeyFile name the PDF signing certificate and key files; when both
 	// are empty the signer stored by `shanyu keys init` is used.
 	FontPath, PDFCertFile, PDFKeyFile string
-	Hours                             HoursSource      // may be nil: renewal then refuses
-	Now                               func() time.Time // time.Now when nil
+	Hours                             HoursSource // may be nil: renewal then refuses
+	// Directory is where issuance reads the holder and the issuer (the accounts service); required.
+	Directory Directory
+	Now       func() time.Time // time.Now when nil
 	// TSAURL is the RFC 3161 Time-Stamp Authority that timestamps PDF signatures (SHANYU_TSA_URL);
 	// none when empty (signatures are then PAdES B-B, without a timestamp).
 	TSAURL string
@@ -37,20 +40,28 @@ type Config struct {
 	Public *pgxpool.Pool
 }
 
+// Directory is what certificates needs from accounts: the holder and the issuer at issuance, read
+// through accounts' batch functions rather than from its tables, and then kept with the certificate.
+type Directory interface {
+	People(ctx context.Context, ids []int64, withPhoto bool) (map[int64]accounts.Person, error)
+	Organisations(ctx context.Context, ids []int64) (map[int64]accounts.Organisation, error)
+}
+
 // pdfFiles are the font and the PDF signing material's files.
 type pdfFiles struct{ font, cert, key string }
 
 // Service issues, verifies and manages certificates. Build one per process; it is safe for
 // concurrent use. The font and the PDF signing material are loaded on first use, once.
 type Service struct {
-	db       *pgxpool.Pool
-	public   *pgxpool.Pool // for the public verification reads; db when not configured
-	baseURL  string
-	secret   []byte
-	files    pdfFiles
-	tokenAlg string
-	hours    HoursSource
-	now      func() time.Time
+	db        *pgxpool.Pool
+	public    *pgxpool.Pool // for the public verification reads; db when not configured
+	baseURL   string
+	secret    []byte
+	files     pdfFiles
+	tokenAlg  string
+	hours     HoursSource
+	directory Directory
+	now       func() time.Time
 
 	renderOnce sync.Once
 	renderer   *Renderer
@@ -68,7 +79,7 @@ type Service struct {
 
 // New makes the service.
 func New(db *pgxpool.Pool, cfg Config) *Service {
-	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, hours: cfg.Hours, now: cfg.Now,
+	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, hours: cfg.Hours, directory: cfg.Directory, now: cfg.Now,
 		files: pdfFiles{font: cfg.FontPath, cert: cfg.PDFCertFile, key: cfg.PDFKeyFile}}
 	if s.public == nil {
 		s.public = db

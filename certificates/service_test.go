@@ -3,6 +3,7 @@ package certificates
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +26,7 @@ import (
 type fixture struct {
 	db      *pgxpool.Pool
 	svc     *Service
+	acc     *accounts.Service
 	centre  int64
 	hours   *fakeHours
 	results atomic.Int64
@@ -59,7 +61,12 @@ func newFixture(t *testing.T) *fixture {
 		VALUES ('training_centre', 'HZ001', '杭州市婴幼儿照护服务实训中心', 'Hangzhou Infant Care Training Centre', '330106') RETURNING id`).Scan(&f.centre); err != nil {
 		t.Fatal(err)
 	}
-	f.svc = New(db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Hours: f.hours})
+	acc, err := accounts.New(db, testSecret, accounts.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.acc = acc
+	f.svc = New(db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Hours: f.hours, Directory: acc})
 	r := testRenderer(t)
 	f.svc.renderOnce.Do(func() { f.svc.renderer = r })
 	return f
@@ -520,7 +527,7 @@ func TestEveryVerificationIsLoggedUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer side.Close()
-	svc := New(f.db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Public: side})
+	svc := New(f.db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Public: side, Directory: f.acc})
 	const workers, each = 16, 200 // 3,200 > logBatchMax
 	var wg sync.WaitGroup
 	var failed atomic.Int32
@@ -551,5 +558,56 @@ func TestEveryVerificationIsLoggedUnderLoad(t *testing.T) {
 	var unknown int
 	if err := f.db.QueryRow(ctx, `SELECT count(*) FROM certificate_verifications WHERE certificate_id IS NULL AND result = 'unknown' AND ip = '192.0.2.7'`).Scan(&unknown); err != nil || unknown != workers*each/20 {
 		t.Errorf("unknown codes logged: %d, %v; want %d", unknown, err, workers*each/20)
+	}
+}
+
+// TestCertificateKeepsHolderAndIssuerAsIssued renames the holder and the centre after issuance (as
+// accounts may) and expects the certificate to keep what it printed: the OB 3.0 credential asserts
+// the old names, the look-up by name matches the printed name and not the new one, and lists and the
+// verification show the old issuer.
+func TestCertificateKeepsHolderAndIssuerAsIssued(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.issue(t, "林晓梅")
+	if _, err := f.db.Exec(ctx, `UPDATE people SET name = '林晓雪' WHERE id = $1`, c.PersonID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec(ctx, `UPDATE organisations SET name = '改名后的中心', name_en = 'Renamed Centre', code = 'HZ009' WHERE id = $1`, f.centre); err != nil {
+		t.Fatal(err)
+	}
+	jwt, err := f.svc.OpenBadge(ctx, c.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := JWKS(ctx, f.db)
+	cred, err := VerifyCredential(jwt, jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(cred)
+	for _, want := range []string{"林晓梅", "杭州市婴幼儿照护服务实训中心"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("credential lacks %q: %s", want, raw)
+		}
+	}
+	for _, unwanted := range []string{"林晓雪", "改名后的中心"} {
+		if strings.Contains(string(raw), unwanted) {
+			t.Errorf("credential follows the later edit %q: %s", unwanted, raw)
+		}
+	}
+	how := How{Method: MethodLookup, IP: "198.51.100.20"}
+	if v, err := f.svc.Lookup(ctx, c.Number, "林晓梅", "4525", how); err != nil || v.Number != c.Number {
+		t.Errorf("look-up by the printed name: %+v, %v", v, err)
+	}
+	if _, err := f.svc.Lookup(ctx, c.Number, "林晓雪", "4525", how); !errors.Is(err, ErrNoMatch) {
+		t.Errorf("look-up by the later name: %v, want no match", err)
+	}
+	items, _, err := f.svc.List(ctx, Filter{Scope: Scope{Centres: []string{"HZ001"}}})
+	if err != nil || len(items) != 1 || items[0].HolderName != "林晓梅" || items[0].CentreName != "杭州市婴幼儿照护服务实训中心" {
+		t.Errorf("list by the issuing centre's code: %+v, %v", items, err)
+	}
+	if v := f.verify(t, c.Code); v.IssuerName != "杭州市婴幼儿照护服务实训中心" {
+		t.Errorf("verification issuer: %+v", v)
 	}
 }

@@ -95,8 +95,8 @@ func (s *Service) Photo(ctx context.Context, code string) ([]byte, string, error
 	}
 	var b []byte
 	var typ *string
-	err := s.public.QueryRow(ctx, `SELECT p.photo, p.photo_type FROM certificates c JOIN people p ON p.id = c.person_id
-		WHERE c.code = $1 AND c.pdf IS NOT NULL AND p.photo IS NOT NULL`, norm).Scan(&b, &typ)
+	err := s.public.QueryRow(ctx, `SELECT holder_photo, holder_photo_type FROM certificates
+		WHERE code = $1 AND pdf IS NOT NULL AND holder_photo IS NOT NULL`, norm).Scan(&b, &typ)
 	if pg.IsNoRows(err) {
 		return nil, "", ErrNotFound
 	}
@@ -145,8 +145,8 @@ func (s *Service) Lookup(ctx context.Context, number, name, idLast4 string, how 
 		return Verification{}, err
 	}
 	var code string
-	err = s.db.QueryRow(ctx, `SELECT c.code FROM certificates c JOIN people p ON p.id = c.person_id
-		WHERE c.number = $1 AND p.name = $2 AND p.id_last4 <> '' AND p.id_last4 = $3 AND c.pdf IS NOT NULL`,
+	err = s.db.QueryRow(ctx, `SELECT code FROM certificates
+		WHERE number = $1 AND holder_name = $2 AND holder_id_last4 <> '' AND holder_id_last4 = $3 AND pdf IS NOT NULL`,
 		strings.ToUpper(strings.TrimSpace(number)), strings.TrimSpace(name), strings.ToUpper(strings.TrimSpace(idLast4))).Scan(&code)
 	if pg.IsNoRows(err) {
 		s.logVerification(ctx, verificationRecord{at: s.now(), method: how.Method, result: "no_match", ip: how.IP, inspectionRef: how.InspectionRef})

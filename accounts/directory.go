@@ -1,0 +1,72 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Person is what other domains may know of a person: the name and the facts a certificate prints
+// or a verifier compares. Other domains read it through People, never from the people table.
+type Person struct {
+	ID        int64
+	Name      string
+	IDLast4   string // last four characters of the ID number, "" when none was given
+	Photo     []byte // nil when none
+	PhotoType string
+}
+
+// People returns the people with those ids, in one query; ids not found are absent from the map.
+// withPhoto also reads the photos, which lists leave out.
+func (s *Service) People(ctx context.Context, ids []int64, withPhoto bool) (map[int64]Person, error) {
+	out := make(map[int64]Person, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, name, id_last4, CASE WHEN $2 THEN photo END, coalesce(photo_type, '')
+		FROM people WHERE id = ANY($1)`, ids, withPhoto)
+	if err != nil {
+		return nil, fmt.Errorf("read people: %w", err)
+	}
+	people, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Person, error) {
+		var p Person
+		err := r.Scan(&p.ID, &p.Name, &p.IDLast4, &p.Photo, &p.PhotoType)
+		return p, err
+	})
+	for _, p := range people {
+		out[p.ID] = p
+	}
+	return out, err
+}
+
+// Names returns the names of the people with those ids, in one query.
+func (s *Service) Names(ctx context.Context, ids []int64) (map[int64]string, error) {
+	people, err := s.People(ctx, ids, false)
+	out := make(map[int64]string, len(people))
+	for id, p := range people {
+		out[id] = p.Name
+	}
+	return out, err
+}
+
+// Organisations returns the organisations with those ids, in one query; ids not found are absent.
+func (s *Service) Organisations(ctx context.Context, ids []int64) (map[int64]Organisation, error) {
+	out := make(map[int64]Organisation, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read organisations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[o.ID] = o
+	}
+	return out, rows.Err()
+}
