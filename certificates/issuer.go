@@ -23,8 +23,11 @@ func (s *Service) IssuerProfile(ctx context.Context, code string) (map[string]an
 		p["description"] = "Childcare worker training, examination and certification platform; publishes the certificates' status lists."
 		return p, nil
 	}
+	// The profile names the centre as its latest certificate does (the snapshot taken at issuance):
+	// certificates read no table of accounts, and a centre that issued nothing is no issuer.
 	var name, nameEN, region string
-	err := s.public.QueryRow(ctx, `SELECT name, name_en, region_code FROM organisations WHERE code = $1 AND kind = 'training_centre'`, code).
+	err := s.public.QueryRow(ctx, `SELECT issuer_name, issuer_name_en, issuer_region FROM certificates
+		WHERE issuer_code = $1 AND pdf IS NOT NULL ORDER BY id DESC LIMIT 1`, strings.ToUpper(code)).
 		Scan(&name, &nameEN, &region)
 	if pg.IsNoRows(err) {
 		return nil, ErrNotFound
