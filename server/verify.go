@@ -9,6 +9,7 @@ import (
 
 	"shanyu/certificates"
 	"shanyu/internal/failure"
+	"strings"
 )
 
 // verificationSchema describes a verification's JSON for the API documentation.
@@ -47,6 +48,7 @@ func (s *Server) routesVerify() {
 	s.page("GET", "/v/:code/photo", public, scopePublic, s.verifyPhoto)
 	s.page("GET", "/verify", public, scopePublic, s.verifyFormPage)
 	s.page("POST", "/verify", public, scopePublic, s.verifyLookupSubmit)
+	s.page("POST", "/verify/code", public, scopePublic, s.verifyCodeSubmit)
 	s.page("POST", "/verify/pdf", public, scopePublic, s.verifyPDFSubmit)
 }
 
@@ -231,7 +233,44 @@ func (s *Server) verifyLookupSubmit(c *fiber.Ctx) error {
 	}
 	v, err := s.domains.Certificates.Lookup(c.UserContext(), b.Number, b.Name, b.IDLast4, s.how(c, certificates.MethodLookup))
 	if err != nil {
-		return s.verifyFormError(c, err, map[string]string{"number": b.Number, "name": b.Name})
+		return s.verifyFormError(c, err, map[string]string{"number": b.Number, "name": b.Name, "id_last4": b.IDLast4})
+	}
+	return s.renderVerification(c, v, certificates.MethodLookup)
+}
+
+// verificationCode reads what someone typed or pasted as a 核验码: the code itself (in any case, with
+// spaces or dashes), or the whole verification link (…/v/{code}#token).
+func verificationCode(raw string) string {
+	v := strings.TrimSpace(raw)
+	if i := strings.LastIndex(v, "/v/"); i >= 0 {
+		v = v[i+3:]
+	}
+	if i := strings.IndexAny(v, "#?/"); i >= 0 {
+		v = v[:i]
+	}
+	return strings.ToLower(strings.NewReplacer(" ", "", "-", "", "\u3000", "").Replace(v))
+}
+
+// verifyCodeSubmit checks a certificate by the 核验码 printed under its QR code. A code of the wrong
+// shape or one that matches nothing comes back on the form, as typed, with the message beside it.
+func (s *Server) verifyCodeSubmit(c *fiber.Ctx) error {
+	lang := langOf(c)
+	raw := c.FormValue("code")
+	code := verificationCode(raw)
+	fp := formPage{Values: map[string]string{"code": raw}}
+	if len(code) != certificates.CodeLength || strings.Trim(code, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+		fp.Errors = map[string]string{"code": s.i18n.T(lang, "verify.code.invalid", certificates.CodeLength)}
+		c.Status(fiber.StatusUnprocessableEntity)
+		return s.render(c, "verify_lookup", page{Title: s.i18n.T(lang, "verify.lookup.title"), Data: fp})
+	}
+	v, err := s.domains.Certificates.Verify(c.UserContext(), code, s.how(c, certificates.MethodLookup))
+	if err != nil {
+		return err
+	}
+	if v.State == certificates.StateUnknown {
+		fp.Errors = map[string]string{"code": s.i18n.T(lang, "verify.code.unknown")}
+		c.Status(fiber.StatusNotFound)
+		return s.render(c, "verify_lookup", page{Title: s.i18n.T(lang, "verify.lookup.title"), Data: fp})
 	}
 	return s.renderVerification(c, v, certificates.MethodLookup)
 }
