@@ -267,7 +267,11 @@ func toOrgJSON(o accounts.Organisation) orgJSON {
 
 func (s *Server) apiListOrganisations(c *fiber.Ctx) error {
 	limit, offset := pageParams(c)
-	orgs, total, err := s.accounts.ListOrganisations(c.UserContext(), accounts.OrgFilter{Kind: c.Query("kind"), Region: c.Query("region"), Query: c.Query("q"), Limit: limit, Offset: offset})
+	region, err := s.orgListRegion(c, c.Query("region"))
+	if err != nil {
+		return err
+	}
+	orgs, total, err := s.accounts.ListOrganisations(c.UserContext(), accounts.OrgFilter{Kind: c.Query("kind"), Region: region, Query: c.Query("q"), Limit: limit, Offset: offset})
 	if err != nil {
 		return err
 	}
@@ -276,6 +280,24 @@ func (s *Server) apiListOrganisations(c *fiber.Ctx) error {
 		items[i] = toOrgJSON(o)
 	}
 	return c.JSON(fiber.Map{"items": items, "total": total, "limit": limit, "offset": offset})
+}
+
+// orgListRegion keeps the organisation list inside the caller's region: a regional administrator
+// lists its own region (or a region below it) only.
+func (s *Server) orgListRegion(c *fiber.Ctx, asked string) (string, error) {
+	within, err := s.heldWithin(c.UserContext(), principalOf(c), "admin.organisations", "read")
+	if err != nil || within == nil {
+		return asked, err
+	}
+	for _, r := range within.Regions {
+		if asked == "" {
+			return r, nil
+		}
+		if accounts.Contains(r, asked) {
+			return asked, nil
+		}
+	}
+	return "", failure.New(failure.Forbidden, "error.forbidden")
 }
 
 type orgBody struct {
@@ -592,7 +614,11 @@ func (s *Server) organisationsPage(c *fiber.Ctx) error {
 func (s *Server) renderOrganisations(c *fiber.Ctx, fp formPage) error {
 	limit, offset := pageParams(c)
 	q := queryValues(c, "q", "kind", "region")
-	orgs, total, err := s.accounts.ListOrganisations(c.UserContext(), accounts.OrgFilter{Query: q.Get("q"), Kind: q.Get("kind"), Region: q.Get("region"), Limit: limit, Offset: offset})
+	region, err := s.orgListRegion(c, q.Get("region"))
+	if err != nil {
+		return err
+	}
+	orgs, total, err := s.accounts.ListOrganisations(c.UserContext(), accounts.OrgFilter{Query: q.Get("q"), Kind: q.Get("kind"), Region: region, Limit: limit, Offset: offset})
 	if err != nil {
 		return err
 	}

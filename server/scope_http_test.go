@@ -92,6 +92,11 @@ func TestScopeUserListFilteredToTheRegion(t *testing.T) {
 	if len(full) <= len(got) {
 		t.Errorf("the province admin sees %d users, the Ningbo regulator %d", len(full), len(got))
 	}
+	orgs := nb.do("GET", "/api/v1/admin/organisations?limit=200", nil, nil)
+	if body := string(orgs.Body); orgs.Status != http.StatusOK || strings.Contains(body, "HZ001") || !strings.Contains(body, "NBI001") {
+		t.Errorf("regulator.nb's organisation list: %d %s", orgs.Status, body)
+	}
+	wantStatus(t, "regulator.nb lists Hangzhou's organisations", nb.do("GET", "/api/v1/admin/organisations?region=3301", nil, nil), http.StatusForbidden)
 	wantStatus(t, "regulator.nb reads the caregiver", nb.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", userID(t, admin, "caregiver")), nil, nil), http.StatusForbidden)
 	wantStatus(t, "admin reads the caregiver", admin.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", userID(t, admin, "caregiver")), nil, nil), http.StatusOK)
 }
