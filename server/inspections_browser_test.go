@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	}
 	browsertest.AssertFits(t, ctx, browsertest.Phone)
 	browsertest.Screenshot(t, ctx, "inspections-list-phone")
-	clickAndLoad(t, ctx, ".inspection-list a")
+	clickCentred(t, ctx, ".inspection-list a")
 	inspURL, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#code")), chromedp.SetValue(chromedp.CSS("#code"), code)); err != nil {
 			t.Fatal(err)
 		}
-		clickAndLoad(t, ctx, "#scan-form button[type=submit]")
+		clickCentred(t, ctx, "#scan-form button[type=submit]")
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#result"))); err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +104,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "inspection-result-phone")
 
 	// Signing now is refused, naming what is missing.
-	clickAndLoad(t, ctx, "#sign-button")
+	clickCentred(t, ctx, "#sign-button")
 	refusal, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#form-error")))
 	if err != nil || !strings.Contains(refusal, "还不能签名") || !strings.Contains(refusal, "未点名") {
 		t.Fatalf("signing an unready inspection: %q %v", refusal, err)
@@ -133,7 +134,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 			browsertest.AssertFits(t, ctx, browsertest.Phone)
 			browsertest.Screenshot(t, ctx, "inspection-absent-phone")
 		}
-		clickAndLoad(t, ctx, ".absent-form button")
+		clickCentred(t, ctx, ".absent-form button")
 	}
 	// Every class counted: children and caregivers present.
 	classes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string]("Array.from(document.querySelectorAll('form.headcount')).map(function (f) { return f.id; })"))
@@ -144,7 +145,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#"+id+" input[name=children]"), "6"), chromedp.SetValue(chromedp.CSS("#"+id+" input[name=caregivers]"), "2")); err != nil {
 			t.Fatal(err)
 		}
-		clickAndLoad(t, ctx, "#"+id+" button")
+		clickCentred(t, ctx, "#"+id+" button")
 	}
 	check, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#"+classes[0]+" .class-check")))
 	if err != nil || !strings.Contains(check, "实际 1:3") || !strings.Contains(check, "标准 1:") {
@@ -165,14 +166,14 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#note"), "午睡室整洁👶")); err != nil {
 		t.Fatal(err)
 	}
-	clickAndLoad(t, ctx, "#finding-form button[type=submit]")
+	clickCentred(t, ctx, "#finding-form button[type=submit]")
 	if msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#form-error"))); err != nil || !strings.Contains(msg, "无法印入检查报告") || !strings.Contains(msg, "👶") {
 		t.Errorf("emoji note: %q %v", msg, err)
 	}
 	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#note"), "消毒柜未通电"), chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{photo})); err != nil {
 		t.Fatal(err)
 	}
-	clickAndLoad(t, ctx, "#finding-form button[type=submit]")
+	clickCentred(t, ctx, "#finding-form button[type=submit]")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool]("(function(){ var i = document.querySelector('.photos img'); return (i && i.complete && i.naturalWidth === 64) || null; })()")); err != nil {
 		t.Fatalf("thumbnail: %v", err)
 	}
@@ -186,7 +187,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	if ok, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#ready-ok"))); err != nil || ok == "" {
 		t.Fatalf("not ready after the visit: %v", err)
 	}
-	clickAndLoad(t, ctx, "#sign-button")
+	clickCentred(t, ctx, "#sign-button")
 	status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#status")))
 	frozen, _ := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!document.getElementById('frozen') && !document.getElementById('finding-form') && !document.getElementById('scan-form')"))
 	if !strings.Contains(status, "已签名") || !frozen {
@@ -204,7 +205,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	if label, _ := chromedp.Run(ctx2, chromedp.Text(chromedp.CSS("#sign-button"))); !strings.Contains(label, "复核") {
 		t.Errorf("countersign button: %q", label)
 	}
-	clickAndLoad(t, ctx2, "#sign-button")
+	clickCentred(t, ctx2, "#sign-button")
 	final, err := chromedp.Run(ctx2, chromedp.Text(chromedp.CSS("#final")))
 	if err != nil || !strings.Contains(final, "检查已完成") || !strings.Contains(final, "未通过") {
 		t.Errorf("final: %q %v", final, err)
@@ -275,4 +276,14 @@ func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
 			browsertest.Screenshot(t, ctx, "compliance-class-exists-phone")
 		}
 	}
+}
+
+// clickCentred scrolls an element to the middle of the screen before clicking it, so that the
+// phone's fixed bottom bar cannot take the click, and waits for the new page.
+func clickCentred(t *testing.T, ctx context.Context, css string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(function(){ var e = document.querySelector("+strconv.Quote(css)+"); if (!e) return false; e.scrollIntoView({block: 'center'}); return true; })()")); err != nil {
+		t.Fatalf("scroll to %s: %v", css, err)
+	}
+	clickAndLoad(t, ctx, css)
 }
