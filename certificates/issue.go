@@ -76,6 +76,9 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 	if err != nil {
 		return 0, fmt.Errorf("load request: %w", err)
 	}
+	if s.directory == nil {
+		return 0, errors.New("certificates: issuance needs Config.Directory (the accounts service)")
+	}
 	people, err := s.directory.People(ctx, []int64{personID}, true)
 	if err != nil {
 		return 0, err
