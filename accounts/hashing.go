@@ -28,10 +28,35 @@ var ErrBusy = &failure.Error{Kind: failure.Unavailable, Msg: failure.Msg{Key: "a
 type hasher struct {
 	sem   *semaphore.Weighted
 	queue time.Duration
+	// garbage counts finished hashes whose 64 MiB the collector has not yet reclaimed: their slots
+	// are released only once it has, so that memory live or not yet collected stays within the
+	// budget. With GOGC at 400 the collector would otherwise let gigabytes of it pile up.
+	garbage chan struct{}
 }
 
 func newHasher(budget int64, queue time.Duration) *hasher {
-	return &hasher{sem: semaphore.NewWeighted(max(budget, hashCost)), queue: queue}
+	h := &hasher{sem: semaphore.NewWeighted(max(budget, hashCost)), queue: queue, garbage: make(chan struct{}, max(budget/hashCost, 1))}
+	go h.collect()
+	return h
+}
+
+// collect runs a collection whenever hashes have finished, then gives back their slots: one cycle
+// for all that finished meanwhile. The blocks hold no pointers, so marking is cheap, and the sign-in
+// answers do not wait for it.
+func (h *hasher) collect() {
+	for range h.garbage {
+		n := int64(1)
+		for drained := false; !drained; {
+			select {
+			case <-h.garbage:
+				n++
+			default:
+				drained = true
+			}
+		}
+		runtime.GC()
+		h.sem.Release(n * hashCost)
+	}
 }
 
 func (h *hasher) run(ctx context.Context, f func() error) error {
@@ -43,13 +68,8 @@ func (h *hasher) run(ctx context.Context, f func() error) error {
 		}
 		return ErrBusy
 	}
-	defer h.sem.Release(hashCost)
 	err := f()
-	// Each hash leaves 64 MiB of garbage, and with GOGC at 400 the collector would let gigabytes of
-	// it pile up before running. Collecting before the slot is given back keeps what hashing holds,
-	// live or not yet collected, within the budget. The blocks hold no pointers, so marking is cheap,
-	// and hashes finishing together share one cycle.
-	runtime.GC()
+	h.garbage <- struct{}{} // never blocks: at most budget/hashCost slots are out at once
 	return err
 }
 
