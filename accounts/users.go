@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -55,9 +56,36 @@ var (
 	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 )
 
+// validName accepts a real name as an ID card or passport prints it: letters of any script (Chinese
+// characters, Latin, …, with their combining accents), the middle dot of transliterated names
+// (U+00B7, as in 阿依古丽·买买提, also U+30FB and U+2027) and single spaces between parts; 2–40
+// characters. Emoji, digits, punctuation, symbols and control characters are refused.
 func validName(name string) bool {
 	n := utf8.RuneCountInString(name)
-	return n >= 2 && n <= 40 && !strings.ContainsAny(name, "<>\"'&0123456789")
+	if n < 2 || n > 40 || !utf8.ValidString(name) {
+		return false
+	}
+	prevSep := true // a name starts with a letter
+	for _, r := range name {
+		switch {
+		case unicode.Is(unicode.Variation_Selector, r): // emoji presentation, never in a name
+			return false
+		case unicode.IsLetter(r):
+			prevSep = false
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r):
+			if prevSep {
+				return false
+			}
+		case r == ' ' || r == '\u00b7' || r == '\u30fb' || r == '\u2027':
+			if prevSep {
+				return false
+			}
+			prevSep = true
+		default:
+			return false
+		}
+	}
+	return !prevSep
 }
 
 // Signup creates a person and a caregiver account for them (username = phone number). One person,
