@@ -76,6 +76,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		}
 	}()
 	a.Curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{
+		Names: a.Accounts,
 		Levels: func(code string, level int) (string, string, error) {
 			t, err := certificates.LevelTitles(code, level)
 			return t.OccupationZH + " " + t.LevelZH, t.OccupationEN + ", " + t.LevelEN, err

@@ -2,10 +2,9 @@ package curriculum
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
-
-	"shanyu/internal/pg"
 )
 
 // CentreLedger is what a training centre sees of one learner's hours: only the entries that came from
@@ -50,9 +49,17 @@ func (s *Service) LedgerForCentre(ctx context.Context, orgID, personID int64) (C
 	for _, e := range l.Entries {
 		l.Total += e.Hours
 	}
-	err = s.db.QueryRow(ctx, `SELECT name FROM people WHERE id = $1`, personID).Scan(&l.PersonName)
-	if pg.IsNoRows(err) {
+	if s.opts.Names == nil {
+		return l, errors.New("curriculum: the ledger needs Options.Names (the accounts service)")
+	}
+	names, err := s.opts.Names.Names(ctx, []int64{personID})
+	if err != nil {
+		return l, err
+	}
+	name, ok := names[personID]
+	if !ok {
 		return l, ErrEntryNotFound
 	}
-	return l, err
+	l.PersonName = name
+	return l, nil
 }

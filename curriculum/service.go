@@ -1,6 +1,7 @@
 package curriculum
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -27,6 +28,13 @@ type Options struct {
 	Font func() (Subsetter, error)
 	// CodeTTL is how long a check-in code stays valid (default 60 s: one 30-s refresh plus scanning).
 	CodeTTL time.Duration
+	// Names gives people's names (the accounts service): curriculum reads no table of accounts.
+	Names NameSource
+}
+
+// NameSource gives the names of people by id, in one call.
+type NameSource interface {
+	Names(ctx context.Context, ids []int64) (map[int64]string, error)
 }
 
 // Service is the curriculum domain.
