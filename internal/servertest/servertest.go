@@ -14,6 +14,7 @@ import (
 
 	"shanyu/app"
 	"shanyu/internal/config"
+	"shanyu/internal/pg"
 	"shanyu/internal/pgtest"
 	"shanyu/server"
 )
@@ -35,6 +36,9 @@ type Options struct {
 	Setup  func(*pgxpool.Pool) error // runs before the server starts (e.g. seeding)
 	Logger *slog.Logger              // defaults to discarding
 	Deps   func(*server.Deps)        // last-minute changes to the dependencies
+	// Limits, when set, open the server's pool with these limits instead of pg.DefaultLimits (the
+	// race suite runs on a pool of 4 with a 2 s acquire bound).
+	Limits *pg.Limits
 	// Server runs on the built server before it starts serving, e.g. to add a test route: fiber
 	// builds its routing tree when it starts listening, so routes added later race with it.
 	Server func(*server.Server)
@@ -47,7 +51,12 @@ func Start(tb testing.TB, opts Options) *Instance {
 	if dbURL == "" {
 		dbURL = pgtest.NewURL(tb)
 	}
-	pool := pgtest.Open(tb, dbURL)
+	var pool *pgxpool.Pool
+	if opts.Limits != nil {
+		pool = pgtest.OpenWith(tb, dbURL, *opts.Limits)
+	} else {
+		pool = pgtest.Open(tb, dbURL)
+	}
 	if opts.Setup != nil {
 		if err := opts.Setup(pool); err != nil {
 			tb.Fatalf("servertest: setup: %v", err)
