@@ -352,6 +352,37 @@ func (s *Server) renderCertificate(c *fiber.Ctx, fp formPage) error {
 	if n, err := s.domains.Certificates.VerificationCount(c.UserContext(), cert.ID); err == nil {
 		data["Verifications"] = n
 	}
+	// Whose certificate it is, and every status change (who, when, why), before anyone acts on it.
+	people, err := s.accounts.People(c.UserContext(), []int64{cert.PersonID}, false)
+	if err != nil {
+		return err
+	}
+	if p, ok := people[cert.PersonID]; ok {
+		data["Holder"], data["HolderID"] = p.Name, accounts.MaskIDNumber(p.IDLast4)
+	}
+	events, _, err := s.accounts.ListAudit(c.UserContext(), accounts.AuditFilter{Subject: "certificate:" + cert.Number, Action: "certificate.", Limit: 100})
+	if err != nil {
+		return err
+	}
+	type historyRow struct{ At, Action, Actor, Reason string }
+	history := make([]historyRow, 0, len(events))
+	actors := map[int64]string{}
+	for _, e := range events {
+		h := historyRow{At: s.i18n.Times(langOf(c)).DateTime(e.At), Action: strings.TrimPrefix(e.Event.Action, "certificate.")}
+		if id := e.Event.ActorID; id != 0 {
+			if _, ok := actors[id]; !ok {
+				if u, err := s.accounts.UserByID(c.UserContext(), id); err == nil {
+					actors[id] = u.Name
+				}
+			}
+			h.Actor = actors[id]
+		}
+		if r, ok := e.Event.Details["reason"].(string); ok {
+			h.Reason = r
+		}
+		history = append(history, h)
+	}
+	data["History"] = history
 	return s.render(c, "cert_detail", page{Title: cert.Number, Data: data})
 }
 
