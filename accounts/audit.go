@@ -52,6 +52,12 @@ func Audit(ctx context.Context, tx pgx.Tx, e Event) error {
 	if err := tx.QueryRow(ctx, `SELECT $1::jsonb::text`, string(detailsJSON)).Scan(&canonical); err != nil {
 		return err
 	}
+	// Every audited write queues here, one after another, until the chain is sealed off the write
+	// path (#17): under a burst of sign-ins the wait is a queue, not a deadlock, so it gets longer
+	// than the sessions' 5 s lock_timeout (SET LOCAL: for the rest of this transaction only).
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '30s'`); err != nil {
+		return fmt.Errorf("audit lock: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
 		return fmt.Errorf("audit lock: %w", err)
 	}

@@ -103,6 +103,12 @@ func runLoginBench(ctx context.Context, base string, names []string, conc, pid i
 	lat := make([]time.Duration, len(names))
 	var next, errs, busy atomic.Int64
 	var wg sync.WaitGroup
+	var outMu sync.Mutex // the workers report on one writer
+	say := func(format string, args ...any) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Fprintf(stdout, format, args...)
+	}
 	t0 := time.Now()
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
@@ -119,14 +125,14 @@ func runLoginBench(ctx context.Context, base string, names []string, conc, pid i
 				switch {
 				case err != nil || status != http.StatusOK:
 					if errs.Add(1) <= 5 {
-						fmt.Fprintf(stdout, "  login %s: status %d %v\n", names[i], status, err)
+						say("  login %s: status %d %v\n", names[i], status, err)
 					}
 					if status == http.StatusServiceUnavailable {
 						busy.Add(1)
 					}
 				}
 				if n := i + 1; n%200 == 0 {
-					fmt.Fprintf(stdout, "  %d signed in\n", n)
+					say("  %d signed in\n", n)
 				}
 			}
 		}()
