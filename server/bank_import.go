@@ -58,12 +58,14 @@ func (s *Server) checkImportToken(token string, centreID, userID int64, f bank.F
 	return nil
 }
 
-// upload reads the format and the file of an import request. A missing file or an unknown format is
-// a validation error naming the field.
+// upload reads the format and the file of an import request. The file's content decides the format
+// (bank.DetectFormat): a GIFT file sent with the format left on Excel is read as GIFT; the format
+// field is then only checked when given. A missing file is a validation error naming the field.
 func upload(c *fiber.Ctx) (bank.Format, []byte, error) {
-	f, err := bank.ParseFormat(c.FormValue("format"))
-	if err != nil {
-		return "", nil, failure.Field("format", "bank.import.format_unknown")
+	if v := c.FormValue("format"); v != "" {
+		if _, err := bank.ParseFormat(v); err != nil {
+			return "", nil, failure.Field("format", "bank.import.format_unknown")
+		}
 	}
 	fh, err := c.FormFile("file")
 	if err != nil {
@@ -84,7 +86,7 @@ func upload(c *fiber.Ctx) (bank.Format, []byte, error) {
 	if len(data) > bank.MaxFileSize {
 		return "", nil, bank.ErrFileTooLarge
 	}
-	return f, data, nil
+	return bank.DetectFormat(data), data, nil
 }
 
 type previewCreate struct {

@@ -33,6 +33,19 @@ func ParseFormat(s string) (Format, error) {
 	return "", ErrFormatUnknown
 }
 
+// DetectFormat tells the format from a file's first bytes: a zip (an Excel workbook), XML (Moodle
+// XML), otherwise text (GIFT). It is how an import knows what it was given whatever the form said.
+func DetectFormat(data []byte) Format {
+	if bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+		return XLSX
+	}
+	text := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if bytes.HasPrefix(text, []byte("<")) {
+		return MoodleXML
+	}
+	return GIFT
+}
+
 // Bounds of an import, checked while the file is read so that a hostile upload cannot exhaust memory:
 // the file's size, the questions in it, the length of any one text and the size of a picture.
 const (
