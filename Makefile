@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/shanyu
 
-.PHONY: build run stop test lint bench db clean fuzz
+.PHONY: build run stop test lint bench db clean fuzz cluster cluster-stop cluster-test
 
 build:
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/shanyu
@@ -33,6 +33,21 @@ run: build
 stop:
 	@scripts/localpg stop
 
+# cluster: HAProxy (:8090) in front of two replicas (:8091, :8092; metrics :9091, :9092), a PostgreSQL
+# primary (:54391) and a streaming hot standby (:54392), all under var/cluster (scripts/cluster).
+cluster: build
+	@scripts/deps run
+	@scripts/cluster start
+
+# cluster-stop: stop the cluster (its data stays in var/cluster).
+cluster-stop:
+	@scripts/cluster stop
+
+# cluster-test: a fresh cluster on ports of its own (var/cluster-test), checked through HAProxy and
+# stopped, in at most 60 s (scripts/cluster-test); skipped only when HAProxy cannot be installed.
+cluster-test: build
+	@timeout 60 scripts/cluster-test
+
 # db: start the private PostgreSQL and print its URL.
 db:
 	@scripts/localpg start | tail -n 1
@@ -43,6 +58,7 @@ test:
 	@db="$${DATABASE_URL:-$$(scripts/localpg start | tail -n 1)}"; \
 	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 25m ./...
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory cluster-test
 
 # fuzz: each importer's fuzz target for FUZZTIME (10 s) on top of its committed corpus (testdata/fuzz).
 FUZZTIME ?= 10s

@@ -21,6 +21,9 @@ func (s *Server) routesHealth() {
 // ready answers 200 only when the database answers and its schema is current. The pool reconnects by
 // itself, so readiness comes back without a restart once the database does.
 func (s *Server) ready(c *fiber.Ctx) error {
+	if s.draining.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "reason": "draining"})
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	// A pooled connection that died with a database restart fails once and is discarded; try again

@@ -57,6 +57,9 @@ type Server struct {
 	domains        *app.App
 	accounts       *accounts.Service
 	access         *accounts.Access
+
+	// draining is set by Drain: /readyz answers 503 so that a load balancer stops sending new requests.
+	draining atomic.Bool
 }
 
 // New builds the app: it parses templates and translations now, so a broken one stops the start.
@@ -119,6 +122,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	return nil
 }
+
+// Drain makes /readyz answer 503 ("draining") while the server still answers everything else, so that
+// a load balancer checking /readyz takes this replica out before Shutdown closes its listener.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {

@@ -299,6 +299,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// A load balancer checking /readyz sees 503 for DrainDelay and stops sending new requests; only
+	// then does the listener close (a second signal ends the wait at once).
+	if cfg.DrainDelay > 0 {
+		srv.Drain()
+		log.Info("draining", slog.Duration("delay", cfg.DrainDelay))
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		select {
+		case <-time.After(cfg.DrainDelay):
+		case <-again:
+		}
+		signal.Stop(again)
+	}
 	// Shut down in order: stop taking requests and finish those in flight, then background work, then
 	// the pool (deferred above).
 	log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))

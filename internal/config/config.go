@@ -27,6 +27,7 @@ type Config struct {
 	BaseURL          string         // SHANYU_BASE_URL: the public address, used in links and QR codes
 	SecretKey        []byte         // SHANYU_SECRET_KEY (or _FILE): 32 bytes, base64; encrypts personal data
 	ShutdownTimeout  time.Duration  // SHANYU_SHUTDOWN_TIMEOUT
+	DrainDelay       time.Duration  // SHANYU_DRAIN_DELAY: after SIGTERM, how long /readyz answers 503 before the listener closes (0: none)
 	BodyLimit        int            // SHANYU_BODY_LIMIT_MB, in bytes
 	DBAcquireTimeout time.Duration  // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
 	MetricsAddr      string         // SHANYU_METRICS_ADDR: where Prometheus metrics are served; off when empty
@@ -95,6 +96,11 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SHANYU_SHUTDOWN_TIMEOUT must be a positive duration such as 15s"))
 	}
 	c.ShutdownTimeout = timeout
+	drain, err := time.ParseDuration(get("SHANYU_DRAIN_DELAY", "0s"))
+	if err != nil || drain < 0 {
+		errs = append(errs, fmt.Errorf("SHANYU_DRAIN_DELAY must be a duration such as 2s, or 0s"))
+	}
+	c.DrainDelay = drain
 	mb, err := strconv.Atoi(get("SHANYU_BODY_LIMIT_MB", "16"))
 	if err != nil || mb <= 0 {
 		errs = append(errs, fmt.Errorf("SHANYU_BODY_LIMIT_MB must be a positive whole number"))
@@ -179,6 +185,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("secret_key", "***"),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("drain_delay", c.DrainDelay),
 		slog.Int("body_limit_mb", c.BodyLimit>>20),
 		slog.Duration("db_acquire_timeout", c.DBAcquireTimeout),
 		slog.String("cjk_font", c.CJKFont),
