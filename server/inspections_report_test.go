@@ -101,7 +101,7 @@ func TestInspectionReportPDFAccess(t *testing.T) {
 	}
 
 	mk := func(username, role, domain string) *client {
-		u, err := srv.App.Accounts.CreateUser(ctx, 0, accounts.CreateUserInput{Username: username, Name: "测试" + username, Password: accounts.DemoPassword})
+		u, err := srv.App.Accounts.CreateUser(ctx, 0, accounts.CreateUserInput{Username: username, Name: "测试人员", Password: accounts.DemoPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
