@@ -56,7 +56,7 @@ db:
 test:
 	@scripts/deps test
 	@db="$${DATABASE_URL:-$$(scripts/localpg start | tail -n 1)}"; \
-	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 25m ./...
+	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 50m ./...
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cluster-test
 
