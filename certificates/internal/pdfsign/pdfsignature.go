@@ -424,7 +424,7 @@ func (context *SignContext) GetTSA(sign_content []byte) (timestamp_response []by
 			defer func() {
 				_ = resp.Body.Close()
 			}()
-			body, _ := io.ReadAll(resp.Body)
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 			return nil, errors.New("non success response (" + strconv.Itoa(code) + "): " + string(body))
 		}
 
@@ -434,7 +434,7 @@ func (context *SignContext) GetTSA(sign_content []byte) (timestamp_response []by
 	defer func() {
 		_ = resp.Body.Close()
 	}()
-	timestamp_response_body, err := io.ReadAll(resp.Body)
+	timestamp_response_body, err := readBounded(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read response: %w", err)
 	}

@@ -28,7 +28,7 @@ func embedOCSPRevocationStatus(cert, issuer *x509.Certificate, i *revocation.Inf
 	defer func() {
 		_ = resp.Body.Close()
 	}()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readBounded(resp.Body)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func embedCRLRevocationStatus(cert, issuer *x509.Certificate, i *revocation.Info
 	defer func() {
 		_ = resp.Body.Close()
 	}()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readBounded(resp.Body)
 	if err != nil {
 		return err
 	}
@@ -91,4 +91,20 @@ func DefaultEmbedRevocationStatusFunction(cert, issuer *x509.Certificate, i *rev
 	}
 
 	return nil
+}
+
+// maxRemoteResponse bounds what a TSA, CRL or OCSP server may send us (Shanyu change: the original
+// read answers without limit). Real timestamp tokens and CRLs are kilobytes.
+const maxRemoteResponse = 4 << 20
+
+// readBounded reads a remote answer of at most maxRemoteResponse bytes.
+func readBounded(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxRemoteResponse+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxRemoteResponse {
+		return nil, fmt.Errorf("remote answer larger than %d bytes", maxRemoteResponse)
+	}
+	return b, nil
 }
