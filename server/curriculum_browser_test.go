@@ -25,10 +25,6 @@ func mainText(t *testing.T, ctx context.Context) string {
 // finds it in the catalogue, enrols, studies a lesson for its server-measured minimum time (2 s here),
 // completes it and sees the hours.
 func TestCurriculumTrainerPublishesCaregiverLearnsOnAPhone(t *testing.T) {
-	// Known failure, not yet understood: since the phone bottom bar landed, clicking #enrol at 360 px
-	// never loads a page ("click #enrol: context deadline exceeded" after 190 s). Skipped so that it
-	// does not hold up every other test; the next session must find the cause and remove this.
-	t.Skip("known failure: click #enrol at 360 px never loads (since the bottom bar); see the session note")
 	t.Parallel()
 	srv := startCurriculum(t)
 
