@@ -27,7 +27,7 @@ var demoUsers = []string{"admin", "centre", "trainer", "examiner", "caregiver", 
 // Seeding happens before the server builds its access policy.
 func startWithDemo(tb testing.TB) *servertest.Instance {
 	tb.Helper()
-	return servertest.Start(tb, servertest.Options{Setup: seedDemoAccounts})
+	return servertest.Start(tb, servertest.Options{Seeded: demoAccountsSeeded})
 }
 
 // client is one visitor: its own cookie jar, and the CSRF token once it has signed in.
@@ -357,7 +357,7 @@ func TestCSRFOnPageForms(t *testing.T) {
 // trusted proxy (SHANYU_TRUSTED_PROXIES); the address a proxy appended is the one that counts.
 func TestLoginV6_3_1StrangersCannotLockTheOwnerOut(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1/32, ::1"}})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1/32, ::1"}})
 	c := newClient(t, srv)
 	from := func(ip, username, password string) response {
 		return c.do("POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, map[string]string{"X-Forwarded-For": ip})
@@ -586,7 +586,7 @@ func TestSignupShowsPasswordRulesAndRefusesWeakOnes(t *testing.T) {
 // gets 429 with Retry-After, whatever it sends, while another address still signs up.
 func TestSignupRateLimitedPerAddress(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1"}})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1"}})
 	c := newClient(t, srv)
 	from := func(ip string, body map[string]string) response {
 		return c.do("POST", "/api/v1/auth/signup", body, map[string]string{"X-Forwarded-For": ip})

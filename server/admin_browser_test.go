@@ -37,7 +37,7 @@ func seedDemoAccounts(pool *pgxpool.Pool) error {
 // The regulator signs in on a desktop, finds a user, and sees the organisations; every page holds.
 func TestAdminManagesUsersInTheBrowser(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded})
 	ctx := browsertest.New(t, browsertest.Desktop)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/admin/users"), // anonymous: sent to the sign-in page

@@ -15,7 +15,7 @@ import (
 // the flags of missing checks go once both yearly checks are on file.
 func TestBackgroundChecksOnTheCompliancePage(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	inst := mustLogin(t, srv, "institution")
 	hzi, _ := srv.App.Accounts.OrganisationByCode(t.Context(), "HZI001")
 	roster, err := srv.App.Audits.Roster(t.Context(), hzi.ID)

@@ -31,7 +31,7 @@ func seedFullDemo(pool *pgxpool.Pool) error {
 // (not even its last four characters), on the JSON endpoint or the page.
 func TestPublicInspectionsCarryNoPersonalData(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	anon := newClient(t, srv)
 	r := anon.do("GET", "/api/v1/public/inspections", nil, nil)
 	if r.Status != http.StatusOK {
@@ -85,7 +85,7 @@ func TestPublicInspectionsCarryNoPersonalData(t *testing.T) {
 // of the region reads both; a barred person shows as "not permitted", never with the record.
 func TestComplianceAccessAndExplanations(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	inst := mustLogin(t, srv, "institution")
 	r := inst.do("GET", "/api/v1/institutions/HZI001/compliance", nil, nil)
 	if r.Status != http.StatusOK {
@@ -144,7 +144,7 @@ func TestComplianceAccessAndExplanations(t *testing.T) {
 // CSV; an institution administrator may not read it.
 func TestDashboardDrillDownAndCSV(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	admin := mustLogin(t, srv, "admin")
 	r := admin.do("GET", "/api/v1/dashboard?region=3301", nil, nil)
 	if r.Status != http.StatusOK {
@@ -180,7 +180,7 @@ func TestDashboardDrillDownAndCSV(t *testing.T) {
 // same result; an inspector may do neither.
 func TestRegulatorRulesAndRounds(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	admin := mustLogin(t, srv, "admin")
 	line := "p, qual:4-10-01-03:5, post:health, qualification, allow"
 	r := admin.send("POST", "/api/v1/policy/qualification/preview", map[string]string{"line": line})
@@ -248,7 +248,7 @@ func (c *client) auditForm(path string, values url.Values) response {
 // The regulator's pages: a rule previewed shows the posts it changes; a round drawn shows its digest.
 func TestRegulatorPages(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	admin := mustLogin(t, srv, "admin")
 	// Revoking every caregiver qualification of 育婴员 level 5 and above would unqualify some posts.
 	r := admin.auditForm("/dashboard/rules", url.Values{"action": {"preview"}, "line": {"p, qual:4-10-01-02:5, post:caregiver, qualification, deny"}})
@@ -285,7 +285,7 @@ func TestRegulatorPages(t *testing.T) {
 // HZI001 holds her post by it, and scanning its verification code on site resolves it, verified.
 func TestPlatformCertificatesReachTheAudit(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	ctx := context.Background()
 	hzi, _ := srv.App.Accounts.OrganisationByCode(ctx, "HZI001")
 	rep, err := srv.App.Audits.Compliance(ctx, hzi.ID, time.Now())

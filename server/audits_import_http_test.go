@@ -20,7 +20,7 @@ import (
 // offers the accepted values as drop-downs; and no rendered message carries a formatting error (%!).
 func TestRosterImportInTheUsersLanguage(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	inst := mustLogin(t, srv, "institution")
 
 	tpl := inst.do("GET", "/api/v1/institutions/roster-template.xlsx", nil, nil)

@@ -13,7 +13,7 @@ import (
 // admin may not change its kind.
 func TestHomeChildcarePointKind(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	inst := mustLogin(t, srv, "institution")
 	if r := inst.send("PUT", "/api/v1/institutions/HZI001/kind", map[string]any{"kind": "home_point"}); r.Status != http.StatusForbidden {
 		t.Fatalf("institution admin setting its kind: %d %s", r.Status, r.Body)

@@ -17,7 +17,7 @@ import (
 // is in the audit log; another organisation's admin cannot change the roster.
 func TestRosterAndClassesEditedOnTheCompliancePage(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	inst := mustLogin(t, srv, "institution")
 	page := func() string {
 		t.Helper()

@@ -14,7 +14,7 @@ import (
 // who made it, when and why, and how often it was verified.
 func TestStaffCertificatePageNamesTheHolderAndItsHistory(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	var items struct {
 		Items []struct{ Number, Code string } `json:"items"`
 	}

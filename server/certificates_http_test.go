@@ -22,6 +22,15 @@ import (
 	"shanyu/internal/servertest"
 )
 
+// Fixtures seeded once per test binary into a template database, each server getting its own clone
+// (servertest.Seeded): the whole demo, its accounts only, the exam-setup bank, the curriculum's.
+var (
+	demoSeeded         = &servertest.Seeded{Name: "demo", Setup: seedDemo}
+	demoAccountsSeeded = &servertest.Seeded{Name: "demo-accounts", Setup: seedDemoAccounts}
+	setupBankSeeded    = &servertest.Seeded{Name: "setup-bank", Setup: seedSetupBank}
+	curriculumSeeded   = &servertest.Seeded{Name: "curriculum", Setup: seedCurriculumAccounts}
+)
+
 // seedDemo gives a test server the whole demo, certificates included.
 func seedDemo(pool *pgxpool.Pool) error {
 	cfg, err := config.Parse(func(string) string { return "" })
@@ -46,7 +55,7 @@ func runTool(t *testing.T, name string, args ...string) string {
 // revokes it and the next verification says revoked.
 func TestCertificateChainFromOutside(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	cg := mustLogin(t, srv, "caregiver")
 	list := cg.send("GET", "/api/v1/certificates?limit=10", nil)
 	if list.Status != http.StatusOK {
@@ -144,7 +153,7 @@ func uploadPDF(t *testing.T, c *client, file []byte) response {
 // administrator none; the centre's zip holds its PDFs.
 func TestCertificateListsAreScoped(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	total := func(user, query string) float64 {
 		t.Helper()
 		r := mustLogin(t, srv, user).send("GET", "/api/v1/certificates"+query, nil)
@@ -178,7 +187,7 @@ func TestCertificateListsAreScoped(t *testing.T) {
 // TestManualLookup: the right number, name and last 4 verify; anything else says the same "no match".
 func TestManualLookup(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	cg := mustLogin(t, srv, "caregiver")
 	var items struct {
 		Items []struct{ Number string } `json:"items"`
@@ -206,7 +215,7 @@ func TestManualLookup(t *testing.T) {
 // TestVerificationPageOnAPhone shows a valid and a revoked certificate at 360 px.
 func TestVerificationPageOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	admin := mustLogin(t, srv, "admin")
 	codes := map[string]string{}
 	for _, state := range []string{"valid", "revoked"} {
@@ -245,7 +254,7 @@ func TestVerificationPageOnAPhone(t *testing.T) {
 // TestCertificatePagesOnAPhone: the caregiver's certificates and the centre's list hold at 360 px.
 func TestCertificatePagesOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	for _, tc := range []struct{ user, path, shot, want string }{
 		{"caregiver", "/certificates/mine", "certificates-mine-phone", "下载 PDF"},
 		{"centre", "/certificates", "certificates-centre-phone", "批量下载"},

@@ -48,7 +48,7 @@ func firstCertificate(t *testing.T, c *client, query string) (number, code strin
 // required) and the verification page says so; the manual look-up and the status list work.
 func TestCertificatePages(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	cg := mustLogin(t, srv, "caregiver")
 	number, code := firstCertificate(t, cg, "")
 	mine := cg.do("GET", "/certificates/mine", nil, nil)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"shanyu/internal/pgtest"
 	"shanyu/internal/servertest"
 )
 
@@ -36,10 +35,7 @@ func TestPagesDoNotDependOnTheProcessZone(t *testing.T) {
 		t.Skip("a child of this test")
 	}
 	t.Parallel()
-	dbURL := pgtest.NewURL(t)
-	if err := seedDemo(pgtest.Open(t, dbURL)); err != nil {
-		t.Fatal(err)
-	}
+	dbURL := demoSeeded.URL(t)
 	dir := t.TempDir()
 	var first map[string]string
 	var firstTZ string

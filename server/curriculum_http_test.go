@@ -42,7 +42,7 @@ func seedCurriculumAccounts(pool *pgxpool.Pool) error {
 
 func startCurriculum(tb testing.TB) *servertest.Instance {
 	tb.Helper()
-	return servertest.Start(tb, servertest.Options{Setup: seedCurriculumAccounts})
+	return servertest.Start(tb, servertest.Options{Seeded: curriculumSeeded})
 }
 
 // courseBody is a valid course in the JSON API's shape; minSeconds is every lesson's minimum time.

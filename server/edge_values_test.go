@@ -18,7 +18,7 @@ import (
 // No answer may be a 5xx.
 func TestEdgeValuesOnEveryJSONRouteNeverAnswer5xx(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	_, _, body := get(t, srv.URL+"/api/openapi.json", nil)
 	var doc struct {
 		Paths map[string]map[string]struct {

@@ -66,7 +66,7 @@ type checkOut struct {
 // the bank: after the only essay is retired, the blueprint is short by one in its second section.
 func TestSetupBlueprintCheckSessionThroughAPI(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedSetupBank})
+	srv := servertest.Start(t, servertest.Options{Seeded: setupBankSeeded})
 	centre := mustLogin(t, srv, "centre")
 
 	bp := map[string]any{"name": "保育师四级理论", "occupation": "4-10-01-03", "level": 4, "mode": "fixed", "sections": []map[string]any{
@@ -134,7 +134,7 @@ func TestSetupBlueprintCheckSessionThroughAPI(t *testing.T) {
 // another organisation's; a candidate cannot create anything.
 func TestSetupCrossCentreForbidden(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedSetupBank})
+	srv := servertest.Start(t, servertest.Options{Seeded: setupBankSeeded})
 	centre := mustLogin(t, srv, "centre")
 	r := centre.send("POST", "/api/v1/centres/HZ001/blueprints", map[string]any{"name": "卷", "occupation": "4-10-01-03", "level": 4, "mode": "random",
 		"sections": []map[string]any{{"part": "theory", "count": 1, "points": 10, "type": "true_false"}}})
@@ -176,7 +176,7 @@ func TestSetupCrossCentreForbidden(t *testing.T) {
 // Bad input answers 422 with the fields at fault, in the API and in the forms, and stores nothing.
 func TestSetupBadInputStoresNothing(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedSetupBank})
+	srv := servertest.Start(t, servertest.Options{Seeded: setupBankSeeded})
 	centre := mustLogin(t, srv, "centre")
 
 	r := centre.send("POST", "/api/v1/centres/HZ001/blueprints", map[string]any{"name": " ", "occupation": "4-10-01-03", "level": 9, "mode": "odd",
@@ -276,7 +276,7 @@ func TestSetupBadInputStoresNothing(t *testing.T) {
 // new-session form; no page scrolls sideways at 360 px.
 func TestSetupPagesOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedSetupBank})
+	srv := servertest.Start(t, servertest.Options{Seeded: setupBankSeeded})
 	vp := browsertest.Phone
 	ctx := browsertest.New(t, vp)
 	submit := func(sel string) {

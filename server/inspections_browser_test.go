@@ -21,7 +21,7 @@ import (
 // class, records a finding with a photo and signs; the second inspector countersigns on their phone.
 func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	bg := context.Background()
 	hzi, err := srv.App.Accounts.OrganisationByCode(bg, "HZI001")
 	if err != nil {
@@ -226,7 +226,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 // The institution administrator's compliance page and the regulator's dashboard hold at 360 px.
 func TestCompliancePageAndDashboardOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	for _, v := range []struct{ user, path, shot, want string }{
 		{"institution", "/institutions/HZI001/compliance", "compliance-phone", "合规情况"},
 		{"admin", "/dashboard?region=3301", "dashboard-phone", "监管一张网"},

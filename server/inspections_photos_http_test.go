@@ -63,7 +63,7 @@ func openDemoInspectionID(t *testing.T, c *client) int64 {
 // inspection gets 403 for the photo and for adding one.
 func TestFindingPhotosUploadTypeAndOwner(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	insp := mustLogin(t, srv, "inspector")
 	id := openDemoInspectionID(t, insp)
 	base := fmt.Sprintf("/inspections/%d", id)

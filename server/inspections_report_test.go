@@ -20,7 +20,7 @@ import (
 // finishing and served to its inspectors, the institution's admins and the regulator, nobody else.
 func TestInspectionReportPDFAccess(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	ctx := context.Background()
 	var id int64
 	var code, name string

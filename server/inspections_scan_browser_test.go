@@ -76,7 +76,7 @@ func openDemoInspection(t *testing.T, ctx context.Context, srv *servertest.Insta
 // the roster marks her checked.
 func TestInspectorScansACertificateWithTheCamera(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	video := qrVideo(t, demoQRLink(t, srv))
 	ctx := browsertest.New(t, browsertest.Phone, browsertest.FakeCamera(video)...)
 	openDemoInspection(t, ctx, srv)
@@ -148,7 +148,7 @@ func cutNetwork(t *testing.T, ctx context.Context, offline bool) {
 // log entry naming the inspection as offline. Sending the same queued scan again stores nothing.
 func TestOfflineScansAreCheckedOnThePhoneAndSynchronisedOnce(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	bg := context.Background()
 	link := demoQRLink(t, srv)
 	code, token, ok := certificates.SplitQRLink(link)
@@ -291,7 +291,7 @@ func TestOfflineScansAreCheckedOnThePhoneAndSynchronisedOnce(t *testing.T) {
 // as revoked offline too: the page carries what the platform said of the roster's certificates.
 func TestOfflineCheckKnowsRevocationsAsOfThePageLoad(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	link := demoQRLink(t, srv)
 	var number string
 	if err := srv.Pool.QueryRow(context.Background(), `SELECT c.number FROM certificates c JOIN users u ON u.person_id = c.person_id

@@ -17,7 +17,7 @@ import (
 func TestMetricsCountRoutesEventsPoolsAndJobs(t *testing.T) {
 	t.Parallel()
 	var m *metrics.Metrics
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts, Deps: func(d *server.Deps) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Deps: func(d *server.Deps) {
 		m = metrics.New(metrics.Pools{"main": d.Pool, "public": d.App.PublicPool()})
 		d.Metrics = m
 	}})

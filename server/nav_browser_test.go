@@ -19,7 +19,7 @@ import (
 // shows no navigation at all.
 func TestPhoneNavigationReachesEveryDestinationInTwoTaps(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	vp := browsertest.Phone
 	for _, user := range []string{"caregiver", "centre", "institution", "inspector", "admin"} {
 		ctx := browsertest.New(t, vp)

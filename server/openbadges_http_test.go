@@ -49,7 +49,7 @@ func obverify(t *testing.T, credential []byte) (map[string]any, string, error) {
 // schema. The revoked demo certificate comes out revoked; a changed credential fails.
 func TestOpenBadgeVerifiedByAStranger(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	badge := func(user string) []byte {
 		t.Helper()
 		c := mustLogin(t, srv, user)

@@ -131,7 +131,7 @@ func TestScopeTemporaryPasswordMustBeChangedFirst(t *testing.T) {
 // which the centre's live view shows.
 func TestScopeAttemptNeedsItsDeviceAndDisablingSubmitsIt(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	cand := mustLogin(t, srv, "caregiver")
 	mine := decodeJSON[struct {
 		Items []struct {

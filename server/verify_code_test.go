@@ -16,7 +16,7 @@ import (
 // look-up by number keeps all three fields.
 func TestVerifyByCode(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	var items struct {
 		Items []struct{ Number, Code string } `json:"items"`
 	}

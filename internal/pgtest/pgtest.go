@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -36,6 +37,12 @@ var (
 	tplOnce sync.Once
 	tplName string
 	tplErr  error
+
+	seeded sync.Map // key → *seededTemplate
+
+	exeOnce sync.Once
+	exeHash string
+	exeErr  error
 )
 
 // ServerURL returns the URL of the test server's maintenance database, failing the test when there is none.
@@ -163,6 +170,133 @@ func NewURL(tb testing.TB) string {
 		tb.Fatalf("pgtest: template: %v", tplErr)
 	}
 	return create(ctx, tb, server, tplName)
+}
+
+// seededTemplate is one seeded template database of this test binary.
+type seededTemplate struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+// NewSeededURL creates a fresh database for this test holding the migrations and what seed wrote, and
+// returns its URL; it is dropped at the end. seed runs once per test binary and key, into a template
+// database that every later call clones, so that a suite of tests on the same fixture pays for it once
+// (the demo seed hashes a dozen passwords and signs certificates). The template's name carries a hash
+// of the test binary, so changed seed code never meets a stale template; seed gets the URL of a
+// database nobody else uses and must close its connections before it returns.
+func NewSeededURL(tb testing.TB, key string, seed func(ctx context.Context, url string) error) string {
+	tb.Helper()
+	server := ServerURL(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	tplOnce.Do(func() { tplName, tplErr = ensureTemplate(ctx, server) })
+	if tplErr != nil {
+		tb.Fatalf("pgtest: template: %v", tplErr)
+	}
+	v, _ := seeded.LoadOrStore(key, &seededTemplate{})
+	st := v.(*seededTemplate)
+	st.once.Do(func() { st.name, st.err = ensureSeeded(ctx, server, key, seed) })
+	if st.err != nil {
+		tb.Fatalf("pgtest: seeded template %q: %v", key, st.err)
+	}
+	return create(ctx, tb, server, st.name)
+}
+
+// binaryHash identifies the running test binary's contents.
+func binaryHash() (string, error) {
+	exeOnce.Do(func() {
+		exe, err := os.Executable()
+		if err != nil {
+			exeErr = err
+			return
+		}
+		f, err := os.Open(exe)
+		if err != nil {
+			exeErr = err
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			exeErr = err
+			return
+		}
+		exeHash = hex.EncodeToString(h.Sum(nil))[:12]
+	})
+	return exeHash, exeErr
+}
+
+// seededPrefix names seeded templates; those older than seededMaxAge are dropped by the next binary
+// that builds one (a test binary runs for minutes, not hours).
+const (
+	seededPrefix = "shanyu_seed_"
+	seededMaxAge = 6 * time.Hour
+)
+
+func ensureSeeded(ctx context.Context, server, key string, seed func(ctx context.Context, url string) error) (string, error) {
+	bin, err := binaryHash()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(tplName + "\x00" + bin + "\x00" + key))
+	name := seededPrefix + hex.EncodeToString(sum[:])[:16]
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return "", fmt.Errorf("connect to test server: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7432)`); err != nil {
+		return "", err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7432)`) //nolint:errcheck
+	var isTemplate *bool
+	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&isTemplate)
+	if err == nil && isTemplate != nil && *isTemplate {
+		return name, nil
+	}
+	if err != nil && !pg.IsNoRows(err) {
+		return "", err
+	}
+	dropSeeded(ctx, conn)
+	quoted := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+quoted+` WITH (FORCE)`); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+quoted+` TEMPLATE `+pgx.Identifier{tplName}.Sanitize()); err != nil {
+		return "", err
+	}
+	u, _ := withDatabase(server, name)
+	if err := seed(ctx, u); err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+quoted+` WITH (FORCE)`)
+		return "", fmt.Errorf("seed: %w", err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`COMMENT ON DATABASE %s IS '%d'`, quoted, time.Now().Unix())); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+quoted+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// dropSeeded drops seeded templates older than seededMaxAge, best effort.
+func dropSeeded(ctx context.Context, conn *pgx.Conn) {
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database
+		WHERE datname LIKE $1 AND COALESCE(shobj_description(oid, 'pg_database'), '') ~ '^[0-9]+$'
+		  AND shobj_description(oid, 'pg_database')::bigint < $2`, seededPrefix+"%", time.Now().Add(-seededMaxAge).Unix())
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		q := pgx.Identifier{n}.Sanitize()
+		_, _ = conn.Exec(ctx, `ALTER DATABASE `+q+` WITH IS_TEMPLATE false`)
+		_, _ = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+q+` WITH (FORCE)`)
+	}
 }
 
 // NewEmptyURL creates an empty database (no migrations applied) for this test and returns its URL.

@@ -31,11 +31,14 @@ type Instance struct {
 
 // Options adjust the server; the zero value is fine.
 type Options struct {
-	DBURL  string                    // use this database instead of a fresh one
-	Env    map[string]string         // extra configuration variables
-	Setup  func(*pgxpool.Pool) error // runs before the server starts (e.g. seeding)
-	Logger *slog.Logger              // defaults to discarding
-	Deps   func(*server.Deps)        // last-minute changes to the dependencies
+	DBURL string                    // use this database instead of a fresh one
+	Env   map[string]string         // extra configuration variables
+	Setup func(*pgxpool.Pool) error // runs before the server starts (e.g. seeding)
+	// Seeded, when set (and DBURL is not), gives the server a clone of a template holding that seed,
+	// built once per test binary (pgtest.NewSeededURL); Setup still runs after it.
+	Seeded *Seeded
+	Logger *slog.Logger       // defaults to discarding
+	Deps   func(*server.Deps) // last-minute changes to the dependencies
 	// Limits, when set, open the server's pool with these limits instead of pg.DefaultLimits (the
 	// race suite runs on a pool of 4 with a 2 s acquire bound).
 	Limits *pg.Limits
@@ -44,11 +47,35 @@ type Options struct {
 	Server func(*server.Server)
 }
 
+// Seeded is a fixture seeded once per test binary into a template database: every server started
+// with it gets its own clone. Name identifies it; Setup must not depend on the test that first asks.
+type Seeded struct {
+	Name  string
+	Setup func(*pgxpool.Pool) error
+}
+
+// URL returns a fresh clone of the seeded template.
+func (s *Seeded) URL(tb testing.TB) string {
+	tb.Helper()
+	return pgtest.NewSeededURL(tb, s.Name, func(ctx context.Context, url string) error {
+		pool, err := pg.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return s.Setup(pool)
+	})
+}
+
 // Start runs a server until the test ends.
 func Start(tb testing.TB, opts Options) *Instance {
 	tb.Helper()
 	dbURL := opts.DBURL
-	if dbURL == "" {
+	switch {
+	case dbURL != "":
+	case opts.Seeded != nil:
+		dbURL = opts.Seeded.URL(tb)
+	default:
 		dbURL = pgtest.NewURL(tb)
 	}
 	var pool *pgxpool.Pool
