@@ -15,6 +15,11 @@ import (
 // library default would to keep logins under ~100 ms while still memory-hard.
 var argonParams = &argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism: 2, SaltLength: 16, KeyLength: 32}
 
+// dummyHash is compared against when a login names no user, so that "no such user" and "wrong
+// password" take the same time: the stored form of a password nobody has, made with argonParams
+// (TestDummyHashHasTheLiveParameters keeps the two together).
+const dummyHash = "$argon2id$v=19$m=65536,t=1,p=2$SOm5rG7VlSW3FbDglFSO0w$1CU2SmSzqeJ43xEMMUwYQia9cHp0RAGWGnLfaS1kSWM"
+
 // hashCost is the memory one argon2id hash holds while it runs.
 const hashCost = int64(64 << 20)
 

@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"context"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,10 +47,7 @@ type Service struct {
 	seal   *sealer
 	policy Policy
 	now    func() time.Time
-	// dummyHash is compared against when a login names no user, so that "no such user" and
-	// "wrong password" take the same time.
-	dummyHash string
-	hasher    *hasher
+	hasher *hasher
 }
 
 // New makes the accounts service. secret is the 32-byte key that protects ID numbers.
@@ -64,11 +60,7 @@ func New(db *pgxpool.Pool, secret []byte, policy Policy) (*Service, error) {
 		policy.HashQueue = DefaultPolicy.HashQueue
 	}
 	hs := newHasher(policy.HashMemory, policy.HashQueue)
-	h, err := hs.hash(context.Background(), "not a real password, only for timing")
-	if err != nil {
-		return nil, err
-	}
-	return &Service{db: db, seal: s, policy: policy, now: time.Now, dummyHash: h, hasher: hs}, nil
+	return &Service{db: db, seal: s, policy: policy, now: time.Now, hasher: hs}, nil
 }
 
 // DB exposes the pool for other domains' seeding and for tests.

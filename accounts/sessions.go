@@ -106,7 +106,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, User, erro
 	}
 	found := err == nil
 	if !found {
-		hash = s.dummyHash
+		hash = dummyHash
 	}
 	ok, err := s.hasher.compare(ctx, in.Password, hash)
 	if err != nil {
