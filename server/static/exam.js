@@ -265,9 +265,24 @@
     deadline = Date.parse(dl);
     tick();
   }
+  // The timer itself is aria-live="off" (a reader announcing every second is unusable); a polite
+  // status announces the time left once as it crosses 15, 5 and 1 minutes.
+  var THRESHOLDS = [900, 300, 60], lastLeft = null;
+  function announce(left) {
+    if (lastLeft !== null && left > 0) {
+      for (var i = 0; i < THRESHOLDS.length; i++) {
+        var th = THRESHOLDS[i];
+        if (lastLeft > th && left <= th) {
+          $("countdown-alert").textContent = th === 60 ? msg("one-minute-left") : msg("minutes-left").replace("%s", String(th / 60));
+        }
+      }
+    }
+    lastLeft = left;
+  }
   function tick() {
     if (!deadline) return;
     var left = Math.max(0, Math.floor((deadline - (Date.now() + offset)) / 1000));
+    announce(left);
     var h = Math.floor(left / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
     var text = (h ? h + ":" : "") + (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
     var c = $("countdown");
@@ -507,8 +522,13 @@
       ta.addEventListener("paste", function () { signal("paste"); });
       box.appendChild(ta);
     }
+    // A button disabled under the keyboard's focus would drop focus to the top of the page: move it
+    // to the next sensible control (on the last question, 交卷).
+    var focused = document.activeElement;
     $("prev").disabled = current === 0;
     $("next").disabled = current === paper.questions.length - 1;
+    if (focused === $("next") && $("next").disabled) ($("submit").disabled ? $("prev") : $("submit")).focus();
+    if (focused === $("prev") && $("prev").disabled) $("next").focus();
     $("flag").setAttribute("aria-pressed", st.flags[q.position] ? "true" : "false");
     if (!active()) box.querySelectorAll("input, select, textarea").forEach(function (i) { i.disabled = true; });
     drawNavigator();
