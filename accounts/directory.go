@@ -70,3 +70,58 @@ func (s *Service) Organisations(ctx context.Context, ids []int64) (map[int64]Org
 	}
 	return out, rows.Err()
 }
+
+// OrganisationIDs returns the ids of the organisations matching code (exact, "" for any) and lying
+// in the region prefix ("" for any), in one query: other domains filter their lists by centre or
+// region through it instead of joining the organisations table.
+func (s *Service) OrganisationIDs(ctx context.Context, code, regionPrefix string) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM organisations WHERE ($1 = '' OR code = $1) AND starts_with(region_code, $2) ORDER BY id`,
+		code, regionPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("read organisation ids: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// Bases returns the training bases with those ids, in one query; ids not found are absent.
+func (s *Service) Bases(ctx context.Context, ids []int64) (map[int64]TrainingBase, error) {
+	out := make(map[int64]TrainingBase, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, organisation_id, name, address, region_code FROM training_bases WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read training bases: %w", err)
+	}
+	bases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TrainingBase, error) {
+		var b TrainingBase
+		err := r.Scan(&b.ID, &b.OrganisationID, &b.Name, &b.Address, &b.RegionCode)
+		return b, err
+	})
+	for _, b := range bases {
+		out[b.ID] = b
+	}
+	return out, err
+}
+
+// UserNames returns the names of the people behind those user accounts, by user id, in one query.
+func (s *Service) UserNames(ctx context.Context, userIDs []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT u.id, p.name FROM users u JOIN people p ON p.id = u.person_id WHERE u.id = ANY($1)`, userIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read user names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}

@@ -76,7 +76,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		}
 	}()
 	a.Curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{
-		Names: a.Accounts,
+		Directory: a.Accounts,
 		Levels: func(code string, level int) (string, string, error) {
 			t, err := certificates.LevelTitles(code, level)
 			return t.OccupationZH + " " + t.LevelZH, t.OccupationEN + ", " + t.LevelEN, err
@@ -99,7 +99,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	}); err != nil {
 		return nil, fmt.Errorf("audits: %w", err)
 	}
-	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts})
+	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts, Names: a.Accounts})
 	// Each domain registers its workers here, before the working client is built.
 	jobs.Add(a.registry, &certificates.IssueWorker{Service: a.Certificates})
 	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})

@@ -200,48 +200,60 @@ func (s *Service) inspectorPool(ctx context.Context, region string) ([]accounts.
 
 // RoundByID loads a round and its drawn inspections.
 func (s *Service) RoundByID(ctx context.Context, id int64) (Round, error) {
-	var r Round
-	var seed int64
-	err := s.db.QueryRow(ctx, `SELECT id, region_code, name, seed, target_count, per_inspection, risk_weighted, input_digest, created_at FROM audit_rounds WHERE id = $1`, id).
-		Scan(&r.ID, &r.RegionCode, &r.Name, &seed, &r.Count, &r.PerInspection, &r.RiskWeighted, &r.InputDigest, &r.CreatedAt)
-	if pg.IsNoRows(err) {
-		return r, ErrNotFound
-	}
+	list, err := s.rounds(ctx, `id = $1`, id)
 	if err != nil {
-		return r, err
+		return Round{}, err
 	}
-	r.Seed = uint64(seed)
-	rows, err := s.db.Query(ctx, `SELECT i.organisation_id, array_agg(ii.user_id ORDER BY ii.user_id) FROM audit_inspections i
-		JOIN audit_inspection_inspectors ii ON ii.inspection_id = i.id WHERE i.round_id = $1 GROUP BY i.organisation_id ORDER BY i.organisation_id`, id)
-	if err != nil {
-		return r, err
+	if len(list) == 0 {
+		return Round{}, ErrNotFound
 	}
-	r.Assignments, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Assignment, error) {
-		var a Assignment
-		return a, row.Scan(&a.TargetID, &a.Inspectors)
-	})
-	return r, err
+	return list[0], nil
 }
 
-// Rounds lists the rounds of a region and the regions below it, newest first.
+// Rounds lists the rounds of a region and the regions below it, newest first (the latest 100), in
+// two queries whatever their number.
 func (s *Service) Rounds(ctx context.Context, region string) ([]Round, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM audit_rounds WHERE starts_with(region_code, $1) ORDER BY id DESC LIMIT 100`, region)
+	return s.rounds(ctx, `starts_with(region_code, $1) ORDER BY id DESC LIMIT 100`, region)
+}
+
+// rounds reads the rounds a condition selects, then the drawn inspections of all of them at once.
+func (s *Service) rounds(ctx context.Context, where string, args ...any) ([]Round, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, region_code, name, seed, target_count, per_inspection, risk_weighted, input_digest, created_at
+		FROM audit_rounds WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Round, error) {
+		var r Round
+		var seed int64
+		err := row.Scan(&r.ID, &r.RegionCode, &r.Name, &seed, &r.Count, &r.PerInspection, &r.RiskWeighted, &r.InputDigest, &r.CreatedAt)
+		r.Seed, r.Assignments = uint64(seed), []Assignment{}
+		return r, err
+	})
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	ids := make([]int64, len(list))
+	at := make(map[int64]int, len(list))
+	for i, r := range list {
+		ids[i], at[r.ID] = r.ID, i
+	}
+	rows, err = s.db.Query(ctx, `SELECT i.round_id, i.organisation_id, array_agg(ii.user_id ORDER BY ii.user_id) FROM audit_inspections i
+		JOIN audit_inspection_inspectors ii ON ii.inspection_id = i.id WHERE i.round_id = ANY($1)
+		GROUP BY i.round_id, i.organisation_id ORDER BY i.round_id, i.organisation_id`, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Round, 0, len(ids))
-	for _, id := range ids {
-		r, err := s.RoundByID(ctx, id)
-		if err != nil {
+	defer rows.Close()
+	for rows.Next() {
+		var round int64
+		var a Assignment
+		if err := rows.Scan(&round, &a.TargetID, &a.Inspectors); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		list[at[round]].Assignments = append(list[at[round]].Assignments, a)
 	}
-	return out, nil
+	return list, rows.Err()
 }
 
 // ReplayRound runs a stored round's draw again from its recorded seed and inputs and reports

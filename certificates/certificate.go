@@ -187,6 +187,32 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, int, error) {
 	return items, total, err
 }
 
+// OfHolders returns the issued certificates of each of those people, newest first, in one query
+// whatever their number (an inspection checks a whole roster at once).
+func (s *Service) OfHolders(ctx context.Context, personIDs []int64) (map[int64][]Certificate, error) {
+	out := make(map[int64][]Certificate, len(personIDs))
+	if len(personIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+certColumns+certFrom+`WHERE c.pdf IS NOT NULL AND c.person_id = ANY($1)
+		ORDER BY c.issued_on DESC, c.id DESC`, personIDs)
+	if err != nil {
+		return nil, fmt.Errorf("certificates of holders: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Certificate, error) {
+		var c Certificate
+		err := r.Scan(c.dest()...)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("certificates of holders: %w", err)
+	}
+	for _, c := range list {
+		out[c.PersonID] = append(out[c.PersonID], c)
+	}
+	return out, nil
+}
+
 // Status actions.
 const (
 	ActionRevoke    = "revoke"

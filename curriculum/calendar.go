@@ -3,8 +3,6 @@ package curriculum
 import (
 	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // WeekStart is the Monday 00:00 (in loc) of the week holding t.
@@ -25,12 +23,8 @@ type CalendarDay struct {
 func (s *Service) SessionWeek(ctx context.Context, orgID int64, monday time.Time, loc *time.Location) ([]CalendarDay, error) {
 	monday = WeekStart(monday, loc)
 	end := monday.AddDate(0, 0, 7)
-	rows, err := s.db.Query(ctx, sessionSelect+` WHERE ps.organisation_id = $1 AND ps.starts_at >= $2 AND ps.starts_at < $3 ORDER BY ps.starts_at, ps.id`,
+	list, err := s.sessions(ctx, sessionSelect+` WHERE ps.organisation_id = $1 AND ps.starts_at >= $2 AND ps.starts_at < $3 ORDER BY ps.starts_at, ps.id`,
 		orgID, monday, end)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) { return scanSession(r) })
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package curriculum
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -49,10 +48,7 @@ func (s *Service) LedgerForCentre(ctx context.Context, orgID, personID int64) (C
 	for _, e := range l.Entries {
 		l.Total += e.Hours
 	}
-	if s.opts.Names == nil {
-		return l, errors.New("curriculum: the ledger needs Options.Names (the accounts service)")
-	}
-	names, err := s.opts.Names.Names(ctx, []int64{personID})
+	names, err := s.opts.Directory.Names(ctx, []int64{personID})
 	if err != nil {
 		return l, err
 	}

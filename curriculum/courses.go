@@ -394,18 +394,19 @@ func (s *Service) Unpublish(ctx context.Context, actorID, courseID int64) error 
 	})
 }
 
-const courseSelect = `SELECT c.id, c.organisation_id, o.code, o.name, o.region_code, coalesce(c.published_version_id, 0),
+// courseSelect reads courses without their organisation's code, name and region, which withOrgs
+// fills from the accounts domain.
+const courseSelect = `SELECT c.id, c.organisation_id, coalesce(c.published_version_id, 0),
 	coalesce((SELECT d.id FROM course_versions d WHERE d.course_id = c.id AND d.status = 'draft'), 0),
 	v.id, v.number, v.title, v.summary, v.occupation_code, v.level, v.required_hours::float8,
 	coalesce((SELECT sum(l.hours) FROM lessons l JOIN course_modules m ON m.id = l.module_id WHERE m.version_id = v.id), 0)::float8,
 	(SELECT count(*) FROM lessons l JOIN course_modules m ON m.id = l.module_id WHERE m.version_id = v.id)
 	FROM courses c
-	JOIN organisations o ON o.id = c.organisation_id
 	JOIN course_versions v ON v.id = coalesce(c.published_version_id, (SELECT max(x.id) FROM course_versions x WHERE x.course_id = c.id))`
 
 func scanCourse(row pgx.Row) (Course, error) {
 	var c Course
-	err := row.Scan(&c.ID, &c.OrganisationID, &c.OrgCode, &c.OrgName, &c.RegionCode, &c.PublishedVersionID, &c.DraftVersionID,
+	err := row.Scan(&c.ID, &c.OrganisationID, &c.PublishedVersionID, &c.DraftVersionID,
 		&c.VersionID, &c.VersionNumber, &c.Title, &c.Summary, &c.OccupationCode, &c.Level, &c.RequiredHours, &c.TotalHours, &c.LessonCount)
 	if pg.IsNoRows(err) {
 		return c, ErrCourseNotFound
@@ -415,7 +416,13 @@ func scanCourse(row pgx.Row) (Course, error) {
 
 // Course loads one course (published or not; callers decide who may see an unpublished one).
 func (s *Service) Course(ctx context.Context, id int64) (Course, error) {
-	return scanCourse(s.db.QueryRow(ctx, courseSelect+` WHERE c.id = $1`, id))
+	c, err := scanCourse(s.db.QueryRow(ctx, courseSelect+` WHERE c.id = $1`, id))
+	if err != nil {
+		return c, err
+	}
+	list := []Course{c}
+	err = s.withOrgs(ctx, list)
+	return list[0], err
 }
 
 // Filter narrows the catalogue.
@@ -449,11 +456,12 @@ func (s *Service) Courses(ctx context.Context, f Filter) ([]Course, int, error) 
 	if f.Level != 0 {
 		conds = append(conds, "v.level = "+arg(f.Level))
 	}
-	if f.Centre != "" {
-		conds = append(conds, "o.code = "+arg(strings.ToUpper(f.Centre)))
-	}
-	if f.Region != "" {
-		conds = append(conds, "starts_with(o.region_code, "+arg(f.Region)+")")
+	if f.Centre != "" || f.Region != "" {
+		orgs, err := s.opts.Directory.OrganisationIDs(ctx, strings.ToUpper(f.Centre), f.Region)
+		if err != nil {
+			return nil, 0, err
+		}
+		conds = append(conds, "c.organisation_id = ANY("+arg(orgs)+")")
 	}
 	if f.OrgID != 0 {
 		conds = append(conds, "c.organisation_id = "+arg(f.OrgID))
@@ -472,7 +480,10 @@ func (s *Service) Courses(ctx context.Context, f Filter) ([]Course, int, error) 
 		return nil, 0, err
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Course, error) { return scanCourse(r) })
-	return list, total, err
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, total, s.withOrgs(ctx, list)
 }
 
 // Version loads one version with its modules and lessons.

@@ -50,7 +50,7 @@ func newFixture(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	f := fixture{acc: acc, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
-	f.svc = New(db, secret, Options{Names: acc})
+	f.svc = New(db, secret, Options{Directory: acc})
 	f.svc.SetClock(f.clock.now)
 	must := func(u accounts.User, err error) accounts.User {
 		t.Helper()

@@ -52,25 +52,49 @@ func (s *Service) Enrol(ctx context.Context, personID, courseID int64) (Enrolmen
 	return s.enrolment(ctx, `e.id = $1`, id)
 }
 
-const enrolmentSelect = `SELECT e.id, e.course_id, e.version_id, e.person_id, e.enrolled_at, v.title, o.name, v.occupation_code, v.level, v.required_hours::float8,
+// enrolmentSelect reads enrolments with their course's organisation id (last); withCentres fills the
+// centre's name from the accounts domain.
+const enrolmentSelect = `SELECT e.id, e.course_id, e.version_id, e.person_id, e.enrolled_at, v.title, v.occupation_code, v.level, v.required_hours::float8,
 	(SELECT count(*) FROM lesson_progress p WHERE p.enrolment_id = e.id AND p.completed_at IS NOT NULL),
 	(SELECT count(*) FROM lessons l JOIN course_modules m ON m.id = l.module_id WHERE m.version_id = e.version_id),
 	coalesce((SELECT sum(h.hours) FROM hours_ledger h WHERE h.person_id = e.person_id AND (h.course_id = e.course_id
-		OR h.corrects_id IN (SELECT x.id FROM hours_ledger x WHERE x.course_id = e.course_id AND x.person_id = e.person_id))), 0)::float8
-	FROM enrolments e JOIN course_versions v ON v.id = e.version_id JOIN courses c ON c.id = e.course_id JOIN organisations o ON o.id = c.organisation_id`
+		OR h.corrects_id IN (SELECT x.id FROM hours_ledger x WHERE x.course_id = e.course_id AND x.person_id = e.person_id))), 0)::float8,
+	c.organisation_id
+	FROM enrolments e JOIN course_versions v ON v.id = e.version_id JOIN courses c ON c.id = e.course_id`
 
-func scanEnrolment(r pgx.Row) (Enrolment, error) {
-	var e Enrolment
-	err := r.Scan(&e.ID, &e.CourseID, &e.VersionID, &e.PersonID, &e.EnrolledAt, &e.Title, &e.OrgName, &e.OccupationCode, &e.Level, &e.RequiredHours,
-		&e.LessonsDone, &e.LessonCount, &e.HoursEarned)
+// enrolmentRow is an enrolment with the organisation whose name withCentres fills in.
+type enrolmentRow struct {
+	Enrolment
+	orgID int64
+}
+
+func scanEnrolment(r pgx.Row) (enrolmentRow, error) {
+	var e enrolmentRow
+	err := r.Scan(&e.ID, &e.CourseID, &e.VersionID, &e.PersonID, &e.EnrolledAt, &e.Title, &e.OccupationCode, &e.Level, &e.RequiredHours,
+		&e.LessonsDone, &e.LessonCount, &e.HoursEarned, &e.orgID)
 	if pg.IsNoRows(err) {
 		return e, ErrNotEnrolled
 	}
 	return e, err
 }
 
+// enrolments completes the rows with their centres' names, in one call.
+func (s *Service) enrolments(ctx context.Context, rows []enrolmentRow) ([]Enrolment, error) {
+	list := make([]Enrolment, len(rows))
+	orgs := make([]int64, len(rows))
+	for i, r := range rows {
+		list[i], orgs[i] = r.Enrolment, r.orgID
+	}
+	return list, s.withCentres(ctx, list, orgs)
+}
+
 func (s *Service) enrolment(ctx context.Context, cond string, args ...any) (Enrolment, error) {
-	return scanEnrolment(s.db.QueryRow(ctx, enrolmentSelect+` WHERE `+cond, args...))
+	e, err := scanEnrolment(s.db.QueryRow(ctx, enrolmentSelect+` WHERE `+cond, args...))
+	if err != nil {
+		return e.Enrolment, err
+	}
+	list, err := s.enrolments(ctx, []enrolmentRow{e})
+	return list[0], err
 }
 
 // EnrolmentIn returns the person's enrolment in a course, or ErrNotEnrolled.
@@ -84,7 +108,11 @@ func (s *Service) Enrolments(ctx context.Context, personID int64) ([]Enrolment, 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Enrolment, error) { return scanEnrolment(r) })
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (enrolmentRow, error) { return scanEnrolment(r) })
+	if err != nil {
+		return nil, err
+	}
+	return s.enrolments(ctx, list)
 }
 
 // Progress is where a learner stands on one lesson.

@@ -1,7 +1,6 @@
 package curriculum
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -21,20 +20,16 @@ type Subsetter interface {
 	Subset(runes []rune) ([]byte, error)
 }
 
-// Options are what the service borrows from elsewhere; the zero value works for tests.
+// Options are what the service borrows from elsewhere; only Directory is required.
 type Options struct {
 	Levels LevelNames
 	// Font loads the CJK font for PDF transcripts; it is called once, on the first transcript.
 	Font func() (Subsetter, error)
 	// CodeTTL is how long a check-in code stays valid (default 60 s: one 30-s refresh plus scanning).
 	CodeTTL time.Duration
-	// Names gives people's names (the accounts service): curriculum reads no table of accounts.
-	Names NameSource
-}
-
-// NameSource gives the names of people by id, in one call.
-type NameSource interface {
-	Names(ctx context.Context, ids []int64) (map[int64]string, error)
+	// Directory gives people's names, organisations and training bases (the accounts service):
+	// curriculum reads no table of accounts. Required.
+	Directory Directory
 }
 
 // Service is the curriculum domain.
@@ -53,6 +48,9 @@ var occupationPattern = regexp.MustCompile(`^[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}$`)
 // New builds the service. secret is the installation's secret key; check-in codes are signed with a
 // key derived from it.
 func New(db *pgxpool.Pool, secret []byte, opts Options) *Service {
+	if opts.Directory == nil {
+		panic("curriculum.New: Options.Directory (the accounts service) is required")
+	}
 	if opts.Levels == nil {
 		opts.Levels = func(code string, level int) (string, string, error) {
 			if !occupationPattern.MatchString(code) || level < 1 || level > 5 {

@@ -123,19 +123,18 @@ func (s *Service) CreateSession(ctx context.Context, actorID, orgID int64, in Se
 	return s.Session(ctx, id)
 }
 
-const sessionSelect = `SELECT ps.id, ps.organisation_id, ps.base_id, coalesce(ps.course_id, 0), o.code, o.region_code, b.name, b.address,
-	ps.title, ps.occupation_code, ps.level, ps.starts_at, ps.ends_at, ps.capacity, ps.trainer_id, coalesce(tp.name, ''), ps.hours::float8,
+// sessionSelect reads sessions without their organisation's code and region, base and trainer's
+// name, which withPlaces fills from the accounts domain.
+const sessionSelect = `SELECT ps.id, ps.organisation_id, ps.base_id, coalesce(ps.course_id, 0),
+	ps.title, ps.occupation_code, ps.level, ps.starts_at, ps.ends_at, ps.capacity, ps.trainer_id, ps.hours::float8,
 	(SELECT count(*) FROM session_signups su WHERE su.session_id = ps.id AND su.status = 'confirmed'),
 	(SELECT count(*) FROM session_signups su WHERE su.session_id = ps.id AND su.status = 'waiting')
-	FROM practical_sessions ps
-	JOIN organisations o ON o.id = ps.organisation_id
-	JOIN training_bases b ON b.id = ps.base_id
-	LEFT JOIN users tu ON tu.id = ps.trainer_id LEFT JOIN people tp ON tp.id = tu.person_id`
+	FROM practical_sessions ps`
 
 func scanSession(r pgx.Row) (Session, error) {
 	var x Session
-	err := r.Scan(&x.ID, &x.OrganisationID, &x.BaseID, &x.CourseID, &x.OrgCode, &x.RegionCode, &x.BaseName, &x.BaseAddress, &x.Title, &x.OccupationCode,
-		&x.Level, &x.StartsAt, &x.EndsAt, &x.Capacity, &x.TrainerID, &x.TrainerName, &x.Hours, &x.Confirmed, &x.Waiting)
+	err := r.Scan(&x.ID, &x.OrganisationID, &x.BaseID, &x.CourseID, &x.Title, &x.OccupationCode,
+		&x.Level, &x.StartsAt, &x.EndsAt, &x.Capacity, &x.TrainerID, &x.Hours, &x.Confirmed, &x.Waiting)
 	if pg.IsNoRows(err) {
 		return x, ErrSessionNotFound
 	}
@@ -144,7 +143,26 @@ func scanSession(r pgx.Row) (Session, error) {
 
 // Session loads one session.
 func (s *Service) Session(ctx context.Context, id int64) (Session, error) {
-	return scanSession(s.db.QueryRow(ctx, sessionSelect+` WHERE ps.id = $1`, id))
+	x, err := scanSession(s.db.QueryRow(ctx, sessionSelect+` WHERE ps.id = $1`, id))
+	if err != nil {
+		return x, err
+	}
+	list := []Session{x}
+	err = s.withPlaces(ctx, list)
+	return list[0], err
+}
+
+// sessions reads the sessions a query selects and fills in their places.
+func (s *Service) sessions(ctx context.Context, sql string, args ...any) ([]Session, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) { return scanSession(r) })
+	if err != nil {
+		return nil, err
+	}
+	return list, s.withPlaces(ctx, list)
 }
 
 // SessionFilter narrows session lists.
@@ -167,12 +185,8 @@ func (s *Service) Sessions(ctx context.Context, f SessionFilter) ([]Session, err
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.db.Query(ctx, sessionSelect+` WHERE `+strings.Join(conds, " AND ")+
+	return s.sessions(ctx, sessionSelect+` WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(` ORDER BY ps.starts_at, ps.id LIMIT %d OFFSET %d`, limit, max(f.Offset, 0)), args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) { return scanSession(r) })
 }
 
 // MySession is a session with the person's sign-up.
@@ -181,57 +195,70 @@ type MySession struct {
 	Signup  Signup
 }
 
-// SessionsOf lists the sessions a person signed up for (not cancelled), in time order.
+// SessionsOf lists the sessions a person signed up for (not cancelled), in time order, in a fixed
+// number of queries whatever their number.
 func (s *Service) SessionsOf(ctx context.Context, personID int64) ([]MySession, error) {
-	rows, err := s.db.Query(ctx, `SELECT su.session_id FROM session_signups su JOIN practical_sessions ps ON ps.id = su.session_id
-		WHERE su.person_id = $1 AND su.status <> 'cancelled' ORDER BY ps.starts_at`, personID)
+	sessions, err := s.sessions(ctx, sessionSelect+` WHERE ps.id IN (SELECT su.session_id FROM session_signups su
+		WHERE su.person_id = $1 AND su.status <> 'cancelled') ORDER BY ps.starts_at, ps.id`, personID)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	signups, err := s.signups(ctx, signupSelect+` WHERE su.person_id = $1 AND su.status <> 'cancelled'`, personID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]MySession, 0, len(ids))
-	for _, id := range ids {
-		x, err := s.Session(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		su, err := s.SignupOf(ctx, id, personID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, MySession{Session: x, Signup: su})
+	bySession := make(map[int64]Signup, len(signups))
+	for _, su := range signups {
+		bySession[su.SessionID] = su
+	}
+	out := make([]MySession, len(sessions))
+	for i, x := range sessions {
+		out[i] = MySession{Session: x, Signup: bySession[x.ID]}
 	}
 	return out, nil
 }
 
-const signupSelect = `SELECT su.session_id, su.person_id, p.name, su.status, su.signed_up_at, su.checked_in_at, su.checked_out_at
-	FROM session_signups su JOIN people p ON p.id = su.person_id`
+// signupSelect reads sign-ups without the person's name, which withNames fills from accounts.
+const signupSelect = `SELECT su.session_id, su.person_id, su.status, su.signed_up_at, su.checked_in_at, su.checked_out_at
+	FROM session_signups su`
 
 func scanSignup(r pgx.Row) (Signup, error) {
 	var x Signup
-	err := r.Scan(&x.SessionID, &x.PersonID, &x.Name, &x.Status, &x.SignedUpAt, &x.CheckedInAt, &x.CheckedOutAt)
+	err := r.Scan(&x.SessionID, &x.PersonID, &x.Status, &x.SignedUpAt, &x.CheckedInAt, &x.CheckedOutAt)
 	if pg.IsNoRows(err) {
 		return x, ErrNotSignedUp
 	}
 	return x, err
 }
 
+// signups reads the sign-ups a query selects and fills in the names.
+func (s *Service) signups(ctx context.Context, sql string, args ...any) ([]Signup, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Signup, error) { return scanSignup(r) })
+	if err != nil {
+		return nil, err
+	}
+	return list, s.withNames(ctx, list)
+}
+
 // SignupOf returns a person's sign-up for a session, or ErrNotSignedUp.
 func (s *Service) SignupOf(ctx context.Context, sessionID, personID int64) (Signup, error) {
-	return scanSignup(s.db.QueryRow(ctx, signupSelect+` WHERE su.session_id = $1 AND su.person_id = $2`, sessionID, personID))
+	su, err := scanSignup(s.db.QueryRow(ctx, signupSelect+` WHERE su.session_id = $1 AND su.person_id = $2`, sessionID, personID))
+	if err != nil {
+		return su, err
+	}
+	list := []Signup{su}
+	err = s.withNames(ctx, list)
+	return list[0], err
 }
 
 // Signups is the attendance sheet: confirmed first, then the waiting list, each in sign-up order.
 func (s *Service) Signups(ctx context.Context, sessionID int64) ([]Signup, error) {
-	rows, err := s.db.Query(ctx, signupSelect+` WHERE su.session_id = $1 AND su.status <> 'cancelled'
+	return s.signups(ctx, signupSelect+` WHERE su.session_id = $1 AND su.status <> 'cancelled'
 		ORDER BY su.status = 'waiting', su.signed_up_at, su.person_id`, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Signup, error) { return scanSignup(r) })
 }
 
 // ErrSessionClosed refuses sign-ups once a session has ended.

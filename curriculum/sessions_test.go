@@ -170,7 +170,7 @@ func TestQRCheckInAndCheckOut(t *testing.T) {
 		t.Fatalf("hours after check-out: %v %v", h, err)
 	}
 	// A service with another secret does not accept this one's codes.
-	stranger := New(f.svc.db, []byte("another secret of thirty-two b!!"), Options{})
+	stranger := New(f.svc.db, []byte("another secret of thirty-two b!!"), f.svc.opts)
 	stranger.SetClock(f.clock.now)
 	if _, err := stranger.Scan(ctx, f.learner.PersonID, x.ID, later); !errors.Is(err, ErrCodeInvalid) {
 		t.Fatalf("code under another key: %v", err)

@@ -32,6 +32,12 @@ type IdentitySource interface {
 	Identities(ctx context.Context, personIDs []int64) (map[int64]accounts.Identity, error)
 }
 
+// NameSource gives people's names by id in one call; the accounts domain implements it (exams reads
+// no table of accounts).
+type NameSource interface {
+	Names(ctx context.Context, personIDs []int64) (map[int64]string, error)
+}
+
 // Errors of the exams domain.
 var (
 	ErrNotFound           = failure.New(failure.NotFound, "exams.not_found")
@@ -68,6 +74,7 @@ type Service struct {
 	jobs  jobs.Inserter  // nil: publishing records no certificate-issuance job (deadlines are swept by exams.sweep where workers run)
 	hours HoursSource    // nil: every candidate has 0 completed hours
 	ids   IdentitySource // nil: nobody's identity is verified
+	names NameSource
 	now   func() time.Time
 
 	// Delivered bank versions never change (a trigger in the bank forbids it), so their content can
@@ -80,13 +87,17 @@ type Options struct {
 	Jobs     jobs.Inserter
 	Hours    HoursSource
 	Identity IdentitySource
+	Names    NameSource       // required
 	Now      func() time.Time // the clock; tests move it
 }
 
 // New builds the service.
 func New(db *pgxpool.Pool, o Options) *Service {
+	if o.Names == nil {
+		panic("exams.New: Options.Names (the accounts service) is required")
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, now: o.Now}
+	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, names: o.Names, now: o.Now}
 }

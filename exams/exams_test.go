@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"shanyu/accounts"
 	"shanyu/exams/bank"
 	"shanyu/internal/jobs"
 	"shanyu/internal/pgtest"
@@ -60,7 +61,11 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Jobs: inserter})
+	acc, err := accounts.New(f.pool, []byte("exams test secret of 32 bytes!!!"), accounts.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Names: acc, Jobs: inserter})
 	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}

@@ -385,16 +385,37 @@ func (s *Service) PersonResults(ctx context.Context, personID int64) ([]Result, 
 }
 
 func (s *Service) results(ctx context.Context, where string, arg int64) ([]Result, error) {
-	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, p.name, x.name, r.theory::float8, r.practical::float8, r.passed, r.published_at
-		FROM exam_results r JOIN people p ON p.id = r.person_id JOIN exam_sessions x ON x.id = r.session_id WHERE `+where+` ORDER BY r.session_id DESC, r.id`, arg)
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, x.name, r.theory::float8, r.practical::float8, r.passed, r.published_at
+		FROM exam_results r JOIN exam_sessions x ON x.id = r.session_id WHERE `+where+` ORDER BY r.session_id DESC, r.id`, arg)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Result, error) {
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Result, error) {
 		var r Result
-		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Name, &r.Session, &r.Theory, &r.Practical, &r.Passed, &r.Published)
+		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Session, &r.Theory, &r.Practical, &r.Passed, &r.Published)
 		return r, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	names, err := namesOf(ctx, s, list, func(r Result) int64 { return r.PersonID })
+	for i := range list {
+		list[i].Name = names[list[i].PersonID]
+	}
+	return list, err
+}
+
+// namesOf asks accounts for the names of the people key gives, in one call.
+func namesOf[T any](ctx context.Context, s *Service, list []T, key func(T) int64) (map[int64]string, error) {
+	ids := make([]int64, 0, len(list))
+	for _, x := range list {
+		ids = append(ids, key(x))
+	}
+	names, err := s.names.Names(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("names: %w", err)
+	}
+	return names, nil
 }
 
 // WriteResultsCSV writes a session's results as CSV (UTF-8 with a BOM, so that Excel reads Chinese).
@@ -520,18 +541,15 @@ func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64,
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT a.id, a.person_id, p.name FROM exam_attempts a JOIN people p ON p.id = a.person_id
+		rows, err := tx.Query(ctx, `SELECT a.id, a.person_id FROM exam_attempts a
 			WHERE a.session_id = $1 AND a.status <> 'active' ORDER BY a.id FOR UPDATE OF a`, sessionID)
 		if err != nil {
 			return err
 		}
-		type att struct {
-			id, person int64
-			name       string
-		}
+		type att struct{ id, person int64 }
 		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (att, error) {
 			var v att
-			return v, r.Scan(&v.id, &v.person, &v.name)
+			return v, r.Scan(&v.id, &v.person)
 		})
 		if err != nil {
 			return err
@@ -579,7 +597,7 @@ func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64,
 			}
 			ta, _ := after.Theory.Percent()
 			if ta != tb || x.Passes(after.Theory, after.Practical) != before {
-				changes = append(changes, Change{AttemptID: a.ID, PersonID: at.person, Name: at.name, TheoryBefore: tb, TheoryAfter: ta,
+				changes = append(changes, Change{AttemptID: a.ID, PersonID: at.person, TheoryBefore: tb, TheoryAfter: ta,
 					PassedBefore: before, PassedAfter: x.Passes(after.Theory, after.Practical)})
 			}
 		}
@@ -595,6 +613,15 @@ func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64,
 	})
 	if err == errDry {
 		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Names come from accounts after the transaction (a call into another domain never runs
+	// inside one).
+	names, err := namesOf(ctx, s, changes, func(c Change) int64 { return c.PersonID })
+	for i := range changes {
+		changes[i].Name = names[changes[i].PersonID]
 	}
 	return changes, err
 }

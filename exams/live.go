@@ -2,6 +2,8 @@ package exams
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,22 +68,24 @@ type LiveRow struct {
 // Live reports every approved candidate of a session: started, answering, idle or submitted.
 func (s *Service) Live(ctx context.Context, sessionID int64) ([]LiveRow, error) {
 	now := s.now()
-	rows, err := s.db.Query(ctx, `SELECT r.id, p.name, a.id IS NOT NULL, coalesce(a.status, ''), a.deadline_at, coalesce(a.devices, 0),
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.person_id, a.id IS NOT NULL, coalesce(a.status, ''), a.deadline_at, coalesce(a.devices, 0),
 		(SELECT count(DISTINCT e.position) FROM exam_answers e WHERE e.attempt_id = a.id),
 		(SELECT count(*) FROM exam_attempt_items i WHERE i.attempt_id = a.id),
 		(SELECT max(e.saved_at) FROM exam_answers e WHERE e.attempt_id = a.id),
 		(SELECT count(*) FROM exam_signals g WHERE g.attempt_id = a.id), coalesce(a.submit_reason, '')
-		FROM exam_registrations r JOIN people p ON p.id = r.person_id
+		FROM exam_registrations r
 		LEFT JOIN LATERAL (SELECT * FROM exam_attempts a WHERE a.registration_id = r.id ORDER BY a.number DESC LIMIT 1) a ON true
-		WHERE r.session_id = $1 AND r.status = 'approved' ORDER BY p.name, r.id`, sessionID)
+		WHERE r.session_id = $1 AND r.status = 'approved' ORDER BY r.id`, sessionID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (LiveRow, error) {
+	persons := map[int64]int64{} // registration → person
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (LiveRow, error) {
 		var l LiveRow
 		var started bool
 		var status string
-		err := row.Scan(&l.RegistrationID, &l.Name, &started, &status, &l.Deadline, &l.Devices, &l.Answered, &l.Questions, &l.LastSave, &l.Signals, &l.SubmitReason)
+		var person int64
+		err := row.Scan(&l.RegistrationID, &person, &started, &status, &l.Deadline, &l.Devices, &l.Answered, &l.Questions, &l.LastSave, &l.Signals, &l.SubmitReason)
 		switch {
 		case !started:
 			l.State = NotStarted
@@ -92,6 +96,20 @@ func (s *Service) Live(ctx context.Context, sessionID int64) ([]LiveRow, error) 
 		default:
 			l.State = Idle
 		}
+		persons[l.RegistrationID] = person
 		return l, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	names, err := namesOf(ctx, s, list, func(l LiveRow) int64 { return persons[l.RegistrationID] })
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i].Name = names[persons[list[i].RegistrationID]]
+	}
+	// By name, then registration (the rows came in registration order and the sort is stable).
+	slices.SortStableFunc(list, func(a, b LiveRow) int { return strings.Compare(a.Name, b.Name) })
+	return list, nil
 }

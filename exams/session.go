@@ -310,18 +310,28 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 
 // Registrations lists a session's registrations with the candidates' names, for the centre.
 func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registration, error) {
-	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, p.name, r.status, r.extra_s, r.hours::float8, r.created_at
-		FROM exam_registrations r JOIN people p ON p.id = r.person_id WHERE r.session_id = $1 ORDER BY r.id`, sessionID)
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, r.status, r.extra_s, r.hours::float8, r.created_at
+		FROM exam_registrations r WHERE r.session_id = $1 ORDER BY r.id`, sessionID)
 	if err != nil {
 		return nil, err
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Registration, error) {
 		var r Registration
-		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Name, &r.Status, &r.ExtraTime, &r.Hours, &r.CreatedAt)
+		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Status, &r.ExtraTime, &r.Hours, &r.CreatedAt)
 		return r, err
 	})
-	if err != nil || len(list) == 0 || s.ids == nil {
-		return list, err
+	if err != nil {
+		return nil, err
+	}
+	names, err := namesOf(ctx, s, list, func(r Registration) int64 { return r.PersonID })
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i].Name = names[list[i].PersonID]
+	}
+	if len(list) == 0 || s.ids == nil {
+		return list, nil
 	}
 	people := make([]int64, len(list))
 	for i, r := range list {
