@@ -190,6 +190,9 @@ type CreateUserInput struct {
 	Phone    string
 	IDNumber string // optional for staff accounts
 	Password string
+	// Role and Domain, when Role is set, grant the new account a role in the same transaction (a
+	// staff account is created with its role or not at all).
+	Role, Domain string
 }
 
 // CreateUser makes a person and an account (by an administrator, or by the demo seed); the person must
@@ -212,6 +215,9 @@ func (s *Service) CreateUser(ctx context.Context, actorID int64, in CreateUserIn
 		f.Add("id_number", "accounts.id_number_invalid")
 	}
 	s.validatePassword(&f, "password", in.Password, passwordContext{Username: in.Username, Phone: in.Phone, IDNumber: in.IDNumber})
+	if in.Role != "" && !validRole(in.Role) {
+		f.Add("role", "accounts.role_invalid")
+	}
 	if err := f.Err(); err != nil {
 		return User{}, err
 	}
@@ -228,7 +234,19 @@ func (s *Service) CreateUser(ctx context.Context, actorID int64, in CreateUserIn
 		if u, err = insertUser(ctx, tx, personID, in.Username, hash, "zh-CN", actorID != 0); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, Event{ActorID: actorID, Action: "user.create", Subject: userSubject(u.ID)})
+		if in.Role != "" {
+			if err := s.validateDomain(ctx, tx, in.Domain); err != nil {
+				return err
+			}
+			if err := insertGrant(ctx, tx, u.ID, in.Role, in.Domain, actorID); err != nil {
+				return err
+			}
+		}
+		// The audit rows last, just before commit (docs/architecture.md, Transactions and locks).
+		if err := Audit(ctx, tx, Event{ActorID: actorID, Action: "user.create", Subject: userSubject(u.ID)}); err != nil || in.Role == "" {
+			return err
+		}
+		return Audit(ctx, tx, Event{ActorID: actorID, Action: "grant", Subject: userSubject(u.ID), Details: map[string]any{"role": in.Role, "domain": in.Domain}})
 	})
 	u.Name, u.Phone = in.Name, in.Phone
 	if in.IDNumber != "" {

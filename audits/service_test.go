@@ -30,7 +30,7 @@ type fixture struct {
 func newFixture(t *testing.T, with ...func(*Deps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	pool := pgtest.New(t)
+	pool := pgtest.NewCounting(t) // a plain pool whose statements a test may count
 	if _, err := accounts.SeedRegions(ctx, pool); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (f *fakeHours) CompletedHours(context.Context, int64, string, time.Time, ti
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db := pgtest.New(t)
+	db := pgtest.NewCounting(t) // a plain pool whose statements a test may count
 	if _, err := accounts.SeedRegions(ctx, db); err != nil {
 		t.Fatal(err)
 	}

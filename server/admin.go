@@ -33,7 +33,8 @@ func (s *Server) routesAdmin() {
 		Query: []string{"q", "kind", "region", "limit", "offset"}}, s.apiListOrganisations)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Create an organisation", Tag: "admin", Perm: can("admin.organisations", "write"),
 		Request: object([]string{"kind", "code", "name", "region_code"}, map[string]any{"kind": str, "code": str, "name": str, "region_code": str, "address": str, "credit_code": str, "institution_type": str})}, s.apiCreateOrganisation)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Staff of an organisation (centre or institution admins)", Tag: "admin", Perm: signedIn}, s.apiListStaff)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Staff of an organisation (centre or institution admins), a page at a time", Tag: "admin", Perm: signedIn,
+		Query: []string{"limit", "offset"}}, s.apiListStaff)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Add a staff account to an organisation", Tag: "admin", Perm: signedIn,
 		Request: object([]string{"username", "name", "password", "role"}, map[string]any{"username": str, "name": str, "phone": str, "password": str, "role": str})}, s.apiAddStaff)
 
@@ -377,22 +378,23 @@ type staffMember struct {
 	Grant grantJSON
 }
 
-func (s *Server) staffOf(ctx context.Context, o accounts.Organisation) ([]staffMember, error) {
-	users, _, err := s.accounts.ListUsers(ctx, accounts.UserFilter{Domain: o.Domain(), Limit: 200})
+// staffList is one page of an organisation's staff (grants held in its domain), newest account first.
+type staffList struct {
+	Items                []staffMember
+	Total, Limit, Offset int
+}
+
+// staffOf reads one page of the organisation's staff in two queries whatever its length; the page
+// says how many there are in all and links to the others instead of cutting the list short.
+func (s *Server) staffOf(c *fiber.Ctx, o accounts.Organisation) (staffList, error) {
+	limit, offset := pageParams(c)
+	members, total, err := s.accounts.Staff(c.UserContext(), o.Domain(), limit, offset)
 	if err != nil {
-		return nil, err
+		return staffList{}, err
 	}
-	var out []staffMember
-	for _, u := range users {
-		grants, err := s.accounts.GrantsOf(ctx, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range grants {
-			if g.Domain == o.Domain() {
-				out = append(out, staffMember{User: toUserJSON(u, nil), Grant: grantJSON{ID: g.ID, Role: g.Role, Domain: g.Domain}})
-			}
-		}
+	out := staffList{Items: make([]staffMember, len(members)), Total: total, Limit: limit, Offset: offset}
+	for i, m := range members {
+		out.Items[i] = staffMember{User: toUserJSON(m.User, nil), Grant: grantJSON{ID: m.Grant.ID, Role: m.Grant.Role, Domain: m.Grant.Domain}}
 	}
 	return out, nil
 }
@@ -402,11 +404,11 @@ func (s *Server) apiListStaff(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	staff, err := s.staffOf(c.UserContext(), o)
+	staff, err := s.staffOf(c, o)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"organisation": toOrgJSON(o), "items": staff})
+	return c.JSON(fiber.Map{"organisation": toOrgJSON(o), "items": staff.Items, "total": staff.Total, "limit": staff.Limit, "offset": staff.Offset})
 }
 
 // addStaff creates an account and grants it a role in the organisation, as one step for the admin.
@@ -414,12 +416,10 @@ func (s *Server) addStaff(c *fiber.Ctx, o accounts.Organisation, b createUserBod
 	if !containsString(staffRoles[o.Kind], b.Role) {
 		return accounts.User{}, failure.Field("role", "accounts.role_invalid")
 	}
-	actor := principalOf(c).User.ID
-	u, err := s.accounts.CreateUser(c.UserContext(), actor, b.input())
-	if err != nil {
-		return u, err
-	}
-	return u, s.accounts.AddGrant(c.UserContext(), actor, u.ID, b.Role, o.Domain())
+	in := b.input()
+	in.Role, in.Domain = b.Role, o.Domain()
+	// One transaction: the account exists with its role or not at all.
+	return s.accounts.CreateUser(c.UserContext(), principalOf(c).User.ID, in)
 }
 
 func containsString(list []string, v string) bool {
@@ -662,14 +662,16 @@ func (s *Server) renderStaff(c *fiber.Ctx, fp formPage) error {
 	if err != nil {
 		return err
 	}
-	staff, err := s.staffOf(c.UserContext(), o)
+	staff, err := s.staffOf(c, o)
 	if err != nil {
 		return err
 	}
 	if fp.Notice != "" {
 		fp.Notice = s.i18n.T(langOf(c), "admin.notice."+fp.Notice)
 	}
-	return s.render(c, "org_staff", page{Title: o.Name, Data: listPage{formPage: fp, Org: toOrgJSON(o), Items: staff, StaffRoles: staffRoles[o.Kind]}})
+	lp := listPage{formPage: fp, Org: toOrgJSON(o), Items: staff.Items, Total: staff.Total, Limit: staff.Limit, Offset: staff.Offset, StaffRoles: staffRoles[o.Kind]}
+	lp.PrevURL, lp.NextURL = pager("/org/"+o.Code+"/staff", url.Values{}, staff.Total, staff.Limit, staff.Offset)
+	return s.render(c, "org_staff", page{Title: o.Name, Data: lp})
 }
 
 func (s *Server) addStaffSubmit(c *fiber.Ctx) error {
