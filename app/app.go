@@ -18,6 +18,7 @@ import (
 	"shanyu/exams"
 	"shanyu/internal/config"
 	"shanyu/internal/jobs"
+	"shanyu/internal/pdfdoc"
 	"shanyu/internal/pg"
 )
 
@@ -82,7 +83,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 			return t.OccupationZH + " " + t.LevelZH, t.OccupationEN + ", " + t.LevelEN, err
 		},
 		Font: func() (curriculum.Subsetter, error) {
-			f, err := certificates.LoadFont(cfg.CJKFont)
+			f, err := pdfdoc.LoadFont(cfg.CJKFont)
 			if err != nil {
 				return nil, err
 			}

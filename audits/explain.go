@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"shanyu/certificates"
 )
 
 // Words for explaining a decision from its rule, in one language. The caller (the server, from its
@@ -20,7 +18,13 @@ type ExplainWords struct {
 	QualHeld    string            // %s occupation, %s level: the certificate held
 	Tokens      map[string]string // doc:health, doc:no-criminal-record, qual:director-training, …
 	Lang        string            // "zh" or "en": which names of the occupation catalogue
+	Titles      OccupationTitles  // the occupation catalogue; required
 }
+
+// OccupationTitles names an occupation and a level in Chinese and English, or fails for a pair the
+// catalogue does not know. The certificates domain owns the catalogue; the server passes its
+// certificates.LevelTitles in, so that audits imports no other domain.
+type OccupationTitles func(code string, level int) (occupationZH, levelZH, occupationEN, levelEN string, err error)
 
 // tokenWords names a qualification token in words; held says it is a certificate held (a level, not
 // "or above").
@@ -28,10 +32,10 @@ func (w ExplainWords) tokenWords(tok string, held bool) string {
 	parts := strings.Split(tok, ":")
 	if len(parts) == 3 && parts[0] == "qual" {
 		level, _ := strconv.Atoi(parts[2])
-		if t, err := certificates.LevelTitles(parts[1], level); err == nil {
-			occ, lv := t.OccupationZH, t.LevelZH
+		if occZH, lvZH, occEN, lvEN, err := w.Titles(parts[1], level); err == nil {
+			occ, lv := occZH, lvZH
 			if w.Lang == "en" {
-				occ, lv = t.OccupationEN, t.LevelEN
+				occ, lv = occEN, lvEN
 			}
 			lv = shortLevel(lv)
 			switch {

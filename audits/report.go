@@ -12,17 +12,18 @@ import (
 	"github.com/jung-kurt/gofpdf"
 
 	"shanyu/accounts"
-	"shanyu/certificates"
 	"shanyu/internal/clock"
 	"shanyu/internal/failure"
+	"shanyu/internal/pdfdoc"
 	"shanyu/internal/pg"
 )
 
-// ReportTools is what the inspection report needs from the certificates domain: the font certificates
-// print with and the PDF signer they are signed with. *certificates.Service offers both.
+// ReportTools is what the inspection report needs to be printed and signed: the font certificates
+// print with and the PDF signer they are signed with (both pdfdoc plumbing). app wires the
+// certificates service in, which offers both; audits imports no other domain.
 type ReportTools interface {
-	ReportFont() (*certificates.Font, error)
-	ReportSigner(ctx context.Context) (*certificates.PDFSigner, error)
+	ReportFont() (*pdfdoc.Font, error)
+	ReportSigner(ctx context.Context) (*pdfdoc.PDFSigner, error)
 }
 
 // ErrNoReport: the inspection is not finished, so there is no report yet.
@@ -240,7 +241,7 @@ func (l ReportLabels) CertLine(c Cert, on time.Time) string {
 // reportWriter lays lines out on A4 portrait pages, wrapping and breaking pages.
 type reportWriter struct {
 	pdf *gofpdf.Fpdf
-	tw  *certificates.TextWriter
+	tw  *pdfdoc.Page
 	y   float64
 }
 
@@ -278,13 +279,13 @@ func (w *reportWriter) wrap(s string, width float64) []string {
 
 func (w *reportWriter) heading(s string) {
 	w.y += 3
-	w.tw.Ink(142, 27, 31)
+	w.tw.Ink([3]int{142, 27, 31})
 	w.line(s, 12.5, 0)
 	w.pdf.SetDrawColor(178, 142, 66)
 	w.pdf.SetLineWidth(0.3)
 	w.pdf.Line(repLeft, w.y+0.5, repRight, w.y+0.5)
 	w.y += 2
-	w.tw.Ink(34, 30, 28)
+	w.tw.Ink([3]int{34, 30, 28})
 }
 
 // reportLine is a line of the report: text at a size (0: a heading), or a row of photos.
@@ -475,7 +476,7 @@ func (w *reportWriter) photoRow(photos []PhotoFile, indent float64) {
 }
 
 // RenderReport lays out an unsigned report PDF: A4 portrait, the font embedded and subset.
-func RenderReport(font *certificates.Font, d ReportData, labels ReportLabels) ([]byte, error) {
+func RenderReport(font *pdfdoc.Font, d ReportData, labels ReportLabels) ([]byte, error) {
 	lines := reportLines(d, labels)
 	var runes []rune
 	for _, l := range lines {
@@ -496,9 +497,9 @@ func RenderReport(font *certificates.Font, d ReportData, labels ReportLabels) ([
 	pdf.SetTitle(fmt.Sprintf("Inspection report %d", d.InspectionID), false)
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetMargins(0, 0, 0)
-	w := &reportWriter{pdf: pdf, tw: certificates.NewTextWriter(pdf, font, subset), y: repTop}
+	w := &reportWriter{pdf: pdf, tw: pdfdoc.NewPage(pdf, font, subset), y: repTop}
 	pdf.AddPage()
-	w.tw.Ink(34, 30, 28)
+	w.tw.Ink([3]int{34, 30, 28})
 	for _, l := range lines {
 		switch {
 		case l.photos != nil:
@@ -519,7 +520,7 @@ func RenderReport(font *certificates.Font, d ReportData, labels ReportLabels) ([
 	if err := pdf.Output(&buf); err != nil {
 		return nil, fmt.Errorf("write pdf: %w", err)
 	}
-	return certificates.TagSubset(buf.Bytes(), subset), nil
+	return pdfdoc.TagSubset(buf.Bytes(), subset), nil
 }
 
 func (s *Service) auditReport(ctx context.Context, tx pgx.Tx, inspectionID int64, sum [32]byte) error {

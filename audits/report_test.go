@@ -13,22 +13,29 @@ import (
 	"shanyu/certificates"
 	"shanyu/internal/config"
 	"shanyu/internal/failure"
+	"shanyu/internal/pdfdoc"
 )
 
 // testTools prints with the certificates' font and signs with a demo CA.
 type testTools struct {
-	font   *certificates.Font
-	signer *certificates.PDFSigner
+	font   *pdfdoc.Font
+	signer *pdfdoc.PDFSigner
 }
 
-func (t testTools) ReportFont() (*certificates.Font, error) { return t.font, nil }
-func (t testTools) ReportSigner(context.Context) (*certificates.PDFSigner, error) {
+// testTitles is the certificates domain's occupation catalogue, as the server passes it in.
+func testTitles(code string, level int) (string, string, string, string, error) {
+	t, err := certificates.LevelTitles(code, level)
+	return t.OccupationZH, t.LevelZH, t.OccupationEN, t.LevelEN, err
+}
+
+func (t testTools) ReportFont() (*pdfdoc.Font, error) { return t.font, nil }
+func (t testTools) ReportSigner(context.Context) (*pdfdoc.PDFSigner, error) {
 	return t.signer, nil
 }
 
 func newTestTools(t *testing.T) testTools {
 	t.Helper()
-	font, err := certificates.LoadFont(config.DefaultCJKFont)
+	font, err := pdfdoc.LoadFont(config.DefaultCJKFont)
 	if err != nil {
 		t.Fatalf("font: %v", err)
 	}
@@ -143,7 +150,7 @@ func testLabels() ReportLabels {
 		PostNames: map[string]string{"caregiver": "保育人员"}, Groups: map[string]string{"qualification": "资格"},
 		Reasons: map[string]string{"expired": "已过期", "revoked": "已撤销", "barred": "不得从事托育工作"}, Severities: map[string]string{"minor": "一般"},
 		Explain: ExplainWords{Requires: "%s须持有%s", Holds: "已持有%s", Lacks: "缺少：%s", And: "和", Or: "或", QualAny: "%s证书（任一等级）",
-			QualAtLeast: "%s%s及以上证书", QualHeld: "%s%s证书", Tokens: map[string]string{"doc:health": "有效健康证明"}, Lang: "zh"},
+			QualAtLeast: "%s%s及以上证书", QualHeld: "%s%s证书", Tokens: map[string]string{"doc:health": "有效健康证明"}, Lang: "zh", Titles: testTitles},
 		Absent: "缺席：%s", NotScanned: "未核验", Snapshot: "截至 %s", Observed: "实际 %s", Rule: "标准 %s",
 		CertStates: map[string]string{"valid": "有效", "revoked": "已撤销"}, CertProblems: "无效证书", NotIssuedHere: "非本平台签发，未核验",
 		Faults: map[string]string{"classes": "班级问题"}, MissingPosts: "缺岗"}
@@ -151,7 +158,7 @@ func testLabels() ReportLabels {
 	en.Qualified, en.NotQualified, en.Title = "Qualified", "Not qualified", "Inspection report"
 	en.Reasons = map[string]string{"expired": "expired", "revoked": "revoked", "barred": "not permitted to work in childcare"}
 	en.Explain = ExplainWords{Requires: "%s requires %s", Holds: "holds %s", Lacks: "missing: %s", And: " and ", Or: " or ", QualAny: "a %s certificate (any level)",
-		QualAtLeast: "a %s certificate at %s or above", QualHeld: "a %s certificate at %s", Tokens: map[string]string{"doc:health": "a valid health certificate"}, Lang: "en"}
+		QualAtLeast: "a %s certificate at %s or above", QualHeld: "a %s certificate at %s", Tokens: map[string]string{"doc:health": "a valid health certificate"}, Lang: "en", Titles: testTitles}
 	en.Groups = map[string]string{"qualification": "Qualification"}
 	return ReportLabels{ZH: zh, EN: en}
 }

@@ -17,22 +17,23 @@ import (
 	"time"
 
 	"shanyu/internal/config"
+	"shanyu/internal/pdfdoc"
 )
 
 var (
 	fontOnce sync.Once
-	fontVal  *Font
+	fontVal  *pdfdoc.Font
 	fontErr  error
 
 	signerOnce sync.Once
-	signerVal  *PDFSigner
+	signerVal  *pdfdoc.PDFSigner
 	signerErr  error
 )
 
 // testFont parses the CJK font once for all tests.
-func testFont(tb testing.TB) *Font {
+func testFont(tb testing.TB) *pdfdoc.Font {
 	tb.Helper()
-	fontOnce.Do(func() { fontVal, fontErr = LoadFont(config.DefaultCJKFont) })
+	fontOnce.Do(func() { fontVal, fontErr = pdfdoc.LoadFont(config.DefaultCJKFont) })
 	if fontErr != nil {
 		tb.Fatalf("font: %v (install fonts-lxgw-wenkai or set SHANYU_CJK_FONT)", fontErr)
 	}
@@ -50,7 +51,7 @@ func testRenderer(tb testing.TB) *Renderer {
 
 // testPDFSigner is one demo CA and issuing certificate shared by the tests (ECDSA keys are cheap, but
 // sharing keeps the outputs comparable).
-func testPDFSigner(tb testing.TB) *PDFSigner {
+func testPDFSigner(tb testing.TB) *pdfdoc.PDFSigner {
 	tb.Helper()
 	signerOnce.Do(func() { signerVal, signerErr = DemoPDFSigner("Shanyu Test Centre", time.Now()) })
 	if signerErr != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"shanyu/internal/pdfdoc"
 	"shanyu/internal/pgtest"
 )
 
@@ -228,7 +229,7 @@ func TestPDFSignerFromFiles(t *testing.T) {
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	otherDER, _ := x509.MarshalECPrivateKey(other)
 	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: otherDER}), 0o600)
-	if _, err := LoadPDFSignerFiles(certFile, keyFile); err == nil {
+	if _, err := pdfdoc.LoadPDFSignerFiles(certFile, keyFile); err == nil {
 		t.Fatal("a key that does not match the certificate was accepted")
 	}
 	delete(env, "SHANYU_PDF_KEY_FILE")

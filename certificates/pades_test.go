@@ -21,6 +21,7 @@ import (
 	"github.com/digitorus/pkcs7"
 
 	"shanyu/certificates/tsa"
+	"shanyu/internal/pdfdoc"
 	"shanyu/internal/pgtest"
 )
 
@@ -28,7 +29,7 @@ import (
 // certificate the same CA issued: what `shanyu keys init` and `shanyu tsa serve` set up.
 type testPKI struct {
 	ca     *CA
-	signer *PDFSigner // timestamped, with the CA's CRL in its DSS
+	signer *pdfdoc.PDFSigner // timestamped, with the CA's CRL in its DSS
 	tsaURL string
 }
 
@@ -55,7 +56,7 @@ func newTestPKI(tb testing.TB) testPKI {
 		tb.Fatal(err)
 	}
 	s.Revocation = func(context.Context) ([][]byte, error) { return [][]byte{crl}, nil }
-	return testPKI{ca: ca, signer: s.WithTSA(NewTSAClient(srv.URL)), tsaURL: srv.URL}
+	return testPKI{ca: ca, signer: s.WithTSA(pdfdoc.NewTSAClient(srv.URL)), tsaURL: srv.URL}
 }
 
 func writePEM(tb testing.TB, dir, name string, certs ...*x509.Certificate) string {
@@ -273,7 +274,7 @@ func TestRotationKeepsOldPDFsValid(t *testing.T) {
 	if _, _, err := EnsurePDFSigner(ctx, db, testSecret, "Shanyu Rotation", base, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	sign := func() (*PDFSigner, string) {
+	sign := func() (*pdfdoc.PDFSigner, string) {
 		t.Helper()
 		s, err := StoredPDFSigner(ctx, db, testSecret)
 		if err != nil {

@@ -207,7 +207,7 @@ func TestNameOutsideTheBMPRenders(t *testing.T) {
 func TestCharacterMissingFromTheFontShowsItsCodePoint(t *testing.T) {
 	t.Parallel()
 	const missing = '\U0002A6D6'
-	if _, ok := testFont(t).glyph(missing); ok {
+	if testFont(t).Has(missing) {
 		t.Skip("the font has U+2A6D6")
 	}
 	s := produce(t, testDocument(t, docOptions{Name: "李" + string(missing)}))

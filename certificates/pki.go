@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"shanyu/internal/pdfdoc"
 	"shanyu/internal/pg"
 )
 
@@ -121,7 +122,7 @@ func (ca *CA) issue(tmpl *x509.Certificate, pub crypto.PublicKey, baseURL string
 }
 
 // IssueDocumentSigner makes a new key and a document signing certificate for it.
-func (ca *CA) IssueDocumentSigner(organisation, baseURL string, now time.Time) (*PDFSigner, error) {
+func (ca *CA) IssueDocumentSigner(organisation, baseURL string, now time.Time) (*pdfdoc.PDFSigner, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (ca *CA) IssueDocumentSigner(organisation, baseURL string, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	return &PDFSigner{Certificate: leaf, Chain: []*x509.Certificate{ca.Certificate}, Key: key, Name: organisation}, nil
+	return &pdfdoc.PDFSigner{Certificate: leaf, Chain: []*x509.Certificate{ca.Certificate}, Key: key, Name: organisation}, nil
 }
 
 // IssueTSA makes a new key and a time-stamping certificate for the local TSA.
@@ -185,7 +186,7 @@ const (
 
 // DemoPDFSigner makes a throw-away CA and a signing certificate under it, for tests. The CA's key is
 // not kept: nothing more can be issued under it.
-func DemoPDFSigner(organisation string, now time.Time) (*PDFSigner, error) {
+func DemoPDFSigner(organisation string, now time.Time) (*pdfdoc.PDFSigner, error) {
 	ca, err := NewCA(organisation, now)
 	if err != nil {
 		return nil, err

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jung-kurt/gofpdf"
 	qrcode "github.com/piglig/go-qr"
-	"golang.org/x/image/font/sfnt"
-	"golang.org/x/image/math/fixed"
+
+	"shanyu/internal/pdfdoc"
 )
 
 // Document is everything printed on a certificate. The caller supplies names in both languages;
@@ -92,12 +92,12 @@ func (l *labels) UnmarshalJSON(b []byte) error {
 // Renderer lays certificates out. It holds the parsed font and is safe for concurrent use; make one
 // per process.
 type Renderer struct {
-	font   *Font
+	font   *pdfdoc.Font
 	labels labels
 }
 
 // NewRenderer makes a renderer printing with font (see LoadFont; the file is config.Config.CJKFont).
-func NewRenderer(font *Font) (*Renderer, error) {
+func NewRenderer(font *pdfdoc.Font) (*Renderer, error) {
 	r := &Renderer{font: font}
 	if err := json.Unmarshal(labelsJSON, &r.labels); err != nil {
 		return nil, err
@@ -120,11 +120,6 @@ const (
 	qrModulePt   = 1.5
 	qrXPt        = 648.0
 	qrYPt        = 195.0
-	// gofpdf names an embedded font "utf8" + family and gives it no subset tag; Render swaps that name,
-	// byte for byte, for a tag and a name of the same length (see tagSubset).
-	fontFamily   = "shanyusubset"
-	gofpdfName   = "/utf8" + fontFamily
-	subsetPSName = "ShanyuCJK"
 )
 
 var (
@@ -188,17 +183,16 @@ func (r *Renderer) Render(ctx context.Context, d Document) (Rendered, error) {
 	pdf.SetTitle(l.TitleEN+" "+d.Number, false)
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetMargins(0, 0, 0)
-	pdf.AddUTF8FontFromBytes(fontFamily, "", subset)
+	p := pdfdoc.NewPage(pdf, r.font, subset)
 	pdf.AddPage()
-	p := &page{pdf: pdf, font: r.font}
 
 	// Paper, double frame and corner ornaments.
-	p.fill(colourPaper)
+	p.Fill(colourPaper)
 	pdf.Rect(0, 0, pageW, pageH, "F")
-	p.draw(colourRed)
+	p.Draw(colourRed)
 	pdf.SetLineWidth(1.4)
 	pdf.Rect(8, 8, pageW-16, pageH-16, "D")
-	p.draw(colourGold)
+	p.Draw(colourGold)
 	pdf.SetLineWidth(0.35)
 	pdf.Rect(11.5, 11.5, pageW-23, pageH-23, "D")
 	pdf.SetLineWidth(0.6)
@@ -217,23 +211,23 @@ func (r *Renderer) Render(ctx context.Context, d Document) (Rendered, error) {
 	}
 
 	// Titles.
-	p.ink(colourRed)
-	p.size(30)
-	p.spaced(pageW/2, 36, l.TitleZH, 4)
-	p.ink(colourLabel)
-	p.size(12.5)
-	p.centred(pageW/2, 45, strings.ToUpper(l.TitleEN))
-	p.draw(colourGold)
+	p.Ink(colourRed)
+	p.Size(30)
+	p.Spaced(pageW/2, 36, l.TitleZH, 4)
+	p.Ink(colourLabel)
+	p.Size(12.5)
+	p.Centred(pageW/2, 45, strings.ToUpper(l.TitleEN))
+	p.Draw(colourGold)
 	pdf.SetLineWidth(0.4)
 	pdf.Line(pageW/2-48, 50, pageW/2+48, 50)
 	pdf.Line(pageW/2-30, 51.2, pageW/2+30, 51.2)
-	p.ink(colourMuted)
-	p.size(10)
-	p.centred(pageW/2, 58.5, l.IntroZH+"  "+l.IntroEN)
+	p.Ink(colourMuted)
+	p.Size(10)
+	p.Centred(pageW/2, 58.5, l.IntroZH+"  "+l.IntroEN)
 
 	// Photo.
 	if len(d.Photo) > 0 {
-		if err := p.photo(d.Photo, 26, 70, 33, 45); err != nil {
+		if err := photo(p, d.Photo, 26, 70, 33, 45); err != nil {
 			return Rendered{}, err
 		}
 	}
@@ -251,25 +245,25 @@ func (r *Renderer) Render(ctx context.Context, d Document) (Rendered, error) {
 	const labelX, valueX, rowY, rowH, valueMaxW = 70.0, 112.0, 72.0, 14.5, 106.0
 	for i, row := range rows {
 		y := rowY + float64(i)*rowH
-		p.ink(colourLabel)
-		p.size(11)
-		p.text(labelX, y, row.labelZH)
-		p.ink(colourMuted)
-		p.size(7.5)
-		p.text(labelX, y+4.2, row.labelEN)
-		p.ink(colourInk)
+		p.Ink(colourLabel)
+		p.Size(11)
+		p.Text(labelX, y, row.labelZH)
+		p.Ink(colourMuted)
+		p.Size(7.5)
+		p.Text(labelX, y+4.2, row.labelEN)
+		p.Ink(colourInk)
 		size := 15.0
 		if i == 0 {
 			size = 19
 		}
-		p.fit(row.valueZH, size, valueMaxW)
-		p.text(valueX, y+0.8, row.valueZH)
+		p.Fit(row.valueZH, size, valueMaxW)
+		p.Text(valueX, y+0.8, row.valueZH)
 		if row.valueEN != "" {
-			p.ink(colourMuted)
-			p.fit(row.valueEN, 8.5, valueMaxW)
-			p.text(valueX, y+5.2, row.valueEN)
+			p.Ink(colourMuted)
+			p.Fit(row.valueEN, 8.5, valueMaxW)
+			p.Text(valueX, y+5.2, row.valueEN)
 		}
-		p.draw(colourGold)
+		p.Draw(colourGold)
 		pdf.SetLineWidth(0.15)
 		pdf.Line(labelX, y+7.6, valueX+valueMaxW, y+7.6)
 	}
@@ -278,38 +272,38 @@ func (r *Renderer) Render(ctx context.Context, d Document) (Rendered, error) {
 	m := qrModulePt / ptPerMM
 	qx, qy := qrXPt/ptPerMM, qrYPt/ptPerMM
 	qsize := float64(qr.Size()) * m
-	p.fill([3]int{255, 255, 255})
+	p.Fill([3]int{255, 255, 255})
 	pdf.Rect(qx-4*m, qy-4*m, qsize+8*m, qsize+8*m, "F")
-	p.fill(colourInk)
+	p.Fill(colourInk)
 	pdf.RawWriteStr(qrPath(qr, pageH*ptPerMM))
 	cx := qx + qsize/2
-	p.ink(colourLabel)
-	p.size(11)
-	p.centred(cx, qy+qsize+7, l.ScanZH)
-	p.ink(colourMuted)
-	p.size(7.5)
-	p.centred(cx, qy+qsize+11, l.ScanEN)
-	p.size(6.5)
-	p.centred(cx, qy+qsize+16, l.CodeZH+" "+l.CodeEN)
-	p.size(7.5)
-	p.centred(cx, qy+qsize+19.5, d.Code)
+	p.Ink(colourLabel)
+	p.Size(11)
+	p.Centred(cx, qy+qsize+7, l.ScanZH)
+	p.Ink(colourMuted)
+	p.Size(7.5)
+	p.Centred(cx, qy+qsize+11, l.ScanEN)
+	p.Size(6.5)
+	p.Centred(cx, qy+qsize+16, l.CodeZH+" "+l.CodeEN)
+	p.Size(7.5)
+	p.Centred(cx, qy+qsize+19.5, d.Code)
 
 	// Footer.
-	p.ink(colourMuted)
-	p.size(8.5)
-	p.centred(pageW/2, 180, fmt.Sprintf(l.FooterZH, host))
-	p.size(7.5)
-	p.centred(pageW/2, 184.5, fmt.Sprintf(l.FooterEN, host))
+	p.Ink(colourMuted)
+	p.Size(8.5)
+	p.Centred(pageW/2, 180, fmt.Sprintf(l.FooterZH, host))
+	p.Size(7.5)
+	p.Centred(pageW/2, 184.5, fmt.Sprintf(l.FooterEN, host))
 
-	if p.err != nil {
-		return Rendered{}, p.err
+	if err := p.Err(); err != nil {
+		return Rendered{}, err
 	}
 	var buf bytes.Buffer
 	buf.Grow(64 << 10)
 	if err := pdf.Output(&buf); err != nil {
 		return Rendered{}, fmt.Errorf("write pdf: %w", err)
 	}
-	out := tagSubset(buf.Bytes(), subset)
+	out := pdfdoc.TagSubset(buf.Bytes(), subset)
 	return Rendered{PDF: out, SHA256: sha256.Sum256(out)}, nil
 }
 
@@ -366,24 +360,6 @@ func appendHundredths(b []byte, c int64) []byte {
 	return append(b, '.', byte('0'+c/10%10), byte('0'+c%10))
 }
 
-// tagSubset renames the embedded font to "ABCDEF+ShanyuCJK", with the six-letter tag derived from
-// the subset: PDF 32000 §9.6.4 marks subset fonts so, and readers (pdffonts, Acrobat) rely on it.
-// The new name has the old one's length, so every byte offset in the file stays right.
-func tagSubset(pdf, subset []byte) []byte {
-	sum := sha256.Sum256(subset)
-	tag := make([]byte, 0, len(gofpdfName))
-	tag = append(tag, '/')
-	for _, b := range sum[:6] {
-		tag = append(tag, 'A'+b%26)
-	}
-	tag = append(tag, '+')
-	tag = append(tag, subsetPSName...)
-	if len(tag) != len(gofpdfName) {
-		panic("certificates: subset tag and font name differ in length")
-	}
-	return bytes.ReplaceAll(pdf, []byte(gofpdfName), tag)
-}
-
 func (r *Renderer) dateZH(t time.Time) string {
 	return fmt.Sprintf(r.labels.DateZH, t.Year(), int(t.Month()), t.Day())
 }
@@ -392,204 +368,8 @@ func (r *Renderer) dateEN(t time.Time) string {
 	return fmt.Sprintf("%d %s %d", t.Day(), r.labels.MonthsEN[t.Month()-1], t.Year())
 }
 
-// page draws text on a gofpdf page. gofpdf reads only the Basic Multilingual Plane of a font and
-// panics on characters beyond it (such as 𠮷, U+20BB7, found in real names), so those are drawn as
-// vector outlines taken from the font, and characters the font lacks as a framed code point.
-type page struct {
-	pdf   *gofpdf.Fpdf
-	font  *Font
-	pt    float64 // current font size
-	inkC  [3]int
-	err   error
-	cache map[rune]glyphOutline
-}
-
-type glyphOutline struct {
-	segs    sfnt.Segments
-	advance float64 // font units
-}
-
-func (p *page) ink(c [3]int)  { p.inkC = c; p.pdf.SetTextColor(c[0], c[1], c[2]) }
-func (p *page) fill(c [3]int) { p.pdf.SetFillColor(c[0], c[1], c[2]) }
-func (p *page) draw(c [3]int) { p.pdf.SetDrawColor(c[0], c[1], c[2]) }
-
-func (p *page) size(pt float64) {
-	p.pt = pt
-	p.pdf.SetFont(fontFamily, "", pt)
-}
-
-// fit sets the largest size up to pt at which s fits in width w.
-func (p *page) fit(s string, pt, w float64) {
-	p.size(pt)
-	for p.width(s) > w && pt > 6 {
-		pt -= 0.5
-		p.size(pt)
-	}
-}
-
-// span is a piece of a line: plain text for gofpdf, or one character drawn another way.
-type span struct {
-	text string
-	r    rune
-	kind int
-}
-
-const (
-	spanText = iota
-	spanOutline
-	spanMissing
-)
-
-func (p *page) spans(s string) []span {
-	var out []span
-	var cur strings.Builder
-	flush := func() {
-		if cur.Len() > 0 {
-			out = append(out, span{text: cur.String()})
-			cur.Reset()
-		}
-	}
-	for _, r := range s {
-		if r < 0x20 {
-			continue
-		}
-		_, has := p.font.glyph(r)
-		switch {
-		case has && r <= 0xFFFF:
-			cur.WriteRune(r)
-		case has:
-			flush()
-			out = append(out, span{r: r, kind: spanOutline})
-		default:
-			flush()
-			out = append(out, span{r: r, kind: spanMissing})
-		}
-	}
-	flush()
-	return out
-}
-
-func (p *page) emMM() float64 { return p.pt / ptPerMM }
-
-func (p *page) outline(r rune) (glyphOutline, bool) {
-	if o, ok := p.cache[r]; ok {
-		return o, true
-	}
-	g, _ := p.font.glyph(r)
-	segs, adv, err := p.font.segments(g)
-	if err != nil {
-		p.err = fmt.Errorf("glyph U+%04X: %w", r, err)
-		return glyphOutline{}, false
-	}
-	if p.cache == nil {
-		p.cache = map[rune]glyphOutline{}
-	}
-	o := glyphOutline{segs: segs, advance: adv}
-	p.cache[r] = o
-	return o, true
-}
-
-func missingLabel(r rune) string { return fmt.Sprintf("U+%04X", r) }
-
-func (p *page) spanWidth(sp span) float64 {
-	switch sp.kind {
-	case spanOutline:
-		o, ok := p.outline(sp.r)
-		if !ok {
-			return 0
-		}
-		return o.advance / float64(p.font.unitsPerEm) * p.emMM()
-	case spanMissing:
-		pt := p.pt
-		p.size(pt * 0.38)
-		w := p.pdf.GetStringWidth(missingLabel(sp.r))
-		p.size(pt)
-		return w + 0.2*p.emMM()
-	}
-	return p.pdf.GetStringWidth(sp.text)
-}
-
-func (p *page) width(s string) float64 {
-	var w float64
-	for _, sp := range p.spans(s) {
-		w += p.spanWidth(sp)
-	}
-	return w
-}
-
-// text writes s with its baseline at y, starting at x.
-func (p *page) text(x, y float64, s string) {
-	for _, sp := range p.spans(s) {
-		w := p.spanWidth(sp)
-		switch sp.kind {
-		case spanText:
-			p.pdf.Text(x, y, sp.text)
-		case spanOutline:
-			p.drawOutline(x, y, sp.r)
-		case spanMissing:
-			em := p.emMM()
-			p.draw(p.inkC)
-			p.pdf.SetLineWidth(0.15)
-			p.pdf.Rect(x+0.05*em, y-0.8*em, w-0.1*em, 0.95*em, "D")
-			pt := p.pt
-			p.size(pt * 0.38)
-			p.pdf.Text(x+0.1*em, y-0.22*em, missingLabel(sp.r))
-			p.size(pt)
-		}
-		x += w
-	}
-}
-
-func (p *page) drawOutline(x, y float64, r rune) {
-	o, ok := p.outline(r)
-	if !ok {
-		return
-	}
-	scale := p.emMM() / float64(p.font.unitsPerEm) / 64 // segments are 26.6 fixed point
-	pt := func(v fixed.Point26_6) (float64, float64) {
-		return x + float64(v.X)*scale, y + float64(v.Y)*scale
-	}
-	p.fill(p.inkC)
-	var curX, curY float64
-	for _, s := range o.segs {
-		switch s.Op {
-		case sfnt.SegmentOpMoveTo:
-			curX, curY = pt(s.Args[0])
-			p.pdf.MoveTo(curX, curY)
-		case sfnt.SegmentOpLineTo:
-			curX, curY = pt(s.Args[0])
-			p.pdf.LineTo(curX, curY)
-		case sfnt.SegmentOpQuadTo:
-			// PDF has only cubic curves: raise the degree.
-			qx, qy := pt(s.Args[0])
-			ex, ey := pt(s.Args[1])
-			p.pdf.CurveBezierCubicTo(curX+2.0/3*(qx-curX), curY+2.0/3*(qy-curY), ex+2.0/3*(qx-ex), ey+2.0/3*(qy-ey), ex, ey)
-			curX, curY = ex, ey
-		case sfnt.SegmentOpCubeTo:
-			c1x, c1y := pt(s.Args[0])
-			c2x, c2y := pt(s.Args[1])
-			curX, curY = pt(s.Args[2])
-			p.pdf.CurveBezierCubicTo(c1x, c1y, c2x, c2y, curX, curY)
-		}
-	}
-	p.pdf.DrawPath("F")
-}
-
-func (p *page) centred(cx, y float64, s string) { p.text(cx-p.width(s)/2, y, s) }
-
-// spaced centres s with extra space between its characters, as titles are set.
-func (p *page) spaced(cx, y float64, s string, gap float64) {
-	rs := []rune(s)
-	total := p.width(s) + gap*float64(len(rs)-1)
-	x := cx - total/2
-	for _, r := range rs {
-		p.text(x, y, string(r))
-		x += p.width(string(r)) + gap
-	}
-}
-
 // photo places a JPEG or PNG inside the box, keeping its proportions, with a thin frame.
-func (p *page) photo(img []byte, x, y, w, h float64) error {
+func photo(p *pdfdoc.Page, img []byte, x, y, w, h float64) error {
 	var typ string
 	switch {
 	case bytes.HasPrefix(img, []byte{0xFF, 0xD8, 0xFF}):
@@ -599,9 +379,9 @@ func (p *page) photo(img []byte, x, y, w, h float64) error {
 	default:
 		return ErrPhotoUnsupported
 	}
-	info := p.pdf.RegisterImageOptionsReader("photo", gofpdf.ImageOptions{ImageType: typ}, bytes.NewReader(img))
-	if p.pdf.Err() || info == nil {
-		return ErrPhotoUnsupported.Wrap(p.pdf.Error())
+	info := p.PDF().RegisterImageOptionsReader("photo", gofpdf.ImageOptions{ImageType: typ}, bytes.NewReader(img))
+	if p.PDF().Err() || info == nil {
+		return ErrPhotoUnsupported.Wrap(p.PDF().Error())
 	}
 	iw, ih := info.Width(), info.Height()
 	if iw <= 0 || ih <= 0 {
@@ -612,9 +392,9 @@ func (p *page) photo(img []byte, x, y, w, h float64) error {
 		dw, dh = h*iw/ih, h
 	}
 	ox, oy := x+(w-dw)/2, y+(h-dh)/2
-	p.pdf.ImageOptions("photo", ox, oy, dw, dh, false, gofpdf.ImageOptions{ImageType: typ}, 0, "")
-	p.draw(colourGold)
-	p.pdf.SetLineWidth(0.3)
-	p.pdf.Rect(ox-1, oy-1, dw+2, dh+2, "D")
+	p.PDF().ImageOptions("photo", ox, oy, dw, dh, false, gofpdf.ImageOptions{ImageType: typ}, 0, "")
+	p.Draw(colourGold)
+	p.PDF().SetLineWidth(0.3)
+	p.PDF().Rect(ox-1, oy-1, dw+2, dh+2, "D")
 	return nil
 }

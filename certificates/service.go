@@ -10,6 +10,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/internal/clock"
 	"shanyu/internal/config"
+	"shanyu/internal/pdfdoc"
 )
 
 // HoursSource tells how many continuing-education hours a person completed in an occupation within a
@@ -67,9 +68,9 @@ type Service struct {
 	renderer   *Renderer
 	renderErr  error
 
-	tsa       *TSAClient // nil without a TSA
+	tsa       *pdfdoc.TSAClient // nil without a TSA
 	pdfMu     sync.Mutex
-	pdfSigner *PDFSigner
+	pdfSigner *pdfdoc.PDFSigner
 	pdfAt     time.Time // when pdfSigner was loaded or last checked
 	crls      crlCache
 
@@ -91,7 +92,7 @@ func New(db *pgxpool.Pool, cfg Config) *Service {
 		s.now = time.Now
 	}
 	if cfg.TSAURL != "" {
-		s.tsa = NewTSAClient(cfg.TSAURL)
+		s.tsa = pdfdoc.NewTSAClient(cfg.TSAURL)
 	}
 	s.tokenAlg = cfg.TokenAlgorithm
 	return s
@@ -105,7 +106,7 @@ func (s *Service) DB() *pgxpool.Pool { return s.db }
 
 func (s *Service) loadRenderer() (*Renderer, error) {
 	s.renderOnce.Do(func() {
-		f, err := LoadFont(s.files.font)
+		f, err := pdfdoc.LoadFont(s.files.font)
 		if err != nil {
 			s.renderErr = err
 			return
@@ -119,10 +120,10 @@ func (s *Service) loadRenderer() (*Renderer, error) {
 // every replica signs with the new certificate soon after `shanyu keys rotate`.
 const pdfSignerCheck = time.Minute
 
-func (s *Service) loadPDFSigner(ctx context.Context) (*PDFSigner, error) {
+func (s *Service) loadPDFSigner(ctx context.Context) (*pdfdoc.PDFSigner, error) {
 	s.pdfMu.Lock()
 	defer s.pdfMu.Unlock()
-	if s.pdfSigner != nil && (s.pdfSigner.fromFiles || time.Since(s.pdfAt) < pdfSignerCheck) {
+	if s.pdfSigner != nil && (s.pdfSigner.FromFiles || time.Since(s.pdfAt) < pdfSignerCheck) {
 		return s.pdfSigner, nil
 	}
 	if s.pdfSigner != nil {

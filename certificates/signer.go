@@ -1,19 +1,17 @@
 package certificates
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/asn1"
 	"errors"
-	"fmt"
 	"math/big"
 
 	"github.com/emmansun/gmsm/sm2"
+
+	"shanyu/internal/pdfdoc"
 )
 
 // KeySigner is one private key with an id. Every signature this package makes goes through one: the
@@ -117,31 +115,7 @@ func verifySM2(pub *ecdsa.PublicKey, msg, sig []byte) bool {
 	return err == nil && sm2.VerifyASN1WithSM2(pub, nil, msg, der)
 }
 
-// KeyID is the start of the signing certificate's SHA-256 (KeySigner).
-func (s *PDFSigner) KeyID() string { return s.Fingerprint()[:16] }
-
-// Algorithm is ES256 for ECDSA P-256 keys, RS256 for RSA (KeySigner).
-func (s *PDFSigner) Algorithm() string {
-	switch k := s.Key.Public().(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return "ES256"
-		}
-		return "ES" + fmt.Sprint(k.Curve.Params().BitSize)
-	case *rsa.PublicKey:
-		return "RS256"
-	}
-	return ""
-}
-
-// SignMessage signs the SHA-256 of msg (KeySigner); the CMS of SignPDF signs its attributes the same
-// way, through the same key.
-func (s *PDFSigner) SignMessage(msg []byte) ([]byte, error) {
-	sum := sha256.Sum256(msg)
-	return s.Key.Sign(rand.Reader, sum[:], crypto.SHA256)
-}
-
 var (
 	_ KeySigner = (*Signer)(nil)
-	_ KeySigner = (*PDFSigner)(nil)
+	_ KeySigner = (*pdfdoc.PDFSigner)(nil)
 )

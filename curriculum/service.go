@@ -15,7 +15,7 @@ import (
 // The certificates domain owns that catalogue; app wires it in so this package need not import it.
 type LevelNames func(occupationCode string, level int) (zh, en string, err error)
 
-// Subsetter makes a TrueType subset holding the given runes (certificates.Font does).
+// Subsetter makes a TrueType subset holding the given runes (pdfdoc.Font does).
 type Subsetter interface {
 	Subset(runes []rune) ([]byte, error)
 }

@@ -10,14 +10,21 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/audits"
+	"shanyu/certificates"
 	"shanyu/internal/failure"
 )
+
+// occupationTitles gives audits the certificates domain's occupation catalogue.
+func occupationTitles(code string, level int) (string, string, string, string, error) {
+	t, err := certificates.LevelTitles(code, level)
+	return t.OccupationZH, t.LevelZH, t.OccupationEN, t.LevelEN, err
+}
 
 // explainWords are the words a decision is explained with, in one language, from the locales.
 func explainWords(c *catalog, lang string) audits.ExplainWords {
 	t := func(k string) string { return c.T(lang, "audits.explain."+k) }
 	w := audits.ExplainWords{Requires: t("requires"), Holds: t("holds"), Lacks: t("lacks"), And: t("and"), Or: t("or"),
-		QualAny: t("qual_any"), QualAtLeast: t("qual_at_least"), QualHeld: t("qual_held"), Tokens: map[string]string{}, Lang: "zh"}
+		QualAny: t("qual_any"), QualAtLeast: t("qual_at_least"), QualHeld: t("qual_held"), Tokens: map[string]string{}, Lang: "zh", Titles: occupationTitles}
 	if lang == "en" {
 		w.Lang = "en"
 	}

@@ -1,12 +1,31 @@
-package certificates
+package pdfdoc
 
 import (
 	"reflect"
+	"sync"
 	"testing"
 
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
+
+	"shanyu/internal/config"
 )
+
+var (
+	fontOnce sync.Once
+	fontVal  *Font
+	fontErr  error
+)
+
+// testFont parses the CJK font once for all tests.
+func testFont(tb testing.TB) *Font {
+	tb.Helper()
+	fontOnce.Do(func() { fontVal, fontErr = LoadFont(config.DefaultCJKFont) })
+	if fontErr != nil {
+		tb.Fatalf("font: %v (install fonts-lxgw-wenkai or set SHANYU_CJK_FONT)", fontErr)
+	}
+	return fontVal
+}
 
 // compositeRune finds a character whose glyph is built from other glyphs, to test that they come along.
 func compositeRune(t *testing.T, f *Font) rune {

@@ -1,4 +1,4 @@
-package certificates
+package pdfdoc
 
 import (
 	"encoding/binary"
