@@ -37,7 +37,7 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
-	db := pgtest.New(t)
+	db := pgtest.NewCounting(t) // a plain pool whose statements a test may count
 	if _, err := accounts.SeedRegions(ctx, db); err != nil {
 		t.Fatal(err)
 	}
