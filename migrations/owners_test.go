@@ -67,6 +67,7 @@ func TestDomainsReadOnlyTheirOwnTables(t *testing.T) {
 	if owners["people"] != "accounts" || owners["certificates"] != "certificates" {
 		t.Fatalf("ownership not derived from the migrations: %v", owners)
 	}
+	reported := map[string]bool{}
 	for _, domain := range []string{"accounts", "curriculum", "exams", "certificates", "audits"} {
 		files, err := filepath.Glob(filepath.Join("..", domain, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -99,7 +100,11 @@ func TestDomainsReadOnlyTheirOwnTables(t *testing.T) {
 					if !known || owner == domain || owner == "platform" {
 						continue
 					}
-					t.Errorf("%s: %s's SQL names %s, a table of %s", fset.Position(lit.Pos()), domain, table, owner)
+					key := fset.Position(lit.Pos()).String() + " " + table
+					if !reported[key] { // a table after FROM is matched twice
+						t.Errorf("%s: %s's SQL names %s, a table of %s", fset.Position(lit.Pos()), domain, table, owner)
+					}
+					reported[key] = true
 				}
 				return true
 			})
