@@ -318,6 +318,11 @@ type UserFilter struct {
 type Within struct {
 	Regions []string // region codes, e.g. 3302
 	Orgs    []string // organisation codes, e.g. NB001
+	// Learners are people holding no grant (the learner's caregiver grant everywhere aside) who
+	// are nevertheless within: they have a relationship (an enrolment, an exam registration, a
+	// roster place) with an organisation inside Regions or Orgs. The server collects them from the
+	// domains that own those relationships.
+	Learners []int64
 }
 
 // cond is the SQL condition "the user whose id is userCol has a grant, and every grant (a learner's
@@ -327,7 +332,22 @@ func (w *Within) cond(userCol string, arg func(any) string) string {
 	inside := `(g.domain LIKE 'region:%' AND EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(substr(g.domain, 8), r)))
 		OR (o.code IS NOT NULL AND (o.code = ANY(` + orgs + `::text[]) OR EXISTS (SELECT 1 FROM unnest(` + regions + `::text[]) r WHERE starts_with(o.region_code, r))))`
 	counted := `g.user_id = ` + userCol + ` AND NOT (g.role = 'caregiver' AND g.domain = '*')`
-	return `(EXISTS (SELECT 1 FROM role_grants g WHERE ` + counted + `) AND NOT EXISTS (SELECT 1 FROM role_grants g LEFT JOIN organisations o ON g.domain = 'org:' || o.code WHERE ` + counted + ` AND NOT (` + inside + `)))`
+	staff := `(EXISTS (SELECT 1 FROM role_grants g WHERE ` + counted + `) AND NOT EXISTS (SELECT 1 FROM role_grants g LEFT JOIN organisations o ON g.domain = 'org:' || o.code WHERE ` + counted + ` AND NOT (` + inside + `)))`
+	if len(w.Learners) == 0 {
+		return staff
+	}
+	learner := `(NOT EXISTS (SELECT 1 FROM role_grants g WHERE ` + counted + `) AND ` + userCol + ` IN (SELECT id FROM users WHERE person_id = ANY(` + arg(w.Learners) + `::bigint[])))`
+	return `(` + staff + ` OR ` + learner + `)`
+}
+
+// OrganisationIDsWithin lists the organisations inside w's regions and organisations.
+func (s *Service) OrganisationIDsWithin(ctx context.Context, w Within) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM organisations WHERE code = ANY($1::text[])
+		OR EXISTS (SELECT 1 FROM unnest($2::text[]) r WHERE starts_with(region_code, r)) ORDER BY id`, w.Orgs, w.Regions)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // ListUsers pages through users, newest first, with the total count.
@@ -460,8 +480,10 @@ func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) er
 	return err
 }
 
-// SetDisabled blocks or unblocks an account; blocking ends its sessions.
-func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabled bool, reason string) error {
+// SetDisabled blocks or unblocks an account, audited with the reason; blocking ends its sessions
+// and, in the same transaction, runs onDisable with the person (the server submits their running
+// exam attempts there, so that no attempt outlives the account).
+func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabled bool, reason string, onDisable func(tx pgx.Tx, personID int64) error) error {
 	if actorID == userID && disabled {
 		return failure.New(failure.Invalid, "accounts.cannot_disable_self")
 	}
@@ -470,16 +492,22 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabl
 		return failure.Field("reason", "accounts.reason_required")
 	}
 	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1`, userID, disabled)
+		var personID int64
+		err := tx.QueryRow(ctx, `UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1 RETURNING person_id`, userID, disabled).Scan(&personID)
+		if pg.IsNoRows(err) {
+			return ErrUserNotFound
+		}
 		if err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrUserNotFound
 		}
 		if disabled {
 			if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, userID); err != nil {
 				return err
+			}
+			if onDisable != nil {
+				if err := onDisable(tx, personID); err != nil {
+					return err
+				}
 			}
 		}
 		action := "user.enable"

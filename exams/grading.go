@@ -22,30 +22,35 @@ import (
 func (s *Service) Submit(ctx context.Context, attemptID, personID int64, device, reason string) (Attempt, error) {
 	var out Attempt
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		a, err := s.ownAttempt(ctx, tx, attemptID, personID, device, " FOR UPDATE")
-		if err != nil {
-			return err
-		}
-		if a.Status != Active {
-			out = a
-			return nil
-		}
-		if reason == ByDeadline && s.now().Before(a.AcceptUntil) {
-			out = a
-			return nil // not due yet: the caller retries later
-		}
-		at := s.now()
-		if _, err := tx.Exec(ctx, `UPDATE exam_attempts SET submitted_at = $2, submit_reason = $3, status = 'marking' WHERE id = $1`,
-			a.ID, at, reason); err != nil {
-			return err
-		}
-		if out, err = s.grade(ctx, tx, a); err != nil {
-			return err
-		}
-		out.SubmittedAt, out.Reason = &at, reason
-		return nil
+		var err error
+		out, err = s.submitTx(ctx, tx, attemptID, personID, device, reason)
+		return err
 	})
 	return out, err
+}
+
+func (s *Service) submitTx(ctx context.Context, tx pgx.Tx, attemptID, personID int64, device, reason string) (Attempt, error) {
+	a, err := s.ownAttempt(ctx, tx, attemptID, personID, device, " FOR UPDATE")
+	if err != nil {
+		return Attempt{}, err
+	}
+	if a.Status != Active {
+		return a, nil
+	}
+	if reason == ByDeadline && s.now().Before(a.AcceptUntil) {
+		return a, nil // not due yet: the caller retries later
+	}
+	at := s.now()
+	if _, err := tx.Exec(ctx, `UPDATE exam_attempts SET submitted_at = $2, submit_reason = $3, status = 'marking' WHERE id = $1`,
+		a.ID, at, reason); err != nil {
+		return Attempt{}, err
+	}
+	out, err := s.grade(ctx, tx, a)
+	if err != nil {
+		return Attempt{}, err
+	}
+	out.SubmittedAt, out.Reason = &at, reason
+	return out, nil
 }
 
 // grade scores the objective items of an attempt and sets its status and totals.

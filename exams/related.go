@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	"shanyu/internal/pg"
 )
 
 // RelatedOrganisations lists the organisations a person has a relationship with in this domain
@@ -17,10 +19,11 @@ func (s *Service) RelatedOrganisations(ctx context.Context, personID int64) ([]i
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-// SubmitPersonAttempts submits every attempt the person has in progress, with reason (e.g.
-// ByAccountDisabled), each by Submit, and returns how many it submitted.
-func (s *Service) SubmitPersonAttempts(ctx context.Context, personID int64, reason string) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM exam_attempts WHERE person_id = $1 AND status = 'active'`, personID)
+// SubmitPersonAttempts submits, inside tx (e.g. the transaction disabling the person's account),
+// every attempt the person has in progress, with reason (e.g. ByAccountDisabled), and returns how
+// many it submitted.
+func (s *Service) SubmitPersonAttempts(ctx context.Context, tx pgx.Tx, personID int64, reason string) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM exam_attempts WHERE person_id = $1 AND status = 'active' ORDER BY id`, personID)
 	if err != nil {
 		return 0, err
 	}
@@ -29,9 +32,30 @@ func (s *Service) SubmitPersonAttempts(ctx context.Context, personID int64, reas
 		return 0, err
 	}
 	for _, id := range ids {
-		if _, err := s.Submit(ctx, id, 0, "", reason); err != nil {
+		if _, err := s.submitTx(ctx, tx, id, 0, "", reason); err != nil {
 			return 0, err
 		}
 	}
 	return len(ids), nil
+}
+
+// AttemptPlace finds whose an attempt is and the training centre of its session, for the server's
+// scope guard (the device token is checked by the attempt's own functions).
+func (s *Service) AttemptPlace(ctx context.Context, attemptID int64) (personID, centreID int64, err error) {
+	err = s.db.QueryRow(ctx, `SELECT a.person_id, x.organisation_id FROM exam_attempts a JOIN exam_sessions x ON x.id = a.session_id WHERE a.id = $1`,
+		attemptID).Scan(&personID, &centreID)
+	if pg.IsNoRows(err) {
+		return 0, 0, ErrNotFound
+	}
+	return personID, centreID, err
+}
+
+// RelatedPeople lists the people with a relationship in this domain (a registration for one of their exam sessions) with any of the
+// organisations: the server lists them, holding no grant, to those organisations' administrators.
+func (s *Service) RelatedPeople(ctx context.Context, orgIDs []int64) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT r.person_id FROM exam_registrations r JOIN exam_sessions x ON x.id = r.session_id WHERE x.organisation_id = ANY($1::bigint[])`, orgIDs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"shanyu/accounts"
 	"shanyu/exams"
@@ -67,7 +68,7 @@ func (s *Server) targetDomains(ctx context.Context, domain string) ([]string, er
 
 func (s *Server) apiListUsers(c *fiber.Ctx) error {
 	limit, offset := pageParams(c)
-	within, err := s.heldWithin(c.UserContext(), principalOf(c), "admin.users", "read")
+	within, err := s.usersWithin(c.UserContext(), principalOf(c), "admin.users", "read")
 	if err != nil {
 		return err
 	}
@@ -205,23 +206,17 @@ func (s *Server) apiResetPassword(c *fiber.Ctx) error {
 
 // setDisabled disables or enables an account (the scope guard has checked the person is the
 // caller's); disabling also submits the person's running exam attempts with the reason
-// "account_disabled", which the centre's live view and results show.
+// "account_disabled", in the same transaction, which the centre's live view and results show.
 func (s *Server) setDisabled(c *fiber.Ctx, disabled bool, reason string) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	u, err := s.accounts.UserByID(c.UserContext(), id)
-	if err != nil {
+	ctx := c.UserContext()
+	return s.accounts.SetDisabled(ctx, principalOf(c).User.ID, id, disabled, reason, func(tx pgx.Tx, personID int64) error {
+		_, err := s.domains.Exams.SubmitPersonAttempts(ctx, tx, personID, exams.ByAccountDisabled)
 		return err
-	}
-	if err := s.accounts.SetDisabled(c.UserContext(), principalOf(c).User.ID, id, disabled, reason); err != nil {
-		return err
-	}
-	if disabled {
-		_, err = s.domains.Exams.SubmitPersonAttempts(c.UserContext(), u.PersonID, exams.ByAccountDisabled)
-	}
-	return err
+	})
 }
 
 func (s *Server) apiSetDisabled(disabled bool) fiber.Handler {
@@ -242,9 +237,14 @@ func (s *Server) apiSetDisabled(disabled bool) fiber.Handler {
 func (s *Server) setDisabledSubmit(disabled bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := s.setDisabled(c, disabled, c.FormValue("reason")); err != nil {
-			return err
+			fp := formPage{Values: map[string]string{"reason": c.FormValue("reason")}}
+			if err := s.formError(c, err, &fp); err != nil {
+				return err
+			}
+			return s.renderUser(c, fp)
 		}
-		return c.Redirect("/admin/users/"+c.Params("id"), fiber.StatusSeeOther)
+		notice := map[bool]string{true: "disabled", false: "enabled"}[disabled]
+		return c.Redirect("/admin/users/"+strings.Clone(c.Params("id"))+"?notice="+notice, fiber.StatusSeeOther)
 	}
 }
 
@@ -505,7 +505,7 @@ func (s *Server) usersPage(c *fiber.Ctx) error {
 func (s *Server) renderUsers(c *fiber.Ctx, fp formPage) error {
 	limit, offset := pageParams(c)
 	q := queryValues(c, "q", "role")
-	within, err := s.heldWithin(c.UserContext(), principalOf(c), "admin.users", "read")
+	within, err := s.usersWithin(c.UserContext(), principalOf(c), "admin.users", "read")
 	if err != nil {
 		return err
 	}

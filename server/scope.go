@@ -8,6 +8,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/accounts"
+	"shanyu/audits"
+	"shanyu/certificates"
+	"shanyu/curriculum"
+	"shanyu/exams"
 	"shanyu/internal/failure"
 )
 
@@ -17,9 +21,9 @@ import (
 // beside its permission (apiRoute.Scope, the scope argument of page); registering a route without
 // one panics, and TestEveryRouteDeclaresScope walks fiber's route table for any that escaped.
 //
-// The guard (s.guard) resolves the scopes it can resolve from the path alone (see scopeResolvers)
-// and checks the route's permission in the target's domains before the handler runs; the handlers'
-// own record-level checks stay as a second line.
+// The guard (s.guard) resolves every scope naming a target (scopeResolvers, placeResolvers,
+// checkScope) and checks the route's permission in the target's domains before the handler runs;
+// the handlers' own record-level checks stay as a second line.
 type scope struct {
 	Kind  scopeKind
 	Param string // the path parameter naming the target; empty for public, own and held
@@ -116,9 +120,11 @@ func (s *Server) register(method, path string, p perm, sc scope, api bool) *rout
 	return r
 }
 
-// scopeResolvers turn a path parameter into the domains a route's permission is checked in, for the
-// kinds the guard checks itself. Kinds missing here are checked by their handler against the loaded
-// record (the attempt's owner and device token, an inspection's assignment, a certificate's holder).
+// scopeResolvers turn a path parameter into the domains a route's permission is checked in; the
+// kinds whose target may be the caller's own are in placeResolvers. Every kind but public, own,
+// held, person and grant (checked in checkScope) is in one of the two (TestEveryScopeKindResolved);
+// the handlers' record-level checks (the attempt's device token, an inspection's assignment before
+// writing) stay as a second line.
 var scopeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, param string) ([]string, error){
 	kindOrg: func(s *Server, c *fiber.Ctx, param string) ([]string, error) {
 		o, err := s.accounts.OrganisationByCode(c.UserContext(), c.Params(param))
@@ -215,6 +221,11 @@ func (s *Server) guard(r *route) fiber.Handler {
 			return s.passwordChangeRequired(c)
 		}
 		if p.self {
+			if resolve := placeResolvers[r.Scope.Kind]; resolve != nil {
+				if err := s.checkPlace(c, who, r, resolve); err != nil {
+					return err
+				}
+			}
 			return s.passed(c)
 		}
 		if !s.access.Allowed(*who, p.Obj, p.Act) {
@@ -261,6 +272,9 @@ func (s *Server) checkScope(c *fiber.Ctx, who *accounts.Principal, r *route) err
 			}
 		}
 		return s.personInScope(c.UserContext(), who, p.Obj, p.Act, userID)
+	}
+	if resolve := placeResolvers[r.Scope.Kind]; resolve != nil {
+		return s.checkPlace(c, who, r, resolve)
 	}
 	resolve := scopeResolvers[r.Scope.Kind]
 	if resolve == nil {
@@ -321,15 +335,9 @@ func (s *Server) personInScope(ctx context.Context, who *accounts.Principal, obj
 // courses, a registration for one of its exam sessions, a place on its roster) with that
 // organisation's region.
 func (s *Server) personDomains(ctx context.Context, personID int64) ([]string, error) {
-	regions, err := accounts.Regions(ctx, s.pool)
+	domains, err := s.provinceDomains(ctx)
 	if err != nil {
 		return nil, err
-	}
-	var domains []string
-	for _, r := range regions {
-		if r.Parent == "" {
-			domains = append(domains, accounts.RegionDomain(r.Code))
-		}
 	}
 	ids, err := s.relatedOrganisations(ctx, personID)
 	if err != nil {
@@ -415,6 +423,183 @@ func (s *Server) heldWithin(ctx context.Context, who *accounts.Principal, obj, a
 		case strings.HasPrefix(g.Domain, "org:"):
 			w.Orgs = append(w.Orgs, strings.TrimPrefix(g.Domain, "org:"))
 		}
+	}
+	return w, nil
+}
+
+// placeResolvers resolve the kinds whose target may also be the caller's own (a certificate's
+// holder, an attempt's candidate, a learner enrolled in a course, an inspection's inspector): they
+// give the target's domains, whether the caller is personally entitled to it, and the permission
+// staff need on it when the route itself asks only for a signed-in caller. Each costs a constant
+// number of queries (one for the record, one for its organisation).
+var placeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error){
+	kindCertificate: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		cert, err := s.domains.Certificates.ByNumber(c.UserContext(), c.Params(r.Scope.Param))
+		if err != nil {
+			return place{}, err
+		}
+		act := "write"
+		if r.Method == fiber.MethodGet {
+			act = "read"
+		}
+		return place{domains: []string{accounts.OrgDomain(cert.CentreCode), accounts.RegionDomain(cert.CentreRegion)},
+			personal: cert.PersonID == who.User.PersonID, staff: can("certificates.status", act), denied: certificates.ErrNotFound}, nil
+	},
+	kindAttempt: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		id, err := idParam(c, r.Scope.Param)
+		if err != nil {
+			return place{}, err
+		}
+		personID, centreID, err := s.domains.Exams.AttemptPlace(c.UserContext(), id)
+		if err != nil {
+			return place{}, err
+		}
+		domains, err := s.orgDomains(c.UserContext(), centreID)
+		return place{domains: domains, personal: personID == who.User.PersonID, denied: exams.ErrNotFound}, err
+	},
+	kindCourse: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		id, err := idParam(c, r.Scope.Param)
+		if err != nil {
+			return place{}, err
+		}
+		p, err := s.domains.Curriculum.CoursePlace(c.UserContext(), id, who.User.PersonID)
+		if err != nil {
+			return place{}, err
+		}
+		domains, err := s.orgDomains(c.UserContext(), p.OrganisationID)
+		return place{domains: domains, personal: p.Published || p.Enrolled, staff: can("courses.edit", "read"), denied: curriculum.ErrCourseNotFound}, err
+	},
+	kindLesson: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		id, err := idParam(c, r.Scope.Param)
+		if err != nil {
+			return place{}, err
+		}
+		p, err := s.domains.Curriculum.LessonPlace(c.UserContext(), id, who.User.PersonID)
+		if err != nil {
+			return place{}, err
+		}
+		domains, err := s.orgDomains(c.UserContext(), p.OrganisationID)
+		return place{domains: domains, personal: p.Enrolled, staff: can("courses.edit", "read"), denied: curriculum.ErrNotEnrolled}, err
+	},
+	kindAttachment: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		id, err := idParam(c, r.Scope.Param)
+		if err != nil {
+			return place{}, err
+		}
+		p, err := s.domains.Curriculum.AttachmentPlace(c.UserContext(), id, who.User.PersonID)
+		if err != nil {
+			return place{}, err
+		}
+		domains, err := s.orgDomains(c.UserContext(), p.OrganisationID)
+		return place{domains: domains, personal: p.Enrolled, staff: can("courses.edit", "read"), denied: curriculum.ErrNotEnrolled}, err
+	},
+	kindInspection: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		id, err := idParam(c, r.Scope.Param)
+		if err != nil {
+			return place{}, err
+		}
+		orgID, assigned, err := s.domains.Audits.InspectionPlace(c.UserContext(), id, who.User.ID)
+		if err != nil {
+			return place{}, err
+		}
+		domains, err := s.orgDomains(c.UserContext(), orgID)
+		return place{domains: domains, personal: assigned, staff: can("institution.inspection_report", "read"), assignee: true, denied: audits.ErrNotAssigned}, err
+	},
+	kindRule: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		// A qualification rule applies in the whole province: only the province level may remove one.
+		domains, err := s.provinceDomains(c.UserContext())
+		return place{domains: domains}, err
+	},
+}
+
+// place is a resolved target of placeResolvers.
+type place struct {
+	domains  []string
+	personal bool  // the caller is the record's holder, candidate, enrolled learner or assigned inspector
+	staff    perm  // what staff need in domains when the route asks only for a signed-in caller
+	assignee bool  // personal entitlement also stands for the route's staff permission (an inspection's inspectors)
+	denied   error // what a caller outside the scope is told (the handlers' answer: often "not found")
+}
+
+// learnerPerm: permissions every learner holds everywhere (the caregiver role in "*"): they give
+// power over one's own records only, so on a place they count only when the caller is personally entitled.
+func learnerPerm(p perm) bool {
+	return strings.HasPrefix(p.Obj, "learning.") || strings.HasPrefix(p.Obj, "exams.take")
+}
+
+// checkPlace checks a route whose scope kind is in placeResolvers.
+func (s *Server) checkPlace(c *fiber.Ctx, who *accounts.Principal, r *route, resolve func(*Server, *fiber.Ctx, *route, *accounts.Principal) (place, error)) error {
+	pl, err := resolve(s, c, r, who)
+	if err != nil {
+		return err
+	}
+	var ok bool
+	denied := pl.denied // a learner or holder is told what the handler would tell them
+	switch p := r.Perm; {
+	case learnerPerm(p):
+		ok = pl.personal
+	case p.self:
+		ok = pl.personal || pl.staff.Obj != "" && s.access.Allowed(*who, pl.staff.Obj, pl.staff.Act, pl.domains...)
+	default: // staff, who know the record exists, are told they may not act on it
+		ok = pl.assignee && pl.personal || s.access.Allowed(*who, p.Obj, p.Act, pl.domains...)
+		if !pl.assignee {
+			denied = nil
+		}
+	}
+	if ok {
+		return nil
+	}
+	if denied != nil {
+		return denied
+	}
+	return failure.New(failure.Forbidden, "error.forbidden")
+}
+
+func (s *Server) orgDomains(ctx context.Context, id int64) ([]string, error) {
+	o, err := s.accounts.OrganisationByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return o.Domains(), nil
+}
+
+// provinceDomains are the top-level regions.
+func (s *Server) provinceDomains(ctx context.Context) ([]string, error) {
+	regions, err := accounts.Regions(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	var domains []string
+	for _, r := range regions {
+		if r.Parent == "" {
+			domains = append(domains, accounts.RegionDomain(r.Code))
+		}
+	}
+	return domains, nil
+}
+
+// usersWithin is heldWithin for lists of people: besides the staff whose every grant lies in the
+// caller's domains, it lets through the learners (people holding no grant) related to an
+// organisation inside them (an enrolment, an exam registration, a roster place), the rule
+// personDomains applies to one person. A constant number of queries: the organisations, then
+// one per domain owning a relationship.
+func (s *Server) usersWithin(ctx context.Context, who *accounts.Principal, obj, act string) (*accounts.Within, error) {
+	w, err := s.heldWithin(ctx, who, obj, act)
+	if err != nil || w == nil {
+		return w, err
+	}
+	orgs, err := s.accounts.OrganisationIDsWithin(ctx, *w)
+	if err != nil || len(orgs) == 0 {
+		return w, err
+	}
+	for _, related := range []func(context.Context, []int64) ([]int64, error){
+		s.domains.Curriculum.RelatedPeople, s.domains.Exams.RelatedPeople, s.domains.Audits.RelatedPeople,
+	} {
+		people, err := related(ctx, orgs)
+		if err != nil {
+			return nil, err
+		}
+		w.Learners = append(w.Learners, people...)
 	}
 	return w, nil
 }

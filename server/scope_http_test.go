@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -232,4 +233,41 @@ func TestScopeAuditLogViewerFilteredToTheRegion(t *testing.T) {
 	}
 	wantStatus(t, "a caregiver reads the log", mustLogin(t, srv, "caregiver").do("GET", "/api/v1/audit-log", nil, nil), http.StatusForbidden)
 	wantStatus(t, "a bad date", admin.do("GET", "/api/v1/audit-log?from=yesterday", nil, nil), http.StatusUnprocessableEntity)
+}
+
+// The learner rule (README, "A person without grants"): the Ningbo regulator lists a learner only
+// when the learner has a relationship with a Ningbo organisation (an enrolment, an exam
+// registration, a roster place; here the Hangzhou learner gains one by enrolling in a Ningbo
+// course), and reads their record by id on the same rule; the province admin lists every learner.
+func TestScopeRelatedLearnersListedToTheRegion(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	admin, nb := mustLogin(t, srv, "admin"), mustLogin(t, srv, "regulator.nb")
+	listed := func(c *client, username string) bool {
+		r := c.do("GET", "/api/v1/admin/users?limit=200&q="+username, nil, nil)
+		wantStatus(t, "list", r, http.StatusOK)
+		return strings.Contains(string(r.Body), `"username":"`+username+`"`)
+	}
+	wantStatus(t, "regulator.nb reads the Hangzhou learner", nb.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", userID(t, admin, "caregiver")), nil, nil), http.StatusForbidden)
+	if listed(nb, "caregiver") || !listed(admin, "caregiver") {
+		t.Errorf("the Hangzhou learner: listed to regulator.nb %v, to the province admin %v", listed(nb, "caregiver"), listed(admin, "caregiver"))
+	}
+	// The Hangzhou learner enrols in a Ningbo course: now the Ningbo regulator's too.
+	var course int64
+	if err := srv.Pool.QueryRow(context.Background(), `SELECT c.id FROM courses c JOIN organisations o ON o.id = c.organisation_id
+		WHERE o.code = 'NB001' AND c.published_version_id IS NOT NULL ORDER BY c.id LIMIT 1`).Scan(&course); err != nil {
+		t.Fatal(err)
+	}
+	cand := mustLogin(t, srv, "caregiver")
+	if r := cand.send("POST", fmt.Sprintf("/api/v1/courses/%d/enrolments", course), nil); r.Status >= 300 {
+		t.Fatalf("enrol in the Ningbo course: %d %s", r.Status, r.Body)
+	}
+	if !listed(nb, "caregiver") {
+		t.Errorf("after enrolling in a Ningbo course, the learner is not listed to regulator.nb")
+	}
+	wantStatus(t, "regulator.nb reads the learner now related to Ningbo", nb.do("GET", fmt.Sprintf("/api/v1/admin/users/%d", userID(t, admin, "caregiver")), nil, nil), http.StatusOK)
+	// Staff stay out: a Hangzhou trainer is listed to nobody in Ningbo.
+	if listed(nb, "trainer") {
+		t.Errorf("regulator.nb lists the Hangzhou trainer")
+	}
 }

@@ -29,3 +29,22 @@ func TestRegisteringARouteWithoutScopePanics(t *testing.T) {
 		})
 	}
 }
+
+// Every kind naming a target is resolved by the guard itself, so that no route relies on its
+// handler alone for the where-check.
+func TestEveryScopeKindResolved(t *testing.T) {
+	t.Parallel()
+	kinds := []scopeKind{kindOrg, kindPerson, kindGrant, kindInspection, kindExamSession, kindRegistration, kindAttempt, kindCertificate,
+		kindPractical, kindCourse, kindLesson, kindAttachment, kindEntry, kindRound, kindRule}
+	for _, k := range kinds {
+		_, a := scopeResolvers[k]
+		_, b := placeResolvers[k]
+		checked := k == kindPerson || k == kindGrant
+		if !a && !b && !checked {
+			t.Errorf("scope kind %s: the guard does not resolve it", k)
+		}
+	}
+	if n := len(scopeResolvers) + len(placeResolvers) + 2 + 3; n != len(kinds)+3 {
+		t.Errorf("%d kinds resolved or plain, but %d are listed here: add the new kind to this test", n, len(kinds)+3)
+	}
+}

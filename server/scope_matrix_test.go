@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/internal/servertest"
@@ -43,6 +44,7 @@ var matrixActors = []matrixActor{
 	{"inspector.nb", "inspector", "region:3302"},
 	{"trainer.nb", "trainer", "org:NB001"},
 	{"institution.nb", "institution_admin", "org:NBI001"},
+	{"cand.liuf", "caregiver", "*"}, // a candidate of the Hangzhou session, for an attempt of one's own
 }
 
 // rolePerms is accounts/access_policy.csv as this test expects it (role → resource:action).
@@ -67,10 +69,21 @@ func rolePermits(role, perm string) bool {
 	return false
 }
 
-// matrixObject is a target: the organisation it belongs to (or "") and its region.
+// matrixObject is a target: the organisation it belongs to (or "") and its region, and the users
+// it is personally theirs ("*": every signed-in user, e.g. a published course).
 type matrixObject struct {
 	name        string
 	org, region string
+	owners      []string
+}
+
+func (o matrixObject) ownedBy(username string) bool {
+	for _, u := range o.owners {
+		if u == username || u == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 func (a matrixActor) covers(o matrixObject) bool {
@@ -89,7 +102,26 @@ type scopedness int
 const (
 	anyObject     scopedness = iota // the guard does not look at the object (own record, held lists, or checked by the handler)
 	outsideDenied                   // an object outside the actor's domain is refused by the guard
+	ownOrInside                     // the record's own person (holder, assigned inspector, enrolled learner) or staff holding the permission in its domain
+	ownOnly                         // the record's own person only (a candidate's attempt, a learner's lesson)
 )
+
+// handStaffPerm: what staff need in the record's domain on the routes that ask only for a signed-in
+// caller (the record's own person needs nothing more). Written by hand.
+var handStaffPerm = map[string]string{
+	"GET /api/v1/certificates/:number":            "certificates.status:read",
+	"GET /api/v1/certificates/:number/pdf":        "certificates.status:read",
+	"GET /api/v1/certificates/:number/ob3":        "certificates.status:read",
+	"POST /api/v1/certificates/:number/revoke":    "certificates.status:write",
+	"POST /api/v1/certificates/:number/suspend":   "certificates.status:write",
+	"POST /api/v1/certificates/:number/reinstate": "certificates.status:write",
+	"POST /api/v1/certificates/:number/renew":     "certificates.status:write",
+	"GET /certificates/:number":                   "certificates.status:read",
+	"POST /certificates/:number/status":           "certificates.status:write",
+	"POST /certificates/:number/renew":            "certificates.status:write",
+	"GET /api/v1/inspections/:id/report.pdf":      "institution.inspection_report:read",
+	"GET /learn/courses/:id":                      "courses.edit:read",
+}
 
 // handScoped: for the admin, certificate, exam and inspection routes, whether the guard refuses an
 // object outside the caller's domains. Written by hand; a route missing here fails the test.
@@ -128,16 +160,16 @@ func init() {
 		{"GET", "/api/v1/my/exams", anyObject},
 		{"POST", "/api/v1/exam-sessions/:id/registrations", outsideDenied},
 		{"POST", "/api/v1/exam-sessions/:id/start", outsideDenied},
-		{"GET", "/api/v1/attempts/:id/paper", anyObject},
-		{"GET", "/api/v1/attempts/:id/state", anyObject},
-		{"POST", "/api/v1/attempts/:id/answers", anyObject},
-		{"POST", "/api/v1/attempts/:id/submit", anyObject},
-		{"POST", "/api/v1/attempts/:id/signals", anyObject},
+		{"GET", "/api/v1/attempts/:id/paper", ownOnly},
+		{"GET", "/api/v1/attempts/:id/state", ownOnly},
+		{"POST", "/api/v1/attempts/:id/answers", ownOnly},
+		{"POST", "/api/v1/attempts/:id/submit", ownOnly},
+		{"POST", "/api/v1/attempts/:id/signals", ownOnly},
 		{"GET", "/api/v1/my/results", anyObject},
 		{"GET", "/api/v1/exam-sessions/:id/registrations", outsideDenied},
 		{"POST", "/api/v1/exam-registrations/:id/decision", outsideDenied},
 		{"GET", "/api/v1/exam-sessions/:id/marking", outsideDenied},
-		{"POST", "/api/v1/attempts/:id/marks", anyObject},
+		{"POST", "/api/v1/attempts/:id/marks", outsideDenied},
 		{"POST", "/api/v1/exam-sessions/:id/publish", outsideDenied},
 		{"POST", "/api/v1/exam-sessions/:id/regrade", outsideDenied},
 		{"GET", "/api/v1/exam-sessions/:id/results", outsideDenied},
@@ -147,7 +179,7 @@ func init() {
 		{"GET", "/exams/sessions/:id/take", outsideDenied},
 		{"GET", "/exams/results", anyObject},
 		{"GET", "/exams/sw.js", anyObject},
-		{"GET", "/exams/attempts/:id/images/:position/:name", anyObject},
+		{"GET", "/exams/attempts/:id/images/:position/:name", ownOnly},
 		{"GET", "/centres/:code/exams", outsideDenied},
 		{"GET", "/exams/sessions/:id/registrations", outsideDenied},
 		{"POST", "/exams/registrations/:id/decision", outsideDenied},
@@ -155,7 +187,7 @@ func init() {
 		{"GET", "/exams/sessions/:id/live", outsideDenied},
 		{"GET", "/api/v1/exam-sessions/:id/live", outsideDenied},
 		{"GET", "/exams/sessions/:id/marking", outsideDenied},
-		{"POST", "/exams/attempts/:id/marks", anyObject},
+		{"POST", "/exams/attempts/:id/marks", outsideDenied},
 		{"GET", "/exams/sessions/:id/results", outsideDenied},
 		{"POST", "/exams/sessions/:id/publish", outsideDenied},
 		{"GET", "/exams/sessions/:id/results.xlsx", outsideDenied},
@@ -174,47 +206,47 @@ func init() {
 		{"POST", "/centres/:code/exams/new", outsideDenied},
 		{"GET", "/api/v1/certificates", anyObject},
 		{"GET", "/api/v1/certificates/archive", anyObject},
-		{"GET", "/api/v1/certificates/:number", anyObject},
-		{"GET", "/api/v1/certificates/:number/pdf", anyObject},
-		{"GET", "/api/v1/certificates/:number/ob3", anyObject},
-		{"POST", "/api/v1/certificates/:number/revoke", anyObject},
-		{"POST", "/api/v1/certificates/:number/suspend", anyObject},
-		{"POST", "/api/v1/certificates/:number/reinstate", anyObject},
-		{"POST", "/api/v1/certificates/:number/renew", anyObject},
+		{"GET", "/api/v1/certificates/:number", ownOrInside},
+		{"GET", "/api/v1/certificates/:number/pdf", ownOrInside},
+		{"GET", "/api/v1/certificates/:number/ob3", ownOrInside},
+		{"POST", "/api/v1/certificates/:number/revoke", ownOrInside},
+		{"POST", "/api/v1/certificates/:number/suspend", ownOrInside},
+		{"POST", "/api/v1/certificates/:number/reinstate", ownOrInside},
+		{"POST", "/api/v1/certificates/:number/renew", ownOrInside},
 		{"GET", "/api/v1/centres/:code/certificate-progress", outsideDenied},
 		{"GET", "/certificates/mine", anyObject},
 		{"GET", "/certificates", anyObject},
-		{"GET", "/certificates/:number", anyObject},
-		{"POST", "/certificates/:number/status", anyObject},
-		{"POST", "/certificates/:number/renew", anyObject},
+		{"GET", "/certificates/:number", ownOrInside},
+		{"POST", "/certificates/:number/status", ownOrInside},
+		{"POST", "/certificates/:number/renew", ownOrInside},
 		{"POST", "/api/v1/inspections/rounds", anyObject},
 		{"GET", "/api/v1/inspections/rounds/:id", outsideDenied},
 		{"GET", "/api/v1/public/inspections", anyObject},
 		{"GET", "/api/v1/inspections/mine", anyObject},
-		{"GET", "/api/v1/inspections/:id", anyObject},
-		{"POST", "/api/v1/inspections/:id/scans", anyObject},
-		{"POST", "/api/v1/inspections/:id/headcounts", anyObject},
-		{"POST", "/api/v1/inspections/:id/findings", anyObject},
-		{"POST", "/api/v1/inspections/:id/sign", anyObject},
+		{"GET", "/api/v1/inspections/:id", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/scans", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/headcounts", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/findings", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/sign", ownOrInside},
 		{"GET", "/inspections/public", anyObject},
 		{"GET", "/inspections", anyObject},
-		{"GET", "/inspections/:id", anyObject},
-		{"POST", "/inspections/:id/scan", anyObject},
-		{"POST", "/inspections/:id/headcount", anyObject},
-		{"POST", "/inspections/:id/finding", anyObject},
-		{"POST", "/inspections/:id/findings/:finding/photos", anyObject},
-		{"GET", "/inspections/:id/photos/:photo", anyObject},
-		{"POST", "/inspections/:id/sign", anyObject},
-		{"GET", "/api/v1/inspections/:id/report.pdf", anyObject},
-		{"POST", "/api/v1/inspections/:id/absences", anyObject},
-		{"POST", "/api/v1/inspections/:id/withdraw", anyObject},
-		{"POST", "/api/v1/inspections/:id/addenda", anyObject},
-		{"POST", "/api/v1/inspections/:id/reassign", anyObject},
-		{"POST", "/inspections/:id/absent", anyObject},
-		{"POST", "/inspections/:id/withdraw", anyObject},
-		{"POST", "/inspections/:id/addendum", anyObject},
-		{"GET", "/inspections/:id/manage", anyObject},
-		{"POST", "/inspections/:id/manage", anyObject},
+		{"GET", "/inspections/:id", ownOrInside},
+		{"POST", "/inspections/:id/scan", ownOrInside},
+		{"POST", "/inspections/:id/headcount", ownOrInside},
+		{"POST", "/inspections/:id/finding", ownOrInside},
+		{"POST", "/inspections/:id/findings/:finding/photos", ownOrInside},
+		{"GET", "/inspections/:id/photos/:photo", ownOrInside},
+		{"POST", "/inspections/:id/sign", ownOrInside},
+		{"GET", "/api/v1/inspections/:id/report.pdf", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/absences", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/withdraw", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/addenda", ownOrInside},
+		{"POST", "/api/v1/inspections/:id/reassign", ownOrInside},
+		{"POST", "/inspections/:id/absent", ownOrInside},
+		{"POST", "/inspections/:id/withdraw", ownOrInside},
+		{"POST", "/inspections/:id/addendum", ownOrInside},
+		{"GET", "/inspections/:id/manage", ownOrInside},
+		{"POST", "/inspections/:id/manage", ownOrInside},
 	} {
 		handScoped[r.method+" "+r.path] = r.s
 	}
@@ -222,8 +254,17 @@ func init() {
 
 var handPattern = regexp.MustCompile(`^(/api/v1/admin|/admin|/api/v1/organisations|/org/|/certificates|/api/v1/certificates|/api/v1/centres/:code/certificate-progress|/exams|/api/v1/exam-|/api/v1/attempts|/api/v1/my/|/centres/:code/exams|/api/v1/centres/:code/blueprints|/api/v1/centres/:code/exam-sessions|/inspections|/api/v1/inspections|/api/v1/public/inspections)`)
 
-// guardedKinds are the declared kinds the guard resolves itself (server/scope.go).
-var guardedKinds = map[string]bool{"org": true, "exam_session": true, "registration": true, "practical_session": true, "hours_entry": true, "round": true, "person": true, "grant": true}
+// guardedKinds are the declared kinds the guard resolves itself (server/scope.go); placeKinds are
+// those whose record may also be the caller's own.
+var guardedKinds = map[string]bool{"org": true, "exam_session": true, "registration": true, "practical_session": true, "hours_entry": true, "round": true, "person": true, "grant": true,
+	"rule": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true}
+
+var placeKinds = map[string]bool{"certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true}
+
+// learnerPerm: held by every learner everywhere, so it gives power over one's own records only.
+func learnerPerm(p string) bool {
+	return strings.HasPrefix(p, "learning.") || strings.HasPrefix(p, "exams.take")
+}
 
 // matrixTargets finds, for each scope kind the guard resolves, a Hangzhou and a Ningbo object of
 // the demo (a kind without a Ningbo object is tested with the Hangzhou one only).
@@ -237,33 +278,71 @@ func loadTargets(tb testing.TB, pool *pgxpool.Pool) matrixTargets {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	t := matrixTargets{}
+	put := func(kind, value string, o matrixObject) {
+		t[kind] = append(t[kind], struct {
+			value string
+			obj   matrixObject
+		}{value, o})
+	}
+	// add finds one object with a query returning its value and the usernames it is personally theirs.
 	add := func(kind, q, org, region string, args ...any) {
 		var v string
-		if err := pool.QueryRow(ctx, q, args...).Scan(&v); err == nil {
-			t[kind] = append(t[kind], struct {
-				value string
-				obj   matrixObject
-			}{v, matrixObject{kind + ":" + org, org, region}})
+		var owners []string
+		row := pool.QueryRow(ctx, q, args...)
+		var err error
+		if strings.Contains(q, "AS owners") {
+			err = row.Scan(&v, &owners)
+		} else {
+			err = row.Scan(&v)
+		}
+		if err == nil {
+			put(kind, v, matrixObject{kind + ":" + org, org, region, owners})
+		} else if err != pgx.ErrNoRows {
+			tb.Fatalf("%s: %v", kind, err)
 		}
 	}
+	const owners = `ARRAY(SELECT u.username FROM users u WHERE u.person_id = %s ORDER BY u.username) AS owners`
 	for _, o := range []struct{ centre, institution, region, staff string }{{"HZ001", "HZI001", "330106", "trainer"}, {"NB001", "NBI001", "3302", "trainer.nb"}} {
-		t["centre"] = append(t["centre"], struct {
-			value string
-			obj   matrixObject
-		}{o.centre, matrixObject{o.centre, o.centre, o.region}})
-		t["institution"] = append(t["institution"], struct {
-			value string
-			obj   matrixObject
-		}{o.institution, matrixObject{o.institution, o.institution, o.region}})
+		put("centre", o.centre, matrixObject{o.centre, o.centre, o.region, nil})
+		put("institution", o.institution, matrixObject{o.institution, o.institution, o.region, nil})
 		add("person", `SELECT id::text FROM users WHERE username = $1`, o.centre, o.region, o.staff)
 		add("grant", `SELECT g.id::text FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.username = $1`, o.centre, o.region, o.staff)
 		add("exam_session", `SELECT x.id::text FROM exam_sessions x JOIN organisations o ON o.id = x.organisation_id WHERE o.code = $1 ORDER BY x.id LIMIT 1`, o.centre, o.region, o.centre)
 		add("registration", `SELECT r.id::text FROM exam_registrations r JOIN exam_sessions x ON x.id = r.session_id JOIN organisations o ON o.id = x.organisation_id WHERE o.code = $1 ORDER BY r.id LIMIT 1`, o.centre, o.region, o.centre)
 		add("practical_session", `SELECT x.id::text FROM practical_sessions x JOIN organisations o ON o.id = x.organisation_id WHERE o.code = $1 ORDER BY x.id LIMIT 1`, o.centre, o.region, o.centre)
 		add("hours_entry", `SELECT h.id::text FROM hours_ledger h JOIN courses c ON c.id = h.course_id JOIN organisations o ON o.id = c.organisation_id WHERE o.code = $1 ORDER BY h.id LIMIT 1`, o.centre, o.region, o.centre)
+		// The demo caregiver's own records first, so that the holder's personal access is tried.
+		add("certificate", `SELECT c.number, `+fmt.Sprintf(owners, "c.person_id")+` FROM certificates c JOIN organisations o ON o.id = c.centre_id
+			WHERE o.code = $1 ORDER BY EXISTS (SELECT 1 FROM users u WHERE u.person_id = c.person_id AND u.username = 'caregiver') DESC, c.id LIMIT 1`, o.centre, o.region, o.centre)
+		add("attempt", `SELECT a.id::text, `+fmt.Sprintf(owners, "a.person_id")+` FROM exam_attempts a JOIN exam_sessions x ON x.id = a.session_id JOIN organisations o ON o.id = x.organisation_id
+			WHERE o.code = $1 ORDER BY EXISTS (SELECT 1 FROM users u WHERE u.person_id = a.person_id AND u.username = 'caregiver') DESC, a.id LIMIT 1`, o.centre, o.region, o.centre)
+		add("inspection", `SELECT i.id::text, ARRAY(SELECT u.username FROM audit_inspection_inspectors ai JOIN users u ON u.id = ai.user_id WHERE ai.inspection_id = i.id ORDER BY 1) AS owners
+			FROM audit_inspections i JOIN organisations o ON o.id = i.organisation_id WHERE o.code = $1 ORDER BY i.id LIMIT 1`, o.institution, o.region, o.institution)
+		add("course", `SELECT c.id::text, ARRAY['*'] AS owners FROM courses c JOIN organisations o ON o.id = c.organisation_id
+			WHERE o.code = $1 AND c.published_version_id IS NOT NULL ORDER BY c.id LIMIT 1`, o.centre, o.region, o.centre)
+		add("lesson", `SELECT l.id::text, ARRAY(SELECT u.username FROM enrolments e JOIN users u ON u.person_id = e.person_id WHERE e.version_id = c.published_version_id ORDER BY 1) AS owners
+			FROM courses c JOIN organisations o ON o.id = c.organisation_id JOIN course_modules m ON m.version_id = c.published_version_id JOIN lessons l ON l.module_id = m.id
+			WHERE o.code = $1 ORDER BY EXISTS (SELECT 1 FROM enrolments e JOIN users u ON u.person_id = e.person_id WHERE e.version_id = c.published_version_id AND u.username = 'caregiver') DESC, l.id LIMIT 1`, o.centre, o.region, o.centre)
 	}
 	add("round", `SELECT id::text FROM audit_rounds WHERE region_code LIKE '3301%' ORDER BY id LIMIT 1`, "", "330106")
-	for _, k := range []string{"centre", "institution", "person", "grant", "exam_session", "registration", "practical_session"} {
+	// What the demo lacks is made here: a Ningbo inspection assigned to the Ningbo inspector, and a
+	// lesson attachment in each centre's published course.
+	add("inspection", `WITH r AS (INSERT INTO audit_rounds (region_code, name, seed, target_count, per_inspection, input, input_digest, created_by)
+			SELECT '3302', 'matrix', 1, 1, 2, '{}', 'matrix', id FROM users WHERE username = 'regulator.nb' RETURNING id),
+		i AS (INSERT INTO audit_inspections (round_id, organisation_id) SELECT r.id, o.id FROM r, organisations o WHERE o.code = 'NBI001' RETURNING id),
+		a AS (INSERT INTO audit_inspection_inspectors (inspection_id, user_id) SELECT i.id, u.id FROM i, users u WHERE u.username = 'inspector.nb')
+		SELECT id::text, ARRAY['inspector.nb'] AS owners FROM i`, "NBI001", "3302")
+	for _, o := range []struct{ centre, region string }{{"HZ001", "330106"}, {"NB001", "3302"}} {
+		add("attachment", `WITH a AS (INSERT INTO lesson_attachments (version_id, module_position, lesson_position, filename, content_type, size_bytes, data)
+			SELECT c.published_version_id, m.position, l.position, 'matrix.pdf', 'application/pdf', 4, '%PDF'::bytea
+			FROM courses c JOIN organisations o ON o.id = c.organisation_id JOIN course_modules m ON m.version_id = c.published_version_id JOIN lessons l ON l.module_id = m.id
+			WHERE o.code = $1 ORDER BY c.id, m.position, l.position LIMIT 1 RETURNING id, version_id)
+			SELECT a.id::text, ARRAY(SELECT u.username FROM enrolments e JOIN users u ON u.person_id = e.person_id WHERE e.version_id = a.version_id ORDER BY 1) AS owners FROM a`,
+			o.centre, o.region, o.centre)
+	}
+	// A qualification rule applies in the whole province.
+	add("rule", `INSERT INTO audit_qualification_rules (line, note, created_by) SELECT 'p, doc:matrix, post:caregiver, health, allow', 'matrix', id FROM users WHERE username = 'admin' RETURNING id::text`, "", "33")
+	for _, k := range []string{"centre", "institution", "person", "grant", "exam_session", "registration", "practical_session", "certificate", "attempt", "inspection", "course", "lesson", "attachment", "rule"} {
 		if len(t[k]) == 0 {
 			tb.Fatalf("the demo has no %s to test with", k)
 		}
@@ -288,6 +367,12 @@ func handKind(path string) (kind, param string) {
 		return "registration", "id"
 	case strings.Contains(path, "/inspections/rounds/:id"):
 		return "round", "id"
+	case strings.Contains(path, "/inspections/:id"):
+		return "inspection", "id"
+	case strings.Contains(path, "/certificates/:number"):
+		return "certificate", "number"
+	case strings.Contains(path, "/attempts/:id"):
+		return "attempt", "id"
 	}
 	return "", ""
 }
@@ -314,6 +399,10 @@ func runMatrix(tb testing.TB, srv *servertest.Instance, clients map[string]*clie
 				continue
 			}
 			scoped = s
+		} else if placeKinds[rt.Kind] && learnerPerm(rt.Perm) {
+			scoped = ownOnly
+		} else if placeKinds[rt.Kind] {
+			scoped = ownOrInside
 		} else if guardedKinds[rt.Kind] {
 			scoped = outsideDenied
 		}
@@ -324,7 +413,7 @@ func runMatrix(tb testing.TB, srv *servertest.Instance, clients map[string]*clie
 		}
 		var objs []target
 		kind, param := rt.Kind, rt.Param
-		if scoped == outsideDenied && handPattern.MatchString(rt.Path) {
+		if scoped != anyObject && handPattern.MatchString(rt.Path) {
 			kind, param = handKind(rt.Path) // what the route acts on, read from its path, not its declaration
 		}
 		if kind == "org" {
@@ -333,7 +422,7 @@ func runMatrix(tb testing.TB, srv *servertest.Instance, clients map[string]*clie
 				kind = "institution"
 			}
 		}
-		if (scoped == outsideDenied || guardedKinds[kind]) && param != "" {
+		if (scoped != anyObject || guardedKinds[kind]) && param != "" {
 			for _, t := range targets[kind] {
 				o := t.obj
 				objs = append(objs, target{t.value, &o})
@@ -353,13 +442,14 @@ func runMatrix(tb testing.TB, srv *servertest.Instance, clients map[string]*clie
 					}
 					return "1"
 				})
-				want := rt.Perm == "public" || a.username != "" && (rt.Perm == "signed-in" || rolePermits(a.role, rt.Perm) &&
-					(scoped == anyObject || o.obj == nil || a.covers(*o.obj)))
+				want := matrixWant(rt.Perm, scoped, kind, handStaffPerm[key], a, o.obj)
 				c := clients[a.username]
 				h := map[string]string{"Accept": "application/json", "X-CSRF-Token": c.csrf}
 				r := c.do(rt.Method, path, nil, h)
+				// A record outside the caller's scope may be answered "not found", as its handler would.
 				denied := r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden ||
-					r.Status == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")
+					r.Status == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login") ||
+					rt.Perm != "public" && r.Status == http.StatusNotFound
 				res.cases++
 				if denied == want {
 					res.mismatches++
@@ -373,6 +463,30 @@ func runMatrix(tb testing.TB, srv *servertest.Instance, clients map[string]*clie
 		}
 	}
 	return res
+}
+
+// matrixWant is whether an actor may pass the guard of a route on an object.
+func matrixWant(perm string, scoped scopedness, kind, staffPerm string, a matrixActor, o *matrixObject) bool {
+	if perm == "public" {
+		return true
+	}
+	if a.username == "" {
+		return false
+	}
+	signedIn := perm == "signed-in"
+	permitted := signedIn || rolePermits(a.role, perm)
+	switch {
+	case scoped == anyObject || o == nil:
+		return permitted
+	case scoped == outsideDenied:
+		return signedIn || permitted && a.covers(*o)
+	case scoped == ownOnly:
+		return permitted && o.ownedBy(a.username)
+	case signedIn: // ownOrInside
+		return o.ownedBy(a.username) || staffPerm != "" && rolePermits(a.role, staffPerm) && a.covers(*o)
+	default:
+		return permitted && (a.covers(*o) || kind == "inspection" && o.ownedBy(a.username))
+	}
 }
 
 func startMatrix(tb testing.TB, opts servertest.Options) (*servertest.Instance, map[string]*client, matrixTargets) {
@@ -407,23 +521,39 @@ func TestAccessMatrix(t *testing.T) {
 	t.Logf("access matrix: %d route × actor × object cases checked, %d mismatches, in %s", res.cases, res.mismatches, time.Since(start).Round(time.Millisecond))
 }
 
-// Deleting one route's declared scope (here: reading a person) lets the Ningbo regulator read a
-// Hangzhou trainer: the matrix must turn red on exactly that.
+// Deleting one route's declared scope (here: reading a person, and reading a certificate) lets the
+// Ningbo regulator read a Hangzhou trainer and a Hangzhou certificate: the matrix must turn red on
+// exactly those routes.
 func TestAccessMatrixTurnsRedWithoutAScope(t *testing.T) {
 	t.Parallel()
+	dropped := []string{"GET /api/v1/admin/users/:id", "GET /api/v1/certificates/:number"}
 	srv, clients, targets := startMatrix(t, servertest.Options{Server: func(s *server.Server) {
-		if !s.DropScope("GET", "/api/v1/admin/users/:id") {
-			t.Fatal("no such route")
+		for _, d := range dropped {
+			method, path, _ := strings.Cut(d, " ")
+			if !s.DropScope(method, path) {
+				t.Fatalf("no route %s", d)
+			}
 		}
 	}})
 	res := runMatrix(t, srv, clients, targets)
 	if res.mismatches == 0 {
-		t.Fatal("the matrix stayed green with a route's scope deleted")
+		t.Fatal("the matrix stayed green with two routes' scopes deleted")
 	}
+	red := map[string]int{}
 	for _, f := range res.failures {
-		if !strings.HasPrefix(f, "GET /api/v1/admin/users/") {
+		switch {
+		case strings.HasPrefix(f, "GET /api/v1/admin/users/"):
+			red[dropped[0]]++
+		case strings.HasPrefix(f, "GET /api/v1/certificates/") && !strings.Contains(strings.Fields(f)[1], "/pdf") && !strings.Contains(strings.Fields(f)[1], "/ob3"):
+			red[dropped[1]]++
+		default:
 			t.Errorf("unexpected mismatch: %s", f)
 		}
 	}
-	t.Logf("with the scope of GET /api/v1/admin/users/:id deleted: %d of %d cases red, e.g. %s", res.mismatches, res.cases, res.failures[0])
+	for _, d := range dropped {
+		if red[d] == 0 {
+			t.Errorf("%s: its scope deleted, the matrix stayed green on it", d)
+		}
+	}
+	t.Logf("with the scopes of %v deleted: %d of %d cases red (%v), e.g. %s", dropped, res.mismatches, res.cases, red, res.failures[0])
 }

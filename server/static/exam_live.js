@@ -16,7 +16,9 @@
       n[r.state] = (n[r.state] || 0) + 1;
       var tr = document.createElement("tr");
       cell(tr, r.name);
-      cell(tr, counts.getAttribute("data-msg-" + r.state), "live-" + r.state);
+      // A submission the candidate did not make (their account was disabled) says so beside the state.
+      var why = r.submit_reason && counts.getAttribute("data-reason-" + r.submit_reason);
+      cell(tr, counts.getAttribute("data-msg-" + r.state) + (why ? " · " + why : ""), "live-" + r.state);
       cell(tr, r.answered + " / " + r.questions);
       cell(tr, r.last_save ? clock.format(new Date(r.last_save)) : "");
       cell(tr, String(r.devices));
