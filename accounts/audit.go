@@ -117,14 +117,25 @@ func (e *ErrChainBroken) Error() string {
 // VerifyAudit walks the whole chain and returns the number of rows checked, or *ErrChainBroken naming
 // the first row whose hash or link is wrong.
 func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
+	n, _, _, err := VerifyAuditAfter(ctx, db, 0, nil)
+	return n, err
+}
+
+// VerifyAuditAfter checks the rows after row afterID, whose stored hash is prevHash (nil: from the
+// start of the chain), and returns how many it checked and the last row's id and hash, from which a
+// later call continues.
+func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []byte) (n int, lastID int64, lastHash []byte, err error) {
 	rows, err := db.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, prev_hash, hash
-		FROM audit_log ORDER BY id`)
+		FROM audit_log WHERE id > $1 ORDER BY id`, afterID)
 	if err != nil {
-		return 0, err
+		return 0, afterID, prevHash, err
 	}
 	defer rows.Close()
-	prev := make([]byte, sha256.Size)
-	n := 0
+	prev := prevHash
+	if prev == nil {
+		prev = make([]byte, sha256.Size)
+	}
+	lastID = afterID
 	for rows.Next() {
 		var (
 			id, actor            int64
@@ -134,16 +145,16 @@ func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
 			prevHash, storedHash []byte
 		)
 		if err := rows.Scan(&id, &at, &actor, &action, &subject, &details, &ip, &prevHash, &storedHash); err != nil {
-			return n, err
+			return n, lastID, prev, err
 		}
 		if string(prevHash) != string(prev) {
-			return n, &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
+			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
 		}
 		if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
-			return n, &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
+			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
 		}
-		prev = storedHash
+		prev, lastID = storedHash, id
 		n++
 	}
-	return n, rows.Err()
+	return n, lastID, prev, rows.Err()
 }

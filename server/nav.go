@@ -66,6 +66,7 @@ var navigation = []navEntry{
 	{navLink: navLink{Key: "nav.dashboard", Href: "/dashboard"}, Roles: []string{accounts.RoleRegulatorAdmin}},
 	{navLink: navLink{Key: "nav.rounds", Href: "/dashboard/rounds"}, Roles: []string{accounts.RoleRegulatorAdmin}},
 	{navLink: navLink{Key: "nav.rules", Href: "/dashboard/rules"}, Roles: []string{accounts.RoleRegulatorAdmin}},
+	{navLink: navLink{Key: "nav.audit_log", Href: "/audit-log"}, Roles: []string{accounts.RoleRegulatorAdmin}},
 	{navLink: navLink{Key: "nav.inspections", Href: "/inspections"}, Roles: []string{accounts.RoleInspector}},
 	{navLink: navLink{Key: "nav.certificates_mine", Href: "/certificates/mine"}, Roles: []string{accounts.RoleCaregiver}},
 	{navLink: navLink{Key: "nav.certificates", Href: "/certificates"}, Roles: []string{accounts.RoleCentreAdmin, accounts.RoleRegulatorAdmin}},

@@ -47,6 +47,7 @@ type Server struct {
 	apiDocs []apiRoute
 	// routeTable is every route with its permission and scope (scope.go), in registration order.
 	routeTable []*route
+	chain      chainCheck      // how far the audit chain has been verified (audit_log.go)
 	guardOnly  atomic.Bool     // tests only: the guard answers 204 instead of running the handler (see passed)
 	basic      []fiber.Handler // the middleware every request runs, public API included
 
