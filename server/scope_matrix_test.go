@@ -492,7 +492,7 @@ func matrixWant(perm string, scoped scopedness, kind, staffPerm string, a matrix
 func startMatrix(tb testing.TB, opts servertest.Options) (*servertest.Instance, map[string]*client, matrixTargets) {
 	tb.Helper()
 	inner := opts.Server
-	opts.Setup = seedFullDemo
+	opts.Seeded = demoSeeded
 	opts.Server = inner
 	srv := servertest.Start(tb, opts)
 	clients := map[string]*client{"": newClient(tb, srv)}
