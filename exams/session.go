@@ -242,11 +242,9 @@ func (s *Service) Register(ctx context.Context, sessionID, personID int64) (Regi
 	if !s.now().Before(x.LatestStartAt) {
 		return Registration{}, ErrRegistrationClosed
 	}
-	hours := 0.0
-	if s.hours != nil {
-		if hours, err = s.hours.CompletedHours(ctx, personID, x.Occupation, x.OpensAt.AddDate(-1, 0, 0), x.OpensAt); err != nil {
-			return Registration{}, fmt.Errorf("completed hours: %w", err)
-		}
+	hours, err := s.HoursTowards(ctx, personID, x)
+	if err != nil {
+		return Registration{}, fmt.Errorf("completed hours: %w", err)
 	}
 	if hours < x.MinHours {
 		return Registration{}, ErrNotEligible.Wrap(fmt.Errorf("%.1f of %.1f hours", hours, x.MinHours))

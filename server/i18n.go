@@ -8,7 +8,11 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 )
 
 // Translations live in locales/<lang>/<area>.json as flat {"key": "text"} objects; one file per area
@@ -60,6 +64,14 @@ func loadCatalogFS(fsys fs.FS) (*catalog, error) {
 // test makes sure never happens for keys the code and templates use).
 func (c *catalog) T(lang, key string, args ...any) string {
 	text, ok := c.texts[lang][key]
+	if !ok && len(args) > 0 {
+		// A plural message (key|one, key|other …) counts its first argument.
+		if _, plural := c.texts[languages[0]][key+pluralSep+"other"]; plural {
+			if n, isNumber := number(args[0]); isNumber {
+				return c.N(lang, key, n, args[1:]...)
+			}
+		}
+	}
 	if !ok {
 		if text, ok = c.texts[languages[0]][key]; !ok {
 			return key
@@ -71,14 +83,114 @@ func (c *catalog) T(lang, key string, args ...any) string {
 	return text
 }
 
-// Has reports whether every language defines key.
+// Messages about a number of things have one text per CLDR plural category of the language:
+// key|one, key|other (English "1 hour" / "2 hours", "1.5 hours"); Chinese has no plural, so only
+// key|other. The number is formatted by Number and given to the text as its first argument (%s).
+
+// pluralSep joins a plural message's key and its category: "curriculum.hours_n|one".
+const pluralSep = "|"
+
+// pluralForms names the CLDR categories as key suffixes.
+var pluralForms = map[plural.Form]string{plural.Zero: "zero", plural.One: "one", plural.Two: "two", plural.Few: "few", plural.Many: "many", plural.Other: "other"}
+
+// Number formats n for people: at most two decimals, trailing zeros dropped (2.5, 6, 0.25).
+func Number(n float64) string {
+	return strconv.FormatFloat(roundTo(n, 2), 'f', -1, 64)
+}
+
+func roundTo(n float64, decimals int) float64 {
+	p := 1.0
+	for range decimals {
+		p *= 10
+	}
+	if n < 0 {
+		return -float64(int64(-n*p+0.5)) / p
+	}
+	return float64(int64(n*p+0.5)) / p
+}
+
+// number reads a count given to a message: any integer or float, or a number already written out.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float32:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// pluralCategory is the CLDR cardinal category of the number as written (Number's text), in lang.
+func pluralCategory(lang, written string) string {
+	tag, err := language.Parse(lang)
+	if err != nil {
+		tag = language.Chinese
+	}
+	written = strings.TrimPrefix(written, "-")
+	intPart, frac, _ := strings.Cut(written, ".")
+	i, _ := strconv.Atoi(intPart)
+	v := len(frac)
+	t := strings.TrimRight(frac, "0")
+	f, _ := strconv.Atoi("0" + frac)
+	tv, _ := strconv.Atoi("0" + t)
+	return pluralForms[plural.Cardinal.MatchPlural(tag, i, v, len(t), f, tv)]
+}
+
+// N translates a message about n things in lang, choosing key|<category> by the language's plural
+// rules (falling back to key|other); n, formatted by Number, is the first argument, args follow.
+func (c *catalog) N(lang, key string, n float64, args ...any) string {
+	written := Number(n)
+	all := append([]any{written}, args...)
+	for _, k := range []string{key + pluralSep + pluralCategory(lang, written), key + pluralSep + "other"} {
+		if _, ok := c.texts[lang][k]; ok {
+			return c.T(lang, k, all...)
+		}
+	}
+	return c.T(languages[0], key+pluralSep+"other", all...)
+}
+
+// Forms returns a plural message's texts in lang by CLDR category, for scripts that count on the
+// page (with Intl.PluralRules, the same CLDR rules); the number goes where the text has %s.
+func (c *catalog) Forms(lang, key string) map[string]string {
+	out := map[string]string{}
+	for _, f := range pluralForms {
+		if text, ok := c.texts[lang][key+pluralSep+f]; ok {
+			out[f] = text
+		}
+	}
+	if len(out) == 0 {
+		if text, ok := c.texts[languages[0]][key+pluralSep+"other"]; ok {
+			out["other"] = text
+		}
+	}
+	return out
+}
+
+// Has reports whether every language defines key (for a plural message, key|other).
 func (c *catalog) Has(key string) bool {
 	for _, lang := range languages {
-		if _, ok := c.texts[lang][key]; !ok {
+		_, ok := c.texts[lang][key]
+		_, plural := c.texts[lang][key+pluralSep+"other"]
+		if !ok && !plural {
 			return false
 		}
 	}
 	return true
+}
+
+// pluralBase is the message a plural category key belongs to ("x.hours" of "x.hours|one").
+func pluralBase(key string) (string, bool) {
+	base, form, ok := strings.Cut(key, pluralSep)
+	return base, ok && form != "other"
 }
 
 // missing lists keys defined in one language but not in another, as "lang: key".
@@ -92,9 +204,17 @@ func (c *catalog) missing() []string {
 	var out []string
 	for k := range all {
 		for _, lang := range languages {
-			if _, ok := c.texts[lang][k]; !ok {
-				out = append(out, lang+": "+k)
+			if _, ok := c.texts[lang][k]; ok {
+				continue
 			}
+			// A category the other language needs ("one" in English) is not missing from a
+			// language that has no such form (Chinese) as long as it defines the message's other.
+			if base, ok := pluralBase(k); ok {
+				if _, ok := c.texts[lang][base+pluralSep+"other"]; ok {
+					continue
+				}
+			}
+			out = append(out, lang+": "+k)
 		}
 	}
 	sort.Strings(out)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -63,6 +64,18 @@ func loadViews(i18n *catalog) (*views, error) {
 	}
 	funcs := template.FuncMap{
 		"t": i18n.T,
+		// forms is a plural message's texts by CLDR category, as JSON for a script (learn.js).
+		"forms": func(lang, key string) (string, error) {
+			b, err := json.Marshal(i18n.Forms(lang, key))
+			return string(b), err
+		},
+		// num writes a number as people read it (2.5, 6): hours and points with their real value.
+		"num": func(v any) string {
+			if n, ok := number(v); ok {
+				return Number(n)
+			}
+			return fmt.Sprint(v)
+		},
 		// explain is a qualification decision in words, in lang (inspections_workflow.go).
 		"explain":  func(lang string, d audits.Decision) string { return explainDecision(i18n, lang, d) },
 		"certname": func(lang string, c audits.Cert) string { return explainWords(i18n, lang).CertName(c) },
