@@ -73,11 +73,11 @@ func TestAccountsSignupLoginLanguageLogoutOnPhone(t *testing.T) {
 	fill(t, [][2]string{{"#name", name}, {"#phone", phone}, {"#id_number", idNumber}, {"#password", password}, {"#password_confirm", password}})
 	step(t, "signup-filled")
 	submit(t, `main form[action="/signup"] button[type=submit]`)
-	if p := path(t); p != "/account" {
+	if p := path(t); p != "/home" {
 		t.Fatalf("after sign-up the browser is at %s: %s", p, text(t, "main"))
 	}
-	if body := text(t, "main"); !strings.Contains(body, name) || !strings.Contains(body, "我的账号") {
-		t.Errorf("account page lacks the name or title: %q", body)
+	if body := text(t, "main"); !strings.Contains(body, name) || !strings.Contains(body, "注册成功") || !strings.Contains(body, "选一门课程开始学习") {
+		t.Errorf("the new learner's home lacks the name, the welcome or the next step: %q", body)
 	}
 	if me := text(t, "header a.me"); me != name {
 		t.Errorf("header shows %q, want the name", me)

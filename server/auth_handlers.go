@@ -225,7 +225,7 @@ func (s *Server) formError(c *fiber.Ctx, err error, fp *formPage) error {
 
 func (s *Server) loginPage(c *fiber.Ctx) error {
 	if principalOf(c) != nil {
-		return c.Redirect(localPath(c.Query("next", "/account")), fiber.StatusSeeOther)
+		return c.Redirect(homeTarget(localPath(c.Query("next", "/home"))), fiber.StatusSeeOther)
 	}
 	return s.render(c, "login", page{Title: s.i18n.T(langOf(c), "auth.login.title"), Data: formPage{Next: localPath(c.Query("next", "/"))}})
 }
@@ -241,7 +241,7 @@ func (s *Server) loginSubmit(c *fiber.Ctx) error {
 		return s.render(c, "login", page{Title: s.i18n.T(langOf(c), "auth.login.title"), Data: fp})
 	}
 	s.rememberLanguage(c, u.Language)
-	next := fp.Next
+	next := homeTarget(fp.Next)
 	if u.MustChangePassword {
 		next = "/account#password"
 	}
@@ -257,7 +257,7 @@ func (s *Server) rememberLanguage(c *fiber.Ctx, lang string) {
 
 func (s *Server) signupPage(c *fiber.Ctx) error {
 	if principalOf(c) != nil {
-		return c.Redirect("/account", fiber.StatusSeeOther)
+		return c.Redirect("/home", fiber.StatusSeeOther)
 	}
 	return s.render(c, "signup", page{Title: s.i18n.T(langOf(c), "auth.signup.title"), Data: formPage{}})
 }
@@ -280,7 +280,7 @@ func (s *Server) signupSubmit(c *fiber.Ctx) error {
 		}
 		return s.render(c, "signup", page{Title: s.i18n.T(langOf(c), "auth.signup.title"), Data: fp})
 	}
-	return c.Redirect("/account?welcome=1", fiber.StatusSeeOther)
+	return c.Redirect("/home?welcome=1", fiber.StatusSeeOther)
 }
 
 func (s *Server) logoutSubmit(c *fiber.Ctx) error {

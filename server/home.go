@@ -22,6 +22,7 @@ var audiences = []audience{
 
 func (s *Server) routesHome() {
 	s.publicGet("/", s.homePage)
+	s.page("GET", "/home", signedIn, scopeOwn, s.myHomePage) // home_roles.go
 	s.publicGet("/lang/:code", s.switchLanguage)
 }
 

@@ -94,6 +94,9 @@ func (s *Server) navFor(c *fiber.Ctx) []navLink {
 		}
 		if visible {
 			l := e.navLink
+			if l.Key == "nav.home" && principalOf(c) != nil {
+				l.Href = "/home" // a signed-in user's home is their to-do list
+			}
 			l.Active = c.Path() == l.Href
 			out = append(out, l)
 		}

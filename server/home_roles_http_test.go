@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/exams"
+	"shanyu/exams/bank"
+	"shanyu/internal/servertest"
+)
+
+// The signed-in home counts what is really there: a registration awaiting the centre shows on the
+// centre's home (first as an ID card to check, then as one to approve) and leaves it once approved;
+// the learner's home follows the same registration from "you may register" to "the exam is open".
+// Signing in lands on /home.
+func TestHomeCountsAreLiveForCentreAndLearner(t *testing.T) {
+	t.Parallel()
+	var sessionID int64
+	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+		if err := seedDemoAccounts(pool); err != nil {
+			return err
+		}
+		ctx := context.Background()
+		acc, err := demoAccounts(pool)
+		if err != nil {
+			return err
+		}
+		centre, err := acc.OrganisationByCode(ctx, "HZ001")
+		if err != nil {
+			return err
+		}
+		for _, it := range examItems()[:3] {
+			if _, err := bank.Create(ctx, pool, centre.ID, it); err != nil {
+				return err
+			}
+		}
+		svc := exams.New(pool, exams.Options{Identity: acc})
+		b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "首页测试卷", Occupation: "4-10-01-03", Level: 4,
+			Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centre.ID, BlueprintID: b.ID, Name: "首页批次", OpensAt: now.Add(-time.Minute),
+			ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(2 * time.Hour), Duration: time.Hour, TheoryPass: 60, PracticalPass: 60})
+		sessionID = x.ID
+		return err
+	}})
+	sid := strconv.FormatInt(sessionID, 10)
+	regs := `href="/exams/sessions/` + sid + `/registrations"`
+	home := func(c *client) string {
+		t.Helper()
+		r := c.do("GET", "/home", nil, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("/home: %d %s", r.Status, r.Body)
+		}
+		return string(r.Body)
+	}
+
+	// The sign-in form lands on the home page.
+	anon := newClient(t, srv)
+	if r := anon.postForm("/login", url.Values{"username": {"centre"}, "password": {"shanyu-demo"}, "next": {"/"}}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/home" {
+		t.Fatalf("sign-in: %d → %q, want 303 → /home", r.Status, r.Header.Get("Location"))
+	}
+
+	cg := mustLogin(t, srv, "caregiver")
+	if h := home(cg); !strings.Contains(h, "可报名：首页批次") || !strings.Contains(h, "选一门课程开始学习") {
+		t.Fatalf("learner home before registering lacks the session or the first step:\n%s", h)
+	}
+	centre := mustLogin(t, srv, "centre")
+	if h := home(centre); strings.Contains(h, regs) || !strings.Contains(h, "今日考试：首页批次") {
+		t.Fatalf("centre home before any registration: a registrations link, or no exam today:\n%s", h)
+	}
+	if r := cg.do("POST", "/api/v1/exam-sessions/"+sid+"/registrations", nil, map[string]string{"X-CSRF-Token": cg.csrf}); r.Status != http.StatusCreated && r.Status != http.StatusOK {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	if h := home(centre); !strings.Contains(h, "1 位考生待核对身份证") || !strings.Contains(h, regs) || strings.Contains(h, "份报名待审核") {
+		t.Fatalf("centre home after an unverified registration:\n%s", h)
+	}
+	if h := home(cg); !strings.Contains(h, "待审核") {
+		t.Fatalf("learner home does not show the registration's state:\n%s", h)
+	}
+	var regID int64
+	if err := srv.Pool.QueryRow(context.Background(), `SELECT id FROM exam_registrations WHERE session_id = $1`, sessionID).Scan(&regID); err != nil {
+		t.Fatal(err)
+	}
+	rid := strconv.FormatInt(regID, 10)
+	if r := pageForm(centre, "/exams/registrations/"+rid+"/identity", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("verify identity: %d", r.Status)
+	}
+	if h := home(centre); !strings.Contains(h, "1 份报名待审核") || strings.Contains(h, "待核对身份证") {
+		t.Fatalf("centre home after the ID check:\n%s", h)
+	}
+	if r := pageForm(centre, "/exams/registrations/"+rid+"/decision", map[string]string{"approve": "true", "extra_minutes": "0"}); r.Status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	if h := home(centre); strings.Contains(h, regs) || strings.Contains(h, "待审核") {
+		t.Fatalf("centre home still lists the approved registration:\n%s", h)
+	}
+	if h := home(cg); !strings.Contains(h, `href="/exams/sessions/`+sid+`/take"`) || !strings.Contains(h, "考试已开放") {
+		t.Fatalf("learner home does not lead to the open exam:\n%s", h)
+	}
+
+	// In English the counts are plural-aware.
+	if r := centre.do("GET", "/lang/en?next=/home", nil, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("switch language: %d", r.Status)
+	}
+	if h := home(centre); !strings.Contains(h, "Exam today: 首页批次") {
+		t.Fatalf("English centre home:\n%s", h)
+	}
+}
