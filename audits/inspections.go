@@ -777,12 +777,44 @@ func (s *Service) PublicResults(ctx context.Context, limit int) ([]PublicResult,
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.db.Query(ctx, `SELECT i.id, r.name, i.organisation_id, i.finished_at, i.passed, i.summary FROM audit_inspections i
-		JOIN audit_rounds r ON r.id = i.round_id WHERE i.status = 'finished' ORDER BY i.finished_at DESC, i.id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, err
+	list, _, err := s.PublicSearch(ctx, PublicFilter{Limit: limit})
+	return list, err
+}
+
+// PublicFilter narrows the published results: to some institutions (their ids, found by name or
+// district in accounts), one page at a time.
+type PublicFilter struct {
+	Institutions []int64 // nil: every institution; empty but not nil: none
+	Limit        int     // 1–200 (default 50)
+	Offset       int
+}
+
+// PublicSearch pages through finished inspections, newest first, with the number that match.
+func (s *Service) PublicSearch(ctx context.Context, f PublicFilter) ([]PublicResult, int, error) {
+	if f.Institutions != nil && len(f.Institutions) == 0 {
+		return nil, 0, nil
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PublicResult, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	conds, args := []string{"i.status = 'finished'"}, []any{}
+	if f.Institutions != nil {
+		args = append(args, f.Institutions)
+		conds = append(conds, fmt.Sprintf("i.organisation_id = ANY($%d)", len(args)))
+	}
+	where := strings.Join(conds, " AND ")
+	var total int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM audit_inspections i WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	args = append(args, limit, max(f.Offset, 0))
+	rows, err := s.db.Query(ctx, fmt.Sprintf(`SELECT i.id, r.name, i.organisation_id, i.finished_at, i.passed, i.summary FROM audit_inspections i
+		JOIN audit_rounds r ON r.id = i.round_id WHERE %s ORDER BY i.finished_at DESC, i.id DESC LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PublicResult, error) {
 		var p PublicResult
 		var raw []byte
 		if err := r.Scan(&p.InspectionID, &p.RoundName, &p.OrganisationID, &p.FinishedAt, &p.Passed, &raw); err != nil {
@@ -790,4 +822,5 @@ func (s *Service) PublicResults(ctx context.Context, limit int) ([]PublicResult,
 		}
 		return p, json.Unmarshal(raw, &p.Summary)
 	})
+	return list, total, err
 }

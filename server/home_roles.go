@@ -170,7 +170,7 @@ func (s *Server) learnerHome(c *fiber.Ctx, lang string, personID int64) (homeSec
 		case m.Registration == "" && held >= m.Session.MinHours:
 			item.Todo, item.Text = true, s.i18n.T(lang, "home.mine.can_register", m.Session.Name)
 		case m.Registration != "":
-			item.Note = s.i18n.T(lang, "exams.reg."+m.Registration) + " · " + item.Note
+			item.Note = s.i18n.T(lang, "exams.registration") + s.i18n.T(lang, "home.mine.colon") + s.i18n.T(lang, "exams.reg."+m.Registration) + " · " + item.Note
 			if m.Registration == exams.Approved && m.Open {
 				item.Todo, item.Href = true, fmt.Sprintf("/exams/sessions/%d/take", m.Session.ID)
 				item.Text = s.i18n.T(lang, "home.mine.exam_open", m.Session.Name)

@@ -4,10 +4,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,8 +28,8 @@ import (
 func (s *Server) routesInspections() {
 	mine := can("inspections.assigned", "read")
 	work := can("inspections.assigned", "write")
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/public/inspections", Scope: scopePublic, Summary: "Published inspection results: institution, date, result and counts; no personal data", Tag: "public",
-		Query: []string{"limit"}}, s.apiPublicInspections)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/public/inspections", Scope: scopePublic, Summary: "Published inspection results: institution, date, result and counts; no personal data. Search by institution name or code (q, at most 40 characters) and district (a region code); paged (page 1–1000, limit 1–100, default 20)", Tag: "public",
+		Query: []string{"q", "district", "page", "limit"}}, s.apiPublicInspections)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Scope: scopeOwn, Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine}, s.apiMyInspections)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Scope: byInspection("id"), Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine}, s.apiInspection)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/scans", Scope: byInspection("id"), Summary: "Record a scanned or typed certificate code; a resend with the same client_id (an offline scan synchronised later) is stored once",
@@ -233,38 +238,156 @@ type publicResult struct {
 	Summary      audits.Summary `json:"summary"`
 }
 
-func (s *Server) publicResults(c *fiber.Ctx) ([]publicResult, error) {
-	limit, _ := strconv.Atoi(c.Query("limit"))
-	rs, err := s.domains.Audits.PublicResults(c.UserContext(), limit)
-	if err != nil {
-		return nil, err
+// publicQuery is a search of the published results, read from the query string and bounded: the
+// institution's name (or code) in q, a district (any region code: 33, 3301, 330106), a page.
+type publicQuery struct {
+	Q, District string
+	Page, Size  int
+}
+
+// Bounds of the public search.
+const (
+	publicQueryMaxRunes   = 40
+	publicPageSizeDefault = 20
+	publicPageSizeMax     = 100
+	publicPageMax         = 1000
+	publicMatchMax        = 1000 // institutions a name or district may match
+)
+
+func (s *Server) readPublicQuery(c *fiber.Ctx) (publicQuery, error) {
+	q := publicQuery{Q: strings.TrimSpace(strings.Clone(c.Query("q"))), District: strings.TrimSpace(strings.Clone(c.Query("district"))), Page: 1, Size: publicPageSizeDefault}
+	var f failure.Fields
+	if utf8.RuneCountInString(q.Q) > publicQueryMaxRunes || strings.IndexFunc(q.Q, unicode.IsControl) >= 0 {
+		f.Add("q", "audits.public.q_invalid", publicQueryMaxRunes)
 	}
-	out := []publicResult{}
-	for _, r := range rs {
-		o, err := s.accounts.OrganisationByID(c.UserContext(), r.OrganisationID)
-		if err != nil {
-			return nil, err
+	if q.District != "" {
+		if !regionCode.MatchString(q.District) {
+			f.Add("district", "audits.public.district_invalid")
+		} else if _, err := accounts.RegionByCode(c.UserContext(), s.pool, q.District); err != nil {
+			if !errors.Is(err, accounts.ErrRegionNotFound) {
+				return q, err
+			}
+			f.Add("district", "audits.public.district_invalid")
 		}
-		out = append(out, publicResult{InspectionID: r.InspectionID, Round: r.RoundName, Institution: o.Name, CreditCode: o.CreditCode,
+	}
+	number := func(name string, lo, hi int, into *int) {
+		v := c.Query(name)
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			f.Add(name, "audits.public."+name+"_invalid", lo, hi)
+			return
+		}
+		*into = n
+	}
+	number("page", 1, publicPageMax, &q.Page)
+	number("limit", 1, publicPageSizeMax, &q.Size)
+	return q, f.Err()
+}
+
+// regionCode is a region's short code: the province's two digits, then pairs (33, 3301, 330106).
+var regionCode = regexp.MustCompile(`^[0-9]{2}(?:[0-9]{2}){0,2}$`)
+
+// publicPage is one page of the search, with what was asked.
+type publicPage struct {
+	Results []publicResult `json:"results"`
+	Total   int            `json:"total"`
+	Page    int            `json:"page"`
+	Pages   int            `json:"pages"`
+	Limit   int            `json:"limit"`
+}
+
+func (s *Server) publicResults(c *fiber.Ctx, q publicQuery) (publicPage, error) {
+	ctx := c.UserContext()
+	var ids []int64 // nil: every institution
+	if q.Q != "" || q.District != "" {
+		ids = []int64{}
+		for off := 0; off < publicMatchMax; off += 200 {
+			orgs, total, err := s.accounts.ListOrganisations(ctx, accounts.OrgFilter{Kind: accounts.KindInstitution, Region: q.District, Query: q.Q, Limit: 200, Offset: off})
+			if err != nil {
+				return publicPage{}, err
+			}
+			for _, o := range orgs {
+				ids = append(ids, o.ID)
+			}
+			if off+200 >= total || len(orgs) == 0 {
+				break
+			}
+		}
+	}
+	rs, total, err := s.domains.Audits.PublicSearch(ctx, audits.PublicFilter{Institutions: ids, Limit: q.Size, Offset: (q.Page - 1) * q.Size})
+	if err != nil {
+		return publicPage{}, err
+	}
+	out := publicPage{Results: []publicResult{}, Total: total, Page: q.Page, Limit: q.Size, Pages: (total + q.Size - 1) / q.Size}
+	for _, r := range rs {
+		o, err := s.accounts.OrganisationByID(ctx, r.OrganisationID)
+		if err != nil {
+			return publicPage{}, err
+		}
+		out.Results = append(out.Results, publicResult{InspectionID: r.InspectionID, Round: r.RoundName, Institution: o.Name, CreditCode: o.CreditCode,
 			RegionCode: o.RegionCode, FinishedOn: clock.Format(r.FinishedAt, time.DateOnly), FinishedAt: r.FinishedAt, Passed: r.Passed, Summary: r.Summary})
 	}
 	return out, nil
 }
 
 func (s *Server) apiPublicInspections(c *fiber.Ctx) error {
-	rs, err := s.publicResults(c)
+	q, err := s.readPublicQuery(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(map[string]any{"results": rs})
+	p, err := s.publicResults(c, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
 }
 
 func (s *Server) publicInspectionsPage(c *fiber.Ctx) error {
-	rs, err := s.publicResults(c)
+	lang := langOf(c)
+	regions, err := accounts.Regions(c.UserContext(), s.pool)
 	if err != nil {
 		return err
 	}
-	return s.render(c, "public_inspections", page{Title: s.i18n.T(langOf(c), "audits.public.title"), Data: rs})
+	data := fiber.Map{"Regions": regions, "Page": publicPage{Results: []publicResult{}}}
+	q, err := s.readPublicQuery(c)
+	data["Query"] = q
+	if err != nil {
+		fp := formPage{}
+		if ferr := s.formError(c, err, &fp); ferr != nil {
+			return ferr
+		}
+		data["Errors"] = fp.Errors
+		return s.render(c, "public_inspections", page{Title: s.i18n.T(lang, "audits.public.title"), Data: data})
+	}
+	p, err := s.publicResults(c, q)
+	if err != nil {
+		return err
+	}
+	data["Page"] = p
+	link := func(n int) string {
+		v := url.Values{}
+		if q.Q != "" {
+			v.Set("q", q.Q)
+		}
+		if q.District != "" {
+			v.Set("district", q.District)
+		}
+		if q.Size != publicPageSizeDefault {
+			v.Set("limit", strconv.Itoa(q.Size))
+		}
+		v.Set("page", strconv.Itoa(n))
+		return "/inspections/public?" + v.Encode()
+	}
+	if p.Page > 1 {
+		data["Prev"] = link(p.Page - 1)
+	}
+	if p.Page < p.Pages {
+		data["Next"] = link(p.Page + 1)
+	}
+	return s.render(c, "public_inspections", page{Title: s.i18n.T(lang, "audits.public.title"), Data: data})
 }
 
 type inspectionRow struct {

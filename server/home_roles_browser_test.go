@@ -1,0 +1,86 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"shanyu/internal/browsertest"
+	"shanyu/internal/pgtest"
+	"shanyu/internal/servertest"
+)
+
+// TestRoleHomesOnAPhone signs each demo role in on a 360 px phone: the sign-in lands on /home, the
+// role's section is there with at least one to-do linking to its main task, the page never scrolls
+// sideways, and following the to-do opens that task's page. A screenshot of each home is saved as
+// var/screenshots/home-<role>.png (docs/screenshots/<role>.png are made from them).
+func TestRoleHomesOnAPhone(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	vp := browsertest.Phone
+	for _, tc := range []struct {
+		role, user string
+		todo       string // the to-do to follow, a CSS selector inside the role's section
+		lands      string // a prefix of the path it opens
+		sees       string // a selector on that page
+	}{
+		{"caregiver", "caregiver", `.home-caregiver li.todo a[href^="/learn/lessons/"]`, "/learn/lessons/", "#complete, #lesson-done"},
+		{"centre", "centre", `.home-centre li a[href^="/exams/sessions/"]`, "/exams/sessions/", "main h1"},
+		{"institution", "institution", `.home-institution li.todo a`, "/institutions/HZI001/compliance", "#posts"},
+		{"inspector", "inspector", `.home-inspector li.todo a`, "/inspections/", "main h1"},
+		{"regulator", "admin", `.home-regulator li a`, "/dashboard", "main h1"},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			ctx := browsertest.New(t, vp)
+			signIn(t, ctx, srv.URL, "/", tc.user)
+			path, err := chromedp.Run(ctx, chromedp.Evaluate[string]("location.pathname"))
+			if err != nil || path != "/home" {
+				t.Fatalf("after sign-in at %q (%v), want /home", path, err)
+			}
+			body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s home:\n%s", tc.role, body)
+			browsertest.AssertFits(t, ctx, vp)
+			homeScreenshot(t, ctx, tc.role)
+			href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(){ const a = document.querySelector(`+jsString(tc.todo)+`); return a ? a.getAttribute("href") : ""; })()`))
+			if err != nil || href == "" {
+				t.Fatalf("no to-do %s on the %s home (%v)", tc.todo, tc.role, err)
+			}
+			clickAndLoad(t, ctx, tc.todo)
+			path, err = chromedp.Run(ctx, chromedp.Evaluate[string]("location.pathname"))
+			if err != nil || !strings.HasPrefix(path, tc.lands) {
+				t.Fatalf("the to-do %s opened %q (%v), want %s…", href, path, err, tc.lands)
+			}
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(tc.sees))); err != nil {
+				t.Fatalf("%s: %s not shown: %v", path, tc.sees, err)
+			}
+			browsertest.AssertFits(t, ctx, vp)
+		})
+	}
+}
+
+// homeScreenshot saves what the phone shows of a role's home (the screen, not the whole page).
+func homeScreenshot(t *testing.T, ctx context.Context, role string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := pgtest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "var", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "home-"+role+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
