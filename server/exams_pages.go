@@ -53,7 +53,25 @@ func (s *Server) myExamsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "exams_mine", page{Title: s.i18n.T(langOf(c), "exams.mine.title"), Data: fiber.Map{"Items": list, "IdentityVerified": verified}})
+	// Each session shows the hours the candidate holds against what it asks, counted as registration
+	// counts them.
+	type row struct {
+		exams.MySession
+		Held, Need float64
+		Percent    int
+	}
+	rows := make([]row, len(list))
+	for i, m := range list {
+		held, err := s.domains.Exams.HoursTowards(c.UserContext(), personOf(c), m.Session)
+		if err != nil {
+			return err
+		}
+		rows[i] = row{MySession: m, Held: held, Need: m.Session.MinHours, Percent: 100}
+		if m.Session.MinHours > 0 {
+			rows[i].Percent = min(100, int(held*100/m.Session.MinHours))
+		}
+	}
+	return s.render(c, "exams_mine", page{Title: s.i18n.T(langOf(c), "exams.mine.title"), Data: fiber.Map{"Items": rows, "IdentityVerified": verified}})
 }
 
 func (s *Server) registerSubmit(c *fiber.Ctx) error {

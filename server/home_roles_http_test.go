@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -116,3 +117,70 @@ func TestHomeCountsAreLiveForCentreAndLearner(t *testing.T) {
 		t.Fatalf("English centre home:\n%s", h)
 	}
 }
+
+// The hours a learner holds are shown against what each open session asks, on the exams list and
+// the home page, counted as registration counts them: short of 100 hours the home does not offer to
+// register (and registration refuses); at exactly the hours held it does.
+func TestExamHoursHeldAgainstEachSession(t *testing.T) {
+	t.Parallel()
+	ids := map[string]int64{}
+	var held float64
+	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+		if err := seedDemo(pool); err != nil {
+			return err
+		}
+		ctx := context.Background()
+		acc, err := demoAccounts(pool)
+		if err != nil {
+			return err
+		}
+		u, err := acc.UserByUsername(ctx, "caregiver")
+		if err != nil {
+			return err
+		}
+		// Counted independently of the code under test: the ledger's sum over the year before now.
+		if err := pool.QueryRow(ctx, `SELECT coalesce(sum(hours), 0)::float8 FROM hours_ledger WHERE person_id = $1 AND occupation_code = '4-10-01-03'
+			AND earned_at >= now() - interval '1 year'`, u.PersonID).Scan(&held); err != nil {
+			return err
+		}
+		if held <= 0 {
+			return errNoDemoHours
+		}
+		var centreID, blueprintID int64
+		if err := pool.QueryRow(ctx, `SELECT b.organisation_id, b.id FROM exam_blueprints b WHERE b.occupation = '4-10-01-03' ORDER BY b.id LIMIT 1`).Scan(&centreID, &blueprintID); err != nil {
+			return err
+		}
+		svc := exams.New(pool, exams.Options{Identity: acc})
+		now := time.Now()
+		for name, need := range map[string]float64{"学时不足批次": 100, "学时恰好批次": held} {
+			x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centreID, BlueprintID: blueprintID, Name: name, Occupation: "4-10-01-03", Level: 4,
+				OpensAt: now.Add(time.Hour), ClosesAt: now.Add(4 * time.Hour), LatestStartAt: now.Add(3 * time.Hour), Duration: time.Hour,
+				TheoryPass: 60, PracticalPass: 60, MinHours: need})
+			if err != nil {
+				return err
+			}
+			ids[name] = x.ID
+		}
+		return nil
+	}})
+	cg := mustLogin(t, srv, "caregiver")
+	h := cg.do("GET", "/exams", nil, nil)
+	list := string(h.Body)
+	short := "学时 " + strconv.FormatFloat(held, 'f', -1, 64) + " / 要求 100"
+	exact := "学时 " + strconv.FormatFloat(held, 'f', -1, 64) + " / 要求 " + strconv.FormatFloat(held, 'f', -1, 64)
+	if h.Status != http.StatusOK || !strings.Contains(list, short) || !strings.Contains(list, exact) || !strings.Contains(list, `<progress max="100" value="`) {
+		t.Fatalf("/exams lacks %q or %q:\n%s", short, exact, list)
+	}
+	home := string(cg.do("GET", "/home", nil, nil).Body)
+	if !strings.Contains(home, short) || strings.Contains(home, "可报名：学时不足批次") || !strings.Contains(home, "可报名：学时恰好批次") {
+		t.Fatalf("home and the hours rule disagree:\n%s", home)
+	}
+	if r := cg.send("POST", "/api/v1/exam-sessions/"+strconv.FormatInt(ids["学时不足批次"], 10)+"/registrations", nil); r.Status != http.StatusForbidden {
+		t.Fatalf("registering short of hours: %d %s", r.Status, r.Body)
+	}
+	if r := cg.send("POST", "/api/v1/exam-sessions/"+strconv.FormatInt(ids["学时恰好批次"], 10)+"/registrations", nil); r.Status != http.StatusCreated && r.Status != http.StatusOK {
+		t.Fatalf("registering with exactly the hours: %d %s", r.Status, r.Body)
+	}
+}
+
+var errNoDemoHours = errors.New("the demo caregiver holds no hours of 4-10-01-03")

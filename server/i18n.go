@@ -150,6 +150,14 @@ func pluralCategory(lang, written string) string {
 func (c *catalog) N(lang, key string, n float64, args ...any) string {
 	written := Number(n)
 	all := append([]any{written}, args...)
+	for i, a := range all {
+		switch x := a.(type) { // other quantities in the message read like the count (2.5, not 2.500000)
+		case float64:
+			all[i] = Number(x)
+		case float32:
+			all[i] = Number(float64(x))
+		}
+	}
 	for _, k := range []string{key + pluralSep + pluralCategory(lang, written), key + pluralSep + "other"} {
 		if _, ok := c.texts[lang][k]; ok {
 			return c.T(lang, k, all...)
