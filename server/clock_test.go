@@ -16,11 +16,11 @@ import (
 // clockPages are the main pages of every role, rendered by TestPagesDoNotDependOnTheProcessZone.
 var clockPages = map[string][]string{
 	"":            {"/inspections/public", "/verify"},
-	"caregiver":   {"/exams", "/exams/results", "/hours", "/certificates/mine", "/sessions", "/learn"},
-	"centre":      {"/centre/courses", "/centre/sessions", "/centre/calendar", "/centres/HZ001/exams", "/certificates", "/certificates?expiring_days=365"},
-	"institution": {"/institutions/HZI001/compliance"},
-	"inspector":   {"/inspections"},
-	"admin":       {"/dashboard", "/dashboard/rounds"},
+	"caregiver":   {"/home", "/exams", "/exams/results", "/hours", "/certificates/mine", "/sessions", "/learn"},
+	"centre":      {"/home", "/centre/courses", "/centre/sessions", "/centre/calendar", "/centres/HZ001/exams", "/certificates", "/certificates?expiring_days=365"},
+	"institution": {"/home", "/institutions/HZI001/compliance"},
+	"inspector":   {"/home", "/inspections"},
+	"admin":       {"/home", "/dashboard", "/dashboard/rounds"},
 }
 
 // varying are the parts of a page that differ from one request to the next whatever the clock:

@@ -35,6 +35,10 @@ func TestPluralMessagesFollowCLDRRules(t *testing.T) {
 		{"zh-CN", "curriculum.hours_of", []any{"2.5", "1"}, "已获 1 / 要求 2.5 学时"},
 		{"zh-CN", "curriculum.lessons_done", []any{3, 2}, "已完成 2/3 课时"},
 		{"zh-CN", "exams.hours_held", []any{10.0, 6.5}, "学时 6.5 / 要求 10"},
+		{"en", "bank.total", []any{1}, "1 question"},
+		{"en", "bank.notice.retire", []any{2}, "Retired 2 questions"},
+		{"en", "audits.import.done", []any{1}, "1 person imported."},
+		{"zh-CN", "bank.total", []any{1}, "共 1 道题"},
 		{"en", "exams.hours_held", []any{1.0, 0.25}, "0.25 of 1 hour required"},
 		{"en", "exams.hours_held", []any{2.5, 1.0}, "1 of 2.5 hours required"},
 	}
