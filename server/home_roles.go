@@ -290,6 +290,9 @@ func (s *Server) institutionHome(c *fiber.Ctx, lang, code string) (homeSection, 
 	add(classProblems(r.Classes), "home.mine.class_problems", "classes")
 	add(len(r.CheckIssues), "home.mine.checks_due", "checks")
 	add(len(r.Expiring), "home.mine.expiring", "expiring")
+	if len(sec.Items) == 0 {
+		sec.Items = append(sec.Items, homeItem{Href: page, Text: sec.Empty})
+	}
 	return sec, nil
 }
 

@@ -42,6 +42,14 @@ func TestHomeCountsAreLiveForCentreAndLearner(t *testing.T) {
 				return err
 			}
 		}
+		// The centre administrator also runs an institution: their home shows both parts.
+		cu, err := acc.UserByUsername(ctx, "centre")
+		if err != nil {
+			return err
+		}
+		if err := acc.AddGrant(ctx, 0, cu.ID, "institution_admin", "org:HZI001"); err != nil {
+			return err
+		}
 		svc := exams.New(pool, exams.Options{Identity: acc})
 		b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "首页测试卷", Occupation: "4-10-01-03", Level: 4,
 			Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
@@ -76,7 +84,8 @@ func TestHomeCountsAreLiveForCentreAndLearner(t *testing.T) {
 		t.Fatalf("learner home before registering lacks the session or the first step:\n%s", h)
 	}
 	centre := mustLogin(t, srv, "centre")
-	if h := home(centre); strings.Contains(h, regs) || !strings.Contains(h, "今日考试：首页批次") {
+	if h := home(centre); strings.Contains(h, regs) || !strings.Contains(h, "今日考试：首页批次") ||
+		!strings.Contains(h, "培训机构待办") || !strings.Contains(h, "托育机构待办") || !strings.Contains(h, `href="/institutions/HZI001/compliance#`) {
 		t.Fatalf("centre home before any registration: a registrations link, or no exam today:\n%s", h)
 	}
 	if r := cg.do("POST", "/api/v1/exam-sessions/"+sid+"/registrations", nil, map[string]string{"X-CSRF-Token": cg.csrf}); r.Status != http.StatusCreated && r.Status != http.StatusOK {
