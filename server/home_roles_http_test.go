@@ -3,8 +3,11 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"shanyu/exams"
 	"shanyu/exams/bank"
+	"shanyu/internal/clock"
 	"shanyu/internal/servertest"
 )
 
@@ -189,6 +193,22 @@ func TestExamHoursHeldAgainstEachSession(t *testing.T) {
 	}
 	if r := cg.send("POST", "/api/v1/exam-sessions/"+strconv.FormatInt(ids["学时恰好批次"], 10)+"/registrations", nil); r.Status != http.StatusCreated && r.Status != http.StatusOK {
 		t.Fatalf("registering with exactly the hours: %d %s", r.Status, r.Body)
+	}
+
+	// The transcript of "everything" prints the period it covers, not 2000 – 2099.
+	pdf := cg.do("GET", "/hours.pdf", nil, nil)
+	if pdf.Status != http.StatusOK {
+		t.Fatalf("/hours.pdf: %d", pdf.Status)
+	}
+	file := filepath.Join(t.TempDir(), "hours.pdf")
+	if err := os.WriteFile(file, pdf.Body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := runTool(t, "pdftotext", "-layout", file, "-")
+	today := clock.Today(time.Now())
+	if strings.Contains(text, "2000年") || strings.Contains(text, "2099年") || strings.Contains(text, "2100年") ||
+		!strings.Contains(text, fmt.Sprintf("%d年%d月%d日", today.Year(), today.Month(), today.Day())) {
+		t.Fatalf("transcript period:\n%s", text)
 	}
 }
 
