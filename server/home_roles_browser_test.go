@@ -6,8 +6,11 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -63,7 +66,40 @@ func TestRoleHomesOnAPhone(t *testing.T) {
 				t.Fatalf("%s: %s not shown: %v", path, tc.sees, err)
 			}
 			browsertest.AssertFits(t, ctx, vp)
+			if tc.role == "caregiver" {
+				lessonCountsDown(t, ctx)
+			}
 		})
+	}
+}
+
+// lessonCountsDown checks that the lesson page's hint under the complete button counts down with
+// the button instead of staying at the minimum time it was rendered with.
+func lessonCountsDown(t *testing.T, ctx context.Context) {
+	t.Helper()
+	read := func() (hint, button int) {
+		t.Helper()
+		texts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[(document.getElementById("remaining") || {}).textContent || "", document.getElementById("complete").textContent]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		num := func(s string) int {
+			m := regexp.MustCompile(`[0-9]+`).FindString(s)
+			n, _ := strconv.Atoi(m)
+			return n
+		}
+		return num(texts[0]), num(texts[1])
+	}
+	h1, b1 := read()
+	if h1 == 0 {
+		t.Skip("the demo's next lesson has no study time left to count down")
+	}
+	if err := chromedp.Do(ctx, chromedp.Sleep(2500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	h2, b2 := read()
+	if h2 >= h1 || b2 >= b1 || h2-b2 > 1 || b2-h2 > 1 {
+		t.Errorf("lesson hint %d → %d while the button went %d → %d: they should count down together", h1, h2, b1, b2)
 	}
 }
 
