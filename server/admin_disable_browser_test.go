@@ -22,7 +22,7 @@ import (
 // the Hangzhou learner is refused.
 func TestAdminDisablesAnAccountFromTheUserPage(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	cand := mustLogin(t, srv, "caregiver")
 	mine := decodeJSON[struct {
 		Items []struct {

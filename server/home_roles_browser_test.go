@@ -25,7 +25,7 @@ import (
 // var/screenshots/home-<role>.png (docs/screenshots/<role>.png are made from them).
 func TestRoleHomesOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	vp := browsertest.Phone
 	for _, tc := range []struct {
 		role, user string

@@ -14,7 +14,7 @@ import (
 // endpoint and on the page.
 func TestPublicInspectionsSearchAndPages(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	anon := newClient(t, srv)
 	type result struct {
 		InspectionID int64  `json:"inspection_id"`

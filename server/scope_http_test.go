@@ -241,7 +241,7 @@ func TestScopeAuditLogViewerFilteredToTheRegion(t *testing.T) {
 // course), and reads their record by id on the same rule; the province admin lists every learner.
 func TestScopeRelatedLearnersListedToTheRegion(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	admin, nb := mustLogin(t, srv, "admin"), mustLogin(t, srv, "regulator.nb")
 	listed := func(c *client, username string) bool {
 		r := c.do("GET", "/api/v1/admin/users?limit=200&q="+username, nil, nil)
