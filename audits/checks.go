@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +56,29 @@ type CheckIssue struct {
 	Kind     string
 	Reason   string // missing, outdated, record_found
 	On       time.Time
+	// Required: a rule of the policy requires this check for one of the person's posts, so a missing or
+	// outdated one is a fault (red, counted), not only a flag.
+	Required bool
+}
+
+// Fault reports whether the issue fails compliance and the inspection: a record found, or a check the
+// policy requires for the person's post that is missing or older than CheckValidMonths.
+func (ci CheckIssue) Fault() bool { return ci.Reason == "record_found" || ci.Required }
+
+// policyChecks are the check kinds the policy requires for any of these decisions' posts (a
+// requirement group that a check:<kind> token satisfies).
+func policyChecks(ds []Decision) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range ds {
+		for _, n := range d.Needs {
+			for _, tok := range n.Accepted {
+				if k, ok := strings.CutPrefix(tok, "check:"); ok {
+					out[k] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 var errCheckDocument = failure.Field("document", "audits.check_document_type")
@@ -165,21 +189,23 @@ func latestChecks(cs []Check) map[string]Check {
 	return out
 }
 
-// checkIssues flags a member's required checks that are missing or outdated, and any check whose
-// latest result found a record.
-func checkIssues(m Member, cs []Check, on time.Time) []CheckIssue {
+// checkIssues flags a member's yearly checks that are missing or outdated, and any check whose
+// latest result found a record; byPolicy are the kinds the policy requires for the member's posts
+// (their missing or outdated check is a fault).
+func checkIssues(m Member, cs []Check, on time.Time, byPolicy map[string]bool) []CheckIssue {
 	latest := latestChecks(cs)
 	var out []CheckIssue
 	for _, k := range CheckKinds {
 		c, ok := latest[k]
+		yearly := contains(RequiredChecks, k) || byPolicy[k]
 		switch {
-		case !ok && contains(RequiredChecks, k):
-			out = append(out, CheckIssue{RosterID: m.ID, Name: m.Name, Kind: k, Reason: "missing"})
+		case !ok && yearly:
+			out = append(out, CheckIssue{RosterID: m.ID, Name: m.Name, Kind: k, Reason: "missing", Required: byPolicy[k]})
 		case !ok:
 		case c.Result == "record_found":
-			out = append(out, CheckIssue{RosterID: m.ID, Name: m.Name, Kind: k, Reason: "record_found", On: c.CheckedOn})
-		case !c.Current(on) && contains(RequiredChecks, k):
-			out = append(out, CheckIssue{RosterID: m.ID, Name: m.Name, Kind: k, Reason: "outdated", On: c.CheckedOn})
+			out = append(out, CheckIssue{RosterID: m.ID, Name: m.Name, Kind: k, Reason: "record_found", On: c.CheckedOn, Required: byPolicy[k]})
+		case !c.Current(on) && yearly:
+			out = append(out, CheckIssue{RosterID: m.ID, Name: m.Name, Kind: k, Reason: "outdated", On: c.CheckedOn, Required: byPolicy[k]})
 		}
 	}
 	return out

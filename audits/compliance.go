@@ -58,8 +58,9 @@ type Report struct {
 	OverCapacity bool
 	Capacity     int
 	PerCarer     int // a home point's children per carer
-	// CheckIssues are missing, outdated or adverse background checks; a check that found a record is a
-	// fault, the others are flags (the law requiring yearly checks is a draft).
+	// CheckIssues are missing, outdated or adverse background checks; a check that found a record, or a
+	// missing or outdated one the policy requires for the person's post, is a fault; the others are
+	// flags (the law requiring yearly checks is a draft).
 	CheckIssues []CheckIssue
 	// CertProblems are the roster's certificates that are expired, suspended or revoked now (and not
 	// replaced by a valid one of the same occupation and level or better): each is a fault.
@@ -97,7 +98,7 @@ func certProblems(m Member, certs []Cert, on time.Time) []CertProblem {
 
 // Compliant is true when nothing is wrong (expiring documents are warnings, not faults).
 func (r Report) Compliant() bool {
-	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 || r.OverCapacity || r.RecordsFound() > 0 {
+	if r.Unqualified > 0 || len(r.MissingPosts) > 0 || len(r.BarredOnRoster) > 0 || len(r.CertProblems) > 0 || r.OverCapacity || r.CheckFaults() > 0 {
 		return false
 	}
 	for _, c := range r.Classes {
@@ -106,6 +107,18 @@ func (r Report) Compliant() bool {
 		}
 	}
 	return true
+}
+
+// CheckFaults counts background-check issues that are faults: a record found, or a check the policy
+// requires for the person's post missing or older than 12 months.
+func (r Report) CheckFaults() int {
+	n := 0
+	for _, c := range r.CheckIssues {
+		if c.Fault() {
+			n++
+		}
+	}
+	return n
 }
 
 // RecordsFound counts background checks whose latest result found a record.
@@ -125,7 +138,7 @@ func (r Report) Issues() int {
 	if r.OverCapacity {
 		n++
 	}
-	n += r.RecordsFound()
+	n += r.CheckFaults()
 	for _, c := range r.Classes {
 		if c.OverSize {
 			n++
@@ -155,6 +168,7 @@ type world struct {
 	barred   map[int64]bool
 	kinds    map[int64]string  // home points; absent: a centre
 	checks   map[int64][]Check // background checks by roster id
+	regions  map[int64]string  // each institution's region code: regional rules apply by it
 	orgOrder []int64
 }
 
@@ -272,6 +286,9 @@ func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.
 	if w.checks, err = loadChecks(ctx, db, orgIDs); err != nil {
 		return nil, fmt.Errorf("background checks: %w", err)
 	}
+	if w.regions, err = s.regionsOf(ctx, w, orgIDs); err != nil {
+		return nil, fmt.Errorf("regions: %w", err)
+	}
 	if s.certs != nil && len(people) > 0 {
 		platform, err := s.certs.ForPeople(ctx, people)
 		if err != nil {
@@ -296,7 +313,34 @@ func (w *world) classType(orgID int64, typ string) ClassType {
 
 func (w *world) facts(m Member, on time.Time) PersonFacts {
 	return PersonFacts{Certificates: w.certs[m.PersonID], HealthValidUntil: m.HealthValidUntil,
-		NoCriminalRecordIssued: m.NoCriminalRecordOn, Barred: w.barred[m.PersonID], On: on, Checks: w.checks[m.ID]}
+		NoCriminalRecordIssued: m.NoCriminalRecordOn, Barred: w.barred[m.PersonID], On: on, Checks: w.checks[m.ID],
+		Region: w.regions[m.OrganisationID]}
+}
+
+// regionsOf asks accounts for the region of every institution loaded (those asked for, or all with a
+// roster or classes), so that regional rules apply by it.
+func (s *Service) regionsOf(ctx context.Context, w *world, orgIDs []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if s.accounts == nil {
+		return out, nil
+	}
+	ids := orgIDs
+	if ids == nil {
+		ids = append([]int64(nil), w.orgOrder...)
+		for id := range w.classes {
+			if len(w.members[id]) == 0 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	orgs, err := s.accounts.Organisations(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, o := range orgs {
+		out[id] = o.RegionCode
+	}
+	return out, nil
 }
 
 // report checks one institution against the policy, its class types and the staffing rules.
@@ -317,17 +361,18 @@ func (s *Service) report(p *Policy, w *world, orgID int64, on time.Time) (Report
 			r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: "health", On: m.HealthValidUntil})
 		}
 		r.CertProblems = append(r.CertProblems, certProblems(m, f.Certificates, on)...)
-		r.CheckIssues = append(r.CheckIssues, checkIssues(m, f.Checks, on)...)
 		for _, c := range f.Certificates {
 			if c.Status == CertValid && soon(c.ExpiresOn) {
 				r.Expiring = append(r.Expiring, Expiry{RosterID: m.ID, Name: m.Name, What: c.Number, On: c.ExpiresOn})
 			}
 		}
+		var decisions []Decision
 		for _, a := range w.posts[m.ID] {
 			d, err := p.Decide(a.Post, f)
 			if err != nil {
 				return r, err
 			}
+			decisions = append(decisions, d)
 			r.Assignments = append(r.Assignments, AssignmentCheck{AssignmentID: a.ID, RosterID: m.ID, Name: m.Name, IDLast4: m.IDLast4,
 				Post: a.Post, ClassID: a.ClassID, Decision: d, Barred: f.Barred})
 			if !d.Qualified {
@@ -342,6 +387,7 @@ func (s *Service) report(p *Policy, w *world, orgID int64, on time.Time) (Report
 				qualifiedIn[a.ClassID][m.ID] = true
 			}
 		}
+		r.CheckIssues = append(r.CheckIssues, checkIssues(m, f.Checks, on, policyChecks(decisions))...)
 	}
 	r.Kind = KindCentre
 	if w.kinds[orgID] == KindHomePoint {

@@ -366,6 +366,8 @@ type ScanResult struct {
 	Decisions   []Decision  `json:"decisions,omitempty"`
 	Barred      bool        `json:"barred,omitempty"`
 	Classes     []ClassLink `json:"classes,omitempty"`
+	// CheckIssues are the person's missing, outdated or adverse background checks at the scan.
+	CheckIssues []CheckIssue `json:"check_issues,omitempty"`
 }
 
 // ClassLink names the class of a caregiver assignment.
@@ -685,6 +687,7 @@ func (s *Service) resolve(ctx context.Context, db querier, orgID int64, code, re
 				res.Classes = append(res.Classes, ClassLink{Post: a.Post, ClassID: a.ClassID})
 			}
 		}
+		res.CheckIssues = checkIssues(m, w.checks[m.ID], day(on), policyChecks(res.Decisions))
 	}
 	return res, nil
 }

@@ -68,6 +68,9 @@ type PersonFacts struct {
 	Barred                 bool      // 从业禁止 in force
 	On                     time.Time // the day of the check
 	Checks                 []Check   // background checks, newest first per kind (checks.go)
+	// Region is the code of the institution's region: a regional rule applies in its region and below.
+	// Empty: the rules for everywhere only.
+	Region string
 }
 
 // Gap says why a requirement group of a post is not met.
@@ -96,7 +99,7 @@ type Need struct {
 // Policy is the qualification policy: the default file plus regional rules.
 type Policy struct {
 	e     *casbin.SyncedEnforcer
-	rules [][]string // allow rules: token, post, group
+	rules [][]string // allow rules: token, region domain, post, group
 	// memo keeps, per post and set of held tokens, which rules matched and which groups stayed unmet:
 	// that part of a decision depends on nothing else, and a province has few distinct combinations.
 	memo sync.Map // string → outcome
@@ -110,18 +113,24 @@ type outcome struct {
 }
 
 // NewPolicy builds the policy from the default file and extra lines (regional rules, each
-// "p, token, post, group, allow|deny" or "g, higher, lower").
+// "p, token, region:<code>*|region:*, post, group, allow|deny" or "g, higher, lower").
 func NewPolicy(extra []string) (*Policy, error) {
 	m, err := model.NewModelFromString(qualificationModel)
 	if err != nil {
 		return nil, fmt.Errorf("qualification model: %w", err)
 	}
 	var lines []string
-	for _, l := range append(strings.Split(qualificationPolicy, "\n"), extra...) {
+	defaults := strings.Split(qualificationPolicy, "\n")
+	for i, l := range append(defaults, extra...) {
 		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "#") {
-			lines = append(lines, l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
 		}
+		// A regional line without a region (as stored before rules had one) applies everywhere.
+		if parts := strings.Split(l, ","); i >= len(defaults) && len(parts) == 5 && strings.TrimSpace(parts[0]) == "p" {
+			l = strings.Join(append(parts[:2], append([]string{" " + RuleDomain("")}, parts[2:]...)...), ",")
+		}
+		lines = append(lines, l)
 	}
 	e, err := casbin.NewSyncedEnforcer(m, stringadapter.NewAdapter(strings.Join(lines, "\n")))
 	if err != nil {
@@ -133,8 +142,8 @@ func NewPolicy(extra []string) (*Policy, error) {
 		return nil, err
 	}
 	for _, r := range rules {
-		if len(r) == 4 && r[3] == "allow" {
-			p.rules = append(p.rules, r[:3])
+		if len(r) == 5 && r[4] == "allow" {
+			p.rules = append(p.rules, r[:4])
 		}
 	}
 	return p, nil
@@ -145,7 +154,7 @@ func (p *Policy) Posts() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range p.rules {
-		if post, ok := strings.CutPrefix(r[1], "post:"); ok && !strings.Contains(post, "*") && !seen[post] {
+		if post, ok := strings.CutPrefix(r[2], "post:"); ok && !strings.Contains(post, "*") && !seen[post] {
 			seen[post] = true
 			out = append(out, post)
 		}
@@ -154,25 +163,50 @@ func (p *Policy) Posts() []string {
 	return out
 }
 
-// known reports whether a rule names the post itself (wildcard rules add to posts, they make none).
-func (p *Policy) known(post string) bool {
+// requestDomain is the casbin domain a decision in an institution of that region is asked in.
+func requestDomain(region string) string { return "region:" + region }
+
+// RuleDomain is the domain of a rule for a region and every region below it; "" is everywhere.
+func RuleDomain(region string) string { return "region:" + region + "*" }
+
+// RuleRegion is the region code of a rule domain ("" for everywhere).
+func RuleRegion(domain string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(domain, "region:"), "*")
+}
+
+// knownSomewhere reports whether a rule of any region names the post (a post that may be assigned).
+func (p *Policy) knownSomewhere(post string) bool {
 	for _, r := range p.rules {
-		if r[1] == "post:"+post {
+		if r[2] == "post:"+post {
 			return true
 		}
 	}
 	return false
 }
 
-// groups returns a post's requirement groups and, per group, the tokens that satisfy it.
-func (p *Policy) groups(post string) (names []string, tokens map[string][]string) {
+// inRegion reports whether a rule of that domain applies in the region.
+func inRegion(domain, region string) bool { return util.KeyMatch(requestDomain(region), domain) }
+
+// known reports whether a rule in force in the region names the post itself (wildcard rules add to
+// posts, they make none).
+func (p *Policy) known(post, region string) bool {
+	for _, r := range p.rules {
+		if r[2] == "post:"+post && inRegion(r[1], region) {
+			return true
+		}
+	}
+	return false
+}
+
+// groups returns a post's requirement groups in the region and, per group, the tokens that satisfy it.
+func (p *Policy) groups(post, region string) (names []string, tokens map[string][]string) {
 	tokens = map[string][]string{}
 	for _, r := range p.rules {
-		if util.KeyMatch("post:"+post, r[1]) {
-			if _, ok := tokens[r[2]]; !ok {
-				names = append(names, r[2])
+		if util.KeyMatch("post:"+post, r[2]) && inRegion(r[1], region) {
+			if _, ok := tokens[r[3]]; !ok {
+				names = append(names, r[3])
 			}
-			tokens[r[2]] = append(tokens[r[2]], r[0])
+			tokens[r[3]] = append(tokens[r[3]], r[0])
 		}
 	}
 	return names, tokens
@@ -209,21 +243,21 @@ func usable(c Cert, on time.Time) bool {
 // day is the civil date of a check: see clock.Day.
 func day(t time.Time) time.Time { return clock.Day(t) }
 
-// Decide says whether a person with these facts may hold the post, which rule allowed each
-// requirement, or what is missing.
+// Decide says whether a person with these facts may hold the post in an institution of the facts'
+// region, which rule allowed each requirement, or what is missing.
 func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
 	d := Decision{Post: post}
-	if !p.known(post) && !f.Barred {
+	if !p.known(post, f.Region) && !f.Barred {
 		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "unknown_post"})
 		return d, nil
 	}
 	held := Tokens(f)
 	sort.Strings(held)
-	key := post + "\x00" + strconv.FormatBool(f.Barred) + "\x00" + strings.Join(held, "\x00")
+	key := post + "\x00" + f.Region + "\x00" + strconv.FormatBool(f.Barred) + "\x00" + strings.Join(held, "\x00")
 	o, ok := p.memo.Load(key)
 	if !ok {
 		var err error
-		if o, err = p.evaluate(post, held, f.Barred); err != nil {
+		if o, err = p.evaluate(post, f.Region, held, f.Barred); err != nil {
 			return d, err
 		}
 		p.memo.Store(key, o)
@@ -234,11 +268,11 @@ func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
 		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "barred"})
 		return d, nil
 	}
-	if !p.known(post) {
+	if !p.known(post, f.Region) {
 		d.Gaps = append(d.Gaps, Gap{Group: "*", Reason: "unknown_post"})
 		return d, nil
 	}
-	names, groupTokens := p.groups(post)
+	names, groupTokens := p.groups(post, f.Region)
 	for _, g := range names {
 		d.Needs = append(d.Needs, Need{Group: g, Accepted: groupTokens[g], MetBy: out.met[g]})
 	}
@@ -249,11 +283,12 @@ func (p *Policy) Decide(post string, f PersonFacts) (Decision, error) {
 	return d, nil
 }
 
-// evaluate runs the enforcer for one post and set of held tokens.
-func (p *Policy) evaluate(post string, held []string, barred bool) (outcome, error) {
+// evaluate runs the enforcer for one post, region and set of held tokens.
+func (p *Policy) evaluate(post, region string, held []string, barred bool) (outcome, error) {
 	o := outcome{met: map[string]string{}}
+	dom := requestDomain(region)
 	if barred {
-		ok, explain, err := p.e.EnforceEx("status:barred", "post:"+post, "*")
+		ok, explain, err := p.e.EnforceEx("status:barred", dom, "post:"+post, "*")
 		if err != nil {
 			return o, err
 		}
@@ -263,11 +298,11 @@ func (p *Policy) evaluate(post string, held []string, barred bool) (outcome, err
 			return o, nil
 		}
 	}
-	names, _ := p.groups(post)
+	names, _ := p.groups(post, region)
 	for _, g := range names {
 		met := false
 		for _, tok := range held {
-			ok, explain, err := p.e.EnforceEx(tok, "post:"+post, g)
+			ok, explain, err := p.e.EnforceEx(tok, dom, "post:"+post, g)
 			if err != nil {
 				return o, err
 			}
@@ -285,9 +320,10 @@ func (p *Policy) evaluate(post string, held []string, barred bool) (outcome, err
 	return o, nil
 }
 
-// EnforceRaw runs the enforcer once, without the memo (for measurements).
-func (p *Policy) EnforceRaw(token, post, group string) (bool, error) {
-	return p.e.Enforce(token, "post:"+post, group)
+// EnforceRaw runs the enforcer once for an institution of the region, without the memo (for
+// measurements).
+func (p *Policy) EnforceRaw(token, region, post, group string) (bool, error) {
+	return p.e.Enforce(token, requestDomain(region), "post:"+post, group)
 }
 
 // why explains an unmet group from the person's certificates and documents.
@@ -297,6 +333,15 @@ func (p *Policy) why(group string, accepted []string, f PersonFacts) Gap {
 		switch {
 		case tok == "doc:health" && !f.HealthValidUntil.IsZero():
 			return Gap{Group: group, Reason: "expired", Detail: "doc:health until " + f.HealthValidUntil.Format("2006-01-02")}
+		case strings.HasPrefix(tok, "check:"):
+			// A required background check: older than a year, or its latest result found a record.
+			if c, ok := latestChecks(f.Checks)[strings.TrimPrefix(tok, "check:")]; ok {
+				reason := "outdated"
+				if c.Result == "record_found" {
+					reason = "record_found"
+				}
+				return Gap{Group: group, Reason: reason, Detail: c.CheckedOn.Format("2006-01-02")}
+			}
 		case strings.HasPrefix(tok, "qual:"):
 			parts := strings.Split(tok, ":")
 			if len(parts) != 3 {

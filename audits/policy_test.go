@@ -153,3 +153,83 @@ func TestUnknownPost(t *testing.T) {
 		t.Fatalf("%+v %v", d, err)
 	}
 }
+
+// A regional rule carries its region in the casbin domain: it applies in that region and every
+// region below it (codes nest by prefix), nowhere else; a rule without a region applies everywhere.
+func TestRegionalRuleAppliesInItsRegionAndBelow(t *testing.T) {
+	t.Parallel()
+	p, err := NewPolicy([]string{
+		"p, qual:4-10-01-03:3, region:3301*, post:lead_caregiver, qualification, allow",
+		"p, qual:4-10-01-02:5, region:3302*, post:caregiver, qualification, deny",
+		"p, qual:security-guard:5, post:gatekeeper, qualification, allow", // stored before rules had a region
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(region string, post string, c Cert) bool {
+		t.Helper()
+		f := complete(c)
+		f.Region = region
+		d, err := p.Decide(post, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Qualified
+	}
+	cases := []struct {
+		name, region, post string
+		cert               Cert
+		want               bool
+	}{
+		{"lead caregiver in the rule's district", "330106", "lead_caregiver", cert("4-10-01-03", 3, CertValid), true},
+		{"lead caregiver in the rule's city", "3301", "lead_caregiver", cert("4-10-01-03", 3, CertValid), true},
+		{"lead caregiver in another city", "330203", "lead_caregiver", cert("4-10-01-03", 3, CertValid), false},
+		{"lead caregiver in the province above", "33", "lead_caregiver", cert("4-10-01-03", 3, CertValid), false},
+		{"育婴员 caregiver where it is denied", "330203", "caregiver", cert("4-10-01-02", 4, CertValid), false},
+		{"育婴员 caregiver elsewhere", "330106", "caregiver", cert("4-10-01-02", 4, CertValid), true},
+		{"a rule without region, anywhere", "330203", "gatekeeper", cert("security-guard", 5, CertValid), true},
+	}
+	for _, c := range cases {
+		if got := in(c.region, c.post, c.cert); got != c.want {
+			t.Errorf("%s: qualified=%v, want %v", c.name, got, c.want)
+		}
+	}
+	// A post that only a rule of another region names is unknown here.
+	f := complete(cert("4-10-01-03", 1, CertValid))
+	f.Region = "330203"
+	if d, _ := p.Decide("lead_caregiver", f); len(d.Gaps) != 1 || d.Gaps[0].Reason != "unknown_post" {
+		t.Errorf("lead caregiver in Ningbo: %+v", d.Gaps)
+	}
+}
+
+func TestNormaliseRuleReadsTheRegion(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"p,qual:4-10-01-03:3,region:3301*,post:lead_caregiver,qualification,allow": "p, qual:4-10-01-03:3, region:3301*, post:lead_caregiver, qualification, allow",
+		"p, doc:health, post:cook, health, allow":                                  "p, doc:health, region:*, post:cook, health, allow",
+		"g, qual:x:1, qual:x:2":                                                    "g, qual:x:1, qual:x:2",
+	} {
+		got, err := NormaliseRule(in)
+		if err != nil || got != want {
+			t.Errorf("NormaliseRule(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{
+		"p, doc:health, region:3301, post:cook, health, allow",     // no * : not a region and below
+		"p, doc:health, region:abc*, post:cook, health, allow",     // not a code
+		"p, doc:health, org:HZI001, post:cook, health, allow",      // not a region
+		"p, doc:health, region:3301*, cook, health, allow",         // no post:
+		"p, doc:health, region:3301*, post:cook, health, maybe",    // no effect
+		"p, doc:health, region:3301*, post:cook, health, allow, x", // too many parts
+	} {
+		if _, err := NormaliseRule(bad); err == nil {
+			t.Errorf("NormaliseRule(%q) accepted", bad)
+		}
+	}
+	if r := (Rule{Line: "p, qual:4-10-01-03:3, region:3301*, post:lead_caregiver, qualification, allow"}); r.Region() != "3301" {
+		t.Errorf("region of a 3301 rule: %q", r.Region())
+	}
+	if r := (Rule{Line: "p, doc:health, region:*, post:cook, health, allow"}); r.Region() != "" {
+		t.Errorf("region of a rule everywhere: %q", r.Region())
+	}
+}

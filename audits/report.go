@@ -337,7 +337,14 @@ func reportLines(d ReportData, l ReportLabels) []reportLine {
 		add(10, 0, line)
 		for _, ci := range p.CheckIssues {
 			add(9, 6, b(func(w ReportWords) string {
-				return lookup(w.CheckKinds, ci.Kind) + ": " + lookup(w.CheckIssues, ci.Reason)
+				line := lookup(w.CheckKinds, ci.Kind) + ": " + lookup(w.CheckIssues, ci.Reason)
+				if !ci.On.IsZero() {
+					line += " (" + ci.On.Format("2006-01-02") + ")"
+				}
+				if ci.Required {
+					line += " · " + lookup(w.CheckIssues, "required_by_post")
+				}
+				return line
 			}))
 		}
 		for _, pc := range p.Posts {

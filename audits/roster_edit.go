@@ -17,7 +17,7 @@ var ErrClassInUse = failure.New(failure.Conflict, "audits.class_in_use")
 
 // checkPost accepts only the posts the qualification policy knows.
 func (s *Service) checkPost(post string) error {
-	if !s.Policy().known(strings.TrimSpace(post)) {
+	if !s.Policy().knownSomewhere(strings.TrimSpace(post)) {
 		return failure.Field("post", "audits.post_invalid", post)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -161,8 +162,9 @@ func (s *Service) Rules(ctx context.Context) ([]Rule, error) {
 	})
 }
 
-// NormaliseRule checks a policy line ("p, token, post:x, group, allow|deny" or "g, higher, lower")
-// and returns it in canonical spacing.
+// NormaliseRule checks a policy line ("p, token, region:<code>*, post:x, group, allow|deny", or
+// without the region for a rule everywhere, or "g, higher, lower") and returns it in canonical
+// spacing, with its region (region:* for everywhere).
 func NormaliseRule(line string) (string, error) {
 	parts := strings.Split(line, ",")
 	for i := range parts {
@@ -171,8 +173,11 @@ func NormaliseRule(line string) (string, error) {
 			return "", ErrRuleInvalid
 		}
 	}
+	if parts[0] == "p" && len(parts) == 5 {
+		parts = append(parts[:2], append([]string{RuleDomain("")}, parts[2:]...)...)
+	}
 	switch {
-	case parts[0] == "p" && len(parts) == 5 && strings.HasPrefix(parts[2], "post:") && (parts[4] == "allow" || parts[4] == "deny"):
+	case parts[0] == "p" && len(parts) == 6 && ruleDomainPattern.MatchString(parts[2]) && strings.HasPrefix(parts[3], "post:") && (parts[5] == "allow" || parts[5] == "deny"):
 	case parts[0] == "g" && len(parts) == 3:
 	default:
 		return "", ErrRuleInvalid
@@ -182,6 +187,30 @@ func NormaliseRule(line string) (string, error) {
 		return "", ErrRuleInvalid.Wrap(err)
 	}
 	return out, nil
+}
+
+// ruleDomainPattern is a rule's region: everywhere, or a region code (and every region below it).
+var ruleDomainPattern = regexp.MustCompile(`^region:([0-9]{2,12})?\*$`)
+
+// Region is the code of the region a rule applies in (and below); "" for everywhere and for
+// level lines.
+func (r Rule) Region() string {
+	parts := strings.Split(r.Line, ", ")
+	if len(parts) == 6 {
+		return RuleRegion(parts[2])
+	}
+	return ""
+}
+
+// RuleByID returns one regional rule.
+func (s *Service) RuleByID(ctx context.Context, id int64) (Rule, error) {
+	var x Rule
+	err := s.db.QueryRow(ctx, `SELECT id, line, note, created_by, created_at FROM audit_qualification_rules WHERE id = $1`, id).
+		Scan(&x.ID, &x.Line, &x.Note, &x.CreatedBy, &x.CreatedAt)
+	if pg.IsNoRows(err) {
+		return x, ErrNotFound
+	}
+	return x, err
 }
 
 // AddRule stores a regional rule and tells every replica to reload.

@@ -494,3 +494,44 @@ func TestHomeChildcarePointHasItsOwnLimits(t *testing.T) {
 		t.Fatal("unknown kind accepted")
 	}
 }
+
+// A rule for a region, stored and previewed, changes the decisions of institutions in that region
+// and below only: a Hangzhou rule leaves a Ningbo institution as it was.
+func TestRegionalRuleStoredAndPreviewedInItsRegionOnly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	ningbo, err := f.acc.CreateOrganisation(ctx, 0, accounts.Organisation{Kind: accounts.KindInstitution, Code: "TNB001",
+		Name: "宁波测试托育园", RegionCode: "3302", CreditCode: SyntheticCreditCode("330200", 1), InstitutionType: "community"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.staff(t, f.org.ID, "杭州育婴", "4-10-01-02", 4, []string{"caregiver"}, "")
+	f.staff(t, ningbo.ID, "宁波育婴", "4-10-01-02", 4, []string{"caregiver"}, "")
+	line := "p, qual:4-10-01-02:5, region:3301*, post:caregiver, qualification, deny"
+	changes, err := f.svc.PreviewRule(ctx, line, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].OrganisationID != f.org.ID || changes[0].Name != "杭州育婴" || changes[0].After {
+		t.Fatalf("preview of a Hangzhou rule: %+v", changes)
+	}
+	if _, err := f.svc.AddRule(ctx, f.admin, line, "杭州试点"); err != nil {
+		t.Fatal(err)
+	}
+	qualified := func(orgID int64) bool {
+		t.Helper()
+		r, err := f.svc.Compliance(ctx, orgID, today)
+		if err != nil || len(r.Assignments) != 1 {
+			t.Fatalf("compliance: %+v %v", r.Assignments, err)
+		}
+		return r.Assignments[0].Decision.Qualified
+	}
+	if qualified(f.org.ID) || !qualified(ningbo.ID) {
+		t.Fatalf("after the Hangzhou rule: Hangzhou qualified=%v, Ningbo qualified=%v", qualified(f.org.ID), qualified(ningbo.ID))
+	}
+	rules, err := f.svc.Rules(ctx)
+	if err != nil || len(rules) != 1 || rules[0].Region() != "3301" {
+		t.Fatalf("stored rules: %+v %v", rules, err)
+	}
+}

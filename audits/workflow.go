@@ -62,7 +62,7 @@ type Assessment struct {
 	PerCarer     int    // and its children per carer
 	OverCapacity bool   // a home point counted more children than that
 	Passed       bool
-	Faults       []string // why not passed: posts_missing, unqualified, barred, certificates, unknown_codes, classes, home_point_capacity, major_findings
+	Faults       []string // why not passed: posts_missing, unqualified, barred, check_record_found, checks_required, certificates, unknown_codes, classes, home_point_capacity, major_findings
 }
 
 // PersonCheck is one roster member as the inspection saw them.
@@ -208,7 +208,7 @@ func (s *Service) Assess(ctx context.Context, x Inspection, now time.Time) (Asse
 	for _, m := range w.members[x.OrganisationID] {
 		onRoster[m.ID] = true
 		p := PersonCheck{RosterID: m.ID, Name: m.Name, IDLast4: m.IDLast4, Barred: w.barred[m.PersonID], Posts: posts[m.ID],
-			CheckIssues: checkIssues(m, w.checks[m.ID], now)}
+			CheckIssues: checkIssues(m, w.checks[m.ID], now, policyChecks(decisionsOf(posts[m.ID])))}
 		latest := latestChecks(w.checks[m.ID])
 		for _, k := range CheckKinds {
 			if c, ok := latest[k]; ok {
@@ -265,6 +265,14 @@ func (s *Service) Assess(ctx context.Context, x Inspection, now time.Time) (Asse
 	return a, nil
 }
 
+func decisionsOf(pcs []PostCheck) []Decision {
+	out := make([]Decision, 0, len(pcs))
+	for _, pc := range pcs {
+		out = append(out, pc.Decision)
+	}
+	return out
+}
+
 // faults is the one verdict: every page, report and public result prints it from here.
 func (a Assessment) faults() []string {
 	var out []string
@@ -273,11 +281,12 @@ func (a Assessment) faults() []string {
 			out = append(out, f)
 		}
 	}
-	unqualified, barred, classes, major, records := false, false, false, false, false
+	unqualified, barred, classes, major, records, required := false, false, false, false, false, false
 	for _, p := range a.People {
 		barred = barred || p.Barred
 		for _, ci := range p.CheckIssues {
 			records = records || ci.Reason == "record_found"
+			required = required || (ci.Required && ci.Reason != "record_found")
 		}
 		for _, pc := range p.Posts {
 			unqualified = unqualified || !pc.Decision.Qualified
@@ -293,6 +302,7 @@ func (a Assessment) faults() []string {
 	add(unqualified, "unqualified")
 	add(barred, "barred")
 	add(records, "check_record_found")
+	add(required, "checks_required")
 	add(len(a.CertProblems) > 0, "certificates")
 	add(len(a.Unknown) > 0, "unknown_codes")
 	add(classes, "classes")

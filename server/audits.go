@@ -349,6 +349,9 @@ func (s *Server) apiRulePreview(c *fiber.Ctx) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
+	if err := s.ruleLineScope(c, b.Line); err != nil {
+		return err
+	}
 	changes, err := s.domains.Audits.PreviewRule(c.UserContext(), b.Line, time.Now())
 	if err != nil {
 		return err
@@ -369,6 +372,9 @@ func (s *Server) apiAddRule(c *fiber.Ctx) error {
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
+	if err := s.ruleLineScope(c, b.Line); err != nil {
+		return err
+	}
 	r, err := s.domains.Audits.AddRule(c.UserContext(), principalOf(c).User.ID, b.Line, b.Note)
 	if err != nil {
 		return err
@@ -379,6 +385,9 @@ func (s *Server) apiAddRule(c *fiber.Ctx) error {
 func (s *Server) apiRemoveRule(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
+		return err
+	}
+	if err := s.ruleIDScope(c, id); err != nil {
 		return err
 	}
 	if err := s.domains.Audits.RemoveRule(c.UserContext(), principalOf(c).User.ID, id); err != nil {

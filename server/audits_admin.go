@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,21 +42,94 @@ type ruleRow struct {
 }
 
 // ruleWords says a policy line in words: the post, what it requires or refuses, allow or deny.
-func (s *Server) ruleWords(lang, line string) string {
+func (s *Server) ruleWords(ctx context.Context, lang, line string) string {
 	parts := strings.Split(line, ",")
 	for i := range parts {
 		parts[i] = strings.TrimSpace(parts[i])
 	}
-	if len(parts) != 5 || parts[0] != "p" {
+	if len(parts) == 5 && parts[0] == "p" { // a line without a region applies everywhere
+		parts = append(parts[:2], append([]string{audits.RuleDomain("")}, parts[2:]...)...)
+	}
+	if len(parts) != 6 || parts[0] != "p" {
 		return line
 	}
+	where := s.regionName(ctx, lang, audits.RuleRegion(parts[2]))
+	parts = append(parts[:2], parts[3:]...)
 	post := strings.TrimPrefix(parts[2], "post:")
 	postName := s.i18n.T(lang, "audits.post."+post)
 	if post == "*" {
 		postName = s.i18n.T(lang, "audits.group.*")
 	}
 	what := explainWords(s.i18n, lang).Sentence(postName, audits.Decision{Post: post, Needs: []audits.Need{{Group: parts[3], Accepted: []string{parts[1]}}}}, nil)
-	return what + " · " + s.i18n.T(lang, "audits.rules.effect."+parts[4])
+	return where + " · " + what + " · " + s.i18n.T(lang, "audits.rules.effect."+parts[4])
+}
+
+// regionName names a rule's region in words ("杭州市及下辖地区"); "" is everywhere.
+func (s *Server) regionName(ctx context.Context, lang, code string) string {
+	if code == "" {
+		return s.i18n.T(lang, "audits.rules.everywhere")
+	}
+	name := code
+	if r, err := accounts.RegionByCode(ctx, s.pool, code); err == nil {
+		name = r.Name
+		if lang == "en" && r.NameEN != "" {
+			name = r.NameEN
+		}
+	}
+	return s.i18n.T(lang, "audits.rules.in_region", name)
+}
+
+// ruleLineRegion is the region a policy line applies in ("" everywhere), as NormaliseRule reads it.
+func ruleLineRegion(line string) (string, error) {
+	norm, err := audits.NormaliseRule(line)
+	if err != nil {
+		return "", err
+	}
+	return audits.Rule{Line: norm}.Region(), nil
+}
+
+// ruleScope refuses a rule outside the regions where the caller may write the qualification policy:
+// a regional rule needs the permission in its region (or above); a rule everywhere needs it in every
+// province of the platform.
+func (s *Server) ruleScope(c *fiber.Ctx, region string) error {
+	if region != "" {
+		return s.allowedIn(c, "policy.qualification", "write", accounts.RegionDomain(region))
+	}
+	if s.allowedIn(c, "policy.qualification", "write", "*") == nil {
+		return nil
+	}
+	regions, err := accounts.Regions(c.UserContext(), s.pool)
+	if err != nil {
+		return err
+	}
+	for _, r := range regions {
+		if r.Parent != "" {
+			continue
+		}
+		if err := s.allowedIn(c, "policy.qualification", "write", accounts.RegionDomain(r.Code)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ruleLineScope checks a policy line's region against the caller's grants (an invalid line passes
+// here and is refused, naming it, by the domain).
+func (s *Server) ruleLineScope(c *fiber.Ctx, line string) error {
+	region, err := ruleLineRegion(line)
+	if err != nil {
+		return nil
+	}
+	return s.ruleScope(c, region)
+}
+
+// ruleIDScope checks the region of a stored rule against the caller's grants.
+func (s *Server) ruleIDScope(c *fiber.Ctx, id int64) error {
+	r, err := s.domains.Audits.RuleByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return s.ruleScope(c, r.Region())
 }
 
 func (s *Server) renderRules(c *fiber.Ctx, d fiber.Map) error {
@@ -65,7 +140,7 @@ func (s *Server) renderRules(c *fiber.Ctx, d fiber.Map) error {
 	lang := langOf(c)
 	rows := make([]ruleRow, 0, len(rs))
 	for _, r := range rs {
-		rows = append(rows, ruleRow{Rule: r, Words: s.ruleWords(lang, r.Line)})
+		rows = append(rows, ruleRow{Rule: r, Words: s.ruleWords(c.UserContext(), lang, r.Line)})
 	}
 	d["Rules"] = rows
 	// The form's choices: posts (those of the locales, so a rule may name a new one), occupations, levels.
@@ -77,50 +152,115 @@ func (s *Server) renderRules(c *fiber.Ctx, d fiber.Map) error {
 	}
 	sort.Strings(posts)
 	d["Posts"], d["Occupations"], d["Levels"] = posts, s.rosterVocabulary(lang).Occupations, []int{1, 2, 3, 4, 5}
+	tree, _, err := s.grantChoices(c, lang)
+	if err != nil {
+		return err
+	}
+	d["RegionTree"] = tree
+	if f, ok := d["Form"].(map[string]string); !ok || f["region"] == "" {
+		form := map[string]string{}
+		for k, v := range f {
+			form[k] = v
+		}
+		form["region"] = s.defaultRuleRegion(c)
+		d["Form"] = form
+	}
 	if line, _ := d["Line"].(string); line != "" {
-		d["Words"] = s.ruleWords(lang, line)
+		d["Words"] = s.ruleWords(c.UserContext(), lang, line)
 	}
 	return s.render(c, "dashboard_rules", page{Title: s.i18n.T(lang, "audits.rules.title"), Data: d})
 }
 
+// defaultRuleRegion is the region the rule form starts with: that of the caller's first regulator
+// grant (everywhere for a platform-wide one).
+func (s *Server) defaultRuleRegion(c *fiber.Ctx) string {
+	for _, g := range principalOf(c).Grants {
+		if r, ok := strings.CutPrefix(g.Domain, "region:"); ok && g.Role == accounts.RoleRegulatorAdmin {
+			return r
+		}
+	}
+	return "*"
+}
+
+// rulePart is the pattern of the form's post, occupation and level values: they become parts of a
+// policy line, so nothing that could end or extend one passes.
+var rulePart = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
+
 // ruleFromForm builds a policy line from the rule form: a post, a requirement (a certificate of an
-// occupation at a minimum level, or a document kind) and allow or deny; a typed line (the advanced
-// field) wins.
-func ruleFromForm(c *fiber.Ctx) string {
+// occupation at a minimum level, a document kind or a yearly background check), the region (from the
+// region tree; "*" everywhere) and allow or deny; a typed line (the advanced field) wins. Each field is
+// refused by name when it is not one the form offers.
+func (s *Server) ruleFromForm(c *fiber.Ctx) (string, error) {
 	if line := strings.TrimSpace(c.FormValue("line")); line != "" {
-		return line
+		if len(line) > 300 {
+			return "", failure.Field("line", "audits.rules.line_too_long", 300)
+		}
+		return line, nil
 	}
-	post, effect := c.FormValue("post"), c.FormValue("effect")
-	if post == "" {
-		return ""
+	post, effect, region := c.FormValue("post"), c.FormValue("effect"), strings.TrimSpace(c.FormValue("region"))
+	var f failure.Fields
+	if !rulePart.MatchString(post) {
+		f.Add("post", "audits.rules.post_invalid")
 	}
-	if effect != "deny" {
-		effect = "allow"
+	if effect != "deny" && effect != "allow" {
+		f.Add("effect", "audits.rules.effect_invalid")
 	}
-	switch c.FormValue("requirement") {
+	domain := audits.RuleDomain("")
+	if region != "" && region != "*" {
+		if _, err := accounts.RegionByCode(c.UserContext(), s.pool, region); err != nil || len(region) > 12 {
+			f.Add("region", "audits.rules.region_invalid")
+		}
+		domain = audits.RuleDomain(region)
+	}
+	var token, group string
+	switch req := c.FormValue("requirement"); req {
 	case "health":
-		return "p, doc:health, post:" + post + ", health, " + effect
+		token, group = "doc:health", "health"
 	case "background":
-		return "p, doc:no-criminal-record, post:" + post + ", background, " + effect
+		token, group = "doc:no-criminal-record", "background"
+	case "check:" + audits.CheckNoCriminalRecord, "check:" + audits.CheckEmploymentBan, "check:" + audits.CheckHealth:
+		token, group = req, "background_check"
+	case "certificate", "":
+		occ, level := c.FormValue("occupation"), c.FormValue("level")
+		if !rulePart.MatchString(occ) {
+			f.Add("occupation", "audits.rules.occupation_invalid")
+		}
+		if n, err := strconv.Atoi(level); err != nil || n < 1 || n > 5 {
+			f.Add("level", "audits.rules.level_invalid")
+		}
+		token, group = "qual:"+occ+":"+level, "qualification"
 	default:
-		return "p, qual:" + c.FormValue("occupation") + ":" + c.FormValue("level") + ", post:" + post + ", qualification, " + effect
+		f.Add("requirement", "audits.rules.requirement_invalid")
 	}
+	if err := f.Err(); err != nil {
+		return "", err
+	}
+	return "p, " + token + ", " + domain + ", post:" + post + ", " + group + ", " + effect, nil
 }
 
 func (s *Server) rulesSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	line, note := ruleFromForm(c), c.FormValue("note")
+	note := strings.Clone(c.FormValue("note"))
+	if len(note) > 500 {
+		return failure.Field("note", "audits.rules.note_too_long", 500)
+	}
+	line, err := s.ruleFromForm(c)
 	if prev := c.FormValue("previewed_line"); c.FormValue("action") == "add" && prev != "" {
-		line = prev // what the preview showed is what is saved
+		line, err = strings.Clone(prev), nil // what the preview showed is what is saved
 	}
 	d := fiber.Map{"Line": line, "Note": note, "Form": map[string]string{"post": c.FormValue("post"), "requirement": c.FormValue("requirement"),
-		"occupation": c.FormValue("occupation"), "level": c.FormValue("level"), "effect": c.FormValue("effect")}}
-	var err error
-	switch c.FormValue("action") {
-	case "remove":
+		"occupation": c.FormValue("occupation"), "level": c.FormValue("level"), "effect": c.FormValue("effect"), "region": c.FormValue("region")}}
+	if err == nil && c.FormValue("action") != "remove" {
+		err = s.ruleLineScope(c, line)
+	}
+	switch {
+	case err != nil:
+	case c.FormValue("action") == "remove":
 		id, _ := strconv.ParseInt(c.FormValue("id"), 10, 64)
-		err = s.domains.Audits.RemoveRule(ctx, principalOf(c).User.ID, id)
-	case "add":
+		if err = s.ruleIDScope(c, id); err == nil {
+			err = s.domains.Audits.RemoveRule(ctx, principalOf(c).User.ID, id)
+		}
+	case c.FormValue("action") == "add":
 		if _, err = s.domains.Audits.AddRule(ctx, principalOf(c).User.ID, line, note); err == nil {
 			d = fiber.Map{"Notice": s.i18n.T(langOf(c), "audits.rules.added")}
 		}
@@ -139,7 +279,21 @@ func (s *Server) rulesSubmit(c *fiber.Ctx) error {
 		}
 	}
 	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
-		d["Message"] = s.i18n.T(langOf(c), e.Msg.Key)
+		d["Message"] = s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
+		if e.Kind == failure.Forbidden {
+			return err
+		}
+		var names, msgs []string
+		for name := range e.Fields {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			msgs = append(msgs, s.i18n.T(langOf(c), e.Fields[name].Key, e.Fields[name].Args...))
+		}
+		if len(msgs) > 0 {
+			d["Message"] = strings.Join(msgs, "；")
+		}
 	} else if err != nil {
 		return err
 	}

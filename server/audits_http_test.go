@@ -257,20 +257,48 @@ func TestRegulatorPages(t *testing.T) {
 	}
 	// The same rule by form: post, occupation, minimum level and effect chosen, the rule said in words,
 	// previewed, then saved as previewed; the list shows it in words with the line only in a detail.
-	form := url.Values{"action": {"preview"}, "post": {"lead_caregiver"}, "requirement": {"certificate"}, "occupation": {"4-10-01-03"}, "level": {"3"}, "effect": {"allow"}}
+	form := url.Values{"action": {"preview"}, "post": {"lead_caregiver"}, "requirement": {"certificate"}, "occupation": {"4-10-01-03"}, "level": {"3"}, "effect": {"allow"}, "region": {"3301"}}
 	r = admin.auditForm("/dashboard/rules", form)
-	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "保育组长须持有保育师三级及以上证书") || !strings.Contains(string(r.Body), `name="previewed_line" value="p, qual:4-10-01-03:3, post:lead_caregiver, qualification, allow"`) {
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "杭州市及下辖地区 · 保育组长须持有保育师三级及以上证书") || !strings.Contains(string(r.Body), `name="previewed_line" value="p, qual:4-10-01-03:3, region:3301*, post:lead_caregiver, qualification, allow"`) {
 		t.Fatalf("rule by form, preview: %d", r.Status)
 	}
 	form.Set("action", "add")
-	form.Set("previewed_line", "p, qual:4-10-01-03:3, post:lead_caregiver, qualification, allow")
+	form.Set("previewed_line", "p, qual:4-10-01-03:3, region:3301*, post:lead_caregiver, qualification, allow")
 	form.Set("level", "1") // changed after the preview: what was previewed is saved
 	if r = admin.auditForm("/dashboard/rules", form); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "规则已保存") {
 		t.Fatalf("rule by form, add: %d %s", r.Status, r.Body)
 	}
 	rules, err := srv.App.Audits.Rules(context.Background())
-	if err != nil || len(rules) == 0 || rules[len(rules)-1].Line != "p, qual:4-10-01-03:3, post:lead_caregiver, qualification, allow" {
+	if err != nil || len(rules) == 0 || rules[len(rules)-1].Line != "p, qual:4-10-01-03:3, region:3301*, post:lead_caregiver, qualification, allow" {
 		t.Fatalf("stored rules: %+v %v", rules, err)
+	}
+	// A rule carries its region: Ningbo's regulator may make rules for Ningbo, not for Hangzhou nor for
+	// everywhere, and may not remove Hangzhou's; a region that is not in the tree is refused by name.
+	nb := mustLogin(t, srv, "regulator.nb")
+	hzForm := url.Values{"action": {"preview"}, "post": {"caregiver"}, "requirement": {"health"}, "effect": {"deny"}, "region": {"3301"}}
+	if r := nb.auditForm("/dashboard/rules", hzForm); r.Status != http.StatusForbidden {
+		t.Errorf("Ningbo previews a Hangzhou rule: %d", r.Status)
+	}
+	if r := nb.send("POST", "/api/v1/policy/qualification/rules", map[string]string{"line": "p, doc:health, post:cook, health, allow"}); r.Status != http.StatusForbidden {
+		t.Errorf("Ningbo adds a rule everywhere: %d", r.Status)
+	}
+	if r := nb.send("DELETE", fmt.Sprintf("/api/v1/policy/qualification/rules/%d", rules[len(rules)-1].ID), nil); r.Status != http.StatusForbidden {
+		t.Errorf("Ningbo removes a Hangzhou rule: %d", r.Status)
+	}
+	nbForm := url.Values{"action": {"preview"}, "post": {"caregiver"}, "requirement": {"health"}, "effect": {"allow"}, "region": {"3302"}}
+	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "宁波市及下辖地区") || !strings.Contains(string(r.Body), `id="changes"`) {
+		t.Errorf("Ningbo previews a Ningbo rule: %d", r.Status)
+	}
+	nbForm.Set("region", "9999")
+	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "适用地区无效") {
+		t.Errorf("an unknown region: %d", r.Status)
+	}
+	nbForm.Set("region", "3302")
+	nbForm.Set("level", "9")
+	nbForm.Set("requirement", "certificate")
+	nbForm.Set("occupation", "x, post:*")
+	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "最低等级无效") || !strings.Contains(string(r.Body), "职业无效") {
+		t.Errorf("a bad level and occupation: %d", r.Status)
 	}
 	r = admin.auditForm("/dashboard/rounds", url.Values{"name": {"页面抽查"}, "region_code": {"3301"}, "share_percent": {"10"}, "per_inspection": {"2"}})
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "已抽取 2 家机构") {

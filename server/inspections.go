@@ -80,6 +80,17 @@ func scanJSON(sc audits.Scan) map[string]any {
 	if r.Certificate != nil {
 		out["certificate"] = scanCertJSON(*r.Certificate, r.Verified)
 	}
+	if len(r.CheckIssues) > 0 {
+		issues := []map[string]any{}
+		for _, ci := range r.CheckIssues {
+			issue := map[string]any{"kind": ci.Kind, "reason": ci.Reason, "required": ci.Required, "fault": ci.Fault()}
+			if !ci.On.IsZero() {
+				issue["checked_on"] = ci.On.Format("2006-01-02")
+			}
+			issues = append(issues, issue)
+		}
+		out["check_issues"] = issues
+	}
 	return out
 }
 
@@ -466,10 +477,11 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 		lastCert = &cur
 	}
 	var lastPosts []audits.PostCheck
+	var lastPerson *audits.PersonCheck
 	if last != nil {
-		for _, p := range a.People {
+		for i, p := range a.People {
 			if p.RosterID == last.RosterID && last.RosterID != 0 {
-				lastPosts = p.Posts
+				lastPosts, lastPerson = p.Posts, &a.People[i]
 			}
 		}
 	}
@@ -495,7 +507,7 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 	}
 	regulator := s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil
 	return s.render(c, "inspection", page{Title: o.Name, Data: map[string]any{"X": x, "Org": o, "A": a, "Signers": signers,
-		"Last": last, "LastCert": lastCert, "LastPosts": lastPosts, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now(),
+		"Last": last, "LastCert": lastCert, "LastPosts": lastPosts, "LastPerson": lastPerson, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now(),
 		"ClientID": newClientID(), "Severities": audits.Severities, "Error": s.errorText(lang, c.Query("error"), c.Context().QueryArgs().PeekMulti("arg")),
 		"Open": x.Status == audits.StatusOpen, "Signed": x.Status == audits.StatusSigned, "Finished": x.Status == audits.StatusFinished,
 		"MySigned": mySigned, "Regulator": regulator, "Passed": a.Passed, "Now": time.Now()}})

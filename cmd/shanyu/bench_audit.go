@@ -130,7 +130,7 @@ func benchAudit(ctx context.Context, cfg config.Config, args []string, stdout io
 	t0 := time.Now()
 	for time.Since(t0) < time.Second {
 		for i := 0; i < 1000; i++ {
-			if _, err := p.EnforceRaw(tokens[n%len(tokens)], posts[n%len(posts)], groups[n%len(groups)]); err != nil {
+			if _, err := p.EnforceRaw(tokens[n%len(tokens)], "330106", posts[n%len(posts)], groups[n%len(groups)]); err != nil {
 				return err
 			}
 			n++
