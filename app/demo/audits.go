@@ -123,7 +123,70 @@ func seedAudits(ctx context.Context, env seedEnv) error {
 	}
 	staff += n
 	fmt.Fprintf(env.out, "audits: %d institutions, %d roster lines\n", len(orgs)+1, staff)
-	return seedDemoRounds(ctx, env, svc, today)
+	if err := seedDemoRounds(ctx, env, svc, today); err != nil {
+		return err
+	}
+	// After the rounds, so that their draws stay what they were.
+	return seedHomePoint(ctx, env, svc, admin.ID, today)
+}
+
+// homePointCode is the demo home childcare point (家庭托育点), in 桐庐县 where no other demo
+// institution is.
+const homePointCode = "HZH001"
+
+// seedHomePoint creates a home childcare point with one mixed-age group of five children and two
+// qualified carers, recorded as a home point so that it is judged by the home_point row of the class
+// table (at most 5 children, 3 per carer), and its own admin, institution.home.
+func seedHomePoint(ctx context.Context, env seedEnv, svc *audits.Service, adminID int64, today time.Time) error {
+	acc := env.accounts
+	o, err := acc.OrganisationByCode(ctx, homePointCode)
+	if errors.Is(err, accounts.ErrOrganisationNotFound) {
+		o, err = acc.CreateOrganisation(ctx, 0, accounts.Organisation{Kind: accounts.KindInstitution, Code: homePointCode,
+			Name: "桐庐县小橘灯家庭托育点", NameEN: "Little Lantern Home Childcare Point, Tonglu", RegionCode: "330122",
+			Address: "杭州市桐庐县演示路 8 号 2 单元 101 室", CreditCode: audits.SyntheticCreditCode("330122", 2001),
+			InstitutionType: "home", LicensedPlaces: map[string]int{"mixed": 5}})
+	}
+	if err != nil {
+		return fmt.Errorf("home point: %w", err)
+	}
+	if err := svc.SetInstitutionKind(ctx, adminID, o.ID, audits.KindHomePoint); err != nil {
+		return fmt.Errorf("home point kind: %w", err)
+	}
+	if _, err := svc.SaveClass(ctx, audits.Class{OrganisationID: o.ID, Name: "混龄组", Type: "mixed", Children: 5}); err != nil {
+		return err
+	}
+	carers := []struct {
+		name, occ string
+		born      time.Time
+	}{
+		{"方美琴", "4-10-01-03", time.Date(1985, 5, 9, 0, 0, 0, 0, time.UTC)},
+		{"方晓", "4-10-01-02", time.Date(1994, 2, 17, 0, 0, 0, 0, time.UTC)},
+	}
+	for k, l := range carers {
+		m, err := svc.AddStaff(ctx, o.ID, audits.StaffInput{Name: l.name, Phone: fmt.Sprintf("1370003%04d", k),
+			IDNumber:         audits.SyntheticCitizenID("330122", l.born, 950+k),
+			HealthValidUntil: today.AddDate(0, 9, 0), NoCriminalRecordOn: today.AddDate(0, -2, 0), Posts: []string{"caregiver"}, Class: "混龄组"})
+		if err != nil {
+			return fmt.Errorf("staff of %s: %w", homePointCode, err)
+		}
+		c := audits.ExternalCert{OrganisationID: o.ID, PersonID: m.PersonID, Occupation: l.occ, Level: 4,
+			Number: fmt.Sprintf("S00003301%06d4%06d", 900+k, 950+k), ExpiresOn: today.AddDate(2, 0, 0), Evidence: "演示数据：证书复印件已存档"}
+		if _, err := svc.RecordExternalCertificate(ctx, adminID, c); err != nil && !errors.Is(err, audits.ErrExists) {
+			return fmt.Errorf("certificate of %s: %w", homePointCode, err)
+		}
+	}
+	u, err := acc.UserByUsername(ctx, "institution.home")
+	if errors.Is(err, accounts.ErrUserNotFound) {
+		if u, err = acc.CreateUser(ctx, 0, accounts.CreateUserInput{Username: "institution.home", Name: "方美琴", Phone: "13900000031", Password: accounts.DemoPassword}); err != nil {
+			return err
+		}
+		err = acc.AddGrant(ctx, 0, u.ID, accounts.RoleInstitutionAdmin, accounts.OrgDomain(homePointCode))
+	}
+	if err != nil {
+		return fmt.Errorf("institution.home: %w", err)
+	}
+	fmt.Fprintf(env.out, "audits: home childcare point %s with %d carers\n", homePointCode, len(carers))
+	return nil
 }
 
 func seedDemoRounds(ctx context.Context, env seedEnv, svc *audits.Service, today time.Time) error {
