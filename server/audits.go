@@ -133,7 +133,7 @@ func complianceJSON(o accounts.Organisation, r audits.Report) map[string]any {
 		"children": r.Children, "staff": r.Staff, "qualified_share": r.QualifiedShare(), "assignments": nonNilMaps(assignments),
 		"classes": nonNilMaps(classes), "missing_posts": nonNil(r.MissingPosts), "expiring": nonNilMaps(expiring),
 		"not_permitted_roster_ids": nonNilIDs(r.BarredOnRoster), "kind": r.Kind, "over_capacity": r.OverCapacity, "capacity": r.Capacity,
-		"certificates_not_valid": certProblemsJSON(r.CertProblems)}
+		"certificates_not_valid": certProblemsJSON(r.CertProblems), "background_check_issues": checkIssuesJSON(r.CheckIssues)}
 }
 
 func nonNilMaps(m []map[string]any) []map[string]any {

@@ -53,4 +53,24 @@ func TestBackgroundChecksOnTheCompliancePage(t *testing.T) {
 			t.Errorf("still flagged after both checks: %+v", ci)
 		}
 	}
+	// Once a rule of the region requires the yearly 从业禁止 query for every post, a member without one
+	// is a fault in the compliance answer: required, counted, not compliant.
+	admin := mustLogin(t, srv, "admin")
+	if r := admin.send("POST", "/api/v1/policy/qualification/rules", map[string]string{"line": "p, check:employment_ban, region:3301*, post:*, background_check, allow"}); r.Status != http.StatusOK {
+		t.Fatalf("rule: %d %s", r.Status, r.Body)
+	}
+	c := inst.do("GET", "/api/v1/institutions/HZI001/compliance", nil, nil).json(t)
+	faults := 0
+	for _, x := range c["background_check_issues"].([]any) {
+		ci := x.(map[string]any)
+		if ci["roster_id"] == float64(roster[0].ID) {
+			t.Errorf("the member with a current query is flagged: %v", ci)
+		}
+		if ci["kind"] == "employment_ban" && ci["reason"] == "missing" && ci["required"] == true && ci["fault"] == true {
+			faults++
+		}
+	}
+	if c["compliant"] != false || faults != len(roster)-1 {
+		t.Errorf("with the rule: compliant %v, %d required missing queries for %d members without one", c["compliant"], faults, len(roster)-1)
+	}
 }

@@ -152,7 +152,8 @@ func TestDashboardDrillDownAndCSV(t *testing.T) {
 	}
 	rows := r.json(t)["rows"].([]any)
 	total := rows[0].(map[string]any)
-	if total["institutions"].(float64) != 20 || total["inspected"].(float64) == 0 || total["qualified_percent"].(float64) >= 100 || len(rows) < 5 {
+	// Hangzhou: the 20 demo centres and the home childcare point HZH001.
+	if total["institutions"].(float64) != 21 || total["inspected"].(float64) == 0 || total["qualified_percent"].(float64) >= 100 || len(rows) < 5 {
 		t.Fatalf("city totals: %v (%d rows)", total, len(rows))
 	}
 	district := rows[1].(map[string]any)["key"].(string)
@@ -198,13 +199,14 @@ func TestRegulatorRulesAndRounds(t *testing.T) {
 	if r := admin.send("DELETE", fmt.Sprintf("/api/v1/policy/qualification/rules/%d", id), nil); r.Status != http.StatusOK {
 		t.Fatalf("remove: %d", r.Status)
 	}
+	// 10 % of Hangzhou's 21 institutions (the home point among them), rounded up: 3.
 	round := admin.send("POST", "/api/v1/inspections/rounds", map[string]any{"region_code": "3301", "name": "测试轮次", "share": 0.1, "per_inspection": 2, "risk_weighted": true, "seed": 99})
 	if round.Status != http.StatusOK {
 		t.Fatalf("round: %d %s", round.Status, round.Body)
 	}
 	rid := int64(round.json(t)["id"].(float64))
 	got := admin.do("GET", fmt.Sprintf("/api/v1/inspections/rounds/%d", rid), nil, nil).json(t)
-	if got["replay_matches"] != true || got["input_digest"] != round.json(t)["input_digest"] || len(got["drawn"].([]any)) != 2 {
+	if got["replay_matches"] != true || got["input_digest"] != round.json(t)["input_digest"] || len(got["drawn"].([]any)) != 3 {
 		t.Fatalf("stored round: %v", got)
 	}
 	// Class types are data: the regulator tightens the 托大班 ratio, and HZI001's compliance follows.
@@ -301,7 +303,7 @@ func TestRegulatorPages(t *testing.T) {
 		t.Errorf("a bad level and occupation: %d", r.Status)
 	}
 	r = admin.auditForm("/dashboard/rounds", url.Values{"name": {"页面抽查"}, "region_code": {"3301"}, "share_percent": {"10"}, "per_inspection": {"2"}})
-	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "已抽取 2 家机构") {
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "已抽取 3 家机构") {
 		t.Fatalf("round page: %d %s", r.Status, r.Body)
 	}
 	if r := admin.auditForm("/dashboard/rounds", url.Values{"name": {"x"}, "region_code": {"3301"}, "per_inspection": {"1"}, "count": {"1"}}); !strings.Contains(string(r.Body), "notice error") {

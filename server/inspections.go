@@ -81,17 +81,23 @@ func scanJSON(sc audits.Scan) map[string]any {
 		out["certificate"] = scanCertJSON(*r.Certificate, r.Verified)
 	}
 	if len(r.CheckIssues) > 0 {
-		issues := []map[string]any{}
-		for _, ci := range r.CheckIssues {
-			issue := map[string]any{"kind": ci.Kind, "reason": ci.Reason, "required": ci.Required, "fault": ci.Fault()}
-			if !ci.On.IsZero() {
-				issue["checked_on"] = ci.On.Format("2006-01-02")
-			}
-			issues = append(issues, issue)
-		}
-		out["check_issues"] = issues
+		out["check_issues"] = checkIssuesJSON(r.CheckIssues)
 	}
 	return out
+}
+
+// checkIssuesJSON lists background-check issues: kind, reason (missing, outdated, record_found), the
+// date of the check, whether a rule requires it for the person's post and whether it is a fault.
+func checkIssuesJSON(cis []audits.CheckIssue) []map[string]any {
+	issues := []map[string]any{}
+	for _, ci := range cis {
+		issue := map[string]any{"roster_id": ci.RosterID, "kind": ci.Kind, "reason": ci.Reason, "required": ci.Required, "fault": ci.Fault()}
+		if !ci.On.IsZero() {
+			issue["checked_on"] = ci.On.Format("2006-01-02")
+		}
+		issues = append(issues, issue)
+	}
+	return issues
 }
 
 // scanCertJSON is a certificate with its status, the reason and date of a suspension or revocation, and
