@@ -17,9 +17,13 @@ func TestReportsOfEveryVerdictSayWhatTheAssessmentSays(t *testing.T) {
 	font := newTestTools(t).font
 	l := testLabels()
 	l.ZH.Faults = map[string]string{"posts_missing": "缺少必设岗位", "unqualified": "资质不符", "barred": "禁业人员", "certificates": "证书无效",
-		"unknown_codes": "无法核实", "classes": "班级问题", "major_findings": "严重问题"}
+		"unknown_codes": "无法核实", "classes": "班级问题", "major_findings": "严重问题",
+		"check_record_found": "背景核查发现记录", "checks_required": "岗位要求的背景核查缺失或过期"}
+	l.ZH.CheckKinds = map[string]string{CheckEmploymentBan: "从业禁止查询", CheckNoCriminalRecord: "无犯罪记录证明"}
+	l.ZH.CheckIssues = map[string]string{"missing": "未核查", "outdated": "已超过 12 个月", "record_found": "发现记录", "required_by_post": "岗位要求，不合格"}
 	l.EN.Faults = map[string]string{"posts_missing": "posts missing", "unqualified": "unqualified", "barred": "barred", "certificates": "certificates not valid",
-		"unknown_codes": "unknown codes", "classes": "class problems", "major_findings": "major findings"}
+		"unknown_codes": "unknown codes", "classes": "class problems", "major_findings": "major findings",
+		"check_record_found": "a check found a record", "checks_required": "a required check missing or outdated"}
 	at := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
 	qualified := Decision{Post: "caregiver", Qualified: true, Matched: []string{"p, qual:4-10-01-03:4, post:caregiver, qualification, allow"},
 		Needs: []Need{{Group: "qualification", Accepted: []string{"qual:4-10-01-03:4"}, MetBy: "qual:4-10-01-03:4"}}}
@@ -46,6 +50,12 @@ func TestReportsOfEveryVerdictSayWhatTheAssessmentSays(t *testing.T) {
 			a.Classes[0].Children, a.Classes[0].Needed, a.Classes[0].UnderStaffed = 8, 3, true
 		},
 		"major_findings": func(a *Assessment) { a.Findings = []Finding{{ID: 1, Severity: "major", Note: "消防通道堵塞"}} },
+		"check_record_found": func(a *Assessment) {
+			a.People[0].CheckIssues = []CheckIssue{{RosterID: 1, Name: "王保育", Kind: CheckNoCriminalRecord, Reason: "record_found", On: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}}
+		},
+		"checks_required": func(a *Assessment) {
+			a.People[0].CheckIssues = []CheckIssue{{RosterID: 1, Name: "王保育", Kind: CheckEmploymentBan, Reason: "outdated", On: time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC), Required: true}}
+		},
 	}
 	dir := t.TempDir()
 	for name, change := range cases {
@@ -90,6 +100,9 @@ func TestReportsOfEveryVerdictSayWhatTheAssessmentSays(t *testing.T) {
 		}
 		if strings.Contains(text, "p, ") || strings.Contains(text, "post:") || strings.Contains(text, "U+") || strings.Contains(text, "%!") {
 			t.Errorf("%s: policy code, code-point names or bad formats printed:\n%s", name, text)
+		}
+		if name == "checks_required" && !strings.Contains(text, "从业禁止查询: 已超过 12 个月 (2025-09-01) · 岗位要求，不合格") {
+			t.Errorf("the required outdated check not printed per person with its date:\n%s", text)
 		}
 		if name == "certificates" && (!strings.Contains(text, "已撤销") || !strings.Contains(text, "冒名顶替") || !strings.Contains(text, "2026-11-20")) {
 			t.Errorf("revoked certificate not printed as revoked with reason and date:\n%s", text)
