@@ -17,7 +17,7 @@ import (
 // Hangzhou caregiver, and the verdict counts it.
 func TestRegionalCheckRuleHomePointAndScanOnAPhone(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	bg := context.Background()
 
 	// The home point, as seeded: its rule stated, compliant.
