@@ -31,11 +31,26 @@ type AuditEntry struct {
 	Hash     []byte
 }
 
-// auditLock serialises appends so that each row's prev_hash is the hash of the row before it.
-const auditLock = 0x617564697400 // "audit"
+// AuditChannel is the NOTIFY channel that wakes the sealer (audit_seal.go) when an append finds no
+// other row waiting to be sealed.
+const AuditChannel = "audit_log_append"
 
-// Audit appends an event to the hash-chained audit log inside tx. Other domains call it in their own
-// transactions, so the event exists exactly when the change it records does.
+// auditAppend inserts one unchained row. The inserting transaction's id is taken first, in a CTE of
+// its own, so that it exists before the identity's nextval draws the row's id: the sealer relies on
+// "a row's transaction had its xid before the row had its id" (see Sealer). Nothing is locked and no
+// other row is read but one probe of the small unsealed index: when no unsealed row is visible the
+// sealer may be idle, so this append wakes it. (NOTIFY serialises the commits of the transactions
+// that use it, which is why not every append does.)
+const auditAppend = `WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid),
+	ins AS (INSERT INTO audit_log (xid, at, actor_id, action, subject, details, ip)
+		SELECT x.xid, $1, nullif($2::bigint, 0), $3, $4, $5::jsonb, $6 FROM x RETURNING id)
+	SELECT pg_notify('` + AuditChannel + `', '') FROM ins
+	WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE hash IS NULL)`
+
+// Audit appends an event to the audit log inside tx. Other domains call it in their own
+// transactions, so the event exists exactly when the change it records does. The row is written
+// unchained and takes no lock: the sealer chains it after commit (Sealer, audit_seal.go), so audited
+// writes do not queue behind one another.
 func Audit(ctx context.Context, tx pgx.Tx, e Event) error {
 	details := e.Details
 	if details == nil {
@@ -45,39 +60,8 @@ func Audit(ctx context.Context, tx pgx.Tx, e Event) error {
 	if err != nil {
 		return fmt.Errorf("audit details: %w", err)
 	}
-	// Normalise through jsonb so that the hash is computed over what the database will return. This
-	// happens before the lock: the lock serialises every audited change in the product, so only what
-	// must see the chain's tail runs while holding it.
-	var canonical []byte
-	if err := tx.QueryRow(ctx, `SELECT $1::jsonb::text`, string(detailsJSON)).Scan(&canonical); err != nil {
-		return err
-	}
-	// Every audited write queues here, one after another, until the chain is sealed off the write
-	// path (#17): under a burst of sign-ins the wait is a queue, not a deadlock, so it gets longer
-	// than the sessions' 5 s lock_timeout (SET LOCAL: for the rest of this transaction only).
-	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '30s'`); err != nil {
-		return fmt.Errorf("audit lock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
-		return fmt.Errorf("audit lock: %w", err)
-	}
-	// The tail is read by a statement that starts after the lock is held, so it sees the previous
-	// holder's committed row; the id is drawn under the lock too, so ids follow the chain's order.
-	prev := make([]byte, sha256.Size)
-	var id int64
-	err = tx.QueryRow(ctx, `SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), nextval(pg_get_serial_sequence('audit_log', 'id'))`).Scan(&prev, &id)
-	if err != nil {
-		return fmt.Errorf("audit tail: %w", err)
-	}
-	if prev == nil {
-		prev = make([]byte, sha256.Size)
-	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	hash := chainHash(prev, id, at, e.ActorID, e.Action, e.Subject, canonical, e.IP)
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, action, subject, details, ip, prev_hash, hash)
-		OVERRIDING SYSTEM VALUE VALUES ($1, $2, nullif($3, 0), $4, $5, $6::jsonb, $7, $8, $9)`,
-		id, at, e.ActorID, e.Action, e.Subject, string(canonical), e.IP, prev, hash)
-	if err != nil {
+	if _, err := tx.Exec(ctx, auditAppend, at, e.ActorID, e.Action, e.Subject, string(detailsJSON), e.IP); err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
 	return nil
@@ -114,16 +98,79 @@ func (e *ErrChainBroken) Error() string {
 	return fmt.Sprintf("audit log broken at row %d: %s", e.ID, e.Reason)
 }
 
-// VerifyAudit walks the whole chain and returns the number of rows checked, or *ErrChainBroken naming
-// the first row whose hash or link is wrong.
+// VerifyAudit walks the sealed chain and returns the number of sealed rows checked, or
+// *ErrChainBroken naming the first row whose hash or link is wrong, or an unsealed row below a sealed
+// one (the sealer never leaves one behind, so it was skipped or its seal removed). Rows not sealed yet
+// are not counted; CheckAudit reports them.
 func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
-	n, _, _, err := VerifyAuditAfter(ctx, db, 0, nil)
-	return n, err
+	c, err := CheckAudit(ctx, db, 0)
+	return c.Sealed, err
 }
 
-// VerifyAuditAfter checks the rows after row afterID, whose stored hash is prevHash (nil: from the
-// start of the chain), and returns how many it checked and the last row's id and hash, from which a
-// later call continues.
+// AuditCheck is what CheckAudit found.
+type AuditCheck struct {
+	Sealed   int // rows whose chain was verified
+	Unsealed int // rows appended but not chained yet (all after the sealed ones)
+	// Overdue are the unsealed rows appended longer than the bound ago; OldestUnsealed is when the
+	// oldest unsealed row was appended (zero when every row is sealed).
+	Overdue        int
+	OldestUnsealed time.Time
+}
+
+// CheckAudit verifies the sealed chain like VerifyAudit and counts the rows still unsealed, and of
+// those the ones appended more than bound ago (bound 0: none is counted overdue). The walk is one
+// statement, so it sees one snapshot, in which the sealed rows are always a prefix of the log.
+func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck, error) {
+	var c AuditCheck
+	rows, err := db.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, prev_hash, hash,
+			$1::bigint > 0 AND at < now() - make_interval(secs => $1::bigint / 1e6)
+		FROM audit_log ORDER BY id`, bound.Microseconds())
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	prev := make([]byte, sha256.Size)
+	for rows.Next() {
+		var (
+			id, actor            int64
+			at                   time.Time
+			action, subject, ip  string
+			details              []byte
+			prevHash, storedHash []byte
+			overdue              bool
+		)
+		if err := rows.Scan(&id, &at, &actor, &action, &subject, &details, &ip, &prevHash, &storedHash, &overdue); err != nil {
+			return c, err
+		}
+		if storedHash == nil {
+			if c.Unsealed == 0 || at.Before(c.OldestUnsealed) {
+				c.OldestUnsealed = at
+			}
+			c.Unsealed++
+			if overdue {
+				c.Overdue++
+			}
+			continue
+		}
+		if c.Unsealed > 0 {
+			return c, &ErrChainBroken{ID: id, Reason: "sealed after an unsealed row: a row was skipped"}
+		}
+		if string(prevHash) != string(prev) {
+			return c, &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
+		}
+		if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
+			return c, &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
+		}
+		prev = storedHash
+		c.Sealed++
+	}
+	return c, rows.Err()
+}
+
+// VerifyAuditAfter checks the sealed rows after row afterID, whose stored hash is prevHash (nil: from
+// the start of the chain), and returns how many it checked and the last sealed row's id and hash,
+// from which a later call continues (the audit-log viewer's incremental check). Unsealed rows end
+// the sealed prefix; a sealed row after one is a skipped row, reported as a break.
 func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []byte) (n int, lastID int64, lastHash []byte, err error) {
 	rows, err := db.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, prev_hash, hash
 		FROM audit_log WHERE id > $1 ORDER BY id`, afterID)
@@ -136,6 +183,7 @@ func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []b
 		prev = make([]byte, sha256.Size)
 	}
 	lastID = afterID
+	unsealed := false
 	for rows.Next() {
 		var (
 			id, actor            int64
@@ -146,6 +194,13 @@ func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []b
 		)
 		if err := rows.Scan(&id, &at, &actor, &action, &subject, &details, &ip, &prevHash, &storedHash); err != nil {
 			return n, lastID, prev, err
+		}
+		if storedHash == nil {
+			unsealed = true
+			continue
+		}
+		if unsealed {
+			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "sealed after an unsealed row: a row was skipped"}
 		}
 		if string(prevHash) != string(prev) {
 			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}

@@ -34,6 +34,7 @@ type App struct {
 	Curriculum   *curriculum.Service
 	Exams        *exams.Service
 	Jobs         *jobs.Client
+	AuditSealer  *accounts.Sealer // chains the audit log; runs in every process that Starts, one at a time
 	registry     *jobs.Registry
 	public       *pgxpool.Pool // the public verification's own pool, see pg.Side
 }
@@ -102,6 +103,9 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	}
 	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts, Names: a.Accounts})
 	// Each domain registers its workers here, before the working client is built.
+	a.AuditSealer = accounts.NewSealer(pool, log)
+	jobs.Add(a.registry, &accounts.SealWorker{Sealer: a.AuditSealer})
+	a.registry.Periodic = append(a.registry.Periodic, accounts.PeriodicSeal())
 	jobs.Add(a.registry, &certificates.IssueWorker{Service: a.Certificates})
 	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})
 	jobs.Add(a.registry, &exams.SweepWorker{Exams: a.Exams})
@@ -119,6 +123,7 @@ func (a *App) PublicPool() *pgxpool.Pool { return a.public }
 func (a *App) Start(ctx context.Context) error {
 	go a.Access.Listen(ctx)
 	go a.Audits.Listen(ctx)
+	go a.AuditSealer.Run(ctx)
 	if a.registry.Works() {
 		if err := a.Jobs.Start(ctx); err != nil {
 			return fmt.Errorf("start jobs: %w", err)

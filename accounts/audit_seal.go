@@ -1,0 +1,294 @@
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"shanyu/internal/pg"
+)
+
+// Sealing the audit chain (#17). Writers append rows without prev_hash and hash (Audit); the sealer
+// fills both in, in id order, for the rows that no transaction still running can precede. That is
+// the whole difficulty: ids are drawn at insert time, so a transaction may hold a lower id than a row
+// that has already committed and commit after it. Sealing past it would leave it outside the chain.
+//
+// The rule. Each append takes its transaction's xid before its id (auditAppend), and the identity
+// sequence hands out ids one at a time (no CACHE). A checkpoint is taken in two statements: first
+// V, the sequence's last value, then X, the xmax of a fresh snapshot. Every id ≤ V was drawn before V
+// was read, by a transaction whose xid was assigned earlier still, so below X. Once a later snapshot's
+// xmin (the oldest xid still running, pg_snapshot_xmin) is ≥ X, all of those transactions have ended:
+// the committed rows with ids ≤ V are all visible and no other row with an id ≤ V can ever appear.
+// Those rows are sealed, in id order. A checkpoint whose X is not passed yet waits for a later round;
+// rows above it wait too, so a row that commits late is sealed in its place, never skipped.
+//
+// Only one sealer works at a time, across replicas: each round holds sealLock (a transaction-level
+// advisory lock, try-only) while it seals. It is the sealer's own lock; writers never take it.
+
+// sealLock is the advisory lock key of the sealer.
+const sealLock = 0x617564697453 // "auditS"
+
+// sealBatch is how many rows one sealing transaction chains.
+const sealBatch = 2000
+
+// maxCheckpoints bounds the checkpoints kept while a long transaction holds the horizon back.
+const maxCheckpoints = 64
+
+type checkpoint struct {
+	lastID int64  // V: every id up to this one was drawn before …
+	xmax   uint64 // X: … by a transaction with an xid below this one
+}
+
+// Sealer chains the appended audit rows. Every replica runs one (Run); they take turns by sealLock.
+type Sealer struct {
+	db      *pgxpool.Pool
+	log     *slog.Logger
+	mu      sync.Mutex // one round at a time in this process
+	pending []checkpoint
+	wake    chan struct{}
+}
+
+// NewSealer makes the sealer of the audit chain in db.
+func NewSealer(db *pgxpool.Pool, log *slog.Logger) *Sealer {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Sealer{db: db, log: log, wake: make(chan struct{}, 1)}
+}
+
+// SealResult is what one round did.
+type SealResult struct {
+	Sealed  int  // rows chained in this round
+	Waiting int  // rows visible but not sealable yet (above a checkpoint not passed), or being sealed elsewhere
+	Busy    bool // another sealer held the lock
+}
+
+// Seal runs one round: it takes a checkpoint and seals every row below the newest checkpoint that the
+// visibility horizon has passed. Tests call it directly; Run calls it on every wake.
+func (s *Sealer) Seal(ctx context.Context) (SealResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var res SealResult
+	cp, err := takeCheckpoint(ctx, s.db)
+	if err != nil {
+		return res, err
+	}
+	s.pending = append(s.pending, cp)
+	if len(s.pending) > maxCheckpoints { // keep the oldest (it passes first) and thin out the rest
+		kept := s.pending[:1]
+		for i := 2; i < len(s.pending); i += 2 {
+			kept = append(kept, s.pending[i])
+		}
+		s.pending = append(kept, cp)
+	}
+	for {
+		n, busy, err := s.sealBatch(ctx)
+		res.Sealed += n
+		if err != nil {
+			return res, err
+		}
+		if busy {
+			res.Busy = true
+			break
+		}
+		if n < sealBatch {
+			break
+		}
+	}
+	err = s.db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE hash IS NULL LIMIT 100000) u`).Scan(&res.Waiting)
+	return res, err
+}
+
+// takeCheckpoint reads V and then X, in two statements (two snapshots), in that order.
+func takeCheckpoint(ctx context.Context, db pg.DB) (checkpoint, error) {
+	var cp checkpoint
+	if err := db.QueryRow(ctx, `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('audit_log', 'id')::regclass), 0)`).Scan(&cp.lastID); err != nil {
+		return cp, fmt.Errorf("audit checkpoint: %w", err)
+	}
+	xmax, err := xid8(ctx, db, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`)
+	cp.xmax = xmax
+	return cp, err
+}
+
+func xid8(ctx context.Context, db pg.DB, sql string) (uint64, error) {
+	var s string
+	if err := db.QueryRow(ctx, sql).Scan(&s); err != nil {
+		return 0, fmt.Errorf("audit horizon: %w", err)
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// sealBatch chains up to sealBatch rows in one transaction under sealLock; busy when another sealer
+// holds it.
+func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		var got bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(sealLock)).Scan(&got); err != nil {
+			return err
+		}
+		if !got {
+			busy = true
+			return nil
+		}
+		horizon, err := xid8(ctx, tx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`)
+		if err != nil {
+			return err
+		}
+		// The newest checkpoint the horizon has passed bounds this round; the older ones are spent.
+		var bound int64 = -1
+		keep := s.pending[:0]
+		for _, cp := range s.pending {
+			if cp.xmax <= horizon {
+				bound = max(bound, cp.lastID)
+			} else {
+				keep = append(keep, cp)
+			}
+		}
+		s.pending = keep
+		if bound < 0 {
+			return nil
+		}
+		// Re-offer the bound to later batches of this round (it stays valid for ever).
+		s.pending = append([]checkpoint{{lastID: bound, xmax: 0}}, s.pending...)
+		rows, err := tx.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, xid::text
+			FROM audit_log WHERE hash IS NULL AND id <= $1 ORDER BY id LIMIT $2`, bound, sealBatch)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id, actor                   int64
+			at                          time.Time
+			action, subject, ip, xidStr string
+			details                     []byte
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.at, &x.actor, &x.action, &x.subject, &x.details, &x.ip, &x.xidStr)
+		})
+		if err != nil || len(list) == 0 {
+			if len(list) == 0 {
+				s.pending = s.pending[1:] // nothing left below the bound
+			}
+			return err
+		}
+		// The tail: every row below the first unsealed one is sealed, so the last of them ends the chain.
+		prev := make([]byte, sha256.Size)
+		var tail []byte
+		err = tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1`, list[0].id).Scan(&tail)
+		switch {
+		case err == pgx.ErrNoRows:
+		case err != nil:
+			return err
+		case tail == nil:
+			return fmt.Errorf("audit seal: the row before %d is not sealed", list[0].id)
+		default:
+			prev = tail
+		}
+		ids := make([]int64, 0, len(list))
+		prevs := make([][]byte, 0, len(list))
+		hashes := make([][]byte, 0, len(list))
+		for _, r := range list {
+			// Below a passed checkpoint every transaction has ended; a row whose xid is not below the
+			// horizon would contradict that, so sealing stops there rather than trust it.
+			if x, err := strconv.ParseUint(r.xidStr, 10, 64); err != nil || x >= horizon {
+				s.log.Error("audit seal: row's transaction is not below the horizon; stopping", slog.Int64("id", r.id), slog.String("xid", r.xidStr))
+				break
+			}
+			h := chainHash(prev, r.id, r.at, r.actor, r.action, r.subject, r.details, r.ip)
+			ids, prevs, hashes = append(ids, r.id), append(prevs, prev), append(hashes, h)
+			prev = h
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		tag, err := tx.Exec(ctx, `UPDATE audit_log a SET prev_hash = u.prev, hash = u.hash
+			FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS u(id, prev, hash)
+			WHERE a.id = u.id AND a.hash IS NULL`, ids, prevs, hashes)
+		if err != nil {
+			return fmt.Errorf("audit seal: %w", err)
+		}
+		if int(tag.RowsAffected()) != len(ids) {
+			return fmt.Errorf("audit seal: %d of %d rows sealed", tag.RowsAffected(), len(ids))
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, busy, err
+}
+
+// Run wakes the sealer whenever an append announces itself (LISTEN on AuditChannel) and when the
+// periodic job asks (Wake), until ctx ends. While rows wait behind a transaction still running, it
+// tries again with a growing pause (up to a second).
+func (s *Sealer) Run(ctx context.Context) {
+	go pg.Listen(ctx, s.db, AuditChannel, func(context.Context) error { s.Wake(); return nil }, s.log)
+	pause := time.Duration(0)
+	for {
+		var retry <-chan time.Time
+		if pause > 0 {
+			retry = time.After(pause)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-retry:
+		}
+		res, err := s.Seal(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.Error("audit seal", slog.Any("err", err))
+			pause = time.Second
+		case res.Waiting > 0 || res.Busy:
+			pause = min(max(2*pause, 10*time.Millisecond), time.Second)
+		default:
+			pause = 0
+		}
+	}
+}
+
+// Wake asks Run for a round soon; wakes that arrive during a round are merged into one.
+func (s *Sealer) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// SealPeriod is how often the periodic job wakes the sealer, in case a notification was missed.
+const SealPeriod = 5 * time.Second
+
+// SealArgs is the periodic job that seals the audit chain.
+type SealArgs struct{}
+
+// Kind names the job for River.
+func (SealArgs) Kind() string { return "accounts.audit_seal" }
+
+// SealWorker works SealArgs: one sealing round, in the process that picked the job up.
+type SealWorker struct {
+	river.WorkerDefaults[SealArgs]
+	Sealer *Sealer
+}
+
+// Work seals what can be sealed now.
+func (w *SealWorker) Work(ctx context.Context, _ *river.Job[SealArgs]) error {
+	_, err := w.Sealer.Seal(ctx)
+	return err
+}
+
+// PeriodicSeal is the sealer's fallback schedule, for the job registry: River's leader enqueues it
+// every SealPeriod (and when a client starts), so rows are sealed even if no notification arrives.
+func PeriodicSeal() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(SealPeriod),
+		func() (river.JobArgs, *river.InsertOpts) { return SealArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}

@@ -1,0 +1,297 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/internal/pg"
+	"shanyu/internal/pgtest"
+)
+
+// sealAll runs sealing rounds until no row is left unsealed, within a deadline: the horizon depends
+// on every transaction of the cluster (other tests' too), so a round may have to wait for some.
+func sealAll(t *testing.T, db *pgxpool.Pool) {
+	t.Helper()
+	s := NewSealer(db, nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := s.Seal(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d audit rows still unsealed after 30 s", res.Waiting)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func unsealedCount(t *testing.T, db pg.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE hash IS NULL`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// 32 writers append in their own transactions, a fifth of which roll back, while two sealers (two
+// replicas) seal concurrently: the result is one unbroken chain holding every committed row once and
+// no rolled-back one.
+func TestAuditSealConcurrentWritersOneChain(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	const writers, each = 32, 15
+	stop := make(chan struct{})
+	var sealers sync.WaitGroup
+	for range 2 {
+		sealers.Add(1)
+		go func() {
+			defer sealers.Done()
+			s := NewSealer(db, nil)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Seal(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				rollback := (w+i)%5 == 0
+				err := pg.WithTx(ctx, db, func(tx pgx.Tx) error {
+					if err := Audit(ctx, tx, Event{ActorID: int64(w), Action: "test.concurrent", Subject: fmt.Sprintf("w%d:%d", w, i),
+						Details: map[string]any{"rollback": rollback, "名": "张三"}}); err != nil {
+						return err
+					}
+					if rollback {
+						return errRollback
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errRollback) {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	sealers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sealAll(t, db)
+	committed := 0
+	for w := range writers {
+		for i := range each {
+			if (w+i)%5 != 0 {
+				committed++
+			}
+		}
+	}
+	c, err := CheckAudit(ctx, db, time.Minute)
+	if err != nil || c.Sealed != committed || c.Unsealed != 0 {
+		t.Fatalf("check = %+v, %v; want %d sealed rows, none unsealed, an intact chain", c, err, committed)
+	}
+	var rows, subjects, rolledBack int
+	if err := db.QueryRow(ctx, `SELECT count(*), count(DISTINCT subject), count(*) FILTER (WHERE details->>'rollback' = 'true')
+		FROM audit_log WHERE action = 'test.concurrent'`).Scan(&rows, &subjects, &rolledBack); err != nil {
+		t.Fatal(err)
+	}
+	if rows != committed || subjects != committed || rolledBack != 0 {
+		t.Fatalf("%d rows, %d subjects, %d rolled back; want %d, %d, 0", rows, subjects, rolledBack, committed, committed)
+	}
+	// Sealed once: a sealed row cannot be sealed again, not even with the same hash.
+	if _, err := db.Exec(ctx, `UPDATE audit_log SET hash = hash WHERE id = (SELECT min(id) FROM audit_log)`); err == nil {
+		t.Fatal("a sealed row was sealed again")
+	}
+}
+
+var errRollback = errors.New("rolled back on purpose")
+
+// A transaction that appended early (lower id) and commits late is not skipped: the rows after it wait
+// for it, and the chain takes it in its place. The harder case comes second: a transaction with an
+// older xid appends after the open one and commits, so its row's xid is below the horizon while a
+// lower id is still in flight (sealing every row whose xid is below the horizon would skip the open
+// one).
+func TestAuditSealWaitsForALateCommit(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	if err := AuditNow(ctx, db, Event{Action: "test.before", Subject: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	sealAll(t, db)
+	older, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback(ctx)                                                 //nolint:errcheck
+	if _, err := older.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // its xid, before late's
+		t.Fatal(err)
+	}
+	late, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(ctx) //nolint:errcheck
+	if err := Audit(ctx, late, Event{Action: "test.late", Subject: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Audit(ctx, older, Event{Action: "test.older", Subject: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := older.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := AuditNow(ctx, db, Event{Action: "test.after", Subject: fmt.Sprint("d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The premise: c's xid is older than b's, so once b is the oldest transaction running, c is below
+	// the horizon while b, with the lower id, is in flight.
+	var olderXID bool
+	if err := late.QueryRow(ctx, `SELECT (SELECT xid FROM audit_log WHERE subject = 'c') < (SELECT xid FROM audit_log WHERE subject = 'b')`).Scan(&olderXID); err != nil || !olderXID {
+		t.Fatalf("row c's xid is not older than row b's (%v): the test shows nothing", err)
+	}
+	s := NewSealer(db, nil)
+	for range 5 {
+		res, err := s.Seal(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Sealed != 0 || res.Waiting != 4 {
+			t.Fatalf("sealed past an open transaction: %+v", res)
+		}
+	}
+	if c, err := CheckAudit(ctx, db, 0); err != nil || c.Sealed != 1 || c.Unsealed != 4 {
+		t.Fatalf("while the late one is open: %+v, %v", c, err)
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sealAll(t, db)
+	c, err := CheckAudit(ctx, db, 0)
+	if err != nil || c.Sealed != 6 || c.Unsealed != 0 {
+		t.Fatalf("after the late commit: %+v, %v", c, err)
+	}
+	var order string
+	if err := db.QueryRow(ctx, `SELECT string_agg(subject, ',' ORDER BY id) FROM audit_log`).Scan(&order); err != nil || order != "a,b,c,d0,d1,d2" {
+		t.Fatalf("chain order %q, %v", order, err)
+	}
+}
+
+// A sealed row changed, removed or unsealed behind the triggers' back is found; so is a forged seal.
+func TestAuditSealTamperingDetected(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cases := []struct {
+		name, sql string
+		at        int // which row (0-based) the sql changes; -1: none
+		want      int // which row verify must name
+		reason    string
+	}{
+		{"content", `UPDATE audit_log SET subject = 'forged' WHERE id = $1`, 2, 2, "content does not match its hash"},
+		{"removed", `DELETE FROM audit_log WHERE id = $1`, 2, 3, "prev_hash does not match the previous row"},
+		{"unsealed", `UPDATE audit_log SET hash = NULL, prev_hash = NULL WHERE id = $1`, 2, 3, "sealed after an unsealed row: a row was skipped"},
+		{"forged seal", `UPDATE audit_log SET hash = sha256('x'), prev_hash = sha256('y') WHERE id = $1`, 5, 5, "prev_hash does not match the previous row"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			for i := range 5 {
+				if err := AuditNow(ctx, db, Event{ActorID: int64(i), Action: "test", Subject: "x", Details: map[string]any{"i": i}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sealAll(t, db)
+			if err := AuditNow(ctx, db, Event{Action: "test.unsealed", Subject: "y"}); err != nil { // row 5, left unsealed
+				t.Fatal(err)
+			}
+			rows, _ := db.Query(ctx, `SELECT id FROM audit_log ORDER BY id`)
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil || len(ids) != 6 {
+				t.Fatalf("ids %v, %v", ids, err)
+			}
+			if c, err := CheckAudit(ctx, db, 0); err != nil || c.Sealed != 5 || c.Unsealed != 1 {
+				t.Fatalf("before: %+v, %v", c, err)
+			}
+			if tc.name == "forged seal" { // sealing is allowed by the trigger; the chain is the check
+				if _, err := db.Exec(ctx, tc.sql, ids[tc.at]); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				for _, sql := range []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update`, tc.sql, `ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update`} {
+					var args []any
+					if sql == tc.sql {
+						args = append(args, ids[tc.at])
+					}
+					if _, err := db.Exec(ctx, sql, args...); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			_, err = VerifyAudit(ctx, db)
+			var broken *ErrChainBroken
+			if !errors.As(err, &broken) || broken.ID != ids[tc.want] || broken.Reason != tc.reason {
+				t.Fatalf("want row %d broken (%s), got %v", ids[tc.want], tc.reason, err)
+			}
+		})
+	}
+}
+
+// Unsealed rows older than the bound are reported as overdue; the trigger lets a sealed row change
+// in nothing, and an unsealed one only by being sealed.
+func TestAuditUnsealedOverdueAndAppendOnly(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	if err := AuditNow(ctx, db, Event{Action: "test", Subject: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE audit_log SET subject = 'y'`); err == nil {
+		t.Fatal("an unsealed row's content was changed")
+	}
+	time.Sleep(20 * time.Millisecond)
+	c, err := CheckAudit(ctx, db, 10*time.Millisecond)
+	if err != nil || c.Unsealed != 1 || c.Overdue != 1 || c.OldestUnsealed.IsZero() {
+		t.Fatalf("check = %+v, %v; want one overdue row", c, err)
+	}
+	if c, err := CheckAudit(ctx, db, time.Hour); err != nil || c.Overdue != 0 {
+		t.Fatalf("check (1 h) = %+v, %v", c, err)
+	}
+	sealAll(t, db)
+	if c, err := CheckAudit(ctx, db, 10*time.Millisecond); err != nil || c.Unsealed != 0 || c.Overdue != 0 || c.Sealed != 1 {
+		t.Fatalf("after sealing: %+v, %v", c, err)
+	}
+	if unsealedCount(t, db) != 0 {
+		t.Fatal("unsealed rows left")
+	}
+}
