@@ -107,6 +107,10 @@ func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
 	return c.Sealed, err
 }
 
+// UnsealedBound is how long a row may wait to be sealed before `shanyu audit verify` and the
+// audit-log viewer report it: a running sealer takes well under a second.
+const UnsealedBound = 60 * time.Second
+
 // AuditCheck is what CheckAudit found.
 type AuditCheck struct {
 	Sealed   int // rows whose chain was verified
@@ -212,4 +216,12 @@ func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []b
 		n++
 	}
 	return n, lastID, prev, rows.Err()
+}
+
+// UnsealedAudit counts the rows the sealer has not chained yet, and of those the ones appended more
+// than bound ago (an index holds the unsealed rows, so this stays cheap however long the log).
+func UnsealedAudit(ctx context.Context, db pg.DB, bound time.Duration) (unsealed, overdue int, err error) {
+	err = db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE at < now() - make_interval(secs => $1::bigint / 1e6))
+		FROM audit_log WHERE hash IS NULL`, bound.Microseconds()).Scan(&unsealed, &overdue)
+	return unsealed, overdue, err
 }

@@ -36,6 +36,11 @@ import (
 // sealLock is the advisory lock key of the sealer.
 const sealLock = 0x617564697453 // "auditS"
 
+// maxSealPause bounds the pause between rounds while rows wait: a round is four small statements, so
+// even a transaction holding the horizon back for minutes costs little, and a row is sealed at most
+// this long after the horizon passes it.
+const maxSealPause = 200 * time.Millisecond
+
 // sealBatch is how many rows one sealing transaction chains.
 const sealBatch = 2000
 
@@ -226,7 +231,7 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 
 // Run wakes the sealer whenever an append announces itself (LISTEN on AuditChannel) and when the
 // periodic job asks (Wake), until ctx ends. While rows wait behind a transaction still running, it
-// tries again with a growing pause (up to a second).
+// tries again with a growing pause (up to maxSealPause).
 func (s *Sealer) Run(ctx context.Context) {
 	go pg.Listen(ctx, s.db, AuditChannel, func(context.Context) error { s.Wake(); return nil }, s.log)
 	pause := time.Duration(0)
@@ -249,7 +254,7 @@ func (s *Sealer) Run(ctx context.Context) {
 			s.log.Error("audit seal", slog.Any("err", err))
 			pause = time.Second
 		case res.Waiting > 0 || res.Busy:
-			pause = min(max(2*pause, 10*time.Millisecond), time.Second)
+			pause = min(max(2*pause, 5*time.Millisecond), maxSealPause)
 		default:
 			pause = 0
 		}

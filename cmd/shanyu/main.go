@@ -45,7 +45,10 @@ commands:
   tsa serve              a local RFC 3161 time-stamp authority for development (SHANYU_TSA_URL)
   bank import|export|template
                          question bank files (GIFT, Moodle XML, Excel); see shanyu bank
-  audit verify           check the hash chain of the audit log
+  audit verify [--unsealed-bound 60s]
+                         check the sealed hash chain of the audit log, and that no row
+                         has waited longer than the bound to be sealed
+  audit seal             seal the audit rows that can be sealed now (a server does it itself)
   bench NAME [flags]     load and throughput measurements; last line is JSON
   version                print the version
 
