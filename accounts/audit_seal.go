@@ -23,9 +23,10 @@ import (
 //
 // The rule. Each append takes its transaction's xid before its id (auditAppend), and the identity
 // sequence hands out ids one at a time (no CACHE). A checkpoint is taken in two statements: first
-// V, the sequence's last value, then X, the xmax of a fresh snapshot. Every id ≤ V was drawn before V
-// was read, by a transaction whose xid was assigned earlier still, so below X. Once a later snapshot's
-// xmin (the oldest xid still running, pg_snapshot_xmin) is ≥ X, all of those transactions have ended:
+// V, the sequence's last value, then X, a new xid (pg_current_xact_id() in a transaction of its own).
+// Every id ≤ V was drawn before V was read, by a transaction whose xid was assigned earlier still, so
+// below X. Once a later snapshot's xmin (the oldest xid still running, pg_snapshot_xmin) is ≥ X, all
+// of those transactions have ended:
 // the committed rows with ids ≤ V are all visible and no other row with an id ≤ V can ever appear.
 // Those rows are sealed, in id order. A checkpoint whose X is not passed yet waits for a later round;
 // rows above it wait too, so a row that commits late is sealed in its place, never skipped.
@@ -118,7 +119,10 @@ func takeCheckpoint(ctx context.Context, db pg.DB) (checkpoint, error) {
 	if err := db.QueryRow(ctx, `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('audit_log', 'id')::regclass), 0)`).Scan(&cp.lastID); err != nil {
 		return cp, fmt.Errorf("audit checkpoint: %w", err)
 	}
-	xmax, err := xid8(ctx, db, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`)
+	// Not a snapshot's xmax: that is one past the newest *completed* xid, and a transaction still
+	// running may hold a larger one. A fresh xid of its own (this statement's implicit transaction)
+	// is larger than every xid assigned before it.
+	xmax, err := xid8(ctx, db, `SELECT pg_current_xact_id()::text`)
 	cp.xmax = xmax
 	return cp, err
 }
@@ -230,8 +234,10 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 }
 
 // Run wakes the sealer whenever an append announces itself (LISTEN on AuditChannel) and when the
-// periodic job asks (Wake), until ctx ends. While rows wait behind a transaction still running, it
-// tries again with a growing pause (up to maxSealPause).
+// periodic job asks (Wake), until ctx ends. While it finds rows to seal it goes round every 5 ms;
+// otherwise it looks again after 5, 10, … 200 ms, and then, while rows still wait behind a
+// transaction running, every 200 ms; when none waits it stops until the next wake (the last half
+// second of looking catches the appends that did not NOTIFY, see notifyEvery).
 func (s *Sealer) Run(ctx context.Context) {
 	go pg.Listen(ctx, s.db, AuditChannel, func(context.Context) error { s.Wake(); return nil }, s.log)
 	pause := time.Duration(0)
@@ -253,10 +259,16 @@ func (s *Sealer) Run(ctx context.Context) {
 		case err != nil:
 			s.log.Error("audit seal", slog.Any("err", err))
 			pause = time.Second
-		case res.Waiting > 0 || res.Busy:
-			pause = min(max(2*pause, 5*time.Millisecond), maxSealPause)
-		default:
-			pause = 0
+		case res.Sealed > 0:
+			pause = 5 * time.Millisecond
+		case pause == 0:
+			pause = 5 * time.Millisecond
+		case pause < maxSealPause:
+			// Rows wait behind a transaction still running, or none waits but appends that did not
+			// NOTIFY (notifyEvery) may still commit: look again, further apart each time.
+			pause = min(2*pause, maxSealPause)
+		case res.Waiting == 0 && !res.Busy:
+			pause = 0 // until the next wake
 		}
 	}
 }
