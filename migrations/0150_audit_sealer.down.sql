@@ -6,6 +6,7 @@ BEGIN
 END $$;
 DROP INDEX audit_log_unsealed;
 ALTER TABLE audit_log
+	DROP CONSTRAINT audit_log_unsealed_xid,
 	DROP CONSTRAINT audit_log_sealed_whole,
 	ALTER COLUMN hash SET NOT NULL,
 	ALTER COLUMN prev_hash SET NOT NULL,
