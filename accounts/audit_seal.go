@@ -42,6 +42,11 @@ const sealLock = 0x617564697453 // "auditS"
 // this long after the horizon passes it.
 const maxSealPause = 200 * time.Millisecond
 
+// busySealPause is the pause between rounds while they find rows to seal: long enough that under a
+// steady stream of appends each round seals many rows at once (a round costs about ten statements
+// whatever it seals), short enough that a row waits well under a second.
+const busySealPause = 50 * time.Millisecond
+
 // sealBatch is how many rows one sealing transaction chains.
 const sealBatch = 2000
 
@@ -234,7 +239,8 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 }
 
 // Run wakes the sealer whenever an append announces itself (LISTEN on AuditChannel) and when the
-// periodic job asks (Wake), until ctx ends. While it finds rows to seal it goes round every 5 ms;
+// periodic job asks (Wake), until ctx ends. While it finds rows to seal it goes round every
+// busySealPause;
 // otherwise it looks again after 5, 10, … 200 ms, and then, while rows still wait behind a
 // transaction running, every 200 ms; when none waits it stops until the next wake (the last half
 // second of looking catches the appends that did not NOTIFY, see notifyEvery).
@@ -260,7 +266,7 @@ func (s *Sealer) Run(ctx context.Context) {
 			s.log.Error("audit seal", slog.Any("err", err))
 			pause = time.Second
 		case res.Sealed > 0:
-			pause = 5 * time.Millisecond
+			pause = busySealPause
 		case pause == 0:
 			pause = 5 * time.Millisecond
 		case pause < maxSealPause:
