@@ -198,7 +198,7 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 		var tail []byte
 		err = tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1`, list[0].id).Scan(&tail)
 		switch {
-		case err == pgx.ErrNoRows:
+		case pg.IsNoRows(err):
 		case err != nil:
 			return err
 		case tail == nil:
