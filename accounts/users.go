@@ -88,8 +88,11 @@ func validName(name string) bool {
 	return !prevSep
 }
 
-// Signup creates a person and a caregiver account for them (username = phone number). One person,
-// one account: an ID number or phone already registered is refused.
+// Signup creates a person and a caregiver account for them (username = phone number). The ID number
+// is only claimed: whether another account claims it, or a centre already bound it to someone, does
+// not change the answer (OWASP ASVS 5.0 V6.3.8: no account enumeration), and a centre's check of the
+// ID card settles it later (VerifyIdentity). A phone number already registered is refused: it is the
+// username.
 func (s *Service) Signup(ctx context.Context, in SignupInput) (User, error) {
 	// Every attempt counts against the address (OWASP ASVS 5.0 V2.4.1 anti-automation): sign-up
 	// costs a password hash and would otherwise let anyone probe ID numbers without limit.
@@ -124,7 +127,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (User, error) {
 	}
 	var u User
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		personID, err := s.insertPerson(ctx, tx, in.Name, in.Phone, in.IDNumber)
+		personID, err := s.insertPerson(ctx, tx, in.Name, in.Phone, in.IDNumber, true)
 		if err != nil {
 			return err
 		}
@@ -146,24 +149,36 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (User, error) {
 
 func userSubject(id int64) string { return fmt.Sprintf("user:%d", id) }
 
-func (s *Service) insertPerson(ctx context.Context, tx pgx.Tx, name, phone, idNumber string) (int64, error) {
-	var id int64
-	var enc, hash any
-	last4 := ""
-	var birth any
-	var gender any
-	if idNumber != "" {
-		enc, hash, last4 = s.seal.seal(idNumber, "people.id_number"), s.seal.lookupHash(idNumber), idNumber[14:]
-		if facts, ok := ParseCitizenID(idNumber); ok {
-			birth = facts.Birth
-			gender = "female"
-			if facts.Male {
-				gender = "male"
-			}
+// sealedID is an ID number as people stores it: encrypted, its keyed hash, its last four characters,
+// and the birth date and gender it encodes. The zero value is "no ID number".
+type sealedID struct {
+	enc, hash     []byte
+	last4         string
+	birth, gender any
+}
+
+func (s *Service) sealID(idNumber string) sealedID {
+	if idNumber == "" {
+		return sealedID{}
+	}
+	v := sealedID{enc: s.seal.seal(idNumber, "people.id_number"), hash: s.seal.lookupHash(idNumber), last4: idNumber[14:]}
+	if facts, ok := ParseCitizenID(idNumber); ok {
+		v.birth, v.gender = facts.Birth, "female"
+		if facts.Male {
+			v.gender = "male"
 		}
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO people (name, phone, id_number_enc, id_number_hash, id_last4, birth_date, gender)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, name, phone, enc, hash, last4, birth, gender).Scan(&id)
+	return v
+}
+
+// insertPerson records a person; claimed tells that the ID number was typed by the account holder
+// (a claim, of which there may be several per number) rather than recorded by an organisation for
+// a person without an account (one per number: a second is ErrPersonExists).
+func (s *Service) insertPerson(ctx context.Context, tx pgx.Tx, name, phone, idNumber string, claimed bool) (int64, error) {
+	var id int64
+	v := s.sealID(idNumber)
+	err := tx.QueryRow(ctx, `INSERT INTO people (name, phone, id_number_enc, id_number_hash, id_last4, birth_date, gender, id_claimed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, name, phone, v.enc, v.hash, v.last4, v.birth, v.gender, claimed).Scan(&id)
 	if _, dup := pg.HasCode(err, pg.CodeUniqueViolation); dup {
 		return 0, ErrPersonExists
 	}
@@ -227,7 +242,7 @@ func (s *Service) CreateUser(ctx context.Context, actorID int64, in CreateUserIn
 	}
 	var u User
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		personID, err := s.insertPerson(ctx, tx, in.Name, in.Phone, in.IDNumber)
+		personID, err := s.insertPerson(ctx, tx, in.Name, in.Phone, in.IDNumber, true)
 		if err != nil {
 			return err
 		}
@@ -278,10 +293,14 @@ func (s *Service) UserByUsername(ctx context.Context, username string) (User, er
 		strings.ToLower(strings.TrimSpace(username))))
 }
 
-// PersonByIDNumber finds the person with that citizen ID number through its keyed hash.
+// PersonByIDNumber finds, through its keyed hash, the person an organisation means by a citizen ID
+// number: the person a centre's check bound it to, else the organisation's record of a person without
+// an account. An account's unchecked claim is never the answer: anyone may claim any number, and a
+// roster or a bar must not attach to whoever typed it first.
 func (s *Service) PersonByIDNumber(ctx context.Context, idNumber string) (int64, error) {
 	var id int64
-	err := s.db.QueryRow(ctx, `SELECT id FROM people WHERE id_number_hash = $1`, s.seal.lookupHash(NormaliseCitizenID(idNumber))).Scan(&id)
+	err := s.db.QueryRow(ctx, `SELECT id FROM people WHERE id_number_hash = $1 AND (identity_verified_at IS NOT NULL OR NOT id_claimed)
+		ORDER BY identity_verified_at IS NULL, id LIMIT 1`, s.seal.lookupHash(NormaliseCitizenID(idNumber))).Scan(&id)
 	if pg.IsNoRows(err) {
 		return 0, ErrUserNotFound
 	}

@@ -28,7 +28,6 @@ type HoursSource interface {
 // IdentitySource tells whether staff verified people's identity against their ID documents; the
 // accounts domain implements it.
 type IdentitySource interface {
-	IdentityVerified(ctx context.Context, personID int64) (bool, error)
 	Identities(ctx context.Context, personIDs []int64) (map[int64]accounts.Identity, error)
 }
 
@@ -66,6 +65,7 @@ var (
 	ErrSignalInvalid      = failure.New(failure.Invalid, "exams.signal_invalid")
 	ErrRegistrationClosed = failure.New(failure.Conflict, "exams.registration_closed")
 	ErrIdentityUnverified = failure.New(failure.Forbidden, "exams.identity_unverified")
+	ErrIDNumberDropped    = failure.New(failure.Forbidden, "exams.id_number_dropped") // a centre bound the claimed number to someone else
 )
 
 // Service is the exams domain, built once per process.

@@ -242,6 +242,13 @@ func (s *Service) Register(ctx context.Context, sessionID, personID int64) (Regi
 	if !s.now().Before(x.LatestStartAt) {
 		return Registration{}, ErrRegistrationClosed
 	}
+	// A learner whose claimed ID number a centre bound to someone else holds no number: they enter
+	// their own on the account page first, and a centre checks that card before approval.
+	if id, err := s.identity(ctx, personID); err != nil {
+		return Registration{}, err
+	} else if id.ClaimDropped && !id.HasIDNumber {
+		return Registration{}, ErrIDNumberDropped
+	}
 	hours, err := s.HoursTowards(ctx, personID, x)
 	if err != nil {
 		return Registration{}, fmt.Errorf("completed hours: %w", err)
@@ -345,22 +352,30 @@ func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registr
 	return list, nil
 }
 
-// checkIdentity refuses a person whose identity is not verified when the session requires it.
+// checkIdentity refuses a person whose identity is not verified when the session requires it, or
+// whose claim of an ID number was dropped (a centre bound that number to someone else): they take
+// part only once a centre checked their own card, whatever the session's setting.
 func (s *Service) checkIdentity(ctx context.Context, x Session, personID int64) error {
-	if !x.RequiresIdentity() {
-		return nil
+	id, err := s.identity(ctx, personID)
+	if err != nil {
+		return err
 	}
-	ok := false
-	if s.ids != nil {
-		var err error
-		if ok, err = s.ids.IdentityVerified(ctx, personID); err != nil {
-			return fmt.Errorf("identity: %w", err)
-		}
-	}
-	if !ok {
+	if !id.Verified && (x.RequiresIdentity() || id.ClaimDropped) {
 		return ErrIdentityUnverified
 	}
 	return nil
+}
+
+// identity asks the accounts domain about one person; with no source nobody is verified.
+func (s *Service) identity(ctx context.Context, personID int64) (accounts.Identity, error) {
+	if s.ids == nil {
+		return accounts.Identity{PersonID: personID}, nil
+	}
+	m, err := s.ids.Identities(ctx, []int64{personID})
+	if err != nil {
+		return accounts.Identity{}, fmt.Errorf("identity: %w", err)
+	}
+	return m[personID], nil
 }
 
 // RegistrationPerson returns the person and session of a registration, for the centre's pages.

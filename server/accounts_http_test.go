@@ -456,9 +456,11 @@ func TestSignupValidatesIDNumberThenLoginByPhone(t *testing.T) {
 		t.Errorf("new account roles = %s", roles)
 	}
 
+	// The phone is the username: the same phone again is refused (the ID number alone never is:
+	// TestSignupRevealsNothingAboutIDNumberV6_3_8).
 	again := c.do("POST", "/api/v1/auth/signup", body, nil)
 	if again.Status != http.StatusConflict {
-		t.Errorf("second signup for the same person: %d %s", again.Status, again.Body)
+		t.Errorf("second signup with the same phone: %d %s", again.Status, again.Body)
 	}
 
 	if r := c.login(body["phone"], body["password"]); r.Status != http.StatusOK {

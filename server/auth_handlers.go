@@ -61,6 +61,8 @@ func (s *Server) routesAuth() {
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/sessions/revoke-others", Scope: scopeOwn, Summary: "Sign out everywhere else", Tag: "auth", Perm: signedIn}, s.apiRevokeOthers)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/password", Scope: scopeOwn, Summary: "Change my password", Tag: "auth", Perm: signedIn,
 		Request: object([]string{"current_password", "new_password"}, map[string]any{"current_password": str, "new_password": str})}, s.apiChangePassword)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/id-number", Scope: scopeOwn, Summary: "Enter my own ID number (a claim until a centre checks the card)", Tag: "auth", Perm: signedIn,
+		Request: object([]string{"id_number"}, map[string]any{"id_number": str})}, s.apiClaimIDNumber)
 
 	s.page("GET", "/login", public, scopePublic, s.loginPage)
 	s.page("POST", "/login", public, scopePublic, s.loginSubmit)
@@ -70,6 +72,7 @@ func (s *Server) routesAuth() {
 	s.page("GET", "/account", signedIn, scopeOwn, s.accountPage)
 	s.page("POST", "/account/password", signedIn, scopeOwn, s.passwordSubmit)
 	s.page("POST", "/account/sessions/revoke-others", signedIn, scopeOwn, s.revokeOthersSubmit)
+	s.page("POST", "/account/id-number", signedIn, scopeOwn, s.claimIDNumberSubmit)
 }
 
 type signupBody struct {
@@ -295,6 +298,7 @@ func (s *Server) logoutSubmit(c *fiber.Ctx) error {
 type accountData struct {
 	formPage
 	User     userJSON
+	Identity accounts.Identity
 	Sessions []sessionJSON
 	Welcome  bool
 }
@@ -312,8 +316,45 @@ func (s *Server) renderAccount(c *fiber.Ctx, fp formPage) error {
 	if fp.Notice != "" {
 		fp.Notice = s.i18n.T(langOf(c), "account.notice."+fp.Notice)
 	}
+	ids, err := s.accounts.Identities(c.UserContext(), []int64{p.User.PersonID})
+	if err != nil {
+		return err
+	}
 	return s.render(c, "account", page{Title: s.i18n.T(langOf(c), "account.title"),
-		Data: accountData{formPage: fp, User: toUserJSON(p.User, p.Grants), Sessions: sessions, Welcome: c.Query("welcome") == "1"}})
+		Data: accountData{formPage: fp, User: toUserJSON(p.User, p.Grants), Identity: ids[p.User.PersonID], Sessions: sessions, Welcome: c.Query("welcome") == "1"}})
+}
+
+type idNumberBody struct {
+	IDNumber string `json:"id_number" form:"id_number"`
+}
+
+// apiClaimIDNumber lets a learner enter their own ID number, as after a centre bound the number they
+// had claimed to someone else; the answer does not tell whether anyone else claims it.
+func (s *Server) apiClaimIDNumber(c *fiber.Ctx) error {
+	var b idNumberBody
+	if err := bindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.accounts.ClaimIDNumber(c.UserContext(), principalOf(c).User.ID, b.IDNumber); err != nil {
+		return err
+	}
+	ids, err := s.accounts.Identities(c.UserContext(), []int64{principalOf(c).User.PersonID})
+	if err != nil {
+		return err
+	}
+	return c.JSON(ids[principalOf(c).User.PersonID])
+}
+
+func (s *Server) claimIDNumberSubmit(c *fiber.Ctx) error {
+	p := principalOf(c)
+	if err := s.accounts.ClaimIDNumber(c.UserContext(), p.User.ID, c.FormValue("id_number")); err != nil {
+		fp := formPage{Values: map[string]string{"id_number": c.FormValue("id_number")}} // rendered before the handler returns
+		if err := s.formError(c, err, &fp); err != nil {
+			return err
+		}
+		return s.renderAccount(c, fp)
+	}
+	return c.Redirect("/account?notice=id_number_claimed", fiber.StatusSeeOther)
 }
 
 func (s *Server) passwordSubmit(c *fiber.Ctx) error {
