@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -70,8 +71,9 @@ func TestIDNumberClaimsBindOnCheckV6_3_8(t *testing.T) {
 	if r := ids[record]; !r.HasIDNumber {
 		t.Fatalf("the roster's record lost its number: %+v", r)
 	}
-	if id, err := s.PersonByIDNumber(ctx, number); err != nil || id != owner.PersonID {
-		t.Fatalf("look-up after the check = %d, %v; want the bound owner %d", id, err, owner.PersonID)
+	// Organisations keep naming their own record of the number (its roster lines and bars stay together).
+	if id, err := s.PersonByIDNumber(ctx, number); err != nil || id != record {
+		t.Fatalf("look-up after the check = %d, %v; want the organisations' record %d", id, err, record)
 	}
 	var drops int
 	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'person.id_number.claim_dropped' AND actor_id = $1
@@ -156,6 +158,14 @@ func TestIDNumberBindOnceUnderConcurrentChecks(t *testing.T) {
 	}
 	if won != 1 || verified != 1 {
 		t.Fatalf("%d checks succeeded and %d people are verified, want 1 and 1", won, verified)
+	}
+	// With no organisation's record of the number, organisations' look-ups find the bound person.
+	bound := people[slices.IndexFunc(errs, func(err error) bool { return err == nil })]
+	if id, err := s.PersonByIDNumber(ctx, "33010619880301901X"); err != nil || id != bound {
+		t.Fatalf("look-up after the check = %d, %v; want the bound person %d", id, err, bound)
+	}
+	if again, err := s.EnsurePerson(ctx, "考生", "", "33010619880301901X"); err != nil || again != bound {
+		t.Fatalf("a roster line after the check = %d, %v; want the bound person %d", again, err, bound)
 	}
 }
 

@@ -293,14 +293,18 @@ func (s *Service) UserByUsername(ctx context.Context, username string) (User, er
 		strings.ToLower(strings.TrimSpace(username))))
 }
 
-// PersonByIDNumber finds, through its keyed hash, the person an organisation means by a citizen ID
-// number: the person a centre's check bound it to, else the organisation's record of a person without
-// an account. An account's unchecked claim is never the answer: anyone may claim any number, and a
-// roster or a bar must not attach to whoever typed it first.
+// PersonByIDNumber finds, through its keyed hash, the person organisations mean by a citizen ID
+// number: their own record of it (made by a roster line or a bar before anyone's card was checked),
+// else the person a centre's check bound it to. An account's unchecked claim is never the answer:
+// anyone may claim any number, and a roster line or a bar must not attach to whoever typed it first.
+// The record wins over the bound person so that every roster line and every bar of one number keep
+// naming one person: a bar recorded before the check is never missed by a roster line added after
+// it (the bound person's platform certificates then do not show on that line until the two are
+// merged, which fails safe).
 func (s *Service) PersonByIDNumber(ctx context.Context, idNumber string) (int64, error) {
 	var id int64
 	err := s.db.QueryRow(ctx, `SELECT id FROM people WHERE id_number_hash = $1 AND (identity_verified_at IS NOT NULL OR NOT id_claimed)
-		ORDER BY identity_verified_at IS NULL, id LIMIT 1`, s.seal.lookupHash(NormaliseCitizenID(idNumber))).Scan(&id)
+		ORDER BY id_claimed, id LIMIT 1`, s.seal.lookupHash(NormaliseCitizenID(idNumber))).Scan(&id)
 	if pg.IsNoRows(err) {
 		return 0, ErrUserNotFound
 	}
