@@ -184,6 +184,22 @@ func TestDroppedClaimantCannotRegisterForExamsAndIsToldWhy(t *testing.T) {
 	regPath := "/api/v1/exam-sessions/" + strconv.FormatInt(sessionID, 10) + "/registrations"
 	csrf := func(c *client) map[string]string { return map[string]string{"X-CSRF-Token": c.csrf} }
 
+	// The stranger studies a lesson first: the hours they earned stay theirs after the drop.
+	course := createPublished(t, mustLogin(t, srv, "trainer"), "HZ001", "托育照护基础")
+	if r := stranger.send("POST", fmt.Sprintf("/api/v1/courses/%d/enrolments", course), nil); r.Status != http.StatusCreated {
+		t.Fatalf("enrol: %d %s", r.Status, r.Body)
+	}
+	lessons := stranger.do("GET", fmt.Sprintf("/api/v1/courses/%d", course), nil, nil).json(t)["modules"].([]any)[0].(map[string]any)["lessons"].([]any)
+	lessonID := num(lessons[0].(map[string]any)["id"])
+	stranger.send("POST", fmt.Sprintf("/api/v1/lessons/%d/open", lessonID), nil)
+	if r := stranger.send("POST", fmt.Sprintf("/api/v1/lessons/%d/complete", lessonID), nil); r.Status != http.StatusOK {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	hoursBefore := stranger.do("GET", "/api/v1/me/hours", nil, nil).json(t)["total_hours"]
+	if hoursBefore != 1.0 {
+		t.Fatalf("hours before the drop: %v, want 1", hoursBefore)
+	}
+
 	// The caregiver registers and the centre checks her card, binding the number to her.
 	cg := mustLogin(t, srv, "caregiver")
 	if r := cg.do("POST", regPath, nil, csrf(cg)); r.Status != http.StatusCreated && r.Status != http.StatusOK {
@@ -213,6 +229,10 @@ func TestDroppedClaimantCannotRegisterForExamsAndIsToldWhy(t *testing.T) {
 	}
 	if audited != 1 {
 		t.Fatalf("the dropped claim is audited %d times, want 1", audited)
+	}
+
+	if h := stranger.do("GET", "/api/v1/me/hours", nil, nil).json(t)["total_hours"]; h != hoursBefore {
+		t.Fatalf("hours after the drop: %v, want %v kept", h, hoursBefore)
 	}
 
 	// The stranger is refused at registration and told why, in either language.
