@@ -576,6 +576,17 @@ func TestSignupShowsPasswordRulesAndRefusesWeakOnes(t *testing.T) {
 	if !strings.Contains(string(page.Body), `aria-describedby="password-rules"`) || !strings.Contains(string(page.Body), "至少 10 个字符") {
 		t.Errorf("the sign-up page does not state the password rules up front")
 	}
+	// Every other form that sets a password states them too: the account page and the administrator's
+	// create-user and reset forms.
+	admin := mustLogin(t, srv, "admin")
+	caregiverID := mustLogin(t, srv, "caregiver").user.ID
+	for path, id := range map[string]string{"/account": "new_password-rules", "/admin/users": "new-password-rules",
+		fmt.Sprintf("/admin/users/%d", caregiverID): "password-rules"} {
+		body := string(admin.do("GET", path, nil, map[string]string{"Accept": "text/html"}).Body)
+		if !strings.Contains(body, `aria-describedby="`+id+`"`) || !strings.Contains(body, "至少 10 个字符") {
+			t.Errorf("%s does not state the password rules up front", path)
+		}
+	}
 	for pw, want := range map[string]string{"password": "10", "qwertyuiop": "常见", "13812345670abc": "手机号"} {
 		r := c.do("POST", "/api/v1/auth/signup", map[string]string{"name": "王小丽", "phone": "13812345670", "id_number": "11010519491231002X", "password": pw}, nil)
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(errorFields(t, r)["password"]), want) {
