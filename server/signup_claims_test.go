@@ -83,38 +83,47 @@ func TestSignupRevealsNothingAboutIDNumberV6_3_8(t *testing.T) {
 	}
 	signup(audits.SyntheticCitizenID("330106", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), 1)) // warm up
 	// Rounds alternate the order (ABBA) so a drift in the machine's load falls on both alike. The
-	// machine is shared and noise only ever adds time, so the fastest run of each kind is the best
-	// estimate of what the server does; medians and the median of paired differences are logged.
-	const rounds = 8
+	// machine is shared and its noise only ever adds time, so the fastest run of each kind is the
+	// estimate of what the server does (medians and the median of paired differences are logged).
+	// When 12 runs of each do not settle it, 12 more are pooled with them: pooling (not "best of")
+	// keeps a real difference in the work done visible — a 120 ms delay injected for registered
+	// numbers fails this test — while giving the estimate more runs to find the quiet moments.
+	const rounds, batches = 12, 2
 	var registered, fresh, paired []time.Duration
-	for i := range rounds {
-		var a, b response
-		var da, db time.Duration
-		freshID := audits.SyntheticCitizenID("330106", time.Date(1990, 2, 1+i, 0, 0, 0, 0, time.UTC), 100+i)
-		if i%2 == 0 {
-			a, da = signup(demoCaregiverID)
-			b, db = signup(freshID)
-		} else {
-			b, db = signup(freshID)
-			a, da = signup(demoCaregiverID)
+	var diff time.Duration
+	for batch := range batches {
+		for i := range rounds {
+			var a, b response
+			var da, db time.Duration
+			freshID := audits.SyntheticCitizenID("330106", time.Date(1990, time.Month(1+batch), 1+i, 0, 0, 0, 0, time.UTC), 100+i)
+			if i%2 == 0 {
+				a, da = signup(demoCaregiverID)
+				b, db = signup(freshID)
+			} else {
+				b, db = signup(freshID)
+				a, da = signup(demoCaregiverID)
+			}
+			if a.Status != http.StatusCreated || b.Status != a.Status {
+				t.Fatalf("round %d: registered number %d %s, unregistered %d %s", i, a.Status, a.Body, b.Status, b.Body)
+			}
+			if ha, hb := headerNames(a.Header), headerNames(b.Header); !reflect.DeepEqual(ha, hb) {
+				t.Fatalf("round %d: headers differ: %v vs %v", i, ha, hb)
+			}
+			if sa, sb := shape(t, a.Body), shape(t, b.Body); !reflect.DeepEqual(sa, sb) {
+				t.Fatalf("round %d: body shapes differ:\n%v\n%v", i, sa, sb)
+			}
+			registered, fresh, paired = append(registered, da), append(fresh, db), append(paired, da-db)
 		}
-		if a.Status != http.StatusCreated || b.Status != a.Status {
-			t.Fatalf("round %d: registered number %d %s, unregistered %d %s", i, a.Status, a.Body, b.Status, b.Body)
+		minR, minF := slices.Min(registered), slices.Min(fresh)
+		diff = (minR - minF).Abs()
+		t.Logf("sign-up over %d runs each: fastest registered %v, unregistered %v (difference %v); medians %v and %v; median paired difference %v",
+			len(registered), minR, minF, diff, median(registered), median(fresh), median(paired))
+		if diff <= 50*time.Millisecond {
+			break
 		}
-		if ha, hb := headerNames(a.Header), headerNames(b.Header); !reflect.DeepEqual(ha, hb) {
-			t.Fatalf("round %d: headers differ: %v vs %v", i, ha, hb)
-		}
-		if sa, sb := shape(t, a.Body), shape(t, b.Body); !reflect.DeepEqual(sa, sb) {
-			t.Fatalf("round %d: body shapes differ:\n%v\n%v", i, sa, sb)
-		}
-		registered, fresh, paired = append(registered, da), append(fresh, db), append(paired, da-db)
 	}
-	minR, minF := slices.Min(registered), slices.Min(fresh)
-	diff := (minR - minF).Abs()
-	t.Logf("sign-up over %d runs each: fastest registered %v, unregistered %v (difference %v); medians %v and %v; median paired difference %v",
-		rounds, minR, minF, diff, median(registered), median(fresh), median(paired))
 	if diff > 50*time.Millisecond {
-		t.Fatalf("sign-up timing tells a registered number apart: fastest %v vs %v (difference %v > 50 ms)", minR, minF, diff)
+		t.Fatalf("sign-up timing tells a registered number apart: the fastest runs differ by %v (> 50 ms)", diff)
 	}
 	// The phone is the username: reusing it is refused, whatever the ID number.
 	body := map[string]string{"name": "王小丽", "phone": "13812340001", "id_number": demoCaregiverID, "password": "xiaoli-2024-pw"}
