@@ -54,7 +54,7 @@ func TestHomeCountsAreLiveForCentreAndLearner(t *testing.T) {
 		if err := acc.AddGrant(ctx, 0, cu.ID, "institution_admin", "org:HZI001"); err != nil {
 			return err
 		}
-		svc := exams.New(pool, exams.Options{Identity: acc})
+		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc})
 		b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "首页测试卷", Occupation: "4-10-01-03", Level: 4,
 			Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
 		if err != nil {
@@ -163,7 +163,7 @@ func TestExamHoursHeldAgainstEachSession(t *testing.T) {
 		if err := pool.QueryRow(ctx, `SELECT b.organisation_id, b.id FROM exam_blueprints b WHERE b.occupation = '4-10-01-03' ORDER BY b.id LIMIT 1`).Scan(&centreID, &blueprintID); err != nil {
 			return err
 		}
-		svc := exams.New(pool, exams.Options{Identity: acc})
+		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc})
 		now := time.Now()
 		for name, need := range map[string]float64{"学时不足批次": 100, "学时恰好批次": held} {
 			x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centreID, BlueprintID: blueprintID, Name: name, Occupation: "4-10-01-03", Level: 4,

@@ -170,7 +170,7 @@ func TestDroppedClaimantCannotRegisterForExamsAndIsToldWhy(t *testing.T) {
 				return err
 			}
 		}
-		svc := exams.New(pool, exams.Options{Identity: acc})
+		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc})
 		b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "测试卷", Occupation: "4-10-01-03", Level: 4,
 			Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
 		if err != nil {
