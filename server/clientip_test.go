@@ -47,13 +47,13 @@ func TestForwardedForReadAcrossEveryHeaderLine(t *testing.T) {
 }
 
 // The post-login `next` goes through the same check as the language switch (issue #14 item 5):
-// the sign-in form's bypass attempts land on "/", a path on the site is kept.
+// the sign-in form's bypass attempts land on the user's home, a path on the site is kept.
 func TestLoginNextStaysOnTheSite(t *testing.T) {
 	t.Parallel()
 	srv := startWithDemo(t)
 	for next, want := range map[string]string{
-		"//evil.example/": "/", "https://evil.example/": "/", "/\\evil.example": "/", "/\t/evil.example": "/",
-		"/%2f/evil.example": "/", "/\u3000/evil.example": "/", "/exams/results?session=3": "/exams/results?session=3",
+		"//evil.example/": "/home", "https://evil.example/": "/home", "/\\evil.example": "/home", "/\t/evil.example": "/home",
+		"/%2f/evil.example": "/home", "/\u3000/evil.example": "/home", "/exams/results?session=3": "/exams/results?session=3",
 	} {
 		c := newClient(t, srv)
 		r := c.postForm("/login", url.Values{"username": {"caregiver"}, "password": {accounts.DemoPassword}, "next": {next}})
