@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,7 +32,8 @@ type loginBench struct {
 	Users        int     `json:"users"`
 	Concurrency  int     `json:"concurrency"`
 	Cores        int     `json:"cores"`
-	HashMS       float64 `json:"hash_ms"`         // one argon2id hash, measured here first
+	HashMS       float64 `json:"hash_ms"`         // one argon2id hash, measured here first (median of 5)
+	HashCPUMS    float64 `json:"hash_cpu_ms"`     // the processor time of that hash
 	TargetPerSec float64 `json:"target_logins_s"` // 0.9 × cores ÷ hash time
 	LoginsPerSec float64 `json:"logins_s"`
 	P50MS        float64 `json:"p50_ms"`
@@ -42,6 +44,11 @@ type loginBench struct {
 	RSSBeforeMB  float64 `json:"rss_before_mib,omitempty"`
 	RSSPeakMB    float64 `json:"rss_peak_mib,omitempty"`
 	RSSGrowthMB  float64 `json:"rss_growth_mib,omitempty"`
+	// Where the processor time went: the server's per sign-in (with --pid), to set beside one
+	// hash's, and the bench client's own, which shares the machine's cores with the server.
+	ServerCPUMS float64 `json:"server_cpu_ms_per_login,omitempty"`
+	ClientCPUS  float64 `json:"client_cpu_s"`
+	Load1       float64 `json:"load1_before"` // the machine's 1-minute load average as the run began
 }
 
 // benchLogin signs in --users distinct users, --concurrency at a time, and reports logins/s, latency
@@ -83,8 +90,9 @@ func benchLogin(ctx context.Context, cfg config.Config, args []string, stdout io
 // runLoginBench is the measurement itself, shared with the memory test.
 func runLoginBench(ctx context.Context, base string, names []string, conc, pid int, stdout io.Writer) (loginBench, error) {
 	res := loginBench{Users: len(names), Concurrency: conc, Cores: runtime.NumCPU()}
-	hash := accounts.MeasureHash()
-	res.HashMS = ms(hash)
+	hash, hashCPU := accounts.MeasureHash()
+	res.HashMS, res.HashCPUMS = ms(hash), ms(hashCPU)
+	res.Load1 = loadAverage()
 	res.TargetPerSec = round1(0.9 * float64(res.Cores) / hash.Seconds())
 	fmt.Fprintf(stdout, "one argon2id hash takes %.1f ms here: target %.1f logins/s on %d cores\n", res.HashMS, res.TargetPerSec, res.Cores)
 	if pid > 0 {
@@ -97,6 +105,14 @@ func runLoginBench(ctx context.Context, base string, names []string, conc, pid i
 		}
 		res.RSSBeforeMB = mib(rss)
 	}
+	var serverCPU0 time.Duration
+	if pid > 0 {
+		var err error
+		if serverCPU0, err = processCPUTime(pid); err != nil {
+			return res, err
+		}
+	}
+	clientCPU0 := selfCPU()
 	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, IdleConnTimeout: 20 * time.Second}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 90 * time.Second}
@@ -139,6 +155,7 @@ func runLoginBench(ctx context.Context, base string, names []string, conc, pid i
 	}
 	wg.Wait()
 	wall := time.Since(t0)
+	res.ClientCPUS = round1((selfCPU() - clientCPU0).Seconds())
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	res.WallS = round1(wall.Seconds())
 	res.LoginsPerSec = round1(float64(len(names)-int(errs.Load())) / wall.Seconds())
@@ -151,6 +168,13 @@ func runLoginBench(ctx context.Context, base string, names []string, conc, pid i
 		}
 		res.RSSPeakMB = mib(peak)
 		res.RSSGrowthMB = round1(res.RSSPeakMB - res.RSSBeforeMB)
+		cpu, err := processCPUTime(pid)
+		if err != nil {
+			return res, err
+		}
+		if ok := len(names) - int(errs.Load()); ok > 0 {
+			res.ServerCPUMS = ms((cpu - serverCPU0) / time.Duration(ok))
+		}
 	}
 	return res, ctx.Err()
 }
@@ -190,6 +214,20 @@ func prepareLoginBench(ctx context.Context, cfg config.Config, pool *pgxpool.Poo
 		}
 	} else if err != nil {
 		return nil, err
+	}
+	// Users left by a run with other hash parameters would measure those: give them today's.
+	var stored string
+	if err := pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE username = $1`, first).Scan(&stored); err != nil {
+		return nil, fmt.Errorf("bench users: %w", err)
+	}
+	if !accounts.HashParamsCurrent(stored) {
+		h, err := accounts.NewHash(accounts.DemoPassword)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := pool.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE username LIKE 'bench.l%'`, h); err != nil {
+			return nil, fmt.Errorf("bench users: %w", err)
+		}
 	}
 	// Benchmark fixture: the accounts domain has no bulk import.
 	if _, err := pool.Exec(ctx, `WITH src AS (SELECT password_hash FROM users WHERE username = $1),
@@ -238,6 +276,45 @@ func processRSS(pid int) (rss, peak int64, err error) {
 // read is this measurement's.
 func resetPeakRSS(pid int) error {
 	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
+}
+
+// processCPUTime reads a process's processor time so far (utime + stime in /proc/<pid>/stat).
+func processCPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields after its closing one.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's times: 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+func selfCPU() time.Duration {
+	var r syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+}
+
+// loadAverage is the 1-minute load average (/proc/loadavg), 0 when unreadable.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func mib(b int64) float64 { return round1(float64(b) / (1 << 20)) }
