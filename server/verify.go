@@ -128,17 +128,31 @@ func (s *Server) apiVerifyLookup(c *fiber.Ctx) error {
 	return c.JSON(s.toVerificationJSON(c, v))
 }
 
+// maxVerifyPDF bounds a PDF sent for verification: Shanyu's certificates are far smaller, and a
+// larger file is refused rather than cut (a cut file would only ever be "not found").
+const maxVerifyPDF = 4 << 20
+
 // uploadedPDF reads a PDF from the multipart field "file" or, failing that, the raw body.
 func uploadedPDF(c *fiber.Ctx) ([]byte, error) {
+	tooLarge := failure.Field("file", "certificates.pdf_too_large")
 	if fh, err := c.FormFile("file"); err == nil {
+		if fh.Size > maxVerifyPDF {
+			return nil, tooLarge
+		}
 		f, err := fh.Open()
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		return io.ReadAll(io.LimitReader(f, 4<<20))
+		b, err := io.ReadAll(io.LimitReader(f, maxVerifyPDF+1))
+		if err == nil && len(b) > maxVerifyPDF {
+			return nil, tooLarge
+		}
+		return b, err
 	}
-	if body := c.Body(); len(body) > 0 {
+	if body := c.Body(); len(body) > maxVerifyPDF {
+		return nil, tooLarge
+	} else if len(body) > 0 {
 		return append([]byte(nil), body...), nil
 	}
 	return nil, failure.Field("file", "certificates.pdf_missing")
