@@ -150,14 +150,30 @@ func (s *Server) runRosterImport(c *fiber.Ctx, commit bool) (lines []importLine,
 }
 
 func (s *Server) apiRosterImport(c *fiber.Ctx) error {
-	lines, _, imported, _, _, err := s.runRosterImport(c, c.FormValue("commit") == "true")
+	lines, good, imported, _, _, err := s.runRosterImport(c, c.FormValue("commit") == "true")
 	if err != nil {
 		return err
 	}
-	if lines == nil {
-		lines = []importLine{}
+	return c.JSON(fiber.Map{"rows": firstLines(lines), "imported": imported, "page_size": previewPage,
+		"line_count": len(lines), "good_count": good, "problem_count": len(lines) - good})
+}
+
+// firstLines is what a roster answer lists, as a bank preview does: the counts go beside it, and
+// the first page of lines with problems and of good lines, in file order; a roster of five thousand
+// staff must not become five thousand rows.
+func firstLines(lines []importLine) []importLine {
+	out := []importLine{}
+	var good, bad int
+	for _, l := range lines {
+		n := &good
+		if len(l.Messages) > 0 {
+			n = &bad
+		}
+		if *n++; *n <= previewPage {
+			out = append(out, l)
+		}
 	}
-	return c.JSON(fiber.Map{"rows": lines, "imported": imported})
+	return out
 }
 
 func (s *Server) rosterImportPage(c *fiber.Ctx) error {

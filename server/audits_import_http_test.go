@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,5 +109,56 @@ func TestRosterImportInTheUsersLanguage(t *testing.T) {
 	comp := inst.do("GET", "/api/v1/institutions/HZI001/compliance", nil, nil)
 	if !bytes.Contains(comp.Body, []byte("孙丽")) {
 		t.Errorf("孙丽 not on the roster after the import")
+	}
+}
+
+// A roster preview answers the counts and only the first page of good lines and of lines with
+// problems (100 each, in file order), not every line of the file.
+func TestRosterPreviewAnswersCountsAndTheFirstPage(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	inst := mustLogin(t, srv, "institution")
+	var csv strings.Builder
+	csv.WriteString("姓名,身份证号,岗位\n")
+	birth := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 250 {
+		if i%5 == 4 { // every fifth line names a post that does not exist
+			fmt.Fprintf(&csv, "员工%d,%s,宇航员\n", i, audits.SyntheticCitizenID("330106", birth.AddDate(0, 0, i), i%1000))
+			continue
+		}
+		fmt.Fprintf(&csv, "员工%d,%s,保育人员\n", i, audits.SyntheticCitizenID("330106", birth.AddDate(0, 0, i), i%1000))
+	}
+	r := inst.multipart("/api/v1/institutions/HZI001/roster/import", map[string]string{}, "file", "roster.csv", []byte(csv.String()),
+		map[string]string{"X-CSRF-Token": inst.csrf})
+	if r.Status != http.StatusOK {
+		t.Fatalf("preview: %d %s", r.Status, r.Body)
+	}
+	var out struct {
+		Rows []struct {
+			Line     int      `json:"line"`
+			Messages []string `json:"messages"`
+		} `json:"rows"`
+		PageSize int `json:"page_size"`
+		Lines    int `json:"line_count"`
+		Good     int `json:"good_count"`
+		Problems int `json:"problem_count"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatal(err)
+	}
+	var good, bad int
+	for i, row := range out.Rows {
+		if len(row.Messages) > 0 {
+			bad++
+		} else {
+			good++
+		}
+		if i > 0 && row.Line <= out.Rows[i-1].Line {
+			t.Fatalf("rows out of file order at %d: line %d after %d", i, row.Line, out.Rows[i-1].Line)
+		}
+	}
+	if out.Lines != 250 || out.Good != 200 || out.Problems != 50 || out.PageSize != 100 || good != 100 || bad != 50 {
+		t.Errorf("counts %d lines, %d good, %d with problems (page %d); listed %d good and %d with problems, want 250/200/50 (100), 100 and 50",
+			out.Lines, out.Good, out.Problems, out.PageSize, good, bad)
 	}
 }
