@@ -25,7 +25,7 @@ var argonParams = &argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism
 // dummyHash is compared against when a login names no user, so that "no such user" and "wrong
 // password" take the same time: the stored form of a password nobody has, made with argonParams
 // (TestDummyHashHasTheLiveParameters keeps the two together).
-const dummyHash = "$argon2id$v=19$m=65536,t=1,p=2$SOm5rG7VlSW3FbDglFSO0w$1CU2SmSzqeJ43xEMMUwYQia9cHp0RAGWGnLfaS1kSWM"
+const dummyHash = "$argon2id$v=19$m=65536,t=1,p=1$AGtNr8Cl/Y9b0FoGOdIefw$kTct+MbiUhbeEqQQ1n76G9CiiEyS2UCPyojTqjCpCLM"
 
 // hashCost is the memory one argon2id hash holds while it runs.
 const hashCost = int64(64 << 20)
