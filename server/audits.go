@@ -630,7 +630,8 @@ func (s *Server) checkSubmit(c *fiber.Ctx) error {
 	var doc []byte
 	if fh, ferr := c.FormFile("document"); ferr == nil {
 		if fh.Size > audits.MaxPhotoSize {
-			return s.renderCompliance(c, o, "", s.i18n.T(lang, "audits.photo_too_large"), formAgain{})
+			f, _ := s.failedForm(c, failure.Field("document", "audits.photo_too_large"))
+			return s.renderCompliance(c, o, "", f.First(), formAgain{})
 		}
 		f, err := fh.Open()
 		if err != nil {
@@ -646,15 +647,11 @@ func (s *Server) checkSubmit(c *fiber.Ctx) error {
 		on = time.Time{}
 	}
 	if _, err := s.domains.Audits.RecordCheck(c.UserContext(), principalOf(c).User.ID, o.ID, rid, c.FormValue("kind"), on, c.FormValue("result"), doc); err != nil {
-		e := failure.As(err)
-		if e == nil || e.Kind != failure.Invalid {
+		f, err := s.failedForm(c, err, "roster_id", "kind", "checked_on", "result", "document")
+		if f == nil {
 			return err
 		}
-		msg := s.i18n.T(lang, e.Msg.Key)
-		for _, m := range e.Fields {
-			msg = s.i18n.T(lang, m.Key, m.Args...)
-		}
-		return s.renderCompliance(c, o, "", msg, formAgain{})
+		return s.renderCompliance(c, o, "", f.First(), formAgain{})
 	}
 	return s.renderCompliance(c, o, s.i18n.T(lang, "audits.check.saved"), "", formAgain{})
 }

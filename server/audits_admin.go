@@ -278,24 +278,10 @@ func (s *Server) rulesSubmit(c *fiber.Ctx) error {
 			d["Changes"], d["Previewed"] = rows, true
 		}
 	}
-	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
-		d["Message"] = s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
-		if e.Kind == failure.Forbidden {
-			return err
-		}
-		var names, msgs []string
-		for name := range e.Fields {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			msgs = append(msgs, s.i18n.T(langOf(c), e.Fields[name].Key, e.Fields[name].Args...))
-		}
-		if len(msgs) > 0 {
-			d["Message"] = strings.Join(msgs, "；")
-		}
-	} else if err != nil {
+	if f, err := s.failedForm(c, err, "post", "requirement", "occupation", "level", "region", "effect", "line", "note"); err != nil {
 		return err
+	} else if f != nil {
+		d["Message"] = f.First()
 	}
 	return s.renderRules(c, d)
 }
@@ -323,13 +309,10 @@ func (s *Server) roundsSubmit(c *fiber.Ctx) error {
 	r, err := s.domains.Audits.CreateRound(c.UserContext(), principalOf(c).User.ID, audits.RoundInput{RegionCode: region, Name: c.FormValue("name"),
 		Count: count, Share: share / 100, PerInspection: per, RiskWeighted: c.FormValue("risk_weighted") == "on"})
 	d := fiber.Map{}
-	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
-		d["Message"] = s.i18n.T(langOf(c), e.Msg.Key)
-		for _, m := range e.Fields {
-			d["Message"] = s.i18n.T(langOf(c), m.Key)
-		}
-	} else if err != nil {
+	if f, err := s.failedForm(c, err, "region_code", "name", "count", "share_percent", "per_inspection"); err != nil {
 		return err
+	} else if f != nil {
+		d["Message"] = f.First()
 	} else {
 		d["Notice"] = s.i18n.T(langOf(c), "audits.rounds.drawn", len(r.Assignments), r.InputDigest[:12])
 	}

@@ -193,10 +193,10 @@ func (s *Server) rosterImportSubmit(c *fiber.Ctx) error {
 	lines, good, imported, format, data, err := s.runRosterImport(c, commit)
 	d := fiber.Map{"Org": o, "Accepted": s.acceptedValues(langOf(c)), "Lines": lines, "Good": good, "Committed": commit, "Imported": imported, "Format": format,
 		"Data": base64.StdEncoding.EncodeToString(data)}
-	if e := failure.As(err); e != nil && e.Kind != failure.Internal {
-		d["Message"] = s.i18n.T(langOf(c), "audits.import.bad_file")
-	} else if err != nil {
+	if f, err := s.failedForm(c, err); err != nil {
 		return err
+	} else if f != nil {
+		d["Message"] = s.i18n.T(langOf(c), "audits.import.bad_file")
 	}
 	return s.render(c, "institution_import", page{Title: s.i18n.T(langOf(c), "audits.import.title"), Data: d})
 }

@@ -21,6 +21,9 @@ func (s *Server) routesRosterEdit() {
 	s.page("POST", "/institutions/:code/classes/:id/delete", write, byOrg("code"), s.rosterForm("class_removed", "classes", s.classRemove))
 }
 
+// rosterFormFields are the fields of the roster forms (a class, a post), in the order they appear.
+var rosterFormFields = []string{"name", "type", "children", "roster_id", "post", "class"}
+
 // rosterEdit is one roster form's change, made by actor in the institution o.
 type rosterEdit func(c *fiber.Ctx, o accounts.Organisation, actor int64) error
 
@@ -37,23 +40,18 @@ func (s *Server) rosterForm(notice, anchor string, edit rosterEdit) fiber.Handle
 		if err == nil {
 			return c.Redirect("/institutions/"+o.Code+"/compliance?notice=audits.notice."+notice+"#"+anchor, fiber.StatusSeeOther)
 		}
-		e := failure.As(err)
-		if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
+		f, err := s.failedForm(c, err, rosterFormFields...)
+		if f == nil {
 			return err
-		}
-		msg := s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
-		for _, f := range e.Fields {
-			msg = s.i18n.T(langOf(c), f.Key, f.Args...)
 		}
 		again := formAgain{Section: anchor}
 		if c.FormValue("id") == "" && c.Params("id") == "" { // the form that adds a class or a post
 			again.Values = map[string]string{}
-			for _, k := range []string{"name", "type", "children", "roster_id", "post", "class"} {
+			for _, k := range rosterFormFields {
 				again.Values[k] = c.FormValue(k)
 			}
 		}
-		c.Status(kindStatus[e.Kind])
-		return s.renderCompliance(c, o, "", msg, again)
+		return s.renderCompliance(c, o, "", f.First(), again)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/accounts"
-	"shanyu/internal/failure"
 )
 
 type grantJSON struct {
@@ -206,23 +205,14 @@ type formPage struct {
 	Extra   any
 }
 
-// formError turns a validation error into field messages for redisplaying a form; other errors pass.
+// formError puts a failed submission into the form page that shows it again (failedForm, errors.go):
+// a message beside each field, the error's own message at the top; other errors pass.
 func (s *Server) formError(c *fiber.Ctx, err error, fp *formPage) error {
-	e := failure.As(err)
-	if e.Kind != failure.Invalid && e.Kind != failure.Unauthenticated && e.Kind != failure.Conflict && e.Kind != failure.TooMany && e.Kind != failure.Unavailable {
+	f, err := s.failedForm(c, err)
+	if f == nil {
 		return err
 	}
-	lang := langOf(c)
-	fp.Errors = map[string]string{}
-	for f, m := range e.Fields {
-		fp.Errors[f] = s.i18n.T(lang, m.Key, m.Args...)
-	}
-	fp.Message = s.i18n.T(lang, e.Msg.Key, e.Msg.Args...)
-	status := kindStatus[e.Kind]
-	if (e.Kind == failure.TooMany || e.Kind == failure.Unavailable) && e.RetryAfter > 0 {
-		c.Set(fiber.HeaderRetryAfter, itoa(e.RetryAfter))
-	}
-	c.Status(status)
+	fp.Errors, fp.Message = f.ByField(), f.Message
 	return nil
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -111,25 +110,13 @@ func (s *Server) bankBulkSubmit(c *fiber.Ctx) error {
 	}
 	n, err := s.bulk(c, v.Org.ID, b)
 	if err != nil {
-		if fe := fieldKey(err); fe != "" {
-			return c.Redirect(back+sep+"error="+url.QueryEscape(strings.TrimPrefix(fe, "bank.bulk.")), fiber.StatusSeeOther)
+		// Only a field's message goes back to the list (as a bank.bulk.* key the list translates).
+		if f, _ := s.failedFormBack(langOf(c), err, "ids", "tags", "action"); f != nil && f.Kind == failure.Invalid && len(f.Fields) > 0 {
+			return c.Redirect(back+sep+"error="+url.QueryEscape(strings.TrimPrefix(f.Fields[0].Msg.Key, "bank.bulk.")), fiber.StatusSeeOther)
 		}
 		return err
 	}
 	return c.Redirect(back+sep+"notice="+url.QueryEscape(b.Action)+"&n="+strconv.Itoa(n), fiber.StatusSeeOther)
-}
-
-// fieldKey returns the message key of a bulk validation error, or "" for any other error.
-func fieldKey(err error) string {
-	var fe *failure.Error
-	if errors.As(err, &fe) && fe.Kind == failure.Invalid {
-		for _, k := range []string{"ids", "tags", "action"} {
-			if m, ok := fe.Fields[k]; ok {
-				return m.Key
-			}
-		}
-	}
-	return ""
 }
 
 func (s *Server) bankEditorPage(c *fiber.Ctx) error {

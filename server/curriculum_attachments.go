@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/curriculum"
-	"shanyu/internal/failure"
 )
 
 func (s *Server) routesCurriculumAttachments() {
@@ -95,16 +94,11 @@ func (s *Server) attachmentUploadSubmit(c *fiber.Ctx) error {
 	if err == nil {
 		return c.Redirect("/centre/courses/"+strconv.FormatInt(co.ID, 10)+"/attachments?notice=curriculum.notice.attachment_added", fiber.StatusSeeOther)
 	}
-	e := failure.As(err)
-	if e.Kind != failure.Invalid && e.Kind != failure.Conflict {
+	f, err := s.failedForm(c, err)
+	if f == nil {
 		return err
 	}
-	msg := s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
-	if rerr := s.renderCourseAttachments(c, msg, strconv.FormatInt(lessonID, 10)); rerr != nil {
-		return rerr
-	}
-	c.Status(kindStatus[e.Kind])
-	return nil
+	return s.renderCourseAttachments(c, f.Message, strconv.FormatInt(lessonID, 10))
 }
 
 func (s *Server) attachmentDeleteSubmit(c *fiber.Ctx) error {

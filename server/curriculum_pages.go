@@ -292,16 +292,18 @@ func (s *Server) completeLessonSubmit(c *fiber.Ctx) error {
 	if err == nil {
 		return c.Redirect("/learn/lessons/"+strconv.FormatInt(id, 10)+"?notice=curriculum.notice.completed", fiber.StatusSeeOther)
 	}
-	e := failure.As(err)
-	if e.Kind != failure.Conflict {
+	if failure.As(err).Kind != failure.Conflict { // only "not yet" (too early to complete) shows the lesson again
 		return err
 	}
 	st, oerr := s.domains.Curriculum.OpenLesson(c.UserContext(), who.User.PersonID, id)
 	if oerr != nil {
 		return oerr
 	}
-	c.Status(kindStatus[e.Kind])
-	return s.renderLesson(c, st, s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...))
+	f, err := s.failedForm(c, err)
+	if f == nil {
+		return err
+	}
+	return s.renderLesson(c, st, f.Message)
 }
 
 func (s *Server) transcriptLabels(lang string) curriculum.TranscriptLabels {
@@ -472,12 +474,12 @@ func (s *Server) editorFieldErrors(c *fiber.Ctx, err error, fp *formPage) error 
 	if ferr := s.formError(c, err, fp); ferr != nil {
 		return ferr
 	}
-	e := failure.As(err)
+	f, _ := s.failedFormIn(langOf(c), err)
 	var outline []string
-	for f, m := range e.Fields {
-		if strings.HasPrefix(f, "modules") {
-			outline = append(outline, f+": "+s.i18n.T(langOf(c), m.Key, m.Args...))
-			delete(fp.Errors, f)
+	for _, fm := range f.Fields { // sorted by field name: the same text on every try
+		if strings.HasPrefix(fm.Field, "modules") {
+			outline = append(outline, fm.Field+": "+fm.Message)
+			delete(fp.Errors, fm.Field)
 		}
 	}
 	if len(outline) > 0 {

@@ -398,12 +398,11 @@ func (s *Server) practicalCheckinSubmit(c *fiber.Ctx) error {
 	data := fiber.Map{"Session": s.practicalViews(lang, []curriculum.Session{x})[0]}
 	a, err := s.domains.Curriculum.Scan(c.UserContext(), principalOf(c).User.PersonID, id, c.FormValue("code"))
 	if err != nil {
-		e := failure.As(err)
-		if e.Kind == failure.Internal {
+		f, err := s.failedForm(c, err, "code")
+		if f == nil {
 			return err
 		}
-		c.Status(kindStatus[e.Kind])
-		data["Error"] = s.i18n.T(lang, e.Msg.Key, e.Msg.Args...)
+		data["Error"] = f.Message
 	} else {
 		data["Result"] = a
 		data["Credited"] = fmtHours(a.Credited)
@@ -535,12 +534,11 @@ func (s *Server) practicalAttendanceSubmit(c *fiber.Ctx) error {
 	}
 	person, _ := strconv.ParseInt(c.FormValue("person_id"), 10, 64)
 	if _, err := s.domains.Curriculum.MarkAttendance(c.UserContext(), principalOf(c).User.ID, x.ID, person, c.FormValue("action")); err != nil {
-		e := failure.As(err)
-		if e.Kind == failure.Internal {
+		f, err := s.failedForm(c, err, "person_id", "action")
+		if f == nil {
 			return err
 		}
-		c.Status(kindStatus[e.Kind])
-		return s.renderPracticalSheet(c, x, s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...))
+		return s.renderPracticalSheet(c, x, f.Message)
 	}
 	return c.Redirect("/centre/sessions/"+strconv.FormatInt(x.ID, 10), fiber.StatusSeeOther)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -142,4 +144,123 @@ func requestID(c *fiber.Ctx) string {
 		return v
 	}
 	return ""
+}
+
+// Forms. A failed form submission is answered here too, beside handleError: which kinds show the
+// form again, with which status, and each field's message in a fixed order. Every handler that shows
+// a form again goes through failedForm (or failedFormIn, for forms that go back by redirect).
+
+// formKinds are the errors a form is shown again for: a mistake the user can fix on the form (invalid
+// input, a conflict, wrong credentials, slow down, busy). Any other kind (forbidden, not found,
+// internal) goes to handleError, which keeps its status.
+var formKinds = map[failure.Kind]bool{
+	failure.Invalid:         true,
+	failure.Conflict:        true,
+	failure.Unauthenticated: true,
+	failure.TooMany:         true,
+	failure.Unavailable:     true,
+}
+
+// fieldMessage is one field's translated message.
+type fieldMessage struct {
+	Field   string
+	Message string
+	Msg     failure.Msg
+}
+
+// formFailure is a failed submission as its form shows it.
+type formFailure struct {
+	Status  int
+	Kind    failure.Kind
+	Msg     failure.Msg // the error's own message
+	Message string      // Msg translated
+	Fields  []fieldMessage
+}
+
+// ByField is the field messages by field name, as templates look them up beside each input.
+func (f *formFailure) ByField() map[string]string {
+	m := make(map[string]string, len(f.Fields))
+	for _, fm := range f.Fields {
+		m[fm.Field] = fm.Message
+	}
+	return m
+}
+
+// First is the one message of a form that has a single place for it: the first field's message in
+// the form's order, else the error's own message.
+func (f *formFailure) First() string {
+	if len(f.Fields) > 0 {
+		return f.Fields[0].Message
+	}
+	return f.Message
+}
+
+// FirstMsg is First untranslated, for a redirect that carries the key to the page.
+func (f *formFailure) FirstMsg() failure.Msg {
+	if len(f.Fields) > 0 {
+		return f.Fields[0].Msg
+	}
+	return f.Msg
+}
+
+// failedFormIn decides whether err is shown again on its form and translates it into lang. order is
+// the form's fields as they appear on it; fields it does not name follow, sorted by name, so the
+// message shown never depends on map iteration. Any other error comes back as it is, for
+// handleError.
+func (s *Server) failedFormIn(lang string, err error, order ...string) (*formFailure, error) {
+	if err == nil {
+		return nil, nil
+	}
+	e := failure.As(err)
+	if !formKinds[e.Kind] {
+		return nil, err
+	}
+	f := &formFailure{Status: kindStatus[e.Kind], Kind: e.Kind, Msg: e.Msg}
+	if f.Msg.Key == "" {
+		f.Msg.Key = "error." + e.Kind.Code()
+	}
+	f.Message = s.i18n.T(lang, f.Msg.Key, f.Msg.Args...)
+	names := make([]string, 0, len(e.Fields))
+	for _, n := range order {
+		if _, ok := e.Fields[n]; ok && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	rest := make([]string, 0, len(e.Fields))
+	for n := range e.Fields {
+		if !slices.Contains(names, n) {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	for _, n := range append(names, rest...) {
+		m := e.Fields[n]
+		f.Fields = append(f.Fields, fieldMessage{Field: n, Msg: m, Message: s.i18n.T(lang, m.Key, m.Args...)})
+	}
+	return f, nil
+}
+
+// failedFormBack is failedFormIn for a form that goes back to its page by a redirect (303), which
+// carries the message but no status: only invalid input and conflicts go back; a slow-down or a busy
+// database keeps its status (429, 503) and its Retry-After through handleError.
+func (s *Server) failedFormBack(lang string, err error, order ...string) (*formFailure, error) {
+	f, pass := s.failedFormIn(lang, err, order...)
+	if f != nil && f.Kind != failure.Invalid && f.Kind != failure.Conflict {
+		return nil, err
+	}
+	return f, pass
+}
+
+// failedForm is failedFormIn for a form shown again in this response: it also sets the status
+// (422 for invalid input, 409 for a conflict…, never 200) and Retry-After where it applies.
+func (s *Server) failedForm(c *fiber.Ctx, err error, order ...string) (*formFailure, error) {
+	f, pass := s.failedFormIn(langOf(c), err, order...)
+	if f == nil {
+		return nil, pass
+	}
+	if e := failure.As(err); (e.Kind == failure.TooMany || e.Kind == failure.Unavailable) && e.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+	}
+	c.Status(f.Status)
+	return f, nil
 }

@@ -533,11 +533,11 @@ func (s *Server) inspectionRedirect(c *fiber.Ctx, id int64, query string) error 
 // error the inspector can fix; other errors (not assigned, not found, internal) go to the error
 // handler, so an inspector of another inspection gets 403.
 func (s *Server) formFailure(c *fiber.Ctx, id int64, err error) error {
-	e := failure.As(err)
-	if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
+	f, err := s.failedFormBack(langOf(c), err)
+	if f == nil {
 		return err
 	}
-	return s.inspectionRedirect(c, id, errorQuery(e)+"#scan")
+	return s.inspectionRedirect(c, id, errorQuery(f.FirstMsg())+"#scan")
 }
 
 func (s *Server) inspectionScanSubmit(c *fiber.Ctx) error {

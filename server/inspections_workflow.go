@@ -257,21 +257,17 @@ func (s *Server) inspectionManageSubmit(c *fiber.Ctx) error {
 	to, _ := strconv.ParseInt(c.FormValue("to"), 10, 64)
 	back := "/inspections/" + strconv.FormatInt(id, 10) + "/manage"
 	if err := s.domains.Audits.Reassign(c.UserContext(), principalOf(c).User.ID, id, from, to, c.FormValue("reason")); err != nil {
-		e := failure.As(err)
-		if e == nil || (e.Kind != failure.Invalid && e.Kind != failure.Conflict) {
+		f, err := s.failedFormBack(langOf(c), err, "to", "reason")
+		if f == nil {
 			return err
 		}
-		return c.Redirect(back+errorQuery(e), fiber.StatusSeeOther)
+		return c.Redirect(back+errorQuery(f.FirstMsg()), fiber.StatusSeeOther)
 	}
 	return c.Redirect(back+"?done=1", fiber.StatusSeeOther)
 }
 
-// errorQuery carries a domain error's message key and its arguments back to a page.
-func errorQuery(e *failure.Error) string {
-	m := e.Msg
-	for _, fm := range e.Fields {
-		m = fm
-	}
+// errorQuery carries a message key and its arguments back to a page.
+func errorQuery(m failure.Msg) string {
 	q := "?error=" + url.QueryEscape(m.Key)
 	for _, a := range m.Args {
 		q += "&arg=" + url.QueryEscape(fmt.Sprint(a))
