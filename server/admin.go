@@ -17,27 +17,27 @@ import (
 
 func (s *Server) routesAdmin() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users", Scope: scopeHeld, Summary: "Search users", Tag: "admin", Perm: can("admin.users", "read"),
-		Query: []string{"q", "role", "domain", "limit", "offset"}}, s.apiListUsers)
+		Query: []string{"q", "role", "domain", "limit", "offset"}, Response: itemsOf[userJSON](paging)}, s.apiListUsers)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users", Scope: scopeHeld, Summary: "Create a user", Tag: "admin", Perm: can("admin.users", "write"),
-		Request: object([]string{"username", "name", "password"}, map[string]any{"username": str, "name": str, "phone": str, "id_number": str, "password": str})}, s.apiCreateUser)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users/:id", Scope: byPerson("id"), Summary: "One user with grants", Tag: "admin", Perm: can("admin.users", "read")}, s.apiGetUser)
+		Request: object([]string{"username", "name", "password"}, map[string]any{"username": str, "name": str, "phone": str, "id_number": str, "password": str}), Response: schemaOf[userJSON](), Status: 201}, s.apiCreateUser)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/users/:id", Scope: byPerson("id"), Summary: "One user with grants", Tag: "admin", Perm: can("admin.users", "read"), Response: schemaOf[userJSON]()}, s.apiGetUser)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/grants", Scope: byPerson("id"), Summary: "Grant a role in a domain", Tag: "admin", Perm: can("admin.users", "write"),
-		Request: object([]string{"role", "domain"}, map[string]any{"role": str, "domain": str})}, s.apiAddGrant)
-	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/admin/grants/:id", Scope: byGrant("id"), Summary: "Revoke a grant", Tag: "admin", Perm: can("admin.users", "write")}, s.apiRemoveGrant)
+		Request: object([]string{"role", "domain"}, map[string]any{"role": str, "domain": str}), Response: statusOf, Status: 201}, s.apiAddGrant)
+	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/admin/grants/:id", Scope: byGrant("id"), Summary: "Revoke a grant", Tag: "admin", Perm: can("admin.users", "write"), Response: statusOf}, s.apiRemoveGrant)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/password-reset", Scope: byPerson("id"), Summary: "Set a temporary password", Tag: "admin", Perm: can("admin.users", "write"),
-		Request: object([]string{"password"}, map[string]any{"password": str})}, s.apiResetPassword)
+		Request: object([]string{"password"}, map[string]any{"password": str}), Response: statusOf}, s.apiResetPassword)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/disable", Scope: byPerson("id"), Summary: "Disable an account with a reason: ends its sessions and submits its running exam attempts", Tag: "admin", Perm: can("admin.users", "write"),
-		Request: object([]string{"reason"}, map[string]any{"reason": str})}, s.apiSetDisabled(true))
+		Request: object([]string{"reason"}, map[string]any{"reason": str}), Response: statusOf}, s.apiSetDisabled(true))
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/users/:id/enable", Scope: byPerson("id"), Summary: "Enable a disabled account, with a reason", Tag: "admin", Perm: can("admin.users", "write"),
-		Request: object([]string{"reason"}, map[string]any{"reason": str})}, s.apiSetDisabled(false))
+		Request: object([]string{"reason"}, map[string]any{"reason": str}), Response: statusOf}, s.apiSetDisabled(false))
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Search organisations", Tag: "admin", Perm: can("admin.organisations", "read"),
-		Query: []string{"q", "kind", "region", "limit", "offset"}}, s.apiListOrganisations)
+		Query: []string{"q", "kind", "region", "limit", "offset"}, Response: itemsOf[orgJSON](paging)}, s.apiListOrganisations)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/admin/organisations", Scope: scopeHeld, Summary: "Create an organisation", Tag: "admin", Perm: can("admin.organisations", "write"),
-		Request: object([]string{"kind", "code", "name", "region_code"}, map[string]any{"kind": str, "code": str, "name": str, "region_code": str, "address": str, "credit_code": str, "institution_type": str})}, s.apiCreateOrganisation)
+		Request: object([]string{"kind", "code", "name", "region_code"}, map[string]any{"kind": str, "code": str, "name": str, "region_code": str, "address": str, "credit_code": str, "institution_type": str}), Response: schemaOf[orgJSON](), Status: 201}, s.apiCreateOrganisation)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Staff of an organisation (centre or institution admins), a page at a time", Tag: "admin", Perm: signedIn,
-		Query: []string{"limit", "offset"}}, s.apiListStaff)
+		Query: []string{"limit", "offset"}, Response: itemsOf[staffMember](map[string]any{"organisation": schemaOf[orgJSON](), "total": integer, "limit": integer, "offset": integer})}, s.apiListStaff)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/organisations/:code/staff", Scope: byOrg("code"), Summary: "Add a staff account to an organisation", Tag: "admin", Perm: signedIn,
-		Request: object([]string{"username", "name", "password", "role"}, map[string]any{"username": str, "name": str, "phone": str, "password": str, "role": str})}, s.apiAddStaff)
+		Request: object([]string{"username", "name", "password", "role"}, map[string]any{"username": str, "name": str, "phone": str, "password": str, "role": str}), Response: schemaOf[userJSON](), Status: 201}, s.apiAddStaff)
 
 	s.page("GET", "/admin/users", can("admin.users", "read"), scopeHeld, s.usersPage)
 	s.page("POST", "/admin/users", can("admin.users", "write"), scopeHeld, s.createUserSubmit)

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,7 +21,9 @@ type apiRoute struct {
 	Scope    scope          // where the permission is checked: byOrg("code"), byPerson("id"), scopeOwn … (scope.go)
 	Request  map[string]any // JSON Schema of the body, if any
 	Optional bool           // the body may be left out
-	Response map[string]any // JSON Schema of the 200 body, if any
+	Response map[string]any // JSON Schema of the 2xx JSON body (schemaOf[T]() where a Go type says it); checked in tests (responses.go)
+	Produces string         // the media type of a body that is not JSON (a PDF, a CSV…)
+	Status   int            // the status of success: 200 unless set (201 Created, 204 No Content)
 	Query    []string       // names of query parameters
 }
 
@@ -27,7 +31,7 @@ type apiRoute struct {
 // OpenAPI document.
 func (s *Server) api(r apiRoute, h fiber.Handler) {
 	s.apiDocs = append(s.apiDocs, r)
-	s.app.Add(r.Method, r.Path, s.guard(s.register(r.Method, r.Path, r.Perm, r.Scope, true)), h)
+	s.app.Add(r.Method, r.Path, s.guard(s.register(r.Method, r.Path, r.Perm, r.Scope, true)), s.checkedAnswer(len(s.apiDocs)-1), h)
 }
 
 // publicAPI registers a public JSON route with the basic middleware and the API's security headers
@@ -35,7 +39,7 @@ func (s *Server) api(r apiRoute, h fiber.Handler) {
 func (s *Server) publicAPI(r apiRoute, h fiber.Handler) {
 	s.apiDocs = append(s.apiDocs, r)
 	s.register(r.Method, r.Path, r.Perm, r.Scope, true)
-	chain := append(append([]fiber.Handler{}, s.basic...), apiSecurityHeaders, h)
+	chain := append(append([]fiber.Handler{}, s.basic...), apiSecurityHeaders, s.checkedAnswer(len(s.apiDocs)-1), h)
 	s.app.Add(r.Method, r.Path, chain...)
 }
 
@@ -68,7 +72,8 @@ var paramPattern = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)\??`)
 func openAPIPath(p string) string { return paramPattern.ReplaceAllString(p, "{$1}") }
 
 func (s *Server) routesAPIDocs() {
-	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Scope: scopePublic, Summary: "This document", Tag: "meta"},
+	s.api(apiRoute{Method: fiber.MethodGet, Path: "/api/openapi.json", Scope: scopePublic, Summary: "This document", Tag: "meta",
+		Response: object([]string{"openapi", "info", "paths"}, map[string]any{"openapi": str, "info": anyObject, "paths": anyObject, "components": anyObject})},
 		func(c *fiber.Ctx) error { return c.JSON(s.openAPI()) })
 }
 
@@ -99,12 +104,25 @@ func (s *Server) openAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": !r.Optional, "content": map[string]any{"application/json": map[string]any{"schema": r.Request}}}
 		}
 		ok := map[string]any{"description": "OK"}
-		if r.Response != nil {
+		switch {
+		case r.Response != nil:
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": r.Response}}
+		case r.Produces != "":
+			ok["content"] = map[string]any{r.Produces: map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": r.Produces}}}
+		}
+		errorBody := map[string]any{"application/json": map[string]any{"schema": errorRef}}
+		code := "200"
+		switch r.Status {
+		case 0:
+		case http.StatusNoContent:
+			code, ok = "204", map[string]any{"description": "Done; no body"}
+		default:
+			code = strconv.Itoa(r.Status)
 		}
 		op["responses"] = map[string]any{
-			"200":     ok,
-			"default": map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
+			code:  ok,
+			"4XX": map[string]any{"description": "Refused: invalid input, not signed in, forbidden, not found, conflict, too many requests", "content": errorBody},
+			"5XX": map[string]any{"description": "Failed, or busy for now (503 with Retry-After)", "content": errorBody},
 		}
 		if r.Perm != public {
 			op["security"] = []map[string][]string{{"session": {}}}
@@ -112,6 +130,8 @@ func (s *Server) openAPI() map[string]any {
 				op["x-permission"] = r.Perm.Obj + ":" + r.Perm.Act
 			}
 			op["x-scope"] = string(r.Scope.Kind)
+		} else {
+			op["security"] = []map[string][]string{} // public: no session needed
 		}
 		paths[p][strings.ToLower(r.Method)] = op
 	}
@@ -121,14 +141,15 @@ func (s *Server) openAPI() map[string]any {
 	}
 	var tagList []map[string]string
 	for t := range tags {
-		tagList = append(tagList, map[string]string{"name": t})
+		tagList = append(tagList, map[string]string{"name": t, "description": tagDescriptions[t]})
 	}
 	sort.Slice(tagList, func(i, j int) bool { return tagList[i]["name"] < tagList[j]["name"] })
 	return map[string]any{
-		"openapi": "3.0.3",
+		"openapi": "3.1.0",
 		"info": map[string]any{
 			"title":       "Shanyu API",
 			"version":     "1",
+			"license":     map[string]any{"name": "Proprietary", "url": s.cfg.BaseURL + "/"},
 			"description": "JSON API of Shanyu. Cookie-authenticated writes carry the X-CSRF-Token header. Errors have one shape: {\"error\":{\"code\",\"message\",\"fields\"}}.",
 		},
 		"servers": []map[string]string{{"url": s.cfg.BaseURL}},
@@ -138,20 +159,37 @@ func (s *Server) openAPI() map[string]any {
 			"securitySchemes": map[string]any{
 				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": "shanyu_session"},
 			},
-			"schemas": map[string]any{
-				"Error": object([]string{"error"}, map[string]any{
-					"error": object([]string{"code", "message"}, map[string]any{
-						"code":       map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "password_change_required", "too_many_requests", "internal"}},
-						"key":        str,
-						"message":    str,
-						"fields":     map[string]any{"type": "object", "additionalProperties": str},
-						"request_id": str,
-					}),
-				}),
-			},
+			"schemas": map[string]any{"Error": errorSchema},
 		},
 	}
 }
+
+// tagDescriptions say what each group of operations is about (every tag of a route has one: the
+// OpenAPI lint refuses a tag without).
+var tagDescriptions = map[string]string{
+	"admin":        "Users, grants and organisations, for the regulator's and the centres' administrators",
+	"audits":       "Rosters, classes, the qualification policy, conduct bars, inspection rounds and dashboards",
+	"auth":         "Sign-up, sign-in, the session and the signed-in user",
+	"bank":         "The question bank: items, categories, import and export",
+	"certificates": "Issued certificates: lists, status changes, renewal, PDF, Open Badges 3.0, status lists",
+	"curriculum":   "Courses, lessons, offline sessions, attendance and the training-hours ledger",
+	"exams":        "Blueprints, exam sessions, registrations, attempts, marking and results",
+	"inspections":  "On-site inspections: scans, head counts, findings, signatures, reports",
+	"meta":         "This description",
+	"public":       "What anyone may read: published inspection results and signing keys",
+	"verify":       "Certificate verification by code, by number and name, or by PDF",
+}
+
+// errorSchema is the one error body (errorBody, errors.go).
+var errorSchema = object([]string{"error"}, map[string]any{
+	"error": object([]string{"code", "message"}, map[string]any{
+		"code":       map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "password_change_required", "too_many_requests", "unavailable", "internal"}},
+		"key":        str,
+		"message":    str,
+		"fields":     map[string]any{"type": "object", "additionalProperties": str},
+		"request_id": str,
+	}),
+})
 
 func operationID(method, path string) string {
 	var b strings.Builder

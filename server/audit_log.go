@@ -24,8 +24,8 @@ import (
 func (s *Server) routesAuditLog() {
 	read := can("audit.log", "read")
 	q := []string{"actor", "action", "subject", "from", "to", "limit", "offset"}
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/audit-log", Scope: scopeHeld, Summary: "Audit log events in the caller's scope, newest first, with the chain check", Tag: "admin", Perm: read, Query: q}, s.apiAuditLog)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/audit-log.csv", Scope: scopeHeld, Summary: "The same events as CSV", Tag: "admin", Perm: read, Query: q}, s.auditLogCSV)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/audit-log", Scope: scopeHeld, Summary: "Audit log events in the caller's scope, newest first, with the chain check", Tag: "admin", Perm: read, Query: q, Response: itemsOf[auditJSON](map[string]any{"total": integer, "limit": integer, "offset": integer, "chain": schemaOf[chainResult]()})}, s.apiAuditLog)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/audit-log.csv", Scope: scopeHeld, Summary: "The same events as CSV", Tag: "admin", Perm: read, Query: q, Produces: "text/csv"}, s.auditLogCSV)
 	s.page("GET", "/audit-log", read, scopeHeld, s.auditLogPage)
 }
 

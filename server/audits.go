@@ -19,38 +19,38 @@ func (s *Server) routesAudits() {
 	read, write := can("institution.roster", "read"), can("institution.roster", "write")
 	base := "/api/v1/institutions/:code"
 	s.api(apiRoute{Method: "GET", Path: base + "/compliance", Scope: byOrg("code"), Summary: "An institution's compliance today: every assignment decided by the qualification policy with its explanation, classes against their ratio and size, required posts, expiring documents, barred persons", Tag: "audits", Perm: read,
-		Query: []string{"on"}}, s.apiCompliance)
-	s.api(apiRoute{Method: "GET", Path: base + "/roster", Scope: byOrg("code"), Summary: "An institution's roster and classes", Tag: "audits", Perm: read}, s.apiRoster)
+		Query: []string{"on"}, Response: complianceSchema}, s.apiCompliance)
+	s.api(apiRoute{Method: "GET", Path: base + "/roster", Scope: byOrg("code"), Summary: "An institution's roster and classes", Tag: "audits", Perm: read, Response: props(map[string]any{"staff": arr(anyObject), "classes": arr(anyObject)})}, s.apiRoster)
 	s.api(apiRoute{Method: "POST", Path: base + "/roster", Scope: byOrg("code"), Summary: "Add a staff member (recorded by ID number) with documents and posts", Tag: "audits", Perm: write,
 		Request: object([]string{"name", "id_number"}, map[string]any{"name": str, "phone": str, "id_number": str, "health_valid_until": str, "no_criminal_record_on": str,
-			"posts": map[string]any{"type": "array", "items": str}, "class": str})}, s.apiRosterAdd)
+			"posts": map[string]any{"type": "array", "items": str}, "class": str}), Response: props(map[string]any{"id": integer, "name": str, "id_number": str})}, s.apiRosterAdd)
 	s.api(apiRoute{Method: "POST", Path: base + "/classes", Scope: byOrg("code"), Summary: "Create or update a class (by name)", Tag: "audits", Perm: write,
-		Request: object([]string{"name", "type", "children"}, map[string]any{"name": str, "type": str, "children": integer})}, s.apiSaveClass)
+		Request: object([]string{"name", "type", "children"}, map[string]any{"name": str, "type": str, "children": integer}), Response: props(map[string]any{"id": integer, "name": str, "type": str, "children": integer})}, s.apiSaveClass)
 	s.api(apiRoute{Method: "POST", Path: base + "/certificates", Scope: byOrg("code"), Summary: "Record a certificate from elsewhere with its evidence (unverified)", Tag: "audits", Perm: write,
 		Request: object([]string{"roster_id", "number", "occupation", "level", "evidence"}, map[string]any{"roster_id": integer, "number": str, "occupation": str,
-			"level": integer, "expires_on": str, "evidence": str})}, s.apiExternalCert)
+			"level": integer, "expires_on": str, "evidence": str}), Response: props(map[string]any{"id": integer, "number": str, "verified": boolean})}, s.apiExternalCert)
 
 	rules := can("policy.qualification", "write")
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/policy/qualification/rules", Scope: scopeHeld, Summary: "Regional qualification rules", Tag: "audits", Perm: can("policy.qualification", "read")}, s.apiRules)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/policy/qualification/rules", Scope: scopeHeld, Summary: "Regional qualification rules", Tag: "audits", Perm: can("policy.qualification", "read"), Response: props(map[string]any{"rules": arr(props(map[string]any{"id": integer, "line": str, "note": str, "created_at": dateTime}))})}, s.apiRules)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/policy/qualification/preview", Scope: scopeHeld, Summary: "Which current assignments a proposed rule would change", Tag: "audits", Perm: rules,
-		Request: object([]string{"line"}, map[string]any{"line": str})}, s.apiRulePreview)
+		Request: object([]string{"line"}, map[string]any{"line": str}), Response: props(map[string]any{"changes": arr(object([]string{"organisation_id", "name"}, map[string]any{"organisation_id": integer, "assignment_id": integer, "name": str}))})}, s.apiRulePreview)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/policy/qualification/rules", Scope: scopeHeld, Summary: "Add a regional rule; every replica reloads", Tag: "audits", Perm: rules,
-		Request: object([]string{"line"}, map[string]any{"line": str, "note": str})}, s.apiAddRule)
-	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/policy/qualification/rules/:id", Scope: byRule("id"), Summary: "Remove a regional rule", Tag: "audits", Perm: rules}, s.apiRemoveRule)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/policy/class-types", Scope: scopeHeld, Summary: "Class types with their size limits and caregiver ratios", Tag: "audits", Perm: signedIn}, s.apiClassTypes)
+		Request: object([]string{"line"}, map[string]any{"line": str, "note": str}), Response: props(map[string]any{"id": integer, "line": str})}, s.apiAddRule)
+	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/policy/qualification/rules/:id", Scope: byRule("id"), Summary: "Remove a regional rule", Tag: "audits", Perm: rules, Response: props(map[string]any{"removed": integer})}, s.apiRemoveRule)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/policy/class-types", Scope: scopeHeld, Summary: "Class types with their size limits and caregiver ratios", Tag: "audits", Perm: signedIn, Response: classTypesSchema}, s.apiClassTypes)
 	s.api(apiRoute{Method: "PUT", Path: "/api/v1/policy/class-types/:code", Scope: scopeHeld, Summary: "Edit a class type's ages, size limit and ratio", Tag: "audits", Perm: rules,
-		Request: object([]string{"max_children", "children_per_caregiver"}, map[string]any{"min_months": integer, "max_months": integer, "max_children": integer, "children_per_caregiver": integer})}, s.apiSetClassType)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/conduct/bars", Scope: scopeHeld, Summary: "Bar records in full (the regulator only)", Tag: "audits", Perm: can("conduct.bars", "read")}, s.apiBars)
+		Request: object([]string{"max_children", "children_per_caregiver"}, map[string]any{"min_months": integer, "max_months": integer, "max_children": integer, "children_per_caregiver": integer}), Response: classTypesSchema}, s.apiSetClassType)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/conduct/bars", Scope: scopeHeld, Summary: "Bar records in full (the regulator only)", Tag: "audits", Perm: can("conduct.bars", "read"), Response: props(map[string]any{"bars": arr(object([]string{"id", "person_id"}, map[string]any{"id": integer, "person_id": integer, "legal_basis": str, "authority": str}))})}, s.apiBars)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/conduct/bars", Scope: scopeHeld, Summary: "Record a person barred from childcare work (从业禁止)", Tag: "audits", Perm: can("conduct.bars", "write"),
 		Request: object([]string{"id_number", "legal_basis", "authority", "starts_on", "evidence"}, map[string]any{"id_number": str, "name": str,
-			"legal_basis": str, "authority": str, "starts_on": str, "ends_on": str, "evidence": str})}, s.apiBar)
+			"legal_basis": str, "authority": str, "starts_on": str, "ends_on": str, "evidence": str}), Response: props(map[string]any{"id": integer})}, s.apiBar)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/rounds", Scope: scopeHeld, Summary: "Define a round and draw it (双随机): seed and inputs recorded, audit-logged", Tag: "audits", Perm: can("rounds.draw", "write"),
 		Request: object([]string{"region_code", "name", "per_inspection"}, map[string]any{"region_code": str, "name": str, "count": integer,
-			"share": map[string]any{"type": "number"}, "per_inspection": integer, "risk_weighted": map[string]any{"type": "boolean"}, "seed": integer})}, s.apiCreateRound)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/rounds/:id", Scope: byRound("id"), Summary: "A round and its draw, with a replay check", Tag: "audits", Perm: can("rounds.draw", "read")}, s.apiRound)
+			"share": map[string]any{"type": "number"}, "per_inspection": integer, "risk_weighted": map[string]any{"type": "boolean"}, "seed": integer}), Response: roundSchema}, s.apiCreateRound)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/rounds/:id", Scope: byRound("id"), Summary: "A round and its draw, with a replay check", Tag: "audits", Perm: can("rounds.draw", "read"), Response: roundSchema}, s.apiRound)
 
 	s.api(apiRoute{Method: "PUT", Path: base + "/kind", Scope: byOrg("code"), Summary: "Record whether the institution is a childcare centre or a home childcare point (家庭托育点), as filed with the health commission; audited", Tag: "audits",
-		Perm: can("policy.institution_kind", "write"), Request: object([]string{"kind"}, map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"centre", "home_point"}}})}, s.apiInstitutionKind)
+		Perm: can("policy.institution_kind", "write"), Request: object([]string{"kind"}, map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"centre", "home_point"}}}), Response: props(map[string]any{"institution": str, "kind": str})}, s.apiInstitutionKind)
 	s.page("POST", "/institutions/:code/checks", write, byOrg("code"), s.checkSubmit)
 	s.page("GET", "/institutions/:code/checks/:check/document", read, byOrg("code"), s.checkDocument)
 	s.page("POST", "/institutions/:code/kind", can("policy.institution_kind", "write"), byOrg("code"), s.institutionKindSubmit)

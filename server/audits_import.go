@@ -17,9 +17,9 @@ import (
 // committed; commit parses the file again, so nothing from the preview is trusted.
 func (s *Server) routesRosterImport() {
 	write := can("institution.roster", "write")
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/institutions/roster-template.xlsx", Scope: scopeHeld, Summary: "The Excel template of a roster", Tag: "audits", Perm: write}, s.apiRosterTemplate)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/institutions/roster-template.xlsx", Scope: scopeHeld, Summary: "The Excel template of a roster", Tag: "audits", Perm: write, Produces: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}, s.apiRosterTemplate)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/institutions/:code/roster/import", Scope: byOrg("code"), Summary: "Upload a roster (multipart: file .csv or .xlsx; commit=true to import); answers every line with its error, if any", Tag: "audits", Perm: write,
-		Response: object(nil, map[string]any{"rows": map[string]any{"type": "array"}, "imported": integer})}, s.apiRosterImport)
+		Response: props(map[string]any{"rows": schemaOf[[]importLine](), "imported": integer})}, s.apiRosterImport)
 	s.page("GET", "/institutions/:code/roster/import", write, byOrg("code"), s.rosterImportPage)
 	s.page("POST", "/institutions/:code/roster/import", write, byOrg("code"), s.rosterImportSubmit)
 }

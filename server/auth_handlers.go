@@ -42,26 +42,21 @@ func toUserJSON(u accounts.User, grants []accounts.Grant) userJSON {
 	return j
 }
 
-var userSchema = object(nil, map[string]any{
-	"id": map[string]any{"type": "integer"}, "username": str, "name": str, "phone": str, "id_number_masked": str,
-	"language": str, "roles": map[string]any{"type": "array", "items": str},
-})
-
 func (s *Server) routesAuth() {
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/signup", Scope: scopePublic, Summary: "Create a caregiver account", Tag: "auth",
 		Request:  object([]string{"name", "phone", "id_number", "password"}, map[string]any{"name": str, "phone": str, "id_number": str, "password": str}),
-		Response: userSchema}, s.apiSignup)
+		Response: schemaOf[userJSON](), Status: 201}, s.apiSignup)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/login", Scope: scopePublic, Summary: "Sign in; sets the session cookie and returns the CSRF token", Tag: "auth",
 		Request:  object([]string{"username", "password"}, map[string]any{"username": str, "password": str}),
-		Response: object(nil, map[string]any{"csrf_token": str, "user": userSchema})}, s.apiLogin)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/logout", Scope: scopeOwn, Summary: "Sign out of this session", Tag: "auth", Perm: signedIn}, s.apiLogout)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me", Scope: scopeOwn, Summary: "The signed-in user, with roles", Tag: "auth", Perm: signedIn, Response: userSchema}, s.apiMe)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Scope: scopeOwn, Summary: "My active sessions", Tag: "auth", Perm: signedIn}, s.apiSessions)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/sessions/revoke-others", Scope: scopeOwn, Summary: "Sign out everywhere else", Tag: "auth", Perm: signedIn}, s.apiRevokeOthers)
+		Response: props(map[string]any{"csrf_token": str, "user": schemaOf[userJSON](), "expires_at": dateTime})}, s.apiLogin)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/auth/logout", Scope: scopeOwn, Summary: "Sign out of this session", Tag: "auth", Perm: signedIn, Response: statusOf}, s.apiLogout)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me", Scope: scopeOwn, Summary: "The signed-in user, with roles", Tag: "auth", Perm: signedIn, Response: schemaOf[userJSON]()}, s.apiMe)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Scope: scopeOwn, Summary: "My active sessions", Tag: "auth", Perm: signedIn, Response: itemsOf[sessionJSON](nil)}, s.apiSessions)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/sessions/revoke-others", Scope: scopeOwn, Summary: "Sign out everywhere else", Tag: "auth", Perm: signedIn, Response: props(map[string]any{"revoked": integer})}, s.apiRevokeOthers)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/password", Scope: scopeOwn, Summary: "Change my password", Tag: "auth", Perm: signedIn,
-		Request: object([]string{"current_password", "new_password"}, map[string]any{"current_password": str, "new_password": str})}, s.apiChangePassword)
+		Request: object([]string{"current_password", "new_password"}, map[string]any{"current_password": str, "new_password": str}), Response: statusOf}, s.apiChangePassword)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/me/id-number", Scope: scopeOwn, Summary: "Enter my own ID number (a claim until a centre checks the card)", Tag: "auth", Perm: signedIn,
-		Request: object([]string{"id_number"}, map[string]any{"id_number": str})}, s.apiClaimIDNumber)
+		Request: object([]string{"id_number"}, map[string]any{"id_number": str}), Response: schemaOf[accounts.Identity]()}, s.apiClaimIDNumber)
 
 	s.page("GET", "/login", public, scopePublic, s.loginPage)
 	s.page("POST", "/login", public, scopePublic, s.loginSubmit)

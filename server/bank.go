@@ -21,8 +21,8 @@ func (s *Server) routesBank() {
 	read, write := can("bank.items", "read"), can("bank.items", "write")
 	filters := []string{"q", "category", "tag", "type", "difficulty", "status", "limit", "offset"}
 	s.api(apiRoute{Method: "GET", Path: base + "/items", Scope: byOrg("code"), Summary: "Search a centre's question bank", Tag: "bank", Perm: read,
-		Query: filters, Response: object(nil, map[string]any{"items": map[string]any{"type": "array"}, "total": integer})}, s.apiBankList)
-	s.api(apiRoute{Method: "GET", Path: base + "/categories", Scope: byOrg("code"), Summary: "A centre's category tree", Tag: "bank", Perm: read}, s.apiBankCategories)
+		Query: filters, Response: itemsOf[summaryJSON](paging)}, s.apiBankList)
+	s.api(apiRoute{Method: "GET", Path: base + "/categories", Scope: byOrg("code"), Summary: "A centre's category tree", Tag: "bank", Perm: read, Response: itemsOf[categoryJSON](nil)}, s.apiBankCategories)
 	s.api(apiRoute{Method: "GET", Path: base + "/items/:id", Scope: byOrg("code"), Summary: "One question, current version", Tag: "bank", Perm: read,
 		Response: itemSchema}, s.apiBankGet)
 	s.api(apiRoute{Method: "POST", Path: base + "/items", Scope: byOrg("code"), Summary: "Write a new question", Tag: "bank", Perm: write,
@@ -32,14 +32,14 @@ func (s *Server) routesBank() {
 	s.api(apiRoute{Method: "POST", Path: base + "/bulk", Scope: byOrg("code"), Summary: "Tag, move, retire or reactivate several questions", Tag: "bank", Perm: write,
 		Request: object([]string{"action", "ids"}, map[string]any{"action": map[string]any{"type": "string", "enum": bulkActions},
 			"ids": map[string]any{"type": "array", "items": integer}, "tags": map[string]any{"type": "array", "items": str}, "category": str}),
-		Response: object(nil, map[string]any{"affected": integer})}, s.apiBankBulk)
+		Response: props(map[string]any{"affected": integer})}, s.apiBankBulk)
 	s.api(apiRoute{Method: "POST", Path: base + "/import/preview", Scope: byOrg("code"), Summary: "Upload a file (multipart: format gift|moodlexml|xlsx, file); answers what an import would create and skip, and a token", Tag: "bank", Perm: write,
 		Response: importPreviewSchema}, s.apiBankImportPreview)
 	s.api(apiRoute{Method: "POST", Path: base + "/import/commit", Scope: byOrg("code"), Summary: "Import the previewed file (multipart: format, file, token) in one transaction; re-importing creates nothing new", Tag: "bank", Perm: write,
 		Response: object(nil, map[string]any{"questions": integer, "created": integer, "skipped": map[string]any{"type": "array"}})}, s.apiBankImportCommit)
 	s.api(apiRoute{Method: "GET", Path: base + "/export", Scope: byOrg("code"), Summary: "Download the bank as Moodle XML or Excel (format=moodlexml|xlsx; same filters as the list)", Tag: "bank", Perm: read,
-		Query: append([]string{"format"}, filters[:6]...)}, s.apiBankExport)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/bank/template.xlsx", Scope: scopeHeld, Summary: "The Excel import template", Tag: "bank", Perm: read}, s.apiBankTemplate)
+		Query: append([]string{"format"}, filters[:6]...), Produces: "application/octet-stream"}, s.apiBankExport)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/bank/template.xlsx", Scope: scopeHeld, Summary: "The Excel import template", Tag: "bank", Perm: read, Produces: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}, s.apiBankTemplate)
 
 	s.page("GET", "/centres/:code/bank", read, byOrg("code"), s.bankPage)
 	s.page("POST", "/centres/:code/bank/bulk", write, byOrg("code"), s.bankBulkSubmit)

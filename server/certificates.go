@@ -18,27 +18,23 @@ import (
 // routesCertificates registers the certificates pages and JSON endpoints (owned by the certificates work).
 func (s *Server) routesCertificates() {
 	s.routesVerify()
-	certItem := object([]string{"number", "code", "status"}, map[string]any{
-		"number": str, "code": str, "status": str, "holder_name": str, "occupation_code": str, "level": map[string]any{"type": "integer"},
-		"centre": str, "issued_on": str, "expires_on": str, "version": map[string]any{"type": "integer"}, "verify_url": str, "pdf_url": str,
-	})
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates", Scope: scopeHeld, Summary: "Certificates the caller may see: their own, their centre's or their region's", Tag: "certificates",
 		Perm: signedIn, Query: []string{"limit", "offset", "status", "centre", "q", "expiring_days"},
-		Response: object([]string{"items", "total"}, map[string]any{"items": map[string]any{"type": "array", "items": certItem}, "total": map[string]any{"type": "integer"}})}, s.apiListCertificates)
+		Response: itemsOf[certJSON](paging)}, s.apiListCertificates)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/archive", Scope: scopeHeld, Summary: "Signed PDFs of the listed certificates as a zip", Tag: "certificates",
-		Perm: signedIn, Query: []string{"status", "centre", "q", "expiring_days"}}, s.apiCertificateArchive)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number", Scope: byCertificate("number"), Summary: "One certificate", Tag: "certificates", Perm: signedIn, Response: certItem}, s.apiGetCertificate)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/pdf", Scope: byCertificate("number"), Summary: "The signed certificate PDF", Tag: "certificates", Perm: signedIn}, s.apiCertificatePDF)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/ob3", Scope: byCertificate("number"), Summary: "The certificate as an Open Badges 3.0 credential (VC-JWT)", Tag: "certificates", Perm: signedIn}, s.apiCertificateBadge)
+		Perm: signedIn, Query: []string{"status", "centre", "q", "expiring_days"}, Produces: "application/zip"}, s.apiCertificateArchive)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number", Scope: byCertificate("number"), Summary: "One certificate", Tag: "certificates", Perm: signedIn, Response: schemaOf[certJSON]()}, s.apiGetCertificate)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/pdf", Scope: byCertificate("number"), Summary: "The signed certificate PDF", Tag: "certificates", Perm: signedIn, Produces: "application/pdf"}, s.apiCertificatePDF)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/certificates/:number/ob3", Scope: byCertificate("number"), Summary: "The certificate as an Open Badges 3.0 credential (VC-JWT)", Tag: "certificates", Perm: signedIn, Produces: "application/vc+jwt"}, s.apiCertificateBadge)
 	reason := object([]string{"reason"}, map[string]any{"reason": str})
 	for _, action := range []string{certificates.ActionRevoke, certificates.ActionSuspend, certificates.ActionReinstate} {
 		s.api(apiRoute{Method: "POST", Path: "/api/v1/certificates/:number/" + action, Scope: byCertificate("number"), Summary: "Certificate status: " + action + " (issuing centre or regulator)", Tag: "certificates",
-			Perm: signedIn, Request: reason, Response: certItem}, s.apiChangeStatus(action))
+			Perm: signedIn, Request: reason, Response: schemaOf[certJSON]()}, s.apiChangeStatus(action))
 	}
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/certificates/:number/renew", Scope: byCertificate("number"), Summary: "Renew once the continuing-education hours are met", Tag: "certificates",
-		Perm: signedIn, Response: certItem}, s.apiRenew)
+		Perm: signedIn, Response: schemaOf[certJSON]()}, s.apiRenew)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/certificate-progress", Scope: byOrg("code"), Summary: "Issuance requests of a centre by state", Tag: "certificates",
-		Perm: signedIn}, s.apiCentreProgress)
+		Perm: signedIn, Response: props(map[string]any{"pending": integer, "issued": integer, "failed": integer})}, s.apiCentreProgress)
 
 	s.page("GET", "/certificates/mine", signedIn, scopeOwn, s.myCertificatesPage)
 	s.page("GET", "/certificates", signedIn, scopeHeld, s.certificatesPage)

@@ -20,8 +20,6 @@ import (
 func (s *Server) routesCurriculum() {
 	integer := map[string]any{"type": "integer"}
 	number := map[string]any{"type": "number"}
-	courseItem := object(nil, map[string]any{"id": integer, "title": str, "summary": str, "occupation_code": str, "level": integer,
-		"centre_code": str, "centre_name": str, "region_code": str, "required_hours": number, "total_hours": number, "lessons": integer, "version": integer})
 	lessonInput := object([]string{"title", "hours"}, map[string]any{"title": str, "body": str, "video_url": str, "hours": number, "min_seconds": integer})
 	courseInput := object([]string{"title", "occupation_code", "level", "modules"}, map[string]any{
 		"title": str, "summary": str, "occupation_code": str, "level": integer, "required_hours": number,
@@ -30,26 +28,26 @@ func (s *Server) routesCurriculum() {
 	})
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses", Scope: scopePublic, Summary: "Course catalogue (published courses)", Tag: "curriculum",
 		Query:    []string{"q", "occupation", "level", "centre", "region", "limit", "offset"},
-		Response: object([]string{"items", "total"}, map[string]any{"items": map[string]any{"type": "array", "items": courseItem}, "total": integer})}, s.apiCourses)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id", Scope: scopePublic, Summary: "A published course with its modules and lessons", Tag: "curriculum", Response: courseItem}, s.apiCourse)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/enrolments", Scope: byCourse("id"), Summary: "Enrol in a course", Tag: "curriculum", Perm: can("learning.enrol", "write")}, s.apiEnrol)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/courses", Scope: scopeOwn, Summary: "My enrolments with progress", Tag: "curriculum", Perm: signedIn}, s.apiMyCourses)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/open", Scope: byLesson("id"), Summary: "Open a lesson (starts the server-measured study time)", Tag: "curriculum", Perm: can("learning.study", "write")}, s.apiOpenLesson)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/complete", Scope: byLesson("id"), Summary: "Complete a lesson (after its minimum time) and credit its hours", Tag: "curriculum", Perm: can("learning.study", "write")}, s.apiCompleteLesson)
+		Response: itemsOf[courseJSON](paging)}, s.apiCourses)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id", Scope: scopePublic, Summary: "A published course with its modules and lessons", Tag: "curriculum", Response: schemaOf[courseJSON]()}, s.apiCourse)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/enrolments", Scope: byCourse("id"), Summary: "Enrol in a course", Tag: "curriculum", Perm: can("learning.enrol", "write"), Response: schemaOf[enrolmentJSON](), Status: 201}, s.apiEnrol)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/courses", Scope: scopeOwn, Summary: "My enrolments with progress", Tag: "curriculum", Perm: signedIn, Response: itemsOf[enrolmentJSON](map[string]any{"total": integer})}, s.apiMyCourses)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/open", Scope: byLesson("id"), Summary: "Open a lesson (starts the server-measured study time)", Tag: "curriculum", Perm: can("learning.study", "write"), Response: schemaOf[lessonStateJSON]()}, s.apiOpenLesson)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/lessons/:id/complete", Scope: byLesson("id"), Summary: "Complete a lesson (after its minimum time) and credit its hours", Tag: "curriculum", Perm: can("learning.study", "write"), Response: schemaOf[lessonStateJSON]()}, s.apiCompleteLesson)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/hours", Scope: scopeOwn, Summary: "My training hours by course, occupation and month", Tag: "curriculum", Perm: signedIn,
-		Query: []string{"from", "to"}, Response: object([]string{"total_hours"}, map[string]any{"total_hours": number})}, s.apiMyHours)
+		Query: []string{"from", "to"}, Response: props(map[string]any{"total_hours": map[string]any{"type": "number"}, "by_course": schemaOf[[]hoursGroupJSON](), "by_occupation": schemaOf[[]hoursGroupJSON](), "by_month": schemaOf[[]hoursGroupJSON](), "entries": schemaOf[[]hoursEntryJSON]()})}, s.apiMyHours)
 
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/courses", Scope: byOrg("code"), Summary: "A centre's courses, published or not", Tag: "curriculum", Perm: can("courses.edit", "read"),
-		Query: []string{"limit", "offset"}}, s.apiCentreCourses)
+		Query: []string{"limit", "offset"}, Response: itemsOf[courseJSON](paging)}, s.apiCentreCourses)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/courses", Scope: byOrg("code"), Summary: "Create a course (first draft version)", Tag: "curriculum", Perm: can("courses.edit", "write"),
-		Request: courseInput}, s.apiCreateCourse)
+		Request: courseInput, Response: schemaOf[courseJSON](), Status: 201}, s.apiCreateCourse)
 	s.api(apiRoute{Method: "PUT", Path: "/api/v1/courses/:id/draft", Scope: byCourse("id"), Summary: "Save the draft (a new version when the course is published)", Tag: "curriculum", Perm: can("courses.edit", "write"),
-		Request: courseInput}, s.apiSaveDraft)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id/versions", Scope: byCourse("id"), Summary: "Version history of a course", Tag: "curriculum", Perm: can("courses.edit", "read")}, s.apiCourseVersions)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/publish", Scope: byCourse("id"), Summary: "Publish the draft", Tag: "curriculum", Perm: can("courses.edit", "write")}, s.apiCoursePublish)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/unpublish", Scope: byCourse("id"), Summary: "Take a course out of the catalogue", Tag: "curriculum", Perm: can("courses.edit", "write")}, s.apiCourseUnpublish)
+		Request: courseInput, Response: schemaOf[courseVersionJSON]()}, s.apiSaveDraft)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/courses/:id/versions", Scope: byCourse("id"), Summary: "Version history of a course", Tag: "curriculum", Perm: can("courses.edit", "read"), Response: itemsOf[courseVersionJSON](map[string]any{"total": integer})}, s.apiCourseVersions)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/publish", Scope: byCourse("id"), Summary: "Publish the draft", Tag: "curriculum", Perm: can("courses.edit", "write"), Response: schemaOf[courseVersionJSON]()}, s.apiCoursePublish)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/courses/:id/unpublish", Scope: byCourse("id"), Summary: "Take a course out of the catalogue", Tag: "curriculum", Perm: can("courses.edit", "write"), Response: props(map[string]any{"id": integer, "published": boolean})}, s.apiCourseUnpublish)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/hours/:id/corrections", Scope: byEntry("id"), Summary: "Correct a ledger entry (a new entry with a reason)", Tag: "curriculum", Perm: can("courses.hours", "write"),
-		Request: object([]string{"hours", "reason"}, map[string]any{"hours": number, "reason": str})}, s.apiCorrectHours)
+		Request: object([]string{"hours", "reason"}, map[string]any{"hours": number, "reason": str}), Response: schemaOf[hoursEntryJSON](), Status: 201}, s.apiCorrectHours)
 
 	s.routesCurriculumPages()
 	s.routesCurriculumAttachments()

@@ -16,20 +16,20 @@ import (
 
 func (s *Server) routesPracticalSessions() {
 	integer := map[string]any{"type": "integer"}
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions", Scope: scopePublic, Summary: "Upcoming practical sessions", Tag: "curriculum", Query: []string{"centre"}}, s.apiPracticalSessions)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/signups", Scope: byPractical("id"), Summary: "Sign up for a practical session (waiting list when full)", Tag: "curriculum", Perm: can("learning.sessions", "write")}, s.apiPracticalSignUp)
-	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/sessions/:id/signups/me", Scope: byPractical("id"), Summary: "Withdraw from a practical session", Tag: "curriculum", Perm: can("learning.sessions", "write")}, s.apiPracticalCancel)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions", Scope: scopePublic, Summary: "Upcoming practical sessions", Tag: "curriculum", Query: []string{"centre"}, Response: itemsOf[practicalJSON](map[string]any{"total": integer})}, s.apiPracticalSessions)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/signups", Scope: byPractical("id"), Summary: "Sign up for a practical session (waiting list when full)", Tag: "curriculum", Perm: can("learning.sessions", "write"), Response: schemaOf[practicalSignupJSON](), Status: 201}, s.apiPracticalSignUp)
+	s.api(apiRoute{Method: "DELETE", Path: "/api/v1/sessions/:id/signups/me", Scope: byPractical("id"), Summary: "Withdraw from a practical session", Tag: "curriculum", Perm: can("learning.sessions", "write"), Response: props(map[string]any{"session_id": integer, "status": str})}, s.apiPracticalCancel)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/checkin", Scope: byPractical("id"), Summary: "Check in or out with the code shown by the trainer", Tag: "curriculum", Perm: can("learning.sessions", "write"),
-		Request: object([]string{"code"}, map[string]any{"code": str})}, s.apiPracticalCheckin)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Scope: scopeOwn, Summary: "My practical sessions", Tag: "curriculum", Perm: signedIn}, s.apiMyPractical)
+		Request: object([]string{"code"}, map[string]any{"code": str}), Response: schemaOf[practicalAttendanceJSON]()}, s.apiPracticalCheckin)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/me/sessions", Scope: scopeOwn, Summary: "My practical sessions", Tag: "curriculum", Perm: signedIn, Response: itemsOf[practicalJSON](map[string]any{"total": integer})}, s.apiMyPractical)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/sessions", Scope: byOrg("code"), Summary: "Schedule a practical session", Tag: "curriculum", Perm: can("sessions.manage", "write"),
 		Request: object([]string{"base_id", "title", "occupation_code", "level", "starts_at", "ends_at", "capacity", "hours"}, map[string]any{
 			"base_id": integer, "course_id": integer, "title": str, "occupation_code": str, "level": integer, "starts_at": str, "ends_at": str,
-			"capacity": integer, "trainer_id": integer, "hours": map[string]any{"type": "number"}})}, s.apiCreatePractical)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/signups", Scope: byPractical("id"), Summary: "Attendance sheet of a session", Tag: "curriculum", Perm: can("sessions.manage", "read")}, s.apiPracticalSignups)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/code", Scope: byPractical("id"), Summary: "A fresh signed check-in code (trainer screen)", Tag: "curriculum", Perm: can("sessions.manage", "read")}, s.apiPracticalCode)
+			"capacity": integer, "trainer_id": integer, "hours": map[string]any{"type": "number"}}), Response: schemaOf[practicalJSON](), Status: 201}, s.apiCreatePractical)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/signups", Scope: byPractical("id"), Summary: "Attendance sheet of a session", Tag: "curriculum", Perm: can("sessions.manage", "read"), Response: itemsOf[practicalSignupJSON](map[string]any{"total": integer})}, s.apiPracticalSignups)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/sessions/:id/code", Scope: byPractical("id"), Summary: "A fresh signed check-in code (trainer screen)", Tag: "curriculum", Perm: can("sessions.manage", "read"), Response: props(map[string]any{"code": str, "url": str, "expires_at": dateTime})}, s.apiPracticalCode)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/sessions/:id/attendance", Scope: byPractical("id"), Summary: "Mark attendance by hand (audit-logged)", Tag: "curriculum", Perm: can("sessions.manage", "write"),
-		Request: object([]string{"person_id", "action"}, map[string]any{"person_id": integer, "action": str})}, s.apiPracticalAttendance)
+		Request: object([]string{"person_id", "action"}, map[string]any{"person_id": integer, "action": str}), Response: schemaOf[practicalAttendanceJSON]()}, s.apiPracticalAttendance)
 
 	s.page("GET", "/sessions", public, scopePublic, s.practicalPage)
 	s.page("POST", "/sessions/:id/signup", can("learning.sessions", "write"), byPractical("id"), s.practicalSignUpSubmit)

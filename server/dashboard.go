@@ -18,7 +18,7 @@ import (
 func (s *Server) routesDashboard() {
 	read := can("dashboard.overview", "read")
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/dashboard", Scope: scopeHeld, Summary: "Institutions, places, staff, qualified share, compliance and inspections per sub-region", Tag: "audits", Perm: read,
-		Query: []string{"region"}}, s.apiDashboard)
+		Query: []string{"region"}, Response: props(map[string]any{"region": str, "rows": arr(object([]string{"key", "name"}, map[string]any{"key": str, "name": str}))})}, s.apiDashboard)
 	s.page("GET", "/dashboard", read, scopeHeld, s.dashboardPage)
 	s.page("GET", "/dashboard.csv", read, scopeHeld, s.dashboardCSV)
 }

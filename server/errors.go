@@ -125,7 +125,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
 	}
 	if wantsJSON(c) {
-		return c.Status(status).JSON(errorBody{Error: detail})
+		if err := c.Status(status).JSON(errorBody{Error: detail}); err != nil {
+			return err
+		}
+		s.checkError(c)
+		return nil
 	}
 	return s.render(c.Status(status), "error", page{Title: s.i18n.T(lang, "error.title"), Data: detail})
 }

@@ -13,36 +13,36 @@ import (
 const deviceHeader = "X-Exam-Device"
 
 var (
-	examInt = map[string]any{"type": "examInt"}
+	examInt = map[string]any{"type": "integer"}
 	anyJSON = map[string]any{"type": "object"}
 )
 
 // routesExams registers the exams pages and JSON endpoints (owned by the exams work).
 func (s *Server) routesExams() {
 	take := can("exams.take", "write")
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/exams", Scope: scopeOwn, Summary: "My exam sessions", Tag: "exams", Perm: can("exams.take", "read")}, s.apiMyExams)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/registrations", Scope: byExamSession("id"), Summary: "Register for a session", Tag: "exams", Perm: take}, s.apiRegister)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/exams", Scope: scopeOwn, Summary: "My exam sessions", Tag: "exams", Perm: can("exams.take", "read"), Response: itemsOf[exams.MySession](nil)}, s.apiMyExams)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/registrations", Scope: byExamSession("id"), Summary: "Register for a session", Tag: "exams", Perm: take, Response: schemaOf[exams.Registration](), Status: 201}, s.apiRegister)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/start", Scope: byExamSession("id"), Summary: "Start my attempt, or take it over with take_over (returns the device token)", Tag: "exams", Perm: take,
-		Request: object(nil, map[string]any{"take_over": map[string]any{"type": "boolean"}}), Optional: true}, s.apiStart)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Scope: byAttempt("id"), Summary: "My paper, saved answers, evidence and the clock (X-Exam-Device)", Tag: "exams", Perm: take}, s.apiPaper)
+		Request: object(nil, map[string]any{"take_over": map[string]any{"type": "boolean"}}), Optional: true, Response: schemaOf[exams.Started]()}, s.apiStart)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Scope: byAttempt("id"), Summary: "My paper, saved answers, evidence and the clock (X-Exam-Device)", Tag: "exams", Perm: take, Response: schemaOf[exams.View]()}, s.apiPaper)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/state", Scope: byAttempt("id"), Summary: "Server time, deadline and whether this device holds the attempt (X-Exam-Device)", Tag: "exams", Perm: take,
-		Query: []string{"answered"}}, s.apiState)
+		Query: []string{"answered"}, Response: schemaOf[exams.State]()}, s.apiState)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/answers", Scope: byAttempt("id"), Summary: "Save one answer, idempotent by the device's seq (X-Exam-Device); kept as evidence when it cannot count", Tag: "exams", Perm: take,
-		Request: object([]string{"seq", "item", "response"}, map[string]any{"seq": examInt, "item": examInt, "response": anyJSON, "typed_at": map[string]any{"type": "string", "format": "date-time"}})}, s.apiSave)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/submit", Scope: byAttempt("id"), Summary: "Submit my attempt (final, idempotent)", Tag: "exams", Perm: take}, s.apiSubmit)
+		Request: object([]string{"seq", "item", "response"}, map[string]any{"seq": examInt, "item": examInt, "response": anyJSON, "typed_at": map[string]any{"type": "string", "format": "date-time"}}), Response: schemaOf[exams.Ack]()}, s.apiSave)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/submit", Scope: byAttempt("id"), Summary: "Submit my attempt (final, idempotent)", Tag: "exams", Perm: take, Response: props(map[string]any{"attempt": schemaOf[exams.Attempt]()})}, s.apiSubmit)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/signals", Scope: byAttempt("id"), Summary: "Log a proctoring signal", Tag: "exams", Perm: take,
-		Request: object([]string{"kind"}, map[string]any{"kind": str, "detail": str})}, s.apiSignal)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/results", Scope: scopeOwn, Summary: "My published results", Tag: "exams", Perm: can("exams.take", "read")}, s.apiMyResults)
+		Request: object([]string{"kind"}, map[string]any{"kind": str, "detail": str}), Status: 204}, s.apiSignal)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/results", Scope: scopeOwn, Summary: "My published results", Tag: "exams", Perm: can("exams.take", "read"), Response: itemsOf[exams.Result](nil)}, s.apiMyResults)
 
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/registrations", Scope: byExamSession("id"), Summary: "Registrations of a session", Tag: "exams", Perm: can("exams.sessions", "read")}, s.apiRegistrations)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/registrations", Scope: byExamSession("id"), Summary: "Registrations of a session", Tag: "exams", Perm: can("exams.sessions", "read"), Response: itemsOf[exams.Registration](nil)}, s.apiRegistrations)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-registrations/:id/decision", Scope: byRegistration("id"), Summary: "Approve or reject a registration", Tag: "exams", Perm: can("exams.sessions", "write"),
-		Request: object([]string{"approve"}, map[string]any{"approve": map[string]any{"type": "boolean"}, "extra_seconds": examInt})}, s.apiDecide)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/marking", Scope: byExamSession("id"), Summary: "Marking queue (candidates not named)", Tag: "exams", Perm: can("exams.marking", "read")}, s.apiMarkingQueue)
+		Request: object([]string{"approve"}, map[string]any{"approve": map[string]any{"type": "boolean"}, "extra_seconds": examInt}), Status: 204}, s.apiDecide)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/marking", Scope: byExamSession("id"), Summary: "Marking queue (candidates not named)", Tag: "exams", Perm: can("exams.marking", "read"), Response: itemsOf[exams.MarkTask](nil)}, s.apiMarkingQueue)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/marks", Scope: byAttempt("id"), Summary: "Mark a subjective answer", Tag: "exams", Perm: can("exams.marking", "write"),
-		Request: object([]string{"position", "marks"}, map[string]any{"position": examInt, "marks": map[string]any{"type": "array", "items": map[string]any{"type": "number"}}})}, s.apiMark)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/publish", Scope: byExamSession("id"), Summary: "Publish results (requests certificates for passes)", Tag: "exams", Perm: can("exams.results", "write")}, s.apiPublishResults)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/regrade", Scope: byExamSession("id"), Summary: "Regrade against corrected keys (dry_run=true lists who changes)", Tag: "exams", Perm: can("exams.results", "write"), Query: []string{"dry_run"}}, s.apiRegrade)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/results", Scope: byExamSession("id"), Summary: "Results of a session", Tag: "exams", Perm: can("exams.results", "read")}, s.apiResults)
+		Request: object([]string{"position", "marks"}, map[string]any{"position": examInt, "marks": map[string]any{"type": "array", "items": map[string]any{"type": "number"}}}), Status: 204}, s.apiMark)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/publish", Scope: byExamSession("id"), Summary: "Publish results (requests certificates for passes)", Tag: "exams", Perm: can("exams.results", "write"), Response: props(map[string]any{"published": integer})}, s.apiPublishResults)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/regrade", Scope: byExamSession("id"), Summary: "Regrade against corrected keys (dry_run=true lists who changes)", Tag: "exams", Perm: can("exams.results", "write"), Query: []string{"dry_run"}, Response: props(map[string]any{"dry_run": boolean, "changes": schemaOf[[]exams.Change]()})}, s.apiRegrade)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/results", Scope: byExamSession("id"), Summary: "Results of a session", Tag: "exams", Perm: can("exams.results", "read"), Response: itemsOf[exams.Result](nil)}, s.apiResults)
 	s.page("GET", "/exams/sessions/:id/results.csv", can("exams.results", "read"), byExamSession("id"), s.resultsCSV)
 	s.routesExamPages()
 	s.routesExamSetup()

@@ -30,7 +30,7 @@ func (s *Server) routesExamPages() {
 	s.page("POST", "/exams/registrations/:id/identity", can("people.identity", "write"), byRegistration("id"), s.verifyIdentitySubmit)
 	s.page("GET", "/exams/sessions/:id/live", can("exams.sessions", "read"), byExamSession("id"), s.livePage)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/live", Scope: byExamSession("id"), Summary: "Live view: each candidate started, answering, idle or submitted", Tag: "exams",
-		Perm: can("exams.sessions", "read")}, s.apiLive)
+		Perm: can("exams.sessions", "read"), Response: itemsOf[exams.LiveRow](nil)}, s.apiLive)
 	s.page("GET", "/exams/sessions/:id/marking", can("exams.marking", "read"), byExamSession("id"), s.markingPage)
 	s.page("POST", "/exams/attempts/:id/marks", can("exams.marking", "write"), byAttempt("id"), s.markSubmit)
 	s.page("GET", "/exams/sessions/:id/results", can("exams.results", "read"), byExamSession("id"), s.sessionResultsPage)
@@ -39,7 +39,7 @@ func (s *Server) routesExamPages() {
 	s.page("GET", "/exams/sessions/:id/regrade", can("exams.results", "write"), byExamSession("id"), s.regradePage)
 	s.page("POST", "/exams/sessions/:id/regrade", can("exams.results", "write"), byExamSession("id"), s.regradeSubmit)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/item-stats", Scope: byExamSession("id"), Summary: "Item statistics: difficulty and discrimination", Tag: "exams",
-		Perm: can("exams.results", "read")}, s.apiItemStats)
+		Perm: can("exams.results", "read"), Response: itemsOf[exams.ItemStat](nil)}, s.apiItemStats)
 }
 
 func (s *Server) myExamsPage(c *fiber.Ctx) error {

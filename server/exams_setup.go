@@ -34,15 +34,15 @@ func (s *Server) routesExamSetup() {
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/blueprints", Scope: byOrg("code"), Summary: "Create a blueprint (refused when the bank cannot fill it)", Tag: "exams", Perm: bpWrite,
 		Request: object([]string{"name", "occupation", "level", "mode", "sections"}, map[string]any{"name": str, "occupation": str, "level": examInt,
 			"mode":     map[string]any{"type": "string", "enum": []string{exams.Fixed, exams.Random}},
-			"sections": map[string]any{"type": "array", "items": section}})}, s.apiCreateBlueprint)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/blueprints", Scope: byOrg("code"), Summary: "A centre's blueprints", Tag: "exams", Perm: bpRead}, s.apiBlueprints)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/blueprints/:id/check", Scope: byOrg("code"), Summary: "Can the bank fill this blueprint now? (shortfall per section)", Tag: "exams", Perm: bpRead}, s.apiCheckBlueprint)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/blueprints/:id/preview", Scope: byOrg("code"), Summary: "A sample paper of a blueprint, with the key (centre staff only)", Tag: "exams", Perm: bpWrite}, s.apiPreviewBlueprint)
+			"sections": map[string]any{"type": "array", "items": section}}), Response: schemaOf[exams.Blueprint](), Status: 201}, s.apiCreateBlueprint)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/blueprints", Scope: byOrg("code"), Summary: "A centre's blueprints", Tag: "exams", Perm: bpRead, Response: itemsOf[exams.Blueprint](nil)}, s.apiBlueprints)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/blueprints/:id/check", Scope: byOrg("code"), Summary: "Can the bank fill this blueprint now? (shortfall per section)", Tag: "exams", Perm: bpRead, Response: schemaOf[feasibility]()}, s.apiCheckBlueprint)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/centres/:code/blueprints/:id/preview", Scope: byOrg("code"), Summary: "A sample paper of a blueprint, with the key (centre staff only)", Tag: "exams", Perm: bpWrite, Response: props(map[string]any{"blueprint": schemaOf[exams.Blueprint](), "sections": schemaOf[[]exams.PreviewSection]()})}, s.apiPreviewBlueprint)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/centres/:code/exam-sessions", Scope: byOrg("code"), Summary: "Create an exam session from a blueprint", Tag: "exams", Perm: can("exams.sessions", "write"),
 		Request: object([]string{"name", "blueprint_id", "opens_at", "closes_at", "latest_start_at", "duration_minutes"}, map[string]any{
 			"name": str, "blueprint_id": examInt, "venue": str, "opens_at": examTS, "closes_at": examTS, "latest_start_at": examTS,
 			"duration_minutes": examInt, "grace_seconds": examInt, "attempts_allowed": examInt, "theory_pass": examNum, "practical_pass": examNum,
-			"min_hours": examNum, "double_marking": examBoo, "arbitration_gap": examNum, "require_verified_identity": examBoo})}, s.apiCreateSession)
+			"min_hours": examNum, "double_marking": examBoo, "arbitration_gap": examNum, "require_verified_identity": examBoo}), Response: schemaOf[exams.Session](), Status: 201}, s.apiCreateSession)
 
 	s.page("GET", "/centres/:code/exams/blueprints", bpRead, byOrg("code"), s.blueprintsPage)
 	s.page("POST", "/centres/:code/exams/blueprints", bpWrite, byOrg("code"), s.blueprintSubmit)

@@ -29,16 +29,16 @@ func (s *Server) routesInspections() {
 	mine := can("inspections.assigned", "read")
 	work := can("inspections.assigned", "write")
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/public/inspections", Scope: scopePublic, Summary: "Published inspection results: institution, date, result and counts; no personal data. Search by institution name or code (q, at most 40 characters) and district (a region code); paged (page 1–1000, limit 1–100, default 20)", Tag: "public",
-		Query: []string{"q", "district", "page", "limit"}}, s.apiPublicInspections)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Scope: scopeOwn, Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine}, s.apiMyInspections)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Scope: byInspection("id"), Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine}, s.apiInspection)
+		Query: []string{"q", "district", "page", "limit"}, Response: schemaOf[publicPage]()}, s.apiPublicInspections)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/mine", Scope: scopeOwn, Summary: "The inspections assigned to the signed-in inspector", Tag: "inspections", Perm: mine, Response: props(map[string]any{"inspections": arr(props(map[string]any{"id": integer, "round": str, "organisation_id": integer, "status": str}))})}, s.apiMyInspections)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id", Scope: byInspection("id"), Summary: "One inspection with its scans, head counts, findings and signatures", Tag: "inspections", Perm: mine, Response: inspectionSchema}, s.apiInspection)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/scans", Scope: byInspection("id"), Summary: "Record a scanned or typed certificate code; a resend with the same client_id (an offline scan synchronised later) is stored once",
-		Tag: "inspections", Perm: work, Request: object([]string{"client_id", "code"}, map[string]any{"client_id": str, "code": str, "scanned_at": str, "offline": map[string]any{"type": "boolean"}})}, s.apiScan)
+		Tag: "inspections", Perm: work, Request: object([]string{"client_id", "code"}, map[string]any{"client_id": str, "code": str, "scanned_at": str, "offline": map[string]any{"type": "boolean"}}), Response: scanSchema}, s.apiScan)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/headcounts", Scope: byInspection("id"), Summary: "The day's head count of a class", Tag: "inspections", Perm: work,
-		Request: object([]string{"class_id", "children", "caregivers"}, map[string]any{"class_id": integer, "children": integer, "caregivers": integer})}, s.apiHeadcount)
+		Request: object([]string{"class_id", "children", "caregivers"}, map[string]any{"class_id": integer, "children": integer, "caregivers": integer}), Response: ok}, s.apiHeadcount)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/findings", Scope: byInspection("id"), Summary: "Add a finding", Tag: "inspections", Perm: work,
-		Request: object([]string{"severity", "note"}, map[string]any{"severity": str, "note": str})}, s.apiFinding)
-	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/sign", Scope: byInspection("id"), Summary: "Sign the inspection; when every inspector has signed it is finished and published", Tag: "inspections", Perm: work}, s.apiSign)
+		Request: object([]string{"severity", "note"}, map[string]any{"severity": str, "note": str}), Response: props(map[string]any{"id": integer})}, s.apiFinding)
+	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/sign", Scope: byInspection("id"), Summary: "Sign the inspection; when every inspector has signed it is finished and published", Tag: "inspections", Perm: work, Response: inspectionSchema}, s.apiSign)
 
 	s.page("GET", "/inspections/public", public, scopePublic, s.publicInspectionsPage)
 	s.page("GET", "/inspections", mine, scopeOwn, s.myInspectionsPage)

@@ -14,7 +14,7 @@ import (
 // never on the public pages.
 func (s *Server) routesInspectionReport() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/inspections/:id/report.pdf", Scope: byInspection("id"), Summary: "The signed PDF report of a finished inspection (its inspectors, the institution's admins, the regulator of the region)",
-		Tag: "inspections", Perm: signedIn}, s.apiInspectionReport)
+		Tag: "inspections", Perm: signedIn, Produces: "application/pdf"}, s.apiInspectionReport)
 }
 
 func (s *Server) apiInspectionReport(c *fiber.Ctx) error {

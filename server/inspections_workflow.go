@@ -53,13 +53,13 @@ func (s *Server) routesInspectionWorkflow() {
 	work := can("inspections.assigned", "write")
 	reassign := can("rounds.reassign", "write")
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/absences", Scope: byInspection("id"), Summary: "Mark a roster member absent, with the reason", Tag: "inspections", Perm: work,
-		Request: object([]string{"roster_id", "reason"}, map[string]any{"roster_id": integer, "reason": str})}, s.apiAbsence)
+		Request: object([]string{"roster_id", "reason"}, map[string]any{"roster_id": integer, "reason": str}), Response: ok}, s.apiAbsence)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/withdraw", Scope: byInspection("id"), Summary: "Withdraw the signatures of a signed inspection so it can be changed (audited, with a reason)", Tag: "inspections", Perm: work,
-		Request: object([]string{"reason"}, map[string]any{"reason": str})}, s.apiWithdraw)
+		Request: object([]string{"reason"}, map[string]any{"reason": str}), Response: ok}, s.apiWithdraw)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/addenda", Scope: byInspection("id"), Summary: "Add a correction to a finished inspection; it references the signed report", Tag: "inspections", Perm: work,
-		Request: object([]string{"note"}, map[string]any{"note": str})}, s.apiAddendum)
+		Request: object([]string{"note"}, map[string]any{"note": str}), Response: props(map[string]any{"id": integer, "report_sha256": str})}, s.apiAddendum)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/inspections/:id/reassign", Scope: byInspection("id"), Summary: "Replace an inspector of an unfinished inspection (the regulator; audited, with a reason)", Tag: "inspections", Perm: reassign,
-		Request: object([]string{"from_user_id", "to_user_id", "reason"}, map[string]any{"from_user_id": integer, "to_user_id": integer, "reason": str})}, s.apiReassign)
+		Request: object([]string{"from_user_id", "to_user_id", "reason"}, map[string]any{"from_user_id": integer, "to_user_id": integer, "reason": str}), Response: ok}, s.apiReassign)
 	s.page("POST", "/inspections/:id/absent", work, byInspection("id"), s.inspectionAbsentSubmit)
 	s.page("POST", "/inspections/:id/withdraw", work, byInspection("id"), s.inspectionWithdrawSubmit)
 	s.page("POST", "/inspections/:id/addendum", work, byInspection("id"), s.inspectionAddendumSubmit)

@@ -45,6 +45,8 @@ type Server struct {
 	i18n    *catalog
 	views   *views
 	apiDocs []apiRoute
+	// respCheck, when set (tests: CheckResponses), validates every JSON answer of the API.
+	respCheck atomic.Pointer[responseCheck]
 	// routeTable is every route with its permission and scope (scope.go), in registration order.
 	routeTable []*route
 	chain      chainCheck      // how far the audit chain has been verified (audit_log.go)

@@ -30,8 +30,8 @@ var verificationSchema = object([]string{"status"}, map[string]any{
 func (s *Server) routesPublicAPI() {
 	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/verify/:code", Scope: scopePublic, Summary: "Verify a certificate by the code in its QR link", Tag: "verify",
 		Query: []string{"inspection"}, Response: verificationSchema}, s.apiVerify)
-	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Scope: scopePublic, Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify"}, s.apiStatusList)
-	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Scope: scopePublic, Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify"}, s.jwks)
+	s.publicAPI(apiRoute{Method: "GET", Path: "/api/v1/status-lists/:purpose", Scope: scopePublic, Summary: "W3C Bitstring Status List credential (VC-JWT), purpose revocation or suspension", Tag: "verify", Produces: "application/vc+jwt"}, s.apiStatusList)
+	s.publicAPI(apiRoute{Method: "GET", Path: "/.well-known/jwks.json", Scope: scopePublic, Summary: "Every certificate signing public key, active or retired (JWK set)", Tag: "verify", Response: schemaOf[certificates.JWKSet]()}, s.jwks)
 	s.routesPKI()
 	s.routesIssuers()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,6 +130,26 @@ func Start(tb testing.TB, opts Options) *Instance {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// Every JSON answer the test receives is checked against its route's schema in
+	// /api/openapi.json; the mismatches fail the test when it ends.
+	var mu sync.Mutex
+	var violations []string
+	if err := srv.CheckResponses(func(v string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(violations) < 20 {
+			violations = append(violations, v)
+		}
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range violations {
+			tb.Errorf("servertest: a response does not match /api/openapi.json: %s", v)
+		}
+	})
 	if opts.Server != nil {
 		opts.Server(srv)
 	}
