@@ -117,46 +117,63 @@ func ensureTemplate(ctx context.Context, server string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Templates of other migration sets are left alone: another test run (another checkout, or a
+	// colleague's tree) may be cloning them right now.
+	return name, buildTemplate(ctx, server, name, 7431, "template0", nil, func(ctx context.Context, url string) error {
+		pool, err := pg.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if _, err := migrations.Up(ctx, pool); err != nil {
+			return fmt.Errorf("migrate template: %w", err)
+		}
+		return nil
+	})
+}
+
+// buildTemplate makes the template database name, unless it exists: a copy of from, filled by fill
+// (given its URL), then marked a template nobody connects to. Many test binaries start at once; one
+// builds it under the advisory lock lockKey, the others wait and find it built. before, when set,
+// runs under the lock before a new template is built.
+func buildTemplate(ctx context.Context, server, name string, lockKey int64, from string, before func(*pgx.Conn), fill func(ctx context.Context, url string) error) error {
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
-		return "", fmt.Errorf("connect to test server: %w", err)
+		return fmt.Errorf("connect to test server: %w", err)
 	}
 	defer conn.Close(ctx)
-	// Many test binaries start at once; one builds the template, the others wait for it.
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7431)`); err != nil {
-		return "", err
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		return err
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7431)`) //nolint:errcheck
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck
 	var isTemplate *bool
 	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&isTemplate)
 	if err == nil && isTemplate != nil && *isTemplate {
-		return name, nil
+		return nil
 	}
 	if err != nil && !pg.IsNoRows(err) {
-		return "", err
+		return err
 	}
-	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-		return "", err
+	if before != nil {
+		before(conn)
 	}
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()+` TEMPLATE template0`); err != nil {
-		return "", err
+	quoted := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+quoted+` WITH (FORCE)`); err != nil {
+		return err
 	}
-	tplURL, _ := withDatabase(server, name)
-	pool, err := pg.Open(ctx, tplURL)
-	if err != nil {
-		return "", err
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+quoted+` TEMPLATE `+pgx.Identifier{from}.Sanitize()); err != nil {
+		return err
 	}
-	_, err = migrations.Up(ctx, pool)
-	pool.Close()
-	if err != nil {
-		return "", fmt.Errorf("migrate template: %w", err)
+	u, _ := withDatabase(server, name)
+	if err := fill(ctx, u); err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+quoted+` WITH (FORCE)`)
+		return err
 	}
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`); err != nil {
-		return "", err
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`COMMENT ON DATABASE %s IS '%d'`, quoted, time.Now().Unix())); err != nil {
+		return err
 	}
-	// Templates of other migration sets are left alone: another test run (another checkout, or a
-	// colleague's tree) may be cloning them right now.
-	return name, nil
+	_, err = conn.Exec(ctx, `ALTER DATABASE `+quoted+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`)
+	return err
 }
 
 // NewURL creates a fresh, migrated database for this test and returns its URL. It is dropped at the end.
@@ -241,43 +258,13 @@ func ensureSeeded(ctx context.Context, server, key string, seed func(ctx context
 	}
 	sum := sha256.Sum256([]byte(tplName + "\x00" + bin + "\x00" + key))
 	name := seededPrefix + hex.EncodeToString(sum[:])[:16]
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		return "", fmt.Errorf("connect to test server: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7432)`); err != nil {
-		return "", err
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7432)`) //nolint:errcheck
-	var isTemplate *bool
-	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&isTemplate)
-	if err == nil && isTemplate != nil && *isTemplate {
-		return name, nil
-	}
-	if err != nil && !pg.IsNoRows(err) {
-		return "", err
-	}
-	dropSeeded(ctx, conn)
-	quoted := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+quoted+` WITH (FORCE)`); err != nil {
-		return "", err
-	}
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+quoted+` TEMPLATE `+pgx.Identifier{tplName}.Sanitize()); err != nil {
-		return "", err
-	}
-	u, _ := withDatabase(server, name)
-	if err := seed(ctx, u); err != nil {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+quoted+` WITH (FORCE)`)
-		return "", fmt.Errorf("seed: %w", err)
-	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`COMMENT ON DATABASE %s IS '%d'`, quoted, time.Now().Unix())); err != nil {
-		return "", err
-	}
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+quoted+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`); err != nil {
-		return "", err
-	}
-	return name, nil
+	before := func(conn *pgx.Conn) { dropSeeded(ctx, conn) }
+	return name, buildTemplate(ctx, server, name, 7432, tplName, before, func(ctx context.Context, url string) error {
+		if err := seed(ctx, url); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		return nil
+	})
 }
 
 // dropSeeded drops seeded templates older than seededMaxAge, best effort.
