@@ -112,6 +112,25 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 		if err == nil || !pg.IsNoRows(err) {
 			return err
 		}
+		if status == "existing" {
+			return tx.QueryRow(ctx, `SELECT certificate_id FROM certificate_requests WHERE id = $1`, requestID).Scan(&certID)
+		}
+		if issued.IsZero() {
+			issued = s.today()
+		}
+		held, err := heldCertificate(ctx, tx, r, issued)
+		if err != nil {
+			return err
+		}
+		if held.ID != 0 {
+			certID = held.ID
+			if _, err := tx.Exec(ctx, `UPDATE certificate_requests SET status = 'existing', certificate_id = $2, error = '' WHERE id = $1`,
+				requestID, held.ID); err != nil {
+				return err
+			}
+			return accounts.Audit(ctx, tx, accounts.Event{Action: "certificate.request.existing", Subject: "certificate:" + held.Number,
+				Details: map[string]any{"request_id": requestID}})
+		}
 		var months int
 		err = tx.QueryRow(ctx, `SELECT validity_months FROM certificate_types WHERE occupation_code = $1 AND level = $2`,
 			r.OccupationCode, r.Level).Scan(&months)
@@ -120,9 +139,6 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 		}
 		if err != nil {
 			return err
-		}
-		if issued.IsZero() {
-			issued = s.today()
 		}
 		code, err := NewCode()
 		if err != nil {
@@ -162,6 +178,39 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 		return nil
 	})
 	return certID, err
+}
+
+// held is a certificate a person keeps.
+type held struct {
+	ID     int64
+	Number string
+}
+
+// heldCertificate finds the certificate the request's person holds for its occupation and level on
+// the day of issue, if any: one not revoked and not expired (a suspended one counts, since it may be
+// reinstated). A person keeps one certificate per occupation and level; passing again while it
+// stands issues nothing new, and renewal goes through continuing education (Renew).
+//
+// It decides under a transaction-scoped advisory lock on the person, occupation and level, taken
+// before the look-up: two requests of the same holder (two sessions published at once, two workers)
+// take turns, and the second sees the certificate the first reserved once the first commits.
+// Requests of different holders do not wait for each other.
+func heldCertificate(ctx context.Context, tx pgx.Tx, r IssuanceRequest, on time.Time) (held, error) {
+	key := fmt.Sprintf("certificate-holding:%d:%s:%d", r.PersonID, r.OccupationCode, r.Level)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key); err != nil {
+		return held{}, fmt.Errorf("lock holding: %w", err)
+	}
+	var h held
+	err := tx.QueryRow(ctx, `SELECT id, number FROM certificates
+		WHERE person_id = $1 AND occupation_code = $2 AND level = $3 AND status <> 'revoked' AND expires_on >= $4
+		ORDER BY expires_on DESC, id LIMIT 1`, r.PersonID, r.OccupationCode, r.Level, on).Scan(&h.ID, &h.Number)
+	if pg.IsNoRows(err) {
+		return held{}, nil
+	}
+	if err != nil {
+		return held{}, fmt.Errorf("held certificate: %w", err)
+	}
+	return h, nil
 }
 
 // asyncCommit lets an issuance transaction commit without waiting for its WAL to reach the disk.
@@ -310,13 +359,17 @@ func (s *Service) markFailed(ctx context.Context, requestID int64, cause error) 
 // Progress counts a centre's issuance requests by state.
 type Progress struct {
 	Pending, Issued, Failed int
+	// Existing counts the passes whose holder already had a valid certificate of that level: they
+	// point to it and issued none.
+	Existing int
 }
 
 // CentreProgress tells a centre how its issuance is going.
 func (s *Service) CentreProgress(ctx context.Context, centreID int64) (Progress, error) {
 	var p Progress
 	err := s.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'issued'),
-		count(*) FILTER (WHERE status = 'failed') FROM certificate_requests WHERE centre_id = $1`, centreID).Scan(&p.Pending, &p.Issued, &p.Failed)
+		count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'existing')
+		FROM certificate_requests WHERE centre_id = $1`, centreID).Scan(&p.Pending, &p.Issued, &p.Failed, &p.Existing)
 	return p, err
 }
 

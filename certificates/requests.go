@@ -66,3 +66,23 @@ func RequestIssuance(ctx context.Context, tx pgx.Tx, q jobs.Inserter, r Issuance
 	}
 	return nil
 }
+
+// ForResult returns the certificate a result's request points to and whether it was issued for
+// that result: false when the holder already had a valid certificate of the same occupation and
+// level, which the result then points to. ErrNotFound while the request is still pending.
+func (s *Service) ForResult(ctx context.Context, resultRef string) (Certificate, bool, error) {
+	var id *int64
+	var status string
+	err := s.db.QueryRow(ctx, `SELECT certificate_id, status FROM certificate_requests WHERE result_ref = $1`, resultRef).Scan(&id, &status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Certificate{}, false, ErrRequestNotFound
+	}
+	if err != nil {
+		return Certificate{}, false, err
+	}
+	if id == nil {
+		return Certificate{}, false, ErrNotFound
+	}
+	c, err := s.byID(ctx, *id)
+	return c, status != "existing", err
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/audits"
 	"shanyu/certificates"
 	"shanyu/certificates/tsa"
 	"shanyu/internal/config"
@@ -29,7 +30,8 @@ func init() { benches["certs"] = benchCerts }
 
 // benchCerts issues --count certificates end to end, as bulk issuance does: requests recorded with
 // their jobs in one transaction, then job workers render, sign and store each PDF. It works in the
-// configured database, under a training centre of its own (code BENCH) and one bench holder.
+// configured database, under a training centre of its own (code BENCH), for holders of its own: a
+// person keeps one certificate per occupation and level, so each request is another person's.
 func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench certs", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -74,13 +76,6 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	if err != nil {
 		return fmt.Errorf("bench centre: %w", err)
 	}
-	holder, err := acc.UserByUsername(ctx, "bench.holder")
-	if errors.Is(err, accounts.ErrUserNotFound) {
-		holder, err = acc.CreateUser(ctx, 0, accounts.CreateUserInput{Username: "bench.holder", Name: "基准测试", Password: accounts.DemoPassword})
-	}
-	if err != nil {
-		return fmt.Errorf("bench holder: %w", err)
-	}
 
 	tsaURL := cfg.TSAURL
 	if *withTSA {
@@ -108,9 +103,20 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	if err != nil {
 		return err
 	}
+	// Holders new to this run, outside the measurement: synthetic ID numbers born on a day taken
+	// from the clock, so that runs do not meet people certified by an earlier one.
+	fmt.Fprintf(stdout, "recording %d holders…\n", *count)
+	holders := make([]int64, *count+1)                                                                   // the last one for the warm-up
+	born := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(time.Now().Unix()/60%2000)*10) // 10 days of 1,000 each per run
+	for i := range holders {
+		id := audits.SyntheticCitizenID("330106", born.AddDate(0, 0, i/1000), i)
+		if holders[i], err = acc.EnsurePerson(ctx, "基准测试", "", id); err != nil {
+			return fmt.Errorf("bench holder %d: %w", i, err)
+		}
+	}
 	// Warm up outside the measurement: the font (15 MB) is parsed once per process.
 	prefix := fmt.Sprintf("bench:%d:", time.Now().UnixNano())
-	warm := certificates.IssuanceRequest{ResultRef: prefix + "warm", PersonID: holder.PersonID, CentreID: centre.ID,
+	warm := certificates.IssuanceRequest{ResultRef: prefix + "warm", PersonID: holders[*count], CentreID: centre.ID,
 		OccupationCode: "4-10-01-03", Level: 4, PassedOn: time.Now(), Hours: 120}
 	if _, err := svc.RequestAndIssue(ctx, warm, time.Time{}); err != nil {
 		return fmt.Errorf("warm-up issuance: %w", err)
@@ -121,6 +127,7 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 		for i := 0; i < *count; i++ {
 			r := warm
 			r.ResultRef = fmt.Sprintf("%s%d", prefix, i)
+			r.PersonID = holders[i]
 			if err := certificates.RequestIssuance(ctx, tx, client, r); err != nil {
 				return err
 			}
