@@ -29,6 +29,7 @@ const (
 	ByCandidate       = "candidate"
 	ByDeadline        = "deadline"
 	ByAccountDisabled = "account_disabled" // the candidate's account was disabled during the attempt
+	ByRejection       = "registration_rejected" // the registration was rejected during the attempt: no result
 )
 
 // Attempt is one sitting of a candidate.
@@ -158,6 +159,11 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 			}
 			out = Started{Attempt: a, DeviceToken: token, Resumed: true}
 			return nil
+		}
+		// Publishing closes the session to new starts; those sitting when it was published finish
+		// (above: they may still take their attempt over) and their results publish as they are marked.
+		if x.PublishedAt != nil {
+			return ErrSessionPublished
 		}
 		if now.Before(x.OpensAt) {
 			return ErrNotOpen

@@ -48,6 +48,7 @@ var (
 	ErrNotApproved        = failure.New(failure.Forbidden, "exams.not_approved")
 	ErrNotOpen            = failure.New(failure.Conflict, "exams.not_open")
 	ErrStartClosed        = failure.New(failure.Conflict, "exams.start_closed")
+	ErrSessionPublished   = failure.New(failure.Conflict, "exams.session_published") // results are out: no new starts
 	ErrNoAttemptsLeft     = failure.New(failure.Conflict, "exams.no_attempts_left")
 	ErrTakenOver          = failure.New(failure.Conflict, "exams.taken_over")
 	ErrLate               = failure.New(failure.Conflict, "exams.late")

@@ -50,7 +50,8 @@ func (s *Service) submitTx(ctx context.Context, tx pgx.Tx, attemptID, personID i
 		return Attempt{}, err
 	}
 	out.SubmittedAt, out.Reason = &at, reason
-	return out, nil
+	// Graded after the session's results were published: its result follows in this transaction.
+	return out, s.publishLate(ctx, tx, out)
 }
 
 // grade scores the objective items of an attempt and sets its status and totals.
@@ -255,6 +256,9 @@ func (s *Service) Mark(ctx context.Context, examinerID, attemptID int64, positio
 			if _, err := s.totals(ctx, tx, a); err != nil {
 				return err
 			}
+			if err := s.publishLate(ctx, tx, a); err != nil {
+				return err
+			}
 		}
 		return audit(ctx, tx, examinerID, "exam.mark", attemptSubject(attemptID), map[string]any{"position": position, "round": round, "total": total})
 	})
@@ -289,14 +293,18 @@ func (s *Service) Publish(ctx context.Context, actorID, sessionID int64) (int, e
 		if x.PublishedAt != nil {
 			return ErrAlreadyPublished
 		}
+		// Attempts still being answered do not hold publication back: the session closes to new
+		// starts, and each of them gets its result when it is graded (publishLate). Submitted answers
+		// waiting for an examiner do hold it back, as the centre can finish marking them now.
 		var open int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM exam_attempts WHERE session_id = $1 AND status <> 'graded'`, sessionID).Scan(&open); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM exam_attempts a JOIN exam_registrations r ON r.id = a.registration_id
+			WHERE a.session_id = $1 AND a.status = 'marking' AND r.status = 'approved'`, sessionID).Scan(&open); err != nil {
 			return err
 		}
 		if open > 0 {
 			return ErrMarkingOpen
 		}
-		if n, err = s.writeResults(ctx, tx, x); err != nil {
+		if n, err = s.writeResults(ctx, tx, x, 0); err != nil {
 			return err
 		}
 		if tag, err := tx.Exec(ctx, `UPDATE exam_sessions SET published_at = $2 WHERE id = $1 AND published_at IS NULL`, sessionID, s.now()); err != nil {
@@ -307,6 +315,37 @@ func (s *Service) Publish(ctx context.Context, actorID, sessionID int64) (int, e
 		return audit(ctx, tx, actorID, "exam.results.publish", fmt.Sprintf("exam_session:%d", sessionID), map[string]any{"results": n})
 	})
 	return n, err
+}
+
+// Sitter is a candidate whose attempt is in progress.
+type Sitter struct {
+	AttemptID int64     `json:"attempt_id"`
+	PersonID  int64     `json:"-"`
+	Name      string    `json:"name"`
+	Deadline  time.Time `json:"deadline"`
+}
+
+// Sitting lists who is still answering in a session (approved registrations only), by deadline: what
+// the centre is told before publishing, since those candidates get their results as they finish.
+func (s *Service) Sitting(ctx context.Context, sessionID int64) ([]Sitter, error) {
+	rows, err := s.db.Query(ctx, `SELECT a.id, a.person_id, a.deadline_at FROM exam_attempts a
+		JOIN exam_registrations r ON r.id = a.registration_id
+		WHERE a.session_id = $1 AND a.status = 'active' AND r.status = 'approved' ORDER BY a.deadline_at, a.id`, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Sitter, error) {
+		var v Sitter
+		return v, row.Scan(&v.AttemptID, &v.PersonID, &v.Deadline)
+	})
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	names, err := namesOf(ctx, s, list, func(v Sitter) int64 { return v.PersonID })
+	for i := range list {
+		list[i].Name = names[list[i].PersonID]
+	}
+	return list, err
 }
 
 // lockSession locks a session's row until tx ends and returns the session as it stands then.
@@ -321,13 +360,43 @@ func (s *Service) lockSession(ctx context.Context, tx pgx.Tx, sessionID int64) (
 	return s.getSession(ctx, tx, sessionID)
 }
 
-// writeResults upserts the results of a session (in registration order) and requests certificates
-// for the passes.
-func (s *Service) writeResults(ctx context.Context, tx pgx.Tx, x Session) (int, error) {
+// publishLate publishes the result of an attempt graded after its session's results were
+// published (the candidate was sitting then), with its certificate request, in the grading
+// transaction. It takes the session's row in key-share mode, which Publish's lock excludes: a
+// grading that runs while a publication commits waits for it and then sees the session published,
+// and a publication that starts while a grading commits waits and then reads the graded attempt, so
+// no graded attempt of a published session is left without a result.
+func (s *Service) publishLate(ctx context.Context, tx pgx.Tx, a Attempt) error {
+	if a.Status != Graded {
+		return nil
+	}
+	var published bool
+	if err := tx.QueryRow(ctx, `SELECT published_at IS NOT NULL FROM exam_sessions WHERE id = $1 FOR KEY SHARE`, a.SessionID).Scan(&published); err != nil {
+		return err
+	}
+	if !published {
+		return nil
+	}
+	x, err := s.getSession(ctx, tx, a.SessionID)
+	if err != nil {
+		return err
+	}
+	n, err := s.writeResults(ctx, tx, x, a.PersonID)
+	if err != nil || n == 0 {
+		return err
+	}
+	return audit(ctx, tx, 0, "exam.result.publish_late", attemptSubject(a.ID), map[string]any{"session_id": a.SessionID})
+}
+
+// writeResults upserts the results of a session (in registration order), or only the person's when
+// personID is not 0, and requests certificates for the passes. Only approved registrations get one:
+// an attempt whose registration was rejected ends without a result.
+func (s *Service) writeResults(ctx context.Context, tx pgx.Tx, x Session, personID int64) (int, error) {
 	rows, err := tx.Query(ctx, `SELECT DISTINCT ON (a.registration_id) a.registration_id, a.id, a.person_id, r.hours::float8,
 		a.theory_earned::float8, a.theory_possible::float8, a.practical_earned::float8, a.practical_possible::float8, a.submitted_at
 		FROM exam_attempts a JOIN exam_registrations r ON r.id = a.registration_id
-		WHERE a.session_id = $1 AND a.status = 'graded' ORDER BY a.registration_id, a.number DESC`, x.ID)
+		WHERE a.session_id = $1 AND a.status = 'graded' AND r.status = 'approved' AND ($2::bigint = 0 OR a.person_id = $2)
+		ORDER BY a.registration_id, a.number DESC`, x.ID, personID)
 	if err != nil {
 		return 0, err
 	}
@@ -610,7 +679,7 @@ func (s *Service) regrade(ctx context.Context, actorID, sessionID, itemID int64,
 			return errDry // roll everything back
 		}
 		if x.PublishedAt != nil {
-			if _, err := s.writeResults(ctx, tx, x); err != nil {
+			if _, err := s.writeResults(ctx, tx, x, 0); err != nil {
 				return err
 			}
 		}

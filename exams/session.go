@@ -274,17 +274,17 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 	if approve {
 		status = Approved
 	}
+	personID, sessionID, err := s.RegistrationPerson(ctx, registrationID)
+	if err != nil {
+		return err
+	}
+	x, err := s.getSession(ctx, s.db, sessionID)
+	if err != nil {
+		return err
+	}
 	if approve {
 		// The identity comes from the accounts domain, through the pool: asked before the
 		// transaction, never while holding the registration's lock.
-		personID, sessionID, err := s.RegistrationPerson(ctx, registrationID)
-		if err != nil {
-			return err
-		}
-		x, err := s.getSession(ctx, s.db, sessionID)
-		if err != nil {
-			return err
-		}
 		if err := s.checkIdentity(ctx, x, personID); err != nil {
 			return err
 		}
@@ -308,9 +308,43 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 			WHERE id = $1`, registrationID, status, int(extra/time.Second), actorID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, actorID, "exam.registration."+status, fmt.Sprintf("exam_registration:%d", registrationID),
-			map[string]any{"extra_seconds": int(extra / time.Second)})
+		details := map[string]any{"extra_seconds": int(extra / time.Second)}
+		if err := s.applyToRunningAttempt(ctx, tx, x, registrationID, approve, extra, details); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actorID, "exam.registration."+status, fmt.Sprintf("exam_registration:%d", registrationID), details)
 	})
+}
+
+// applyToRunningAttempt carries a decision over to the registration's attempt in progress, under the
+// registration's lock (which Start takes too): a rejection ends it with ByRejection (it gets no
+// result: results are written for approved registrations only); an approval with another extra time
+// moves its deadline, as the deadline counts from its start (and never past the session's close).
+// What it did goes into the decision's audit details.
+func (s *Service) applyToRunningAttempt(ctx context.Context, tx pgx.Tx, x Session, registrationID int64, approve bool, extra time.Duration, details map[string]any) error {
+	var attemptID int64
+	var started time.Time
+	err := tx.QueryRow(ctx, `SELECT id, started_at FROM exam_attempts WHERE registration_id = $1 AND status = 'active' FOR UPDATE`,
+		registrationID).Scan(&attemptID, &started)
+	if pg.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	details["attempt_id"] = attemptID
+	if !approve {
+		_, err := tx.Exec(ctx, `UPDATE exam_attempts SET status = 'graded', submitted_at = $2, submit_reason = $3 WHERE id = $1`,
+			attemptID, s.now(), ByRejection)
+		details["attempt_ended"] = ByRejection
+		return err
+	}
+	deadline := Deadline(started, x.Duration, extra, x.ClosesAt)
+	if _, err := tx.Exec(ctx, `UPDATE exam_attempts SET deadline_at = $2 WHERE id = $1`, attemptID, deadline); err != nil {
+		return err
+	}
+	details["deadline"] = deadline.UTC().Format(time.RFC3339)
+	return nil
 }
 
 // Registrations lists a session's registrations with the candidates' names, for the centre.

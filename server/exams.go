@@ -294,7 +294,16 @@ func (s *Server) apiPublishResults(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"published": n})
+	// Who is still sitting: the session is closed to new starts, and their results follow as
+	// each of them is graded.
+	sitting, err := s.domains.Exams.Sitting(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if sitting == nil {
+		sitting = []exams.Sitter{}
+	}
+	return c.JSON(fiber.Map{"published": n, "closed_to_new_starts": true, "sitting": sitting})
 }
 
 func (s *Server) apiRegrade(c *fiber.Ctx) error {

@@ -245,8 +245,14 @@ func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var sitting []exams.Sitter
+	if x.PublishedAt == nil {
+		if sitting, err = s.domains.Exams.Sitting(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
 	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats,
-		"Message": c.Query("done")}})
+		"Sitting": sitting, "Message": c.Query("done")}})
 }
 
 func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
