@@ -28,7 +28,7 @@ const (
 const (
 	ByCandidate       = "candidate"
 	ByDeadline        = "deadline"
-	ByAccountDisabled = "account_disabled" // the candidate's account was disabled during the attempt
+	ByAccountDisabled = "account_disabled"      // the candidate's account was disabled during the attempt
 	ByRejection       = "registration_rejected" // the registration was rejected during the attempt: no result
 )
 
