@@ -42,7 +42,7 @@ func TestCorrectionsAndRegradeOfOneItem(t *testing.T) {
 			if st.ID == pi.ItemID {
 				it := st.Item
 				it.Choices[0].Weight, it.Choices[1].Weight = 0, 1
-				if _, err := bank.Update(ctx, f.pool, f.centre, st.ID, it); err != nil {
+				if _, err := bank.Update(ctx, f.pool, 0, f.centre, st.ID, it); err != nil {
 					t.Fatal(err)
 				}
 				fixed = append(fixed, st.ID)

@@ -302,7 +302,7 @@ func (s *Server) apiBankUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := bank.Update(c.UserContext(), s.pool, o.ID, id, it)
+	st, err := bank.Update(c.UserContext(), s.pool, principalOf(c).User.ID, o.ID, id, it)
 	if err != nil {
 		return err
 	}
@@ -333,9 +333,9 @@ func (s *Server) bulk(c *fiber.Ctx, centreID int64, b bulkBody) (int, error) {
 	case "move":
 		return bank.Move(ctx, s.pool, centreID, b.IDs, splitCategory(b.Category))
 	case "retire":
-		return bank.Retire(ctx, s.pool, centreID, b.IDs)
+		return bank.Retire(ctx, s.pool, principalOf(c).User.ID, centreID, b.IDs)
 	case "reactivate":
-		return bank.Reactivate(ctx, s.pool, centreID, b.IDs)
+		return bank.Reactivate(ctx, s.pool, principalOf(c).User.ID, centreID, b.IDs)
 	}
 	return 0, failure.Field("action", "bank.bulk.action_unknown")
 }

@@ -115,7 +115,7 @@ func sitRegradeSession(pool *pgxpool.Pool) (sessionID, itemA int64, err error) {
 	// The key of item A was wrong: its second option is right.
 	fixed := a.Item
 	fixed.Choices[0].Weight, fixed.Choices[1].Weight = 0, 1
-	if _, err := bank.Update(ctx, pool, centre.ID, a.ID, fixed); err != nil {
+	if _, err := bank.Update(ctx, pool, 0, centre.ID, a.ID, fixed); err != nil {
 		return 0, 0, err
 	}
 	return x.ID, a.ID, nil

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"shanyu/accounts"
 	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
@@ -441,8 +443,9 @@ func MarkDelivered(ctx context.Context, db pg.DB, versionIDs []int64) error {
 
 // Update saves an edited item. When its current version has been delivered the edit becomes a new
 // version and the papers keep the old one; otherwise the current version is changed in place.
-// Filing (category, tags, difficulty, occupation, level) is not versioned.
-func Update(ctx context.Context, db pg.DB, centreID, itemID int64, it Item) (Stored, error) {
+// Filing (category, tags, difficulty, occupation, level) is not versioned. The edit is audited, with
+// actorID, in its transaction.
+func Update(ctx context.Context, db pg.DB, actorID, centreID, itemID int64, it Item) (Stored, error) {
 	it = tidy(it)
 	if err := invalid(it); err != nil {
 		return Stored{}, err
@@ -508,7 +511,10 @@ func Update(ctx context.Context, db pg.DB, centreID, itemID int64, it Item) (Sto
 		if _, err := tx.Exec(ctx, `DELETE FROM bank_item_tags WHERE item_id = $1`, itemID); err != nil {
 			return err
 		}
-		return addTags(ctx, tx, centreID, []int64{itemID}, it.Tags)
+		if err := addTags(ctx, tx, centreID, []int64{itemID}, it.Tags); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actorID, "bank.item.update", []int64{itemID}, map[string]any{"organisation_id": centreID, "content_hash": newHash})
 	})
 	if err != nil {
 		return Stored{}, failure.Errorf(err, "update item %d", itemID)
@@ -573,28 +579,57 @@ func Move(ctx context.Context, db pg.DB, centreID int64, itemIDs []int64, catego
 }
 
 // Retire takes items of a centre's bank out of use and returns how many it retired. Retired items
-// keep their versions for the papers that hold them.
-func Retire(ctx context.Context, db pg.DB, centreID int64, itemIDs []int64) (int, error) {
-	tag, err := db.Exec(ctx, `UPDATE bank_items SET status = 'retired', retired_at = now(), updated_at = now()
-		WHERE organisation_id = $1 AND id = ANY($2) AND status = 'active'`, centreID, itemIDs)
+// keep their versions for the papers that hold them. The retirement is audited, with actorID and the
+// items it retired, in its transaction.
+func Retire(ctx context.Context, db pg.DB, actorID, centreID int64, itemIDs []int64) (int, error) {
+	n, err := setStatus(ctx, db, actorID, centreID, itemIDs, `UPDATE bank_items SET status = 'retired', retired_at = now(), updated_at = now()
+		WHERE organisation_id = $1 AND id = ANY($2) AND status = 'active' RETURNING id`, "bank.item.retire")
 	if err != nil {
 		return 0, fmt.Errorf("retire items: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
-// Reactivate offers retired items again.
-func Reactivate(ctx context.Context, db pg.DB, centreID int64, itemIDs []int64) (int, error) {
-	tag, err := db.Exec(ctx, `UPDATE bank_items SET status = 'active', retired_at = NULL, updated_at = now()
-		WHERE organisation_id = $1 AND id = ANY($2) AND status = 'retired'`, centreID, itemIDs)
+// Reactivate offers retired items again, audited as Retire is.
+func Reactivate(ctx context.Context, db pg.DB, actorID, centreID int64, itemIDs []int64) (int, error) {
+	n, err := setStatus(ctx, db, actorID, centreID, itemIDs, `UPDATE bank_items SET status = 'active', retired_at = NULL, updated_at = now()
+		WHERE organisation_id = $1 AND id = ANY($2) AND status = 'retired' RETURNING id`, "bank.item.reactivate")
 	if err != nil {
 		return 0, fmt.Errorf("reactivate items: %w", translate(err))
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
-// Delete removes an item that no paper has used; a used item can only be retired (ErrInUse).
-func Delete(ctx context.Context, db pg.DB, centreID, itemID int64) error {
+// setStatus runs a status change that returns the ids it changed and audits it in one transaction;
+// a change that touched nothing is not audited.
+func setStatus(ctx context.Context, db pg.DB, actorID, centreID int64, itemIDs []int64, query, action string) (int, error) {
+	var changed []int64
+	err := pg.WithTx(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, query, centreID, itemIDs)
+		if err != nil {
+			return err
+		}
+		if changed, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(changed) == 0 {
+			return err
+		}
+		slices.Sort(changed)
+		return audit(ctx, tx, actorID, action, changed, map[string]any{"organisation_id": centreID})
+	})
+	return len(changed), err
+}
+
+// audit records a change to bank items: one row naming the first item, with every item's id in the
+// details when there are several.
+func audit(ctx context.Context, tx pgx.Tx, actorID int64, action string, itemIDs []int64, details map[string]any) error {
+	if len(itemIDs) > 1 {
+		details["items"] = itemIDs
+	}
+	return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: action, Subject: fmt.Sprintf("bank_item:%d", itemIDs[0]), Details: details})
+}
+
+// Delete removes an item that no paper has used; a used item can only be retired (ErrInUse). The
+// deletion is audited in its transaction.
+func Delete(ctx context.Context, db pg.DB, actorID, centreID, itemID int64) error {
 	err := pg.WithTx(ctx, db, func(tx pgx.Tx) error {
 		var used bool
 		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bank_item_versions v WHERE v.item_id = i.id AND v.delivered_at IS NOT NULL)
@@ -612,8 +647,10 @@ func Delete(ctx context.Context, db pg.DB, centreID, itemID int64) error {
 		if _, err := tx.Exec(ctx, `SET CONSTRAINTS bank_items_current_version_fk DEFERRED`); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM bank_items WHERE id = $1`, itemID)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM bank_items WHERE id = $1`, itemID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actorID, "bank.item.delete", []int64{itemID}, map[string]any{"organisation_id": centreID})
 	})
 	if err != nil {
 		return failure.Errorf(err, "delete item %d", itemID)

@@ -195,7 +195,7 @@ func TestEditingADeliveredItemMakesANewVersion(t *testing.T) {
 
 	// Not yet delivered: edits change the version in place.
 	it.Explanation = "1岁以内婴儿不宜食用蜂蜜。"
-	s, err = Update(ctx, pool, centre, s.ID, it)
+	s, err = Update(ctx, pool, 0, centre, s.ID, it)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestEditingADeliveredItemMakesANewVersion(t *testing.T) {
 	}
 	edited := it
 	edited.Stem = "1岁以内婴儿可以用蜂蜜水代替白开水。"
-	s2, err := Update(ctx, pool, centre, s.ID, edited)
+	s2, err := Update(ctx, pool, 0, centre, s.ID, edited)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestEditingADeliveredItemMakesANewVersion(t *testing.T) {
 	// Filing changes make no version.
 	refiled := edited
 	refiled.Category, refiled.Tags, refiled.Difficulty = []string{"安全"}, []string{"喂养"}, 2
-	s3, err := Update(ctx, pool, centre, s.ID, refiled)
+	s3, err := Update(ctx, pool, 0, centre, s.ID, refiled)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,16 +248,16 @@ func TestEditingADeliveredItemMakesANewVersion(t *testing.T) {
 		t.Errorf("re-import after edit created %d", rep.Created)
 	}
 
-	if err := Delete(ctx, pool, centre, s.ID); !errors.Is(err, ErrInUse) {
+	if err := Delete(ctx, pool, 0, centre, s.ID); !errors.Is(err, ErrInUse) {
 		t.Errorf("delete of a used item: err = %v", err)
 	}
-	if n, err := Retire(ctx, pool, centre, []int64{s.ID}); err != nil || n != 1 {
+	if n, err := Retire(ctx, pool, 0, centre, []int64{s.ID}); err != nil || n != 1 {
 		t.Fatalf("retire = %d, %v", n, err)
 	}
-	if _, err := Update(ctx, pool, centre, s.ID, it); !errors.Is(err, ErrRetired) {
+	if _, err := Update(ctx, pool, 0, centre, s.ID, it); !errors.Is(err, ErrRetired) {
 		t.Errorf("edit of a retired item: err = %v", err)
 	}
-	if n, err := Reactivate(ctx, pool, centre, []int64{s.ID}); err != nil || n != 1 {
+	if n, err := Reactivate(ctx, pool, 0, centre, []int64{s.ID}); err != nil || n != 1 {
 		t.Errorf("reactivate = %d, %v", n, err)
 	}
 }
@@ -275,17 +275,17 @@ func TestEditValidationAndConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Update(ctx, pool, centre, b.ID, a.Item); !errors.Is(err, ErrDuplicate) {
+	if _, err := Update(ctx, pool, 0, centre, b.ID, a.Item); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("edit into a duplicate: err = %v", err)
 	}
 	_, err = Create(ctx, pool, centre, Item{Type: SingleChoice, Stem: "", Points: 1})
 	if !errors.Is(err, ErrInvalidItem) {
 		t.Fatalf("invalid item: err = %v", err)
 	}
-	if _, err := Update(ctx, pool, centre, 1<<40, a.Item); !errors.Is(err, ErrNotFound) {
+	if _, err := Update(ctx, pool, 0, centre, 1<<40, a.Item); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown item: err = %v", err)
 	}
-	if err := Delete(ctx, pool, centre, a.ID); err != nil {
+	if err := Delete(ctx, pool, 0, centre, a.ID); err != nil {
 		t.Fatalf("delete unused: %v", err)
 	}
 	if _, err := Get(ctx, pool, centre, a.ID); !errors.Is(err, ErrNotFound) {
@@ -347,7 +347,7 @@ func TestListFiltersAndBulkActions(t *testing.T) {
 	if n, err := Move(ctx, pool, centre, ids, []string{"保育师", "复习"}); err != nil || n != 2 {
 		t.Fatalf("move = %d, %v", n, err)
 	}
-	if n, err := Retire(ctx, pool, centre, ids); err != nil || n != 2 {
+	if n, err := Retire(ctx, pool, 0, centre, ids); err != nil || n != 2 {
 		t.Fatalf("retire = %d, %v", n, err)
 	}
 	page, err := List(ctx, pool, centre, Filter{Tag: "重点", Status: Retired})
@@ -359,7 +359,7 @@ func TestListFiltersAndBulkActions(t *testing.T) {
 	}
 	// Bulk actions never reach into another centre's bank.
 	other := newCentre(t, pool)
-	if n, _ := Retire(ctx, pool, other, []int64{p1.Items[5].ID}); n != 0 {
+	if n, _ := Retire(ctx, pool, 0, other, []int64{p1.Items[5].ID}); n != 0 {
 		t.Errorf("retired %d items of another centre", n)
 	}
 }
