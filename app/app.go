@@ -101,7 +101,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	}); err != nil {
 		return nil, fmt.Errorf("audits: %w", err)
 	}
-	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts, Names: a.Accounts})
+	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts, Conduct: conductSource{audits: a.Audits}, Names: a.Accounts})
 	// Each domain registers its workers here, before the working client is built.
 	a.AuditSealer = accounts.NewSealer(pool, log)
 	jobs.Add(a.registry, &accounts.SealWorker{Sealer: a.AuditSealer})

@@ -11,6 +11,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/internal/clock"
+	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
 
@@ -135,7 +136,7 @@ func (s *Service) Renew(ctx context.Context, actorID int64, number string) (Cert
 		return c, err
 	}
 	if !rc.Met() {
-		return c, ErrRenewalHours.Wrap(fmt.Errorf("%.1f of %.1f hours", rc.Completed, rc.Required))
+		return c, renewalHoursMissing(rc.Completed, rc.Required)
 	}
 	var months int
 	if err := s.db.QueryRow(ctx, `SELECT validity_months FROM certificate_types WHERE occupation_code = $1 AND level = $2`,
@@ -189,4 +190,15 @@ func (s *Service) Renew(ctx context.Context, actorID int64, number string) (Cert
 // DownloadName is the file name a certificate's PDF is offered under.
 func DownloadName(number string, version int) string {
 	return "certificate-" + number + "-v" + strconv.Itoa(version) + ".pdf"
+}
+
+// renewalHoursMissing is ErrRenewalHours saying how many hours are missing, how many are done and
+// how many are required (the message's placeholders, in that order).
+func renewalHoursMissing(completed, required float64) error {
+	missing := required - completed
+	if missing < 0.1 {
+		missing = 0.1 // what rounding hides is still missing
+	}
+	return failure.New(ErrRenewalHours.Kind, ErrRenewalHours.Msg.Key, missing, completed, required).
+		Wrap(fmt.Errorf("%.1f of %.1f hours", completed, required))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 	"shanyu/internal/pgtest"
 )
@@ -438,8 +439,13 @@ func TestRenewalNeedsTheHours(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.hours.hours = 30
-	if _, err := f.svc.Renew(ctx, 0, c.Number); !errors.Is(err, ErrRenewalHours) {
+	_, err := f.svc.Renew(ctx, 0, c.Number)
+	if !errors.Is(err, ErrRenewalHours) {
 		t.Fatalf("with 30 of 60 hours: %v", err)
+	}
+	// The refusal says how many hours are missing, then how many are done and required.
+	if fe := failure.As(err); fe == nil || fmt.Sprint(fe.Msg.Args) != "[30 30 60]" {
+		t.Errorf("refusal's figures: %v, want missing 30, done 30, required 60", fe)
 	}
 	f.hours.hours = 64
 	r, err := f.svc.Renew(ctx, 0, c.Number)

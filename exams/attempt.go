@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shanyu/exams/bank"
+	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
 
@@ -115,9 +116,21 @@ func (s *Service) TakeOver(ctx context.Context, sessionID, personID int64) (Star
 }
 
 func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver bool) (Started, error) {
+	// Eligibility is asked again before a new attempt, of the other domains through the pool and so
+	// before the transaction (never while holding the registration's lock). Its verdict only counts
+	// when an attempt is to begin: taking over or resuming one in progress is not refused by it (a
+	// centre that must stop a sitting candidate rejects the registration, which ends the attempt).
+	x0, err := s.getSession(ctx, s.db, sessionID)
+	if err != nil {
+		return Started{}, err
+	}
+	_, ineligible := s.checkEligible(ctx, x0, personID, true)
+	if ineligible != nil && failure.As(ineligible) == nil {
+		return Started{}, ineligible // not a verdict: a source failed
+	}
 	now := s.now()
 	var out Started
-	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		var regID int64
 		var status string
 		var extra, used int
@@ -164,6 +177,9 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 		// (above: they may still take their attempt over) and their results publish as they are marked.
 		if x.PublishedAt != nil {
 			return ErrSessionPublished
+		}
+		if ineligible != nil {
+			return ineligible
 		}
 		if now.Before(x.OpensAt) {
 			return ErrNotOpen

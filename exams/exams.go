@@ -31,6 +31,12 @@ type IdentitySource interface {
 	Identities(ctx context.Context, personIDs []int64) (map[int64]accounts.Identity, error)
 }
 
+// ConductSource tells whether a person's conduct records are clear on a day (no employment bar in
+// force, no record found by a background check); the audits domain implements it, wired in app/.
+type ConductSource interface {
+	ConductClear(ctx context.Context, personID int64, on time.Time) (bool, error)
+}
+
 // NameSource gives people's names by id in one call; the accounts domain implements it (exams reads
 // no table of accounts).
 type NameSource interface {
@@ -67,16 +73,18 @@ var (
 	ErrRegistrationClosed = failure.New(failure.Conflict, "exams.registration_closed")
 	ErrIdentityUnverified = failure.New(failure.Forbidden, "exams.identity_unverified")
 	ErrIDNumberDropped    = failure.New(failure.Forbidden, "exams.id_number_dropped") // a centre bound the claimed number to someone else
+	ErrConductRecord      = failure.New(failure.Forbidden, "exams.conduct_record") // barred, or a background check found a record
 )
 
 // Service is the exams domain, built once per process.
 type Service struct {
-	db    *pgxpool.Pool
-	jobs  jobs.Inserter  // nil: publishing records no certificate-issuance job (deadlines are swept by exams.sweep where workers run)
-	hours HoursSource    // nil: every candidate has 0 completed hours
-	ids   IdentitySource // nil: nobody's identity is verified
-	names NameSource
-	now   func() time.Time
+	db      *pgxpool.Pool
+	jobs    jobs.Inserter  // nil: publishing records no certificate-issuance job (deadlines are swept by exams.sweep where workers run)
+	hours   HoursSource    // nil: every candidate has 0 completed hours
+	ids     IdentitySource // nil: nobody's identity is verified
+	conduct ConductSource  // nil: no conduct records are kept
+	names   NameSource
+	now     func() time.Time
 
 	// Delivered bank versions never change (a trigger in the bank forbids it), so their content can
 	// be kept in memory by any replica without going stale.
@@ -88,6 +96,7 @@ type Options struct {
 	Jobs     jobs.Inserter
 	Hours    HoursSource
 	Identity IdentitySource
+	Conduct  ConductSource
 	Names    NameSource       // required
 	Now      func() time.Time // the clock; tests move it
 }
@@ -100,5 +109,5 @@ func New(db *pgxpool.Pool, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, names: o.Names, now: o.Now}
+	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, conduct: o.Conduct, names: o.Names, now: o.Now}
 }

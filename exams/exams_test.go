@@ -45,6 +45,9 @@ type fixtureOpts struct {
 	grace    time.Duration
 	duration time.Duration
 	essay    bool
+	hours    HoursSource   // nil: none
+	conduct  ConductSource // nil: none
+	minHours float64
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -65,7 +68,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Names: acc, Jobs: inserter})
+	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Names: acc, Jobs: inserter, Hours: o.hours, Conduct: o.conduct})
 	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	now := f.clock.now()
 	f.session, err = f.svc.CreateSession(ctx, 0, Session{CentreID: f.centre, BlueprintID: b.ID, Name: "五月批次", OpensAt: now.Add(-time.Minute),
 		ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(time.Hour), Duration: o.duration, Grace: o.grace,
-		TheoryPass: DefaultTheoryPass, PracticalPass: DefaultPracticalPass})
+		TheoryPass: DefaultTheoryPass, PracticalPass: DefaultPracticalPass, MinHours: o.minHours})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -249,12 +249,9 @@ func (s *Service) Register(ctx context.Context, sessionID, personID int64) (Regi
 	} else if id.ClaimDropped && !id.HasIDNumber {
 		return Registration{}, ErrIDNumberDropped
 	}
-	hours, err := s.HoursTowards(ctx, personID, x)
+	hours, err := s.checkEligible(ctx, x, personID, false)
 	if err != nil {
-		return Registration{}, fmt.Errorf("completed hours: %w", err)
-	}
-	if hours < x.MinHours {
-		return Registration{}, ErrNotEligible.Wrap(fmt.Errorf("%.1f of %.1f hours", hours, x.MinHours))
+		return Registration{}, err
 	}
 	r := Registration{SessionID: sessionID, PersonID: personID, Status: Pending, Hours: hours}
 	err = s.db.QueryRow(ctx, `INSERT INTO exam_registrations (session_id, person_id, hours) VALUES ($1, $2, $3)
@@ -283,9 +280,10 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 		return err
 	}
 	if approve {
-		// The identity comes from the accounts domain, through the pool: asked before the
-		// transaction, never while holding the registration's lock.
-		if err := s.checkIdentity(ctx, x, personID); err != nil {
+		// Eligibility is asked again (the ledger may have been corrected since the registration) of
+		// the curriculum, accounts and audits domains, through the pool: before the transaction,
+		// never while holding the registration's lock.
+		if _, err := s.checkEligible(ctx, x, personID, true); err != nil {
 			return err
 		}
 	}
@@ -384,6 +382,39 @@ func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registr
 		list[i].IdentityVerified = ids[list[i].PersonID].Verified
 	}
 	return list, nil
+}
+
+// checkEligible checks a person against a session at one of its gates (registration, approval,
+// start) and returns the hours counted: the training hours completed over the year before the
+// session opens, read from the ledger as it stands now (a correction since the last gate counts);
+// the conduct records as of today; and, at approval and start (withIdentity), the verified
+// identity when the session requires it. At registration the identity is not asked: a candidate
+// registers online, then shows the ID card to the centre, whose staff record the check on the
+// registrations list before approving.
+func (s *Service) checkEligible(ctx context.Context, x Session, personID int64, withIdentity bool) (float64, error) {
+	hours, err := s.HoursTowards(ctx, personID, x)
+	if err != nil {
+		return 0, fmt.Errorf("completed hours: %w", err)
+	}
+	if hours < x.MinHours {
+		return hours, failure.New(ErrNotEligible.Kind, ErrNotEligible.Msg.Key, hours, x.MinHours, x.MinHours-hours).
+			Wrap(fmt.Errorf("%.1f of %.1f hours", hours, x.MinHours))
+	}
+	if s.conduct != nil {
+		clear, err := s.conduct.ConductClear(ctx, personID, s.now())
+		if err != nil {
+			return hours, fmt.Errorf("conduct: %w", err)
+		}
+		if !clear {
+			return hours, ErrConductRecord
+		}
+	}
+	if withIdentity {
+		if err := s.checkIdentity(ctx, x, personID); err != nil {
+			return hours, err
+		}
+	}
+	return hours, nil
 }
 
 // checkIdentity refuses a person whose identity is not verified when the session requires it, or
