@@ -106,7 +106,7 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	// Holders new to this run, outside the measurement: synthetic ID numbers born on a day taken
 	// from the clock, so that runs do not meet people certified by an earlier one.
 	fmt.Fprintf(stdout, "recording %d holders…\n", *count)
-	holders := make([]int64, *count+1)                                                                   // the last one for the warm-up
+	holders := make([]int64, *count+1)                                                                // the last one for the warm-up
 	born := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(time.Now().Unix()%2000)*10) // 10 days of 1,000 each per run
 	for i := range holders {
 		id := audits.SyntheticCitizenID("330106", born.AddDate(0, 0, i/1000), i)
