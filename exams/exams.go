@@ -73,7 +73,7 @@ var (
 	ErrRegistrationClosed = failure.New(failure.Conflict, "exams.registration_closed")
 	ErrIdentityUnverified = failure.New(failure.Forbidden, "exams.identity_unverified")
 	ErrIDNumberDropped    = failure.New(failure.Forbidden, "exams.id_number_dropped") // a centre bound the claimed number to someone else
-	ErrConductRecord      = failure.New(failure.Forbidden, "exams.conduct_record") // barred, or a background check found a record
+	ErrConductRecord      = failure.New(failure.Forbidden, "exams.conduct_record")    // barred, or a background check found a record
 )
 
 // Service is the exams domain, built once per process.
