@@ -116,7 +116,7 @@ func TestRosterImportInTheUsersLanguage(t *testing.T) {
 // problems (100 each, in file order), not every line of the file.
 func TestRosterPreviewAnswersCountsAndTheFirstPage(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	inst := mustLogin(t, srv, "institution")
 	var csv strings.Builder
 	csv.WriteString("姓名,身份证号,岗位\n")

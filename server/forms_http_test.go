@@ -17,7 +17,7 @@ import (
 // is sent (no map iteration picks it). Forbidden stays 403.
 func TestFormFailuresShowOneMessageWithTheirStatus(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedFullDemo})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
 	users := map[string]*client{"": newClient(t, srv)}
 	for _, u := range []string{"admin", "regulator.nb", "caregiver", "centre", "trainer", "institution", "inspector"} {
 		users[u] = mustLogin(t, srv, u)
