@@ -80,7 +80,7 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 		{"pdf verification: 15 MB, over the 4 MB a PDF may be", inst, "/api/v1/verify/pdf", nil, "c.pdf", func() []byte { return pdfBomb(15 << 20) }, 422},
 		{"check document: a PNG of 100,000 × 100,000 pixels", inst, "/institutions/HZI001/checks", check, "document:p.png", func() []byte { return pngBomb(t, 100000, 100000) }, 200},
 		{"check document: an 8 MiB JPEG, the most one may be", inst, "/institutions/HZI001/checks", check, "document:p.jpg", func() []byte { return jpegSized(8 << 20) }, 200},
-		{"check document: a 12 MB PDF, over the limit", inst, "/institutions/HZI001/checks", check, "document:p.pdf", func() []byte { return pdfBomb(12 << 20) }, 200},
+		{"check document: a 12 MB PDF, over the limit", inst, "/institutions/HZI001/checks", check, "document:p.pdf", func() []byte { return pdfBomb(12 << 20) }, 422},
 	}
 	for _, b := range bombs {
 		data := b.data()
@@ -100,8 +100,9 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 		if status != b.want {
 			t.Errorf("%s: status %d, want %d: %.300s", b.name, status, b.want, body)
 		}
-		if status == 200 && b.want == 200 && strings.HasPrefix(b.path, "/institutions/") {
-			// The compliance page says what became of the document: saved, or refused as too large.
+		if status == b.want && strings.HasPrefix(b.path, "/institutions/") {
+			// The compliance page says what became of the document: saved (200), or refused as too
+			// large (422, the form shown again with the message).
 			saved := bytes.Contains(body, []byte("核查已记录")) || bytes.Contains(body, []byte("Check recorded"))
 			refused := bytes.Contains(body, []byte("照片不能超过 8 MB")) || bytes.Contains(body, []byte("at most 8 MB"))
 			if tooLarge := len(data) > 8<<20; saved == tooLarge || refused != tooLarge {
