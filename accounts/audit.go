@@ -124,6 +124,18 @@ func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
 	return c.Sealed, err
 }
 
+// checkLink checks one sealed row: it names the previous row's hash, and its own hash is that of
+// its content.
+func checkLink(prev []byte, id int64, at time.Time, actor int64, action, subject string, details []byte, ip string, prevHash, storedHash []byte) error {
+	if string(prevHash) != string(prev) {
+		return &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
+	}
+	if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
+		return &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
+	}
+	return nil
+}
+
 // UnsealedBound is how long a row may wait to be sealed before `shanyu audit verify` and the
 // audit-log viewer report it: a running sealer takes well under a second.
 const UnsealedBound = 60 * time.Second
@@ -176,11 +188,8 @@ func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck,
 		if c.Unsealed > 0 {
 			return c, &ErrChainBroken{ID: id, Reason: "sealed after an unsealed row: a row was skipped"}
 		}
-		if string(prevHash) != string(prev) {
-			return c, &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
-		}
-		if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
-			return c, &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
+		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
+			return c, err
 		}
 		prev = storedHash
 		c.Sealed++
@@ -223,11 +232,8 @@ func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []b
 		if unsealed {
 			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "sealed after an unsealed row: a row was skipped"}
 		}
-		if string(prevHash) != string(prev) {
-			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
-		}
-		if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
-			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
+		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
+			return n, lastID, prev, err
 		}
 		prev, lastID = storedHash, id
 		n++
