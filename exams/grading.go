@@ -275,6 +275,9 @@ type Result struct {
 	Practical *float64  `json:"practical,omitempty"`
 	Passed    bool      `json:"passed"`
 	Published time.Time `json:"published_at"`
+	// SubmitReason is why the attempt behind the result was submitted (ByCandidate, ByDeadline,
+	// ByAccountDisabled); empty for a result without an attempt.
+	SubmitReason string `json:"submit_reason,omitempty"`
 }
 
 // Publish publishes a session's results: each approved candidate's latest submitted attempt. Every
@@ -459,14 +462,16 @@ func (s *Service) PersonResults(ctx context.Context, personID int64) ([]Result, 
 }
 
 func (s *Service) results(ctx context.Context, where string, arg int64) ([]Result, error) {
-	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, x.name, r.theory::float8, r.practical::float8, r.passed, r.published_at
-		FROM exam_results r JOIN exam_sessions x ON x.id = r.session_id WHERE `+where+` ORDER BY r.session_id DESC, r.id`, arg)
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, x.name, r.theory::float8, r.practical::float8, r.passed, r.published_at,
+			coalesce(a.submit_reason, '')
+		FROM exam_results r JOIN exam_sessions x ON x.id = r.session_id LEFT JOIN exam_attempts a ON a.id = r.attempt_id
+		WHERE `+where+` ORDER BY r.session_id DESC, r.id`, arg)
 	if err != nil {
 		return nil, err
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Result, error) {
 		var r Result
-		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Session, &r.Theory, &r.Practical, &r.Passed, &r.Published)
+		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Session, &r.Theory, &r.Practical, &r.Passed, &r.Published, &r.SubmitReason)
 		return r, err
 	})
 	if err != nil {

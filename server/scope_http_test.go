@@ -130,7 +130,7 @@ func TestScopeTemporaryPasswordMustBeChangedFirst(t *testing.T) {
 
 // An attempt is read and written only with its current device token: none is refused like a wrong
 // one. Disabling the candidate ends their session and submits the attempt as "account_disabled",
-// which the centre's live view shows.
+// which the centre's live view and, once published, the staff results page show.
 func TestScopeAttemptNeedsItsDeviceAndDisablingSubmitsIt(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
@@ -177,6 +177,36 @@ func TestScopeAttemptNeedsItsDeviceAndDisablingSubmitsIt(t *testing.T) {
 	live := mustLogin(t, srv, "centre").do("GET", fmt.Sprintf("/api/v1/exam-sessions/%d/live", session), nil, nil)
 	if !strings.Contains(string(live.Body), `"submit_reason":"account_disabled"`) {
 		t.Errorf("live view does not show the attempt submitted as account_disabled: %s", live.Body)
+	}
+	// The staff results page shows the reason beside that candidate's result, in each language.
+	centre, examiner := mustLogin(t, srv, "centre"), mustLogin(t, srv, "examiner")
+	queue := decodeJSON[struct {
+		Items []struct {
+			AttemptID int64     `json:"attempt_id"`
+			Position  int       `json:"position"`
+			Max       []float64 `json:"max"`
+		} `json:"items"`
+	}](t, examiner.do("GET", fmt.Sprintf("/api/v1/exam-sessions/%d/marking", session), nil, nil))
+	for _, m := range queue.Items { // the essay answers submitted with the attempt, marked 0 each
+		wantStatus(t, "mark", examiner.send("POST", fmt.Sprintf("/api/v1/attempts/%d/marks", m.AttemptID),
+			map[string]any{"position": m.Position, "marks": make([]float64, len(m.Max))}), http.StatusNoContent)
+	}
+	wantStatus(t, "publish", centre.send("POST", fmt.Sprintf("/api/v1/exam-sessions/%d/publish", session), nil), http.StatusOK)
+	results := fmt.Sprintf("/exams/sessions/%d/results", session)
+	for lang, want := range map[string]string{"zh-CN": "账号已停用", "en": "account disabled"} {
+		wantStatus(t, "switch to "+lang, centre.do("GET", "/lang/"+lang+"?next="+results, nil, nil), http.StatusSeeOther)
+		page := centre.do("GET", results, nil, nil)
+		wantStatus(t, "results page", page, http.StatusOK)
+		body, _, _ := strings.Cut(string(page.Body), "</tbody>")
+		var marked []string
+		for _, row := range strings.Split(body, "<tr>") {
+			if strings.Contains(row, "submit-reason") {
+				marked = append(marked, row)
+			}
+		}
+		if len(marked) != 1 || !strings.Contains(marked[0], want) {
+			t.Errorf("%s results page: want one result marked %q, got %q", lang, want, marked)
+		}
 	}
 	wantStatus(t, "enable", admin.send("POST", fmt.Sprintf("/api/v1/admin/users/%d/enable", id), map[string]string{"reason": "调查结束"}), http.StatusOK)
 	mustLogin(t, srv, "caregiver")
