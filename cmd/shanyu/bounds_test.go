@@ -18,11 +18,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"shanyu/accounts"
+	"shanyu/audits"
 	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
 )
@@ -53,6 +55,7 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 		file   string // the file's name, after "field:" when its form field is not "file"
 		data   func() []byte
 		want   int
+		says   []string // the answer names one of these (the refusal, or that the file was kept)
 	}
 	roster, bankPreview := "/api/v1/institutions/HZI001/roster/import", "/api/v1/centres/HZ001/bank/import/preview"
 	gift := map[string]string{"format": "gift"}
@@ -64,27 +67,42 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 		WHERE o.code = 'HZI001' RETURNING id`).Scan(&rosterID); err != nil {
 		t.Fatal(err)
 	}
+	// A lesson attachment (a PDF or picture, at most 10 MB, stored as sent) on a course of the centre
+	// admin's own centre, and a photo of a finding on an open inspection the demo inspector holds.
+	courseID, lessonID := srv.course(t, centre)
+	attach := fmt.Sprintf("/centre/courses/%d/lessons/%d/attachments", courseID, lessonID)
+	inspector := srv.login(t, "inspector")
+	inspectionID, findingID := srv.openFinding(t)
+	photos := fmt.Sprintf("/inspections/%d/findings/%d/photos", inspectionID, findingID)
+	attached, attachTooLarge := []string{"附件已上传到草稿", "attachment was added"}, []string{"文件不能超过 10 MB", "larger than 10 MB"}
+	// The inspection page links a kept photo; a refused one is said (the too-large one goes first).
+	photoKept, photoTooLarge := []string{fmt.Sprintf("/inspections/%d/photos/", inspectionID)}, []string{"照片不能超过 8 MB", "at most 8 MB"}
 	check := map[string]string{"roster_id": fmt.Sprint(rosterID), "kind": "employment_ban", "checked_on": time.Now().Format("2006-01-02"), "result": "clear"}
 	bombs := []bomb{
-		{"roster xlsx: a 200 MiB worksheet", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422},
-		{"roster xlsx: a worksheet that lies about its size", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, true, sheetRows) }, 422},
-		{"roster xlsx: 60 MiB of rows inside the limits", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, sheetRows) }, 422},
-		{"roster csv: 5 MB of lines", inst, roster, nil, "r.csv", func() []byte { return csvBomb(5 << 20) }, 422},
-		{"bank xlsx: a 200 MiB worksheet", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422},
-		{"bank xlsx: 60 MiB of question rows", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, bankRows) }, 422},
-		{"bank xlsx: 30 MiB of shared strings", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 30<<20, false, sharedStrings) }, 422},
-		{"gift: 15 MB, 350,000 questions", centre, bankPreview, gift, "b.gift", func() []byte { return giftBomb(350000, 15<<20) }, 422},
-		{"gift: 20,000 questions, the most a file may hold", centre, bankPreview, gift, "b.gift", func() []byte { return giftBomb(20000, 15<<20) }, 200},
-		{"moodle xml: 200,000 nested elements", centre, bankPreview, map[string]string{"format": "moodlexml"}, "b.xml", func() []byte { return deepXML(200000) }, 422},
-		{"moodle xml: 15 MB of base64 picture", centre, bankPreview, map[string]string{"format": "moodlexml"}, "b.xml", func() []byte { return bigImageXML(15 << 20) }, 200},
-		{"pdf verification: 15 MB, over the 4 MB a PDF may be", inst, "/api/v1/verify/pdf", nil, "c.pdf", func() []byte { return pdfBomb(15 << 20) }, 422},
-		{"check document: a PNG of 100,000 × 100,000 pixels", inst, "/institutions/HZI001/checks", check, "document:p.png", func() []byte { return pngBomb(t, 100000, 100000) }, 200},
-		{"check document: an 8 MiB JPEG, the most one may be", inst, "/institutions/HZI001/checks", check, "document:p.jpg", func() []byte { return jpegSized(8 << 20) }, 200},
-		{"check document: a 12 MB PDF, over the limit", inst, "/institutions/HZI001/checks", check, "document:p.pdf", func() []byte { return pdfBomb(12 << 20) }, 422},
+		{"roster xlsx: a 200 MiB worksheet", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422, nil},
+		{"roster xlsx: a worksheet that lies about its size", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, true, sheetRows) }, 422, nil},
+		{"roster xlsx: 60 MiB of rows inside the limits", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, sheetRows) }, 422, nil},
+		{"roster csv: 5 MB of lines", inst, roster, nil, "r.csv", func() []byte { return csvBomb(5 << 20) }, 422, nil},
+		{"bank xlsx: a 200 MiB worksheet", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422, nil},
+		{"bank xlsx: 60 MiB of question rows", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, bankRows) }, 422, nil},
+		{"bank xlsx: 30 MiB of shared strings", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 30<<20, false, sharedStrings) }, 422, nil},
+		{"gift: 15 MB, 350,000 questions", centre, bankPreview, gift, "b.gift", func() []byte { return giftBomb(350000, 15<<20) }, 422, nil},
+		{"gift: 20,000 questions, the most a file may hold", centre, bankPreview, gift, "b.gift", func() []byte { return giftBomb(20000, 15<<20) }, 200, nil},
+		{"moodle xml: 200,000 nested elements", centre, bankPreview, map[string]string{"format": "moodlexml"}, "b.xml", func() []byte { return deepXML(200000) }, 422, nil},
+		{"moodle xml: 15 MB of base64 picture", centre, bankPreview, map[string]string{"format": "moodlexml"}, "b.xml", func() []byte { return bigImageXML(15 << 20) }, 200, nil},
+		{"pdf verification: 15 MB, over the 4 MB a PDF may be", inst, "/api/v1/verify/pdf", nil, "c.pdf", func() []byte { return pdfBomb(15 << 20) }, 422, nil},
+		{"check document: a PNG of 100,000 × 100,000 pixels", inst, "/institutions/HZI001/checks", check, "document:p.png", func() []byte { return pngBomb(t, 100000, 100000) }, 200, nil},
+		{"check document: an 8 MiB JPEG, the most one may be", inst, "/institutions/HZI001/checks", check, "document:p.jpg", func() []byte { return jpegSized(8 << 20) }, 200, nil},
+		{"check document: a 12 MB PDF, over the limit", inst, "/institutions/HZI001/checks", check, "document:p.pdf", func() []byte { return pdfBomb(12 << 20) }, 422, nil},
+		{"lesson attachment: a 12 MB PDF, over the 10 MB", centre, attach, map[string]string{}, "a.pdf", func() []byte { return pdfBomb(12 << 20) }, 422, attachTooLarge},
+		{"lesson attachment: a PDF whose streams inflate to 6 GiB", centre, attach, map[string]string{}, "a.pdf", func() []byte { return pdfInflateBomb(t, 96) }, 200, attached},
+		{"lesson attachment: a PNG of 100,000 × 100,000 pixels", centre, attach, map[string]string{}, "a.png", func() []byte { return pngBomb(t, 100000, 100000) }, 200, attached},
+		{"finding photo: a 9 MiB JPEG, over the 8 MB", inspector, photos, map[string]string{}, "photo:p.jpg", func() []byte { return jpegSized(9 << 20) }, 200, photoTooLarge},
+		{"finding photo: a PNG of 100,000 × 100,000 pixels", inspector, photos, map[string]string{}, "photo:p.png", func() []byte { return pngBomb(t, 100000, 100000) }, 200, photoKept},
 	}
 	for _, b := range bombs {
 		data := b.data()
-		if strings.HasPrefix(b.path, "/institutions/") {
+		if !strings.HasPrefix(b.path, "/api/") {
 			b.fields["_csrf"] = b.client.csrf // a page's form, not the API
 		}
 		before, _ := srv.rss(t)
@@ -109,6 +127,10 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 				title, _, _ := bytes.Cut(body[min(len(body), bytes.Index(body, []byte("<title>"))+7):], []byte("</title>"))
 				t.Errorf("%s: saved %v, refused as too large %v, for %d bytes (the limit is 8 MiB); page %q", b.name, saved, refused, len(data), title)
 			}
+		}
+		if said := slices.ContainsFunc(b.says, func(m string) bool { return bytes.Contains(body, []byte(m)) }); b.says != nil && !said {
+			title, _, _ := bytes.Cut(body[min(len(body), bytes.Index(body, []byte("<title>"))+7):], []byte("</title>"))
+			t.Errorf("%s: the answer does not say %q; page %q", b.name, b.says, title)
 		}
 		if status == 200 && len(body) > 1<<20 {
 			t.Errorf("%s: a %d-byte answer: a preview must answer counts and a first page", b.name, len(body))
@@ -223,6 +245,86 @@ func startBinary(t *testing.T) *binaryServer {
 		}
 	}
 	return s
+}
+
+// course creates a course of centre HZ001 as the centre admin (c) and returns it with its first lesson.
+func (s *binaryServer) course(t *testing.T, c *benchHTTP) (course, lesson int64) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"title": "内存测试课程", "summary": "测试", "occupation_code": "4-10-01-03", "level": 4, "required_hours": 1,
+		"modules": []map[string]any{{"title": "模块一", "lessons": []map[string]any{{"title": "第一课", "body": "正文", "hours": 1}}}}})
+	req, _ := http.NewRequest("POST", s.base+"/api/v1/centres/HZ001/courses", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	r, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&out); err != nil || r.StatusCode != http.StatusCreated {
+		t.Fatalf("create course: %d %v", r.StatusCode, err)
+	}
+	// The draft's lesson, read from the fixture database (the JSON API lists published lessons only).
+	if err := pgtest.Open(t, s.dbURL).QueryRow(context.Background(), `SELECT l.id FROM lessons l JOIN course_modules m ON m.id = l.module_id
+		JOIN course_versions v ON v.id = m.version_id WHERE v.course_id = $1 ORDER BY v.number DESC, m.position, l.position LIMIT 1`, out.ID).Scan(&lesson); err != nil {
+		t.Fatal(err)
+	}
+	return out.ID, lesson
+}
+
+// openFinding draws a round of one inspection in Hangzhou for the demo inspector and records a
+// finding on it, as the inspector would on the day; it returns the inspection and the finding.
+func (s *binaryServer) openFinding(t *testing.T) (inspection, finding int64) {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.Open(t, s.dbURL)
+	acc, err := accounts.New(pool, s.cfg.SecretKey, accounts.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := acc.UserByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspector, err := acc.UserByUsername(ctx, "inspector")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An inspection takes two inspectors: the demo one and a second in Hangzhou (as the full demo has).
+	second, err := acc.CreateUser(ctx, 0, accounts.CreateUserInput{Username: "inspector2", Name: "钱文静", Phone: "13900000008", Password: accounts.DemoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.AddGrant(ctx, 0, second.ID, accounts.RoleInspector, accounts.RegionDomain("3301")); err != nil {
+		t.Fatal(err)
+	}
+	round, err := svc.CreateRound(ctx, admin.ID, audits.RoundInput{RegionCode: "3301", Name: "内存测试抽查", Count: 1, PerInspection: 2, Seed: 1, On: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := svc.InspectionsFor(ctx, inspector.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range mine {
+		if x.RoundID == round.ID {
+			inspection = x.ID
+		}
+	}
+	if inspection == 0 {
+		t.Fatalf("the round %+v gave the demo inspector no inspection", round)
+	}
+	f, err := svc.AddFinding(ctx, inspector.ID, inspection, "minor", "内存测试")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inspection, f.ID
 }
 
 func (s *binaryServer) rss(t *testing.T) (now, peak int64) {
@@ -422,6 +524,31 @@ func jpegSized(size int) []byte {
 	b := make([]byte, size)
 	copy(b, "\xff\xd8\xff\xe0\x00\x10JFIF\x00")
 	return b
+}
+
+// pdfInflateBomb is a PDF of n objects whose FlateDecode streams each inflate to 64 MiB of zeros (n ×
+// 64 KiB sent): a server that decoded its streams would try to hold them.
+func pdfInflateBomb(t *testing.T, n int) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zero := make([]byte, 1<<20)
+	for range 64 {
+		_, _ = zw.Write(zero)
+	}
+	_ = zw.Close()
+	var out bytes.Buffer
+	out.WriteString("%PDF-1.7\n")
+	for i := range n {
+		fmt.Fprintf(&out, "%d 0 obj << /Length %d /Filter /FlateDecode >> stream\n", i+1, z.Len())
+		out.Write(z.Bytes())
+		out.WriteString("\nendstream endobj\n")
+	}
+	out.WriteString("trailer << /Root 1 0 R >>\n%%EOF\n")
+	if out.Len() > 10<<20 {
+		t.Fatalf("the PDF bomb is %d bytes, over the attachment limit", out.Len())
+	}
+	return out.Bytes()
 }
 
 func pdfBomb(size int) []byte {
