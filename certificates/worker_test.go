@@ -25,7 +25,7 @@ func TestWorkerIssuesOnceEvenWithADuplicateJob(t *testing.T) {
 	defer cancel()
 	reg := jobs.NewRegistry()
 	jobs.Add(reg, &IssueWorker{Service: f.svc})
-	client, err := jobs.New(f.db, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), 4)
+	client, err := jobs.New(f.db, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), 4, jobs.Timing{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: tsaURL, Directory: acc})
 	reg := jobs.NewRegistry()
 	jobs.Add(reg, &certificates.IssueWorker{Service: svc})
-	client, err := jobs.New(pool, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), *workers)
+	client, err := jobs.New(pool, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), *workers, jobs.Timing{})
 	if err != nil {
 		return err
 	}

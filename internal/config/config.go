@@ -41,6 +41,8 @@ type Config struct {
 	TSAURL           string         // SHANYU_TSA_URL: RFC 3161 TSA that timestamps PDF signatures; none when empty
 	Zone             *time.Location // SHANYU_TIMEZONE: where times are shown and dates counted (see internal/clock)
 	TokenAlg         string         // SHANYU_TOKEN_ALG: EdDSA (default) or SM2, the QR tokens' signature algorithm
+	JobTimeout       time.Duration  // SHANYU_JOB_TIMEOUT: how long one background job may run before River cancels it
+	JobRescueAfter   time.Duration  // SHANYU_JOB_RESCUE_AFTER: how long a job may stay running (its node dead) before River's leader runs it again
 }
 
 // DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
@@ -111,6 +113,16 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SHANYU_DB_ACQUIRE_TIMEOUT must be a positive duration such as 5s"))
 	}
 	c.DBAcquireTimeout = acquire
+	// A job whose node died stays "running" until River's leader rescues it after JobRescueAfter; it
+	// must exceed JobTimeout, or a slow job still at work elsewhere would be run a second time.
+	c.JobTimeout, err = time.ParseDuration(get("SHANYU_JOB_TIMEOUT", "5m"))
+	if err != nil || c.JobTimeout < time.Second || c.JobTimeout > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("SHANYU_JOB_TIMEOUT must be a duration from 1s to 24h, such as 5m"))
+	}
+	c.JobRescueAfter, err = time.ParseDuration(get("SHANYU_JOB_RESCUE_AFTER", "1h"))
+	if err != nil || c.JobRescueAfter <= c.JobTimeout || c.JobRescueAfter > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("SHANYU_JOB_RESCUE_AFTER must be a duration longer than SHANYU_JOB_TIMEOUT and at most 168h, such as 1h"))
+	}
 	positive := func(key, def string) int64 {
 		n, err := strconv.ParseInt(get(key, def), 10, 64)
 		if err != nil || n <= 0 || n > 1<<20 {
@@ -198,6 +210,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tsa_url", MaskURL(c.TSAURL)),
 		slog.String("timezone", c.Zone.String()),
 		slog.String("token_alg", c.TokenAlg),
+		slog.Duration("job_timeout", c.JobTimeout),
+		slog.Duration("job_rescue_after", c.JobRescueAfter),
 	)
 }
 

@@ -16,6 +16,9 @@ func TestParseDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.Env != "development" || c.BaseURL != "http://localhost:8080" || len(c.SecretKey) != 32 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
+	if c.JobTimeout.String() != "5m0s" || c.JobRescueAfter.String() != "1h0m0s" {
+		t.Fatalf("job timing defaults: %v, %v", c.JobTimeout, c.JobRescueAfter)
+	}
 	if c.Zone.String() != "Asia/Shanghai" {
 		t.Fatalf("default zone = %s, want Asia/Shanghai", c.Zone)
 	}
@@ -39,6 +42,10 @@ func TestParseRejects(t *testing.T) {
 		"bad trusted proxy":           {"SHANYU_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"},
 		"unknown zone":                {"SHANYU_TIMEZONE": "Mars/Olympus"},
 		"the process's zone":          {"SHANYU_TIMEZONE": "Local"},
+		"job timeout not a duration":  {"SHANYU_JOB_TIMEOUT": "long"},
+		"job timeout under 1s":        {"SHANYU_JOB_TIMEOUT": "500ms"},
+		"rescue not after timeout":    {"SHANYU_JOB_TIMEOUT": "10s", "SHANYU_JOB_RESCUE_AFTER": "10s"},
+		"rescue over a week":          {"SHANYU_JOB_RESCUE_AFTER": "200h"},
 	}
 	for name, m := range cases {
 		if _, err := Parse(env(m)); err == nil {

@@ -41,10 +41,23 @@ func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
 	r.count++
 }
 
+// Timing bounds a job's run: River cancels a job running longer than Timeout, and its leader runs
+// again a job left running longer than RescueAfter (its node died mid-job). Zero fields take the
+// defaults, 5 minutes and 1 hour.
+type Timing struct {
+	Timeout, RescueAfter time.Duration
+}
+
 // New builds the client. With workers registered it also works jobs (MaxWorkers per queue);
 // without, it can only insert.
-func New(pool *pgxpool.Pool, r *Registry, log *slog.Logger, maxWorkers int) (*Client, error) {
-	cfg := &river.Config{Logger: quiet(log), JobTimeout: 5 * time.Minute, FetchPollInterval: 200 * time.Millisecond}
+func New(pool *pgxpool.Pool, r *Registry, log *slog.Logger, maxWorkers int, t Timing) (*Client, error) {
+	if t.Timeout <= 0 {
+		t.Timeout = 5 * time.Minute
+	}
+	if t.RescueAfter <= 0 {
+		t.RescueAfter = time.Hour
+	}
+	cfg := &river.Config{Logger: quiet(log), JobTimeout: t.Timeout, RescueStuckJobsAfter: t.RescueAfter, FetchPollInterval: 200 * time.Millisecond}
 	if r != nil && r.count > 0 {
 		if maxWorkers <= 0 {
 			maxWorkers = 8
