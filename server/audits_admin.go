@@ -281,7 +281,7 @@ func (s *Server) rulesSubmit(c *fiber.Ctx) error {
 	if f, err := s.failedForm(c, err, "post", "requirement", "occupation", "level", "region", "effect", "line", "note"); err != nil {
 		return err
 	} else if f != nil {
-		d["Message"] = f.First()
+		d["Message"] = f.All("；") // every problem of the rule at once, in the form's order
 	}
 	return s.renderRules(c, d)
 }

@@ -292,14 +292,14 @@ func TestRegulatorPages(t *testing.T) {
 		t.Errorf("Ningbo previews a Ningbo rule: %d", r.Status)
 	}
 	nbForm.Set("region", "9999")
-	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "适用地区无效") {
+	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "适用地区无效") {
 		t.Errorf("an unknown region: %d", r.Status)
 	}
 	nbForm.Set("region", "3302")
 	nbForm.Set("level", "9")
 	nbForm.Set("requirement", "certificate")
 	nbForm.Set("occupation", "x, post:*")
-	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "最低等级无效") || !strings.Contains(string(r.Body), "职业无效") {
+	if r := nb.auditForm("/dashboard/rules", nbForm); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "最低等级无效") || !strings.Contains(string(r.Body), "职业无效") {
 		t.Errorf("a bad level and occupation: %d", r.Status)
 	}
 	r = admin.auditForm("/dashboard/rounds", url.Values{"name": {"页面抽查"}, "region_code": {"3301"}, "share_percent": {"10"}, "per_inspection": {"2"}})

@@ -200,6 +200,19 @@ func (f *formFailure) First() string {
 }
 
 // FirstMsg is First untranslated, for a redirect that carries the key to the page.
+// All is every field's message in the form's field order, joined (or the error's own message), for a
+// form that shows its problems together above the fields.
+func (f *formFailure) All(sep string) string {
+	if len(f.Fields) == 0 {
+		return f.Message
+	}
+	msgs := make([]string, len(f.Fields))
+	for i, fm := range f.Fields {
+		msgs[i] = fm.Message
+	}
+	return strings.Join(msgs, sep)
+}
+
 func (f *formFailure) FirstMsg() failure.Msg {
 	if len(f.Fields) > 0 {
 		return f.Fields[0].Msg
