@@ -62,6 +62,10 @@ func newPhone(t *testing.T, base string, sessionID int64, name string) *phone {
 	t.Helper()
 	p := &phone{t: t, ctx: browsertest.New(t, browsertest.Phone), name: name, session: sessionID, typed: map[int]int{}}
 	signIn(t, p.ctx, base, fmt.Sprintf("/exams/sessions/%d/take", sessionID), "caregiver")
+	// Before an attempt has begun the instructions come first: press 开始考试.
+	if p.eval(`String(!!document.querySelector("#exam-start"))`) == "true" {
+		clickAndLoad(t, p.ctx, `#exam-start button[type=submit]`)
+	}
 	p.acceptDialogs()
 	return p
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -20,6 +21,7 @@ func (s *Server) routesExamPages() {
 	s.page("GET", "/exams", can("exams.take", "read"), scopeOwn, s.myExamsPage)
 	s.page("POST", "/exams/sessions/:id/register", can("exams.take", "write"), byExamSession("id"), s.registerSubmit)
 	s.page("GET", "/exams/sessions/:id/take", can("exams.take", "write"), byExamSession("id"), s.examPage)
+	s.page("POST", "/exams/sessions/:id/take", can("exams.take", "write"), byExamSession("id"), s.examStartSubmit)
 	s.page("GET", "/exams/results", can("exams.take", "read"), scopeOwn, s.myResultsPage)
 	s.publicGet("/exams/sw.js", s.examServiceWorker) // public: static code, fetched by the browser to update the worker
 	s.page("GET", "/exams/attempts/:id/images/:position/:name", can("exams.take", "read"), byAttempt("id"), s.attemptImage)
@@ -95,7 +97,61 @@ func (s *Server) examPage(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	// Before the first attempt the instructions come first and the clock starts only when the
+	// candidate presses 开始考试. Once an attempt exists the page opens on it: in progress, or
+	// submitted (a reload after 交卷 keeps showing what was counted).
+	used, active, err := s.domains.Exams.MyAttempts(c.UserContext(), x.ID, personOf(c))
+	if err != nil {
+		return err
+	}
+	if !active && used == 0 {
+		return s.examInstructions(c, x, used, nil)
+	}
 	return s.render(c, "exam", page{Title: x.Name, Focus: true, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name}})
+}
+
+// examInstructions shows what the candidate should know before the clock starts: duration, number
+// of questions, the rules, another device, the deadline and the retake policy, with 开始考试.
+func (s *Server) examInstructions(c *fiber.Ctx, x exams.Session, used int, refused *failure.Error) error {
+	data := fiber.Map{"Session": x, "Minutes": int(x.Duration / time.Minute), "Items": x.ItemCount(), "Used": used,
+		"Left": max(0, x.AttemptsAllowed-used), "Practical": x.PracticalPass}
+	if refused != nil {
+		data["Error"] = s.i18n.T(langOf(c), refused.Msg.Key, refused.Msg.Args...)
+		c.Status(kindStatus[refused.Kind])
+	}
+	return s.render(c, "exam_start", page{Title: x.Name, Focus: true, Data: data})
+}
+
+// examStartSubmit starts the attempt (the candidate pressed 开始考试) and opens the exam page holding
+// this device's token, so that the paper loads without a second start. A start the domain refuses
+// comes back on the instructions with the reason; an attempt already in progress (a form sent twice,
+// or another device) opens the exam page, which asks before taking it over.
+func (s *Server) examStartSubmit(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.domains.Exams.GetSession(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	st, err := s.domains.Exams.Start(c.UserContext(), id, personOf(c))
+	if errors.Is(err, exams.ErrHeldElsewhere) {
+		return c.Redirect(fmt.Sprintf("/exams/sessions/%d/take", id), fiber.StatusSeeOther)
+	}
+	if f := failure.As(err); err != nil && f.Kind != failure.Internal {
+		used, _, uerr := s.domains.Exams.MyAttempts(c.UserContext(), id, personOf(c))
+		if uerr != nil {
+			return uerr
+		}
+		return s.examInstructions(c, x, used, f)
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.render(c, "exam", page{Title: x.Name, Focus: true, Data: fiber.Map{"SessionID": x.ID, "Name": x.Name,
+		"AttemptID": st.Attempt.ID, "Device": st.DeviceToken, "DeviceNo": st.Attempt.Device}})
 }
 
 // examServiceWorker serves the exam page's service worker under /exams/, so that its scope covers

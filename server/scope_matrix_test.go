@@ -177,6 +177,7 @@ func init() {
 		{"GET", "/exams", anyObject},
 		{"POST", "/exams/sessions/:id/register", outsideDenied},
 		{"GET", "/exams/sessions/:id/take", outsideDenied},
+		{"POST", "/exams/sessions/:id/take", outsideDenied},
 		{"GET", "/exams/results", anyObject},
 		{"GET", "/exams/sw.js", anyObject},
 		{"GET", "/exams/attempts/:id/images/:position/:name", ownOnly},

@@ -34,6 +34,14 @@
   var storeKey = "shanyu.exam." + sessionID, paperKey = storeKey + ".paper";
   function fresh(attempt) { return { attempt: attempt || 0, device: "", seqDevice: "", seq: 0, pending: [], refused: [], flags: {} }; }
   var st = load(storeKey) || fresh();
+  // Opened by 开始考试: the server started the attempt and handed this device its token.
+  if (root.getAttribute("data-device")) {
+    st = fresh(Number(root.getAttribute("data-attempt")));
+    st.device = root.getAttribute("data-device");
+    st.deviceNo = Number(root.getAttribute("data-device-no"));
+    try { localStorage.removeItem(paperKey); } catch (_) { /* private mode */ }
+    try { history.replaceState(null, "", location.pathname); } catch (_) { /* old browser */ }
+  }
   if (!st.refused) st.refused = [];
   // mode: loading | active | held (another device holds it) | lost | submitting | timeup | submitted
   var mode = "loading", paper = null, saved = {}, answers = {}, current = 0, offset = 0, deadline = 0;
@@ -595,6 +603,8 @@
         urls.push(n.getAttribute("href") || n.getAttribute("src"));
       });
       return Promise.all(urls.map(function (u) {
+        // The page itself is kept afresh: a copy kept before the attempt began is the instructions.
+        if (u === location.pathname) return c.add(u);
         return c.match(u).then(function (hit) { return hit || c.add(u); });
       }));
     }).catch(function () { /* no offline reload on this browser */ });
