@@ -302,13 +302,22 @@ func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
 		return err
 	}
 	var sitting []exams.Sitter
+	// Before publishing, staff see the marks so far (provisional) and what publishing will create.
+	var provisional []exams.Provisional
+	var toPublish, toCertify, marking int
 	if x.PublishedAt == nil {
 		if sitting, err = s.domains.Exams.Sitting(c.UserContext(), id); err != nil {
 			return err
 		}
+		if provisional, toPublish, toCertify, err = s.domains.Exams.ProvisionalResults(c.UserContext(), id); err != nil {
+			return err
+		}
+		marking = len(provisional) - toPublish
 	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats,
-		"Sitting": sitting, "Message": c.Query("done")}})
+		"Sitting": sitting, "Message": c.Query("done"), "Provisional": provisional, "ToPublish": toPublish, "ToCertify": toCertify,
+		"Marking": marking}})
 }
 
 func (s *Server) publishResultsSubmit(c *fiber.Ctx) error {
