@@ -39,6 +39,9 @@ func TestExamInstructionsBeforeTheClockStarts(t *testing.T) {
 	if n := attempts(); n != 0 {
 		t.Fatalf("%d attempts before 开始考试, want 0", n)
 	}
+	for _, v := range browsertest.Axe(t, ctx) {
+		t.Errorf("the instructions page (360 px): %s", v)
+	}
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("exam") && !!document.querySelector('#exam-start input[name=_csrf]')`)); err != nil || !ok {
 		t.Fatalf("the instructions page holds the exam, or its form no CSRF token (%v)", err)
 	}
