@@ -122,6 +122,7 @@ func TestCaregiverTakesAnExamOnAPhoneThroughANetworkCut(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(".exam-card a.button")))); err != nil {
 		t.Fatal(err)
 	}
+	clickAndLoad(t, ctx, `#exam-start button[type=submit]`) // the instructions: 开始考试
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#question .stem")), chromedp.WaitVisible(chromedp.CSS("#navigator li:nth-child(4) button"))); err != nil {
 		t.Fatal(err)
 	}

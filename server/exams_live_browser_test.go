@@ -63,6 +63,7 @@ func TestExamLiveViewAndMarkingInTheBrowser(t *testing.T) {
 	if _, err := chromedp.Run(phone, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(".exam-card a.button")))); err != nil {
 		t.Fatal(err)
 	}
+	clickAndLoad(t, phone, `#exam-start button[type=submit]`) // the instructions: 开始考试
 	if err := chromedp.Do(phone, chromedp.WaitVisible(chromedp.CSS("#question .stem")), chromedp.WaitVisible(chromedp.CSS("#navigator li:nth-child(3) button"))); err != nil {
 		t.Fatal(err)
 	}
