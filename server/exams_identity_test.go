@@ -46,6 +46,44 @@ func verifyIdentityOf(pool *pgxpool.Pool, username string) (*accounts.Service, e
 	return acc, acc.VerifyIdentity(ctx, u.PersonID, staff.ID)
 }
 
+// seedOpenSession gives a test server the demo accounts, three questions in HZ001's bank, a
+// blueprint and an exam session open now for three hours, and returns the session's id; more, when
+// set, runs on the accounts first.
+func seedOpenSession(pool *pgxpool.Pool, blueprint, session string, more func(context.Context, *accounts.Service) error) (int64, error) {
+	if err := seedDemoAccounts(pool); err != nil {
+		return 0, err
+	}
+	ctx := context.Background()
+	acc, err := demoAccounts(pool)
+	if err != nil {
+		return 0, err
+	}
+	centre, err := acc.OrganisationByCode(ctx, "HZ001")
+	if err != nil {
+		return 0, err
+	}
+	for _, it := range examItems()[:3] {
+		if _, err := bank.Create(ctx, pool, centre.ID, it); err != nil {
+			return 0, err
+		}
+	}
+	if more != nil {
+		if err := more(ctx, acc); err != nil {
+			return 0, err
+		}
+	}
+	svc := exams.New(pool, exams.Options{Identity: acc, Names: acc})
+	b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: blueprint, Occupation: "4-10-01-03", Level: 4,
+		Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centre.ID, BlueprintID: b.ID, Name: session, OpensAt: now.Add(-time.Minute),
+		ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(2 * time.Hour), Duration: time.Hour, TheoryPass: 60, PracticalPass: 60})
+	return x.ID, err
+}
+
 // The demo caregiver, whose identity nobody checked, registers online; the centre sees "not verified"
 // on its registrations page and cannot approve, checks the ID card with the button, and approves.
 // "My exams" tells the candidate to bring the ID card.
@@ -53,33 +91,8 @@ func TestExamRegistrationNeedsVerifiedIdentity(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
 	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
-		if err := seedDemoAccounts(pool); err != nil {
-			return err
-		}
-		ctx := context.Background()
-		acc, err := demoAccounts(pool)
-		if err != nil {
-			return err
-		}
-		centre, err := acc.OrganisationByCode(ctx, "HZ001")
-		if err != nil {
-			return err
-		}
-		for _, it := range examItems()[:3] {
-			if _, err := bank.Create(ctx, pool, centre.ID, it); err != nil {
-				return err
-			}
-		}
-		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc})
-		b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "测试卷", Occupation: "4-10-01-03", Level: 4,
-			Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centre.ID, BlueprintID: b.ID, Name: "核验批次", OpensAt: now.Add(-time.Minute),
-			ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(2 * time.Hour), Duration: time.Hour, TheoryPass: 60, PracticalPass: 60})
-		sessionID = x.ID
+		var err error
+		sessionID, err = seedOpenSession(pool, "测试卷", "核验批次", nil)
 		return err
 	}})
 	cg := mustLogin(t, srv, "caregiver")

@@ -15,8 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/audits"
-	"shanyu/exams"
-	"shanyu/exams/bank"
 	"shanyu/internal/servertest"
 )
 
@@ -153,33 +151,8 @@ func TestDroppedClaimantCannotRegisterForExamsAndIsToldWhy(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
 	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
-		if err := seedDemoAccounts(pool); err != nil {
-			return err
-		}
-		ctx := context.Background()
-		acc, err := demoAccounts(pool)
-		if err != nil {
-			return err
-		}
-		centre, err := acc.OrganisationByCode(ctx, "HZ001")
-		if err != nil {
-			return err
-		}
-		for _, it := range examItems()[:3] {
-			if _, err := bank.Create(ctx, pool, centre.ID, it); err != nil {
-				return err
-			}
-		}
-		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc})
-		b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "测试卷", Occupation: "4-10-01-03", Level: 4,
-			Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centre.ID, BlueprintID: b.ID, Name: "核验批次", OpensAt: now.Add(-time.Minute),
-			ClosesAt: now.Add(3 * time.Hour), LatestStartAt: now.Add(2 * time.Hour), Duration: time.Hour, TheoryPass: 60, PracticalPass: 60})
-		sessionID = x.ID
+		var err error
+		sessionID, err = seedOpenSession(pool, "测试卷", "核验批次", nil)
 		return err
 	}})
 	ctx := context.Background()
