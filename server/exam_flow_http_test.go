@@ -5,13 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/exams"
-	"shanyu/exams/bank"
-	"shanyu/internal/servertest"
 )
 
 // Before publishing, the centre's results page shows each candidate's mark and pass or fail marked
@@ -19,13 +14,7 @@ import (
 // candidate sees nothing yet. After publishing the provisional table and the summary are gone.
 func TestProvisionalMarksAndPublishSummaryBeforePublishing(t *testing.T) {
 	t.Parallel()
-	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
-		sessionID, err = seedExam(pool, examItems(), []exams.Section{
-			{Name: "单选", Part: exams.Theory, Count: 1, Points: 100, Type: bank.SingleChoice},
-		}, time.Hour)
-		return err
-	}})
+	srv, sessionID := startOneQuestionExam(t)
 	cand := &recorder{client: mustLogin(t, srv, "caregiver")}
 	centre := mustLogin(t, srv, "centre")
 	resultsPage := func() string {

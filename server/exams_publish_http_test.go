@@ -15,11 +15,10 @@ import (
 	"shanyu/internal/servertest"
 )
 
-// Publishing while the candidate is sitting: the results page says publishing closes the session
-// and names her as still sitting; the API answers with her; she finishes, and her result is then
-// on the centre's and on her own results.
-func TestPublishingWhileSittingSaysWhoAndTheirResultFollows(t *testing.T) {
-	t.Parallel()
+// startOneQuestionExam starts a server with the demo accounts and an hour-long session of one
+// single-choice question worth 100 points, open now, for which the demo caregiver is approved.
+func startOneQuestionExam(t *testing.T) (*servertest.Instance, int64) {
+	t.Helper()
 	var sessionID int64
 	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems(), []exams.Section{
@@ -27,6 +26,15 @@ func TestPublishingWhileSittingSaysWhoAndTheirResultFollows(t *testing.T) {
 		}, time.Hour)
 		return err
 	}})
+	return srv, sessionID
+}
+
+// Publishing while the candidate is sitting: the results page says publishing closes the session
+// and names her as still sitting; the API answers with her; she finishes, and her result is then
+// on the centre's and on her own results.
+func TestPublishingWhileSittingSaysWhoAndTheirResultFollows(t *testing.T) {
+	t.Parallel()
+	srv, sessionID := startOneQuestionExam(t)
 	cand := &recorder{client: mustLogin(t, srv, "caregiver")}
 	st := decodeJSON[startOut](t, cand.call("POST", fmt.Sprintf("/api/v1/exam-sessions/%d/start", sessionID), nil, ""))
 	centre := mustLogin(t, srv, "centre")
