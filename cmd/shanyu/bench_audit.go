@@ -23,6 +23,34 @@ import (
 
 func init() { benches["audit"] = benchAudit }
 
+// scratchDatabase creates an empty database named prefix_<nanoseconds> next to the configured one
+// and returns its URL, a connection to the configured one (closed by drop) and drop, which also drops
+// the scratch database unless keep.
+func scratchDatabase(ctx context.Context, cfg config.Config, prefix string, keep bool) (scratchURL string, admin *pgx.Conn, drop func(), err error) {
+	admin, err = pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err == nil {
+		_, err = admin.Exec(ctx, "CREATE DATABASE "+name)
+	}
+	if err != nil {
+		admin.Close(context.WithoutCancel(ctx))
+		return "", nil, nil, fmt.Errorf("scratch database: %w", err)
+	}
+	u.Path = "/" + name
+	drop = func() {
+		bg := context.WithoutCancel(ctx)
+		if !keep {
+			_, _ = admin.Exec(bg, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		}
+		admin.Close(bg)
+	}
+	return u.String(), admin, drop, nil
+}
+
 // benchAudit builds a synthetic province in a scratch database (created next to the configured one
 // and dropped afterwards unless --keep), then times the compliance check of every institution at
 // once, of single institutions, and the qualification policy's decisions.
@@ -36,29 +64,17 @@ func benchAudit(ctx context.Context, cfg config.Config, args []string, stdout io
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	scratch, _, drop, err := scratchDatabase(ctx, cfg, "shanyu_bench_audit", *keep)
 	if err != nil {
 		return err
 	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	name := fmt.Sprintf("shanyu_bench_audit_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return fmt.Errorf("scratch database: %w", err)
-	}
-	if !*keep {
-		defer admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
-	}
-	u, err := url.Parse(cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	u.Path = "/" + name
-	pool, err := pgxpool.New(ctx, u.String())
+	defer drop()
+	pool, err := pgxpool.New(ctx, scratch)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	fmt.Fprintf(stdout, "scratch database %s\n", name)
+	fmt.Fprintf(stdout, "scratch database %s\n", pool.Config().ConnConfig.Database)
 	if _, err := migrations.Up(ctx, pool); err != nil {
 		return err
 	}

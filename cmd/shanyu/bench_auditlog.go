@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
@@ -66,30 +64,18 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	if *writers < 1 || *writers > 256 || *seconds < 1 || *seconds > 600 || *rounds < 1 || *rounds > 20 || *statements < 1 || *statements > 20 {
 		return fmt.Errorf("--writers must be 1–256, --seconds 1–600, --rounds 1–20, --statements 1–20: %w", errUsage)
 	}
-	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	scratch, admin, drop, err := scratchDatabase(ctx, cfg, "shanyu_bench_auditlog", *keep)
 	if err != nil {
 		return err
 	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	name := fmt.Sprintf("shanyu_bench_auditlog_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return fmt.Errorf("scratch database: %w", err)
-	}
-	if !*keep {
-		defer admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
-	}
+	defer drop()
 	res := auditLogBench{Writers: *writers, Cores: runtime.NumCPU(), PhaseS: *seconds, Rounds: *rounds, Statements: *statements}
 	var fsync string
 	if err := admin.QueryRow(ctx, `SHOW fsync`).Scan(&fsync); err != nil {
 		return err
 	}
 	res.Synchronized = fsync == "on"
-	u, err := url.Parse(cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	u.Path = "/" + name
-	pcfg, err := pgxpool.ParseConfig(u.String())
+	pcfg, err := pgxpool.ParseConfig(scratch)
 	if err != nil {
 		return err
 	}
@@ -100,7 +86,7 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 		return err
 	}
 	defer pool.Close()
-	fmt.Fprintf(stdout, "scratch database %s\n", name)
+	fmt.Fprintf(stdout, "scratch database %s\n", pool.Config().ConnConfig.Database)
 	if _, err := migrations.Up(ctx, pool); err != nil {
 		return err
 	}
