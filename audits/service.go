@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -162,10 +163,19 @@ func (s *Service) Rules(ctx context.Context) ([]Rule, error) {
 	})
 }
 
+// The most a rule's line (bytes) and its note (characters) may hold, on every path that adds one.
+const (
+	MaxRuleLine = 300
+	MaxRuleNote = 500
+)
+
 // NormaliseRule checks a policy line ("p, token, region:<code>*, post:x, group, allow|deny", or
 // without the region for a rule everywhere, or "g, higher, lower") and returns it in canonical
 // spacing, with its region (region:* for everywhere).
 func NormaliseRule(line string) (string, error) {
+	if len(line) > MaxRuleLine {
+		return "", failure.Field("line", "audits.rules.line_too_long", MaxRuleLine)
+	}
 	parts := strings.Split(line, ",")
 	for i := range parts {
 		parts[i] = strings.TrimSpace(parts[i])
@@ -215,6 +225,9 @@ func (s *Service) RuleByID(ctx context.Context, id int64) (Rule, error) {
 
 // AddRule stores a regional rule and tells every replica to reload.
 func (s *Service) AddRule(ctx context.Context, actorID int64, line, note string) (Rule, error) {
+	if utf8.RuneCountInString(note) > MaxRuleNote {
+		return Rule{}, failure.Field("note", "audits.rules.note_too_long", MaxRuleNote)
+	}
 	line, err := NormaliseRule(line)
 	if err != nil {
 		return Rule{}, err

@@ -192,10 +192,7 @@ var rulePart = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
 // refused by name when it is not one the form offers.
 func (s *Server) ruleFromForm(c *fiber.Ctx) (string, error) {
 	if line := strings.TrimSpace(c.FormValue("line")); line != "" {
-		if len(line) > 300 {
-			return "", failure.Field("line", "audits.rules.line_too_long", 300)
-		}
-		return line, nil
+		return line, nil // bounded by audits.NormaliseRule, as on the API
 	}
 	post, effect, region := c.FormValue("post"), c.FormValue("effect"), strings.TrimSpace(c.FormValue("region"))
 	var f failure.Fields
@@ -240,10 +237,7 @@ func (s *Server) ruleFromForm(c *fiber.Ctx) (string, error) {
 
 func (s *Server) rulesSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	note := strings.Clone(c.FormValue("note"))
-	if len(note) > 500 {
-		return failure.Field("note", "audits.rules.note_too_long", 500)
-	}
+	note := strings.Clone(c.FormValue("note")) // its bound is the domain's (audits.MaxRuleNote)
 	line, err := s.ruleFromForm(c)
 	if prev := c.FormValue("previewed_line"); c.FormValue("action") == "add" && prev != "" {
 		line, err = strings.Clone(prev), nil // what the preview showed is what is saved

@@ -191,6 +191,17 @@ func TestRegulatorRulesAndRounds(t *testing.T) {
 	if r := admin.send("POST", "/api/v1/policy/qualification/preview", map[string]string{"line": "p, nonsense"}); r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("bad rule: %d", r.Status)
 	}
+	// The API bounds a rule as the form does: a 3 MB note or a 400-byte line is refused by name.
+	for field, body := range map[string]map[string]string{
+		"note": {"line": line, "note": strings.Repeat("长", 1<<20)},
+		"line": {"line": line + strings.Repeat(" ", 10) + strings.Repeat("x", 400)},
+	} {
+		r := admin.send("POST", "/api/v1/policy/qualification/rules", body)
+		fields, _ := r.json(t)["error"].(map[string]any)["fields"].(map[string]any)
+		if r.Status != http.StatusUnprocessableEntity || fields[field] == nil {
+			t.Errorf("a rule with an oversized %s: %d %.200s", field, r.Status, r.Body)
+		}
+	}
 	added := admin.send("POST", "/api/v1/policy/qualification/rules", map[string]string{"line": line, "note": "试点"})
 	if added.Status != http.StatusOK {
 		t.Fatalf("add: %d %s", added.Status, added.Body)
