@@ -241,11 +241,30 @@ func (s *Service) GrantsOf(ctx context.Context, userID int64) ([]Grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Grant, error) {
-		var g Grant
-		err := r.Scan(&g.ID, &g.UserID, &g.Role, &g.Domain, &g.GrantedBy, &g.GrantedAt)
-		return g, err
-	})
+	return pgx.CollectRows(rows, scanGrant)
+}
+
+// GrantsOfUsers lists the grants of several users in one query, by user.
+func (s *Service) GrantsOfUsers(ctx context.Context, userIDs []int64) (map[int64][]Grant, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, user_id, role, domain, coalesce(granted_by, 0), granted_at FROM role_grants WHERE user_id = ANY($1) ORDER BY user_id, id`, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, scanGrant)
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[int64][]Grant, len(userIDs))
+	for _, g := range list {
+		by[g.UserID] = append(by[g.UserID], g)
+	}
+	return by, nil
+}
+
+func scanGrant(r pgx.CollectableRow) (Grant, error) {
+	var g Grant
+	err := r.Scan(&g.ID, &g.UserID, &g.Role, &g.Domain, &g.GrantedBy, &g.GrantedAt)
+	return g, err
 }
 
 func insertGrant(ctx context.Context, tx pgx.Tx, userID int64, role, domain string, by int64) error {

@@ -100,3 +100,50 @@ func TestStaffAccountIsCreatedWithItsRoleOrNotAtAll(t *testing.T) {
 		t.Fatalf("audit rows: %d (%v); want user.create and grant", audited, err)
 	}
 }
+
+// TestUserListGrantsInConstantQueries counts the statements the admin's user list sends (the page of
+// users, then their grants) for 3 and for 30 users: the same number (it read grants once per user).
+func TestUserListGrantsInConstantQueries(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewCounting(t)
+	ctx := context.Background()
+	if _, err := SeedRegions(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(db, testSecret, DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(want int) int {
+		t.Helper()
+		cctx, q := pgtest.CountQueries(ctx)
+		users, total, err := s.ListUsers(cctx, UserFilter{Query: "staff.", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		grants, err := s.GrantsOfUsers(cctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(users) != want || total != want {
+			t.Fatalf("users: %d listed, total %d; want %d", len(users), total, want)
+		}
+		for _, u := range users {
+			if g := grants[u.ID]; len(g) != 1 || g[0].UserID != u.ID || g[0].Role != RoleTrainer {
+				t.Fatalf("grants of %s: %+v; want its one trainer grant", u.Username, g)
+			}
+		}
+		return q.N()
+	}
+	addStaff(t, s, "region:33", "a", 3)
+	small := count(3)
+	addStaff(t, s, "region:33", "b", 27)
+	large := count(30)
+	if small != large || small == 0 {
+		t.Fatalf("a user list of 3 sent %d statements, of 30 sent %d: want the same", small, large)
+	}
+}

@@ -513,13 +513,17 @@ func (s *Server) renderUsers(c *fiber.Ctx, fp formPage) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	grants, err := s.accounts.GrantsOfUsers(c.UserContext(), ids)
+	if err != nil {
+		return err
+	}
 	items := make([]userJSON, len(users))
 	for i, u := range users {
-		g, err := s.accounts.GrantsOf(c.UserContext(), u.ID)
-		if err != nil {
-			return err
-		}
-		items[i] = toUserJSON(u, g)
+		items[i] = toUserJSON(u, grants[u.ID])
 	}
 	if fp.Notice != "" {
 		fp.Notice = s.i18n.T(langOf(c), "admin.notice."+fp.Notice)
