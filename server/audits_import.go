@@ -44,6 +44,9 @@ func (s *Server) apiRosterTemplate(c *fiber.Ctx) error {
 // rosterFile reads the uploaded file, or the file carried over from the preview.
 func rosterFile(c *fiber.Ctx) (format string, data []byte, err error) {
 	if carried := c.FormValue("data"); carried != "" {
+		if len(carried) > base64.StdEncoding.EncodedLen(audits.MaxRosterFile) {
+			return "", nil, audits.ErrRosterTooLarge // refused before it is decoded
+		}
 		data, err = base64.StdEncoding.DecodeString(carried)
 		format = c.FormValue("format")
 	} else {

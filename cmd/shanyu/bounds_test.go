@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -83,6 +84,11 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 		{"roster xlsx: a worksheet that lies about its size", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 200<<20, true, sheetRows) }, 422, nil},
 		{"roster xlsx: 60 MiB of rows inside the limits", inst, roster, nil, "r.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, sheetRows) }, 422, nil},
 		{"roster csv: 5 MB of lines", inst, roster, nil, "r.csv", func() []byte { return csvBomb(5 << 20) }, 422, nil},
+		// Between preview and import the page carries the file as base64 in a form field, decoded and
+		// read by the same bounds.
+		{"roster xlsx carried from the preview: a 200 MiB worksheet", inst, roster, carried(t, "xlsx", xlsxBomb(t, 200<<20, false, sheetRows)), "", func() []byte { return nil }, 422, nil},
+		{"roster xlsx carried from the preview: 60 MiB of rows", inst, roster, carried(t, "xlsx", xlsxBomb(t, 60<<20, false, sheetRows)), "", func() []byte { return nil }, 422, nil},
+		{"roster csv carried from the preview: 12 MB of base64", inst, roster, carried(t, "csv", csvBomb(9<<20)), "", func() []byte { return nil }, 422, nil},
 		{"bank xlsx: a 200 MiB worksheet", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 200<<20, false, sheetRows) }, 422, nil},
 		{"bank xlsx: 60 MiB of question rows", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 60<<20, false, bankRows) }, 422, nil},
 		{"bank xlsx: 30 MiB of shared strings", centre, bankPreview, map[string]string{"format": "xlsx"}, "b.xlsx", func() []byte { return xlsxBomb(t, 30<<20, false, sharedStrings) }, 422, nil},
@@ -113,8 +119,12 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 		status, body := b.client.multipart(t, b.path, b.fields, b.file, data)
 		_, peak := srv.rss(t)
 		growth := peak - before
+		sent := len(data)
+		for _, v := range b.fields {
+			sent += len(v)
+		}
 		t.Logf("%-50s %6.1f MB sent → %d in %5.2fs; RSS %4.0f MiB, peak %4.0f MiB (+%.0f MiB)",
-			b.name, float64(len(data))/1e6, status, time.Since(t0).Seconds(), mib(before), mib(peak), mib(growth))
+			b.name, float64(sent)/1e6, status, time.Since(t0).Seconds(), mib(before), mib(peak), mib(growth))
 		if status != b.want {
 			t.Errorf("%s: status %d, want %d: %.300s", b.name, status, b.want, body)
 		}
@@ -174,6 +184,12 @@ func TestBombsStayWithinTheMemoryBudget(t *testing.T) {
 	if res.RSSGrowthMB > loginBudget>>20 {
 		t.Errorf("a storm of %d sign-ins grew the server by %.0f MiB, more than %d MiB", len(names), res.RSSGrowthMB, loginBudget>>20)
 	}
+}
+
+// carried is the form of a file carried over from the preview: its format and its bytes in base64.
+func carried(t *testing.T, format string, data []byte) map[string]string {
+	t.Helper()
+	return map[string]string{"format": format, "data": base64.StdEncoding.EncodeToString(data)}
 }
 
 // binaryServer is `shanyu serve` built and started by a test.
@@ -373,8 +389,10 @@ func (c *benchHTTP) multipart(t *testing.T, path string, fields map[string]strin
 	if f, n, ok := strings.Cut(name, ":"); ok {
 		field, name = f, n
 	}
-	fw, _ := w.CreateFormFile(field, name)
-	_, _ = fw.Write(data)
+	if name != "" { // no name: the data travels in the fields alone
+		fw, _ := w.CreateFormFile(field, name)
+		_, _ = fw.Write(data)
+	}
 	_ = w.Close()
 	req, _ := http.NewRequest("POST", c.base+path, &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
