@@ -110,6 +110,10 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	jobs.Add(a.registry, &exams.AutoSubmitWorker{Exams: a.Exams})
 	jobs.Add(a.registry, &exams.SweepWorker{Exams: a.Exams})
 	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicSweep())
+	jobs.Add(a.registry, &exams.BuildPaperWorker{Exams: a.Exams})
+	jobs.Add(a.registry, &exams.RebuildPapersWorker{Exams: a.Exams})
+	jobs.Add(a.registry, &exams.PaperSweepWorker{Exams: a.Exams})
+	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicPaperSweep())
 	if a.Jobs, err = jobs.New(pool, a.registry, log, 8, jobs.Timing{Timeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

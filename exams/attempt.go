@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"shanyu/exams/bank"
 	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
@@ -98,11 +96,12 @@ func newDeviceToken() string {
 // ErrHeldElsewhere: a device takes an attempt over only by asking to (TakeOver), so that a reload or a
 // second tab never takes it back silently.
 //
-// A province's candidates start together, so Start is kept to three statements in one transaction:
-// one reads the session and locks the registration (which serialises two starts of the same
-// candidate; the partial unique index exam_attempts_one_active backs it), one counts the attempts,
-// and one inserts the attempt with its paper. Deadlines are enforced by the periodic sweep
-// (jobs.go), not by a job per attempt.
+// A province's candidates start together, so Start is kept to three statements in one transaction,
+// with no drawing and no item loading: one reads the session and locks the registration (which
+// serialises two starts of the same candidate; the partial unique index exam_attempts_one_active
+// backs it), one counts the attempts and reads the paper built before the start (papers.go), and one
+// inserts the attempt with a copy of that paper and stamps its start and deadline. Deadlines are
+// enforced by the periodic sweep (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
 	return s.start(ctx, sessionID, personID, false)
 }
@@ -130,15 +129,10 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 	}
 	now := s.now()
 	var out Started
+	var d drawn
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		var regID int64
-		var status string
-		var extra, used int
-		var activeID *int64
-		x, err := scanSession(withExtra(tx.QueryRow(ctx, `SELECT `+sessionColumns+`, r.id, r.status, r.extra_s
-			FROM exam_sessions x JOIN exam_blueprints b ON b.id = x.blueprint_id
-			JOIN exam_registrations r ON r.session_id = x.id AND r.person_id = $2
-			WHERE x.id = $1 FOR UPDATE OF r`, sessionID, personID), &regID, &status, &extra))
+		d = drawn{}
+		st, err := lockRegistration(ctx, tx, `x.id = $1 AND r.person_id = $2`, sessionID, personID)
 		if errors.Is(err, ErrNotFound) {
 			// No registration, or no session: tell which.
 			if _, err := s.getSession(ctx, tx, sessionID); err != nil {
@@ -149,24 +143,19 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 		if err != nil {
 			return err
 		}
-		if status != Approved {
+		x := st.x
+		if st.status != Approved {
 			return ErrNotApproved
 		}
-		// Read the attempts only now that the registration is locked: a statement that waited for the
-		// lock of a concurrent start would otherwise see the attempts as they were before that start.
-		if err := tx.QueryRow(ctx, `SELECT max(id) FILTER (WHERE status = 'active'), count(*) FROM exam_attempts
-			WHERE registration_id = $1`, regID).Scan(&activeID, &used); err != nil {
-			return err
-		}
 		token := newDeviceToken()
-		if activeID != nil {
+		if st.activeID != nil {
 			if !takeOver {
 				return ErrHeldElsewhere
 			}
 			a, err := scanAttempt(tx.QueryRow(ctx, `WITH signal AS (INSERT INTO exam_signals (attempt_id, kind, at) VALUES ($1, 'device_change', $3)),
 				a AS (UPDATE exam_attempts SET device_token = $2, devices = devices + 1, last_seen_at = $3 WHERE id = $1 RETURNING *),
 				d AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, devices, device_token, $3 FROM a)
-				SELECT `+attemptColumns+` FROM a`, *activeID, token, now))
+				SELECT `+attemptColumns+` FROM a`, *st.activeID, token, now))
 			if err != nil {
 				return err
 			}
@@ -187,40 +176,31 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 		if now.After(x.LatestStartAt) {
 			return ErrStartClosed
 		}
-		if used >= x.AttemptsAllowed {
+		if st.used >= x.AttemptsAllowed {
 			return ErrNoAttemptsLeft
 		}
-		seed := mrand.Int64()
-		var loadErr error
-		paper := buildPaper(x.mode, x.fixedSeed, seed, x.pool, func(v int64) int {
-			it, err := s.version(ctx, tx, v)
-			if err != nil && loadErr == nil {
-				loadErr = err
+		// The paper was built before the start (papers.go); one missing, or drawn from a pool the
+		// bank or the blueprint has changed since, is drawn now: correct first, fast second.
+		paper := st.paper
+		if !st.current() {
+			seed := st.seedOf()
+			if d, err = s.draw(ctx, tx, st, seed); err != nil {
+				return err
 			}
-			return optionCount(it)
-		})
-		if loadErr != nil {
-			return loadErr
+			paper = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, items: d.items}
 		}
-		deadline := Deadline(now, x.Duration, time.Duration(extra)*time.Second, x.ClosesAt)
-		a, err := insertAttempt(ctx, tx, newAttempt{sessionID: sessionID, registrationID: regID, personID: personID, number: used + 1,
-			seed: seed, start: now, deadline: deadline, grace: x.Grace, device: token}, paper)
+		deadline := Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt)
+		a, err := insertAttempt(ctx, tx, newAttempt{sessionID: sessionID, registrationID: st.regID, personID: personID, number: paper.number,
+			seed: paper.seed, poolRev: paper.rev, start: now, deadline: deadline, grace: x.Grace, device: token}, paper.items)
 		if err != nil {
-			return err
-		}
-		// Versions held in memory are delivered already; only the others need marking.
-		var fresh []int64
-		for _, p := range paper {
-			if _, ok := s.versions.Load(p.VersionID); !ok {
-				fresh = append(fresh, p.VersionID)
-			}
-		}
-		if err := bank.MarkDelivered(ctx, tx, fresh); err != nil {
 			return err
 		}
 		out = Started{Attempt: a, DeviceToken: token}
 		return nil
 	})
+	if err == nil {
+		s.remember(d)
+	}
 	return out, err
 }
 
@@ -240,6 +220,7 @@ type newAttempt struct {
 	sessionID, registrationID, personID int64
 	number                              int
 	seed                                int64
+	poolRev                             int
 	start, deadline                     time.Time
 	grace                               time.Duration
 	device                              string
@@ -260,8 +241,8 @@ func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, paper []PaperIt
 	}
 	a, err := scanAttempt(tx.QueryRow(ctx, `WITH a AS (
 			INSERT INTO exam_attempts (session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
-				device_token, last_seen_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6) RETURNING *),
+				device_token, last_seen_at, pool_rev)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6, $17) RETURNING *),
 		device AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a),
 		paper AS (
 			INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
@@ -269,7 +250,7 @@ func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, paper []PaperIt
 			FROM unnest($10::int[], $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::float8[], $16::text[]) AS t(p, s, pt, i, v, pts, o))
 		SELECT `+attemptColumns+` FROM a`,
 		n.sessionID, n.registrationID, n.personID, n.number, n.seed, n.start, n.deadline, int(n.grace/time.Second), n.device,
-		pos, sec, part, items, versions, points, orders))
+		pos, sec, part, items, versions, points, orders, n.poolRev))
 	if err != nil {
 		return Attempt{}, fmt.Errorf("insert attempt: %w", err)
 	}
@@ -312,19 +293,30 @@ func scanPaper(rows pgx.Rows) ([]PaperItem, error) {
 	})
 }
 
-// Rebuild generates an attempt's paper again from its recorded seed and the session's frozen pool.
-// It equals the stored paper; a check (and a test) relies on that.
+// Rebuild generates an attempt's paper again from its recorded seed and the revision of the session's
+// pool it was drawn from. It equals the stored paper; a check (and a test) relies on that.
 func (s *Service) Rebuild(ctx context.Context, attemptID int64) ([]PaperItem, error) {
-	a, err := scanAttempt(s.db.QueryRow(ctx, `SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`, attemptID))
+	var seed int64
+	var sessionID int64
+	var raw []byte
+	err := s.db.QueryRow(ctx, `SELECT a.seed, a.session_id, p.pool FROM exam_attempts a
+		JOIN exam_session_pools p ON p.session_id = a.session_id AND p.rev = a.pool_rev WHERE a.id = $1`, attemptID).Scan(&seed, &sessionID, &raw)
+	if pg.IsNoRows(err) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
-	x, err := s.GetSession(ctx, a.SessionID)
+	x, err := s.GetSession(ctx, sessionID)
 	if err != nil {
+		return nil, err
+	}
+	var pool []PoolSection
+	if err := json.Unmarshal(raw, &pool); err != nil {
 		return nil, err
 	}
 	var loadErr error
-	paper := buildPaper(x.mode, x.fixedSeed, a.Seed, x.pool, func(v int64) int {
+	paper := buildPaper(x.mode, x.fixedSeed, seed, pool, func(v int64) int {
 		it, err := s.version(ctx, s.db, v)
 		if err != nil && loadErr == nil {
 			loadErr = err
@@ -399,21 +391,20 @@ func (a Attempt) heldBy(personID int64, device string) error {
 }
 
 // Paper returns the candidate's view of an attempt (resume after a reload, a crash or on the device
-// that took it over). Every candidate fetches it right after starting, so the attempt, its paper, its
-// answers and its evidence are read in one round trip; they are thrown away unless the attempt is the
-// caller's.
+// that took it over). Every candidate fetches it right after starting, so the attempt, its stored
+// paper (the questions as built before the start), its answers and its evidence are read in one round
+// trip, with no read per item; they are thrown away unless the attempt is the caller's. An attempt
+// started before papers were stored has its questions made from its positions and bank versions.
 func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device string) (View, error) {
 	var a Attempt
-	var paper []PaperItem
+	var questions []byte
 	var answers []storedAnswer
 	var evidence []Evidence
 	var b pgx.Batch
-	b.Queue(`SELECT `+attemptColumns+` FROM exam_attempts a WHERE a.id = $1`, attemptID).QueryRow(func(row pgx.Row) (err error) {
-		a, err = scanAttempt(row)
-		return err
-	})
-	b.Queue(paperQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
-		paper, err = scanPaper(rows)
+	b.Queue(`SELECT `+attemptColumns+`, p.questions FROM exam_attempts a
+		LEFT JOIN exam_papers p ON p.registration_id = a.registration_id AND p.number = a.number AND p.pool_rev = a.pool_rev AND p.seed = a.seed
+		WHERE a.id = $1`, attemptID).QueryRow(func(row pgx.Row) (err error) {
+		a, err = scanAttempt(withExtra(row, &questions))
 		return err
 	})
 	b.Queue(answersQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
@@ -431,12 +422,22 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 		return View{}, err
 	}
 	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}, Evidence: evidence}
-	for _, p := range paper {
-		it, err := s.version(ctx, s.db, p.VersionID)
+	if questions != nil {
+		if err := json.Unmarshal(questions, &v.Questions); err != nil {
+			return View{}, fmt.Errorf("stored paper: %w", err)
+		}
+	} else {
+		paper, err := loadPaper(ctx, s.db, attemptID)
 		if err != nil {
 			return View{}, err
 		}
-		v.Questions = append(v.Questions, questionOf(p, it))
+		for _, p := range paper {
+			it, err := s.version(ctx, s.db, p.VersionID)
+			if err != nil {
+				return View{}, err
+			}
+			v.Questions = append(v.Questions, questionOf(p, it))
+		}
 	}
 	for _, sa := range answers {
 		v.Answers[sa.position] = sa.answer

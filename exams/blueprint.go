@@ -140,14 +140,14 @@ func (s *Service) CheckBlueprint(ctx context.Context, centreID int64, sections [
 	return short, err
 }
 
-// CreateBlueprint stores a blueprint after checking that the bank can satisfy it.
-func (s *Service) CreateBlueprint(ctx context.Context, actorID int64, b Blueprint) (Blueprint, error) {
+// checkBlueprint checks a blueprint's fields and that the bank can fill its sections now.
+func (s *Service) checkBlueprint(ctx context.Context, b Blueprint) error {
 	if err := b.check(); err != nil {
-		return Blueprint{}, err
+		return err
 	}
 	short, err := s.CheckBlueprint(ctx, b.CentreID, b.Sections)
 	if err != nil {
-		return Blueprint{}, err
+		return err
 	}
 	if len(short) > 0 {
 		e := *ErrBlueprintShort
@@ -155,7 +155,15 @@ func (s *Service) CreateBlueprint(ctx context.Context, actorID int64, b Blueprin
 		for _, sh := range short {
 			e.Fields[fmt.Sprintf("sections.%d", sh.Section)] = failure.Msg{Key: "exams.section_short", Args: []any{sh.Wanted, sh.Available}}
 		}
-		return Blueprint{}, &e
+		return &e
+	}
+	return nil
+}
+
+// CreateBlueprint stores a blueprint after checking that the bank can satisfy it.
+func (s *Service) CreateBlueprint(ctx context.Context, actorID int64, b Blueprint) (Blueprint, error) {
+	if err := s.checkBlueprint(ctx, b); err != nil {
+		return Blueprint{}, err
 	}
 	secs, err := json.Marshal(b.Sections)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 )
 
 // Session (考试批次) is one sitting of an exam: when it is open, how long an attempt lasts, how it is
-// passed, and the item pool its papers are drawn from, frozen when it was created.
+// passed, and the item pool its papers are drawn from (resolved again when the bank or the blueprint
+// changes, until the last start; each revision is kept).
 type Session struct {
 	ID              int64         `json:"id"`
 	CentreID        int64         `json:"centre_id"`
@@ -92,7 +93,8 @@ func (x Session) check() error {
 }
 
 // CreateSession opens a sitting of a blueprint; the blueprint's sections are resolved against the bank
-// now and frozen, so that later bank edits never change a paper of this session.
+// now. The pool follows later bank changes until the last start (ChangeBank, papers.go); a paper
+// on which an attempt started never changes.
 func (s *Service) CreateSession(ctx context.Context, actorID int64, x Session) (Session, error) {
 	if x.AttemptsAllowed == 0 {
 		x.AttemptsAllowed = 1
@@ -131,6 +133,9 @@ func (s *Service) CreateSession(ctx context.Context, actorID int64, x Session) (
 			x.LatestStartAt, int(x.Duration/time.Second), int(x.Grace/time.Second), x.AttemptsAllowed, x.TheoryPass,
 			x.PracticalPass, x.MinHours, poolJSON, x.fixedSeed, actorID, x.DoubleMarking, x.ArbitrationGap, x.RequiresIdentity()).Scan(&x.ID); err != nil {
 			return fmt.Errorf("insert session: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO exam_session_pools (session_id, rev, pool) VALUES ($1, 1, $2)`, x.ID, poolJSON); err != nil {
+			return fmt.Errorf("insert session pool: %w", err)
 		}
 		return audit(ctx, tx, actorID, "exam.session.create", fmt.Sprintf("exam_session:%d", x.ID), nil)
 	})
@@ -287,7 +292,7 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 			return err
 		}
 	}
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		// Decided under the registration's lock: the same decision sent twice at once is made
 		// (and audited) once; the other gets ErrAlreadyDecided.
 		var prev string
@@ -310,8 +315,20 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 		if err := s.applyToRunningAttempt(ctx, tx, x, registrationID, approve, extra, details); err != nil {
 			return err
 		}
+		// The paper is built before the start, by a job enqueued here (papers.go).
+		if approve && s.jobs != nil {
+			if _, err := s.jobs.InsertTx(ctx, tx, BuildPaperArgs{RegistrationID: registrationID}, nil); err != nil {
+				return fmt.Errorf("enqueue paper: %w", err)
+			}
+		}
 		return audit(ctx, tx, actorID, "exam.registration."+status, fmt.Sprintf("exam_registration:%d", registrationID), details)
 	})
+	if err != nil || !approve || s.jobs != nil {
+		return err
+	}
+	// With no job queue (tests, tools) the paper is built now, after the decision committed.
+	_, err = s.BuildPaper(ctx, registrationID)
+	return err
 }
 
 // applyToRunningAttempt carries a decision over to the registration's attempt in progress, under the

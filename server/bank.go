@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"shanyu/accounts"
 	"shanyu/exams/bank"
@@ -274,7 +275,11 @@ func (s *Server) apiBankCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := bank.Create(c.UserContext(), s.pool, o.ID, it)
+	var st bank.Stored
+	err = s.domains.Exams.ChangeBank(c.UserContext(), o.ID, func(tx pgx.Tx) (err error) {
+		st, err = bank.Create(c.UserContext(), tx, o.ID, it)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -302,7 +307,11 @@ func (s *Server) apiBankUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := bank.Update(c.UserContext(), s.pool, principalOf(c).User.ID, o.ID, id, it)
+	var st bank.Stored
+	err = s.domains.Exams.ChangeBank(c.UserContext(), o.ID, func(tx pgx.Tx) (err error) {
+		st, err = bank.Update(c.UserContext(), tx, principalOf(c).User.ID, o.ID, id, it)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -324,20 +333,29 @@ func (s *Server) bulk(c *fiber.Ctx, centreID int64, b bulkBody) (int, error) {
 		return 0, failure.Field("ids", "bank.bulk.none_selected")
 	}
 	ctx := c.UserContext()
+	var change func(tx pgx.Tx) (int, error)
 	switch b.Action {
 	case "tag":
 		if len(b.Tags) == 0 {
 			return 0, failure.Field("tags", "bank.bulk.tags_empty")
 		}
-		return bank.Tag(ctx, s.pool, centreID, b.IDs, b.Tags)
+		change = func(tx pgx.Tx) (int, error) { return bank.Tag(ctx, tx, centreID, b.IDs, b.Tags) }
 	case "move":
-		return bank.Move(ctx, s.pool, centreID, b.IDs, splitCategory(b.Category))
+		change = func(tx pgx.Tx) (int, error) { return bank.Move(ctx, tx, centreID, b.IDs, splitCategory(b.Category)) }
 	case "retire":
-		return bank.Retire(ctx, s.pool, principalOf(c).User.ID, centreID, b.IDs)
+		change = func(tx pgx.Tx) (int, error) { return bank.Retire(ctx, tx, principalOf(c).User.ID, centreID, b.IDs) }
 	case "reactivate":
-		return bank.Reactivate(ctx, s.pool, principalOf(c).User.ID, centreID, b.IDs)
+		change = func(tx pgx.Tx) (int, error) { return bank.Reactivate(ctx, tx, principalOf(c).User.ID, centreID, b.IDs) }
+	default:
+		return 0, failure.Field("action", "bank.bulk.action_unknown")
 	}
-	return 0, failure.Field("action", "bank.bulk.action_unknown")
+	// Through the exams domain: the pools of the centre's sessions follow the bank in the same transaction.
+	var n int
+	err := s.domains.Exams.ChangeBank(ctx, centreID, func(tx pgx.Tx) (err error) {
+		n, err = change(tx)
+		return err
+	})
+	return n, err
 }
 
 func (s *Server) apiBankBulk(c *fiber.Ctx) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"shanyu/exams/bank"
 	"shanyu/internal/failure"
@@ -176,7 +177,11 @@ func (s *Server) apiBankImportCommit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rep, err := bank.Commit(c.UserContext(), s.pool, o.ID, res)
+	var rep *bank.Report
+	err = s.domains.Exams.ChangeBank(c.UserContext(), o.ID, func(tx pgx.Tx) (err error) {
+		rep, err = bank.Commit(c.UserContext(), tx, o.ID, res)
+		return err
+	})
 	if err != nil {
 		return err
 	}
