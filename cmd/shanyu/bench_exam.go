@@ -30,78 +30,194 @@ func init() { benches["exam"] = benchExam }
 const benchCentre = "BENCH"
 
 // benchExam loads the attempt engine the way a province-wide sitting does: N candidates of a benchmark
-// centre (created in the database) sign in over HTTP, start their attempts together (or spread
-// uniformly over --ramp, as candidates opening an exam over its first minute do), then save answers
-// with think time for the given duration. At the end every save the clients saw
-// acknowledged is looked up in the database: lost_saves counts the ones missing.
+// centre (created in the database, every paper built before the start as approval builds it) sign in
+// over HTTP (measured as its own phase with --login: all at once, as the hashing queue admits them),
+// press start together (all within the same second, or spread uniformly over --ramp), read their
+// paper, save answers with think time for the given duration, and submit. Each phase is reported
+// with its p50 and p99, and every failed request by phase, status and error code. At the end every
+// save the clients saw acknowledged is looked up in the database: lost_saves counts the ones missing.
 func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench exam", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	base := fs.String("base", "http://127.0.0.1:8080", "the server to load")
-	n := fs.Int("candidates", 200, "number of candidates")
-	duration := fs.Duration("duration", 30*time.Second, "how long candidates keep saving answers")
-	think := fs.Duration("think", time.Second, "mean think time between two saves of one candidate")
-	logins := fs.Int("login-concurrency", 8, "concurrent sign-ins (each costs an argon2id hash on the server)")
-	ramp := fs.Duration("ramp", 0, "spread the starts uniformly over this time (0: all at the same instant)")
-	poll := fs.Duration("poll", 3*time.Second, "each candidate's state poll interval, as the exam page polls (0: none)")
+	o := examBenchOptions{}
+	fs.IntVar(&o.Candidates, "candidates", 200, "number of candidates")
+	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long candidates keep saving answers")
+	fs.DurationVar(&o.Think, "think", time.Second, "mean think time between two saves of one candidate")
+	fs.IntVar(&o.LoginConcurrency, "login-concurrency", 8, "concurrent sign-ins when --login is not given (each costs an argon2id hash on the server)")
+	fs.BoolVar(&o.Login, "login", false, "measure the sign-in of every candidate as its own phase, all of them at once")
+	fs.DurationVar(&o.Ramp, "ramp", 0, "spread the starts uniformly over this time (0: all within the same second)")
+	fs.DurationVar(&o.Poll, "poll", 3*time.Second, "each candidate's state poll interval, as the exam page polls (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	if *n <= 0 || *duration <= 0 || *think <= 0 || *ramp < 0 || *poll < 0 {
-		return fmt.Errorf("candidates, duration and think must be positive, ramp and poll not negative: %w", errUsage)
+	if o.Candidates <= 0 || o.Duration <= 0 || o.Think <= 0 || o.Ramp < 0 || o.Poll < 0 || o.LoginConcurrency <= 0 {
+		return fmt.Errorf("candidates, duration, think and login-concurrency must be positive, ramp and poll not negative: %w", errUsage)
 	}
-	target := strings.TrimRight(*base, "/")
+	o.Base = strings.TrimRight(*base, "/")
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-
-	fmt.Fprintf(stdout, "preparing %d candidates in centre %s…\n", *n, benchCentre)
-	sessionID, usernames, err := prepareExamBench(ctx, cfg, pool, *n, *duration)
+	res, err := runExamBench(ctx, cfg, pool, o, stdout)
 	if err != nil {
 		return err
 	}
-	transport := &http.Transport{MaxIdleConns: *n + 16, MaxIdleConnsPerHost: *n + 16, IdleConnTimeout: 20 * time.Second} // under the server's 30-s read timeout
-	cands := make([]*benchCandidate, *n)
-	var errCount atomic.Int64
+	b, _ := json.Marshal(res)
+	fmt.Fprintln(stdout, string(b))
+	return nil
+}
 
-	// Sign in (not measured: argon2id is meant to be slow).
-	fmt.Fprintf(stdout, "signing in %d candidates…\n", *n)
+// examBenchOptions are the bench's settings.
+type examBenchOptions struct {
+	Base             string
+	Candidates       int
+	Duration, Think  time.Duration
+	LoginConcurrency int
+	Login            bool
+	Ramp, Poll       time.Duration
+}
+
+// phase is the figures of one phase: requests that succeeded, their latency, and how many failed.
+type phase struct {
+	OK     int     `json:"ok"`
+	Failed int     `json:"failed"`
+	P50MS  float64 `json:"p50_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	MaxMS  float64 `json:"max_ms"`
+	WallS  float64 `json:"wall_s"`
+	PerS   float64 `json:"per_s"`
+}
+
+// examBench is what the bench reports.
+type examBench struct {
+	Candidates int              `json:"candidates"`
+	RampS      float64          `json:"ramp_s"`
+	Load1      float64          `json:"load1"` // the machine's load average when the starts began
+	Login      *phase           `json:"login,omitempty"`
+	Start      phase            `json:"start"`
+	FirstPaper phase            `json:"first_paper"`
+	Save       phase            `json:"save"`
+	Poll       phase            `json:"poll"`
+	Submit     phase            `json:"submit"`
+	Errors     int              `json:"errors"`
+	ErrorKinds map[string]int64 `json:"error_kinds"` // "phase status code" (or "phase transport") → count
+	LostSaves  int              `json:"lost_saves"`
+}
+
+// recorder collects one phase's latencies and failures.
+type recorder struct {
+	mu    sync.Mutex
+	lat   []time.Duration
+	fail  int
+	kinds map[string]int64
+	name  string
+}
+
+func newRecorder(name string, kinds map[string]int64) *recorder {
+	return &recorder{name: name, kinds: kinds}
+}
+
+var kindsMu sync.Mutex
+
+func (r *recorder) add(d time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		r.lat = append(r.lat, d)
+		return
+	}
+	r.fail++
+	kind := r.name + " transport"
+	var he *httpError
+	if errors.As(err, &he) {
+		kind = fmt.Sprintf("%s %d %s", r.name, he.Status, he.Code)
+	}
+	kindsMu.Lock()
+	r.kinds[kind]++
+	kindsMu.Unlock()
+}
+
+func (r *recorder) phase(wall time.Duration) phase {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	slices.Sort(r.lat)
+	p := phase{OK: len(r.lat), Failed: r.fail, P50MS: ms(pctl(r.lat, 0.50)), P99MS: ms(pctl(r.lat, 0.99)), WallS: round1(wall.Seconds())}
+	if len(r.lat) > 0 {
+		p.MaxMS = ms(r.lat[len(r.lat)-1])
+	}
+	if wall > 0 {
+		p.PerS = round1(float64(len(r.lat)) / wall.Seconds())
+	}
+	return p
+}
+
+// httpError is a request the server answered with another status than 200, with the error code of
+// its JSON body.
+type httpError struct {
+	Status int
+	Code   string
+	Body   string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%d %s %.200s", e.Status, e.Code, e.Body) }
+
+// runExamBench runs the bench against o.Base, whose database pool is pool.
+func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o examBenchOptions, stdout io.Writer) (examBench, error) {
+	n := o.Candidates
+	res := examBench{Candidates: n, RampS: round1(o.Ramp.Seconds()), ErrorKinds: map[string]int64{}}
+	fmt.Fprintf(stdout, "preparing %d candidates in centre %s (papers built at approval)…\n", n, benchCentre)
+	sessionID, usernames, err := prepareExamBench(ctx, cfg, pool, n, o.Duration)
+	if err != nil {
+		return res, err
+	}
+	transport := &http.Transport{MaxIdleConns: n + 16, MaxIdleConnsPerHost: n + 16, IdleConnTimeout: 20 * time.Second} // under the server's 30-s read timeout
+	defer transport.CloseIdleConnections()
+	cands := make([]*benchCandidate, n)
 	var wg sync.WaitGroup
+
+	// Sign in: with --login all at once and measured; otherwise a few at a time, not measured
+	// (argon2id is meant to be slow, and the login bench measures it).
+	logins := newRecorder("login", res.ErrorKinds)
+	conc := o.LoginConcurrency
+	if o.Login {
+		conc = n
+	}
+	fmt.Fprintf(stdout, "signing in %d candidates, %d at a time…\n", n, conc)
 	next := atomic.Int64{}
-	for w := 0; w < *logins; w++ {
+	t0 := time.Now()
+	for w := 0; w < conc; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= *n || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := newBenchCandidate(ctx, transport, target, usernames[i])
+				t := time.Now()
+				c, err := newBenchCandidate(ctx, transport, o.Base, usernames[i])
+				logins.add(time.Since(t), err)
 				if err != nil {
-					errCount.Add(1)
 					fmt.Fprintf(stdout, "  login %s: %v\n", usernames[i], err)
+					continue
 				}
 				cands[i] = c
-				if (i+1)%500 == 0 {
-					fmt.Fprintf(stdout, "  %d signed in\n", i+1)
-				}
 			}
 		}()
 	}
 	wg.Wait()
+	if o.Login {
+		p := logins.phase(time.Since(t0))
+		res.Login = &p
+	}
 
 	// Start together, or spread over the ramp: candidate i starts i/n of the way into it.
-	if *ramp > 0 {
-		fmt.Fprintf(stdout, "starting %d attempts over %s…\n", *n, *ramp)
-	} else {
-		fmt.Fprintf(stdout, "starting %d attempts together…\n", *n)
-	}
-	startLat := make([]time.Duration, *n)
+	starts, papers := newRecorder("start", res.ErrorKinds), newRecorder("first_paper", res.ErrorKinds)
+	fmt.Fprintf(stdout, "starting %d attempts (ramp %s)…\n", n, o.Ramp)
+	res.Load1 = loadAverage()
 	gate := make(chan struct{})
-	var t0 time.Time
 	for i, c := range cands {
 		if c == nil {
 			continue
@@ -110,35 +226,35 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 		go func() {
 			defer wg.Done()
 			<-gate
-			time.Sleep(time.Until(t0.Add(*ramp * time.Duration(i) / time.Duration(*n))))
+			time.Sleep(time.Until(t0.Add(o.Ramp * time.Duration(i) / time.Duration(n))))
 			t := time.Now()
 			err := c.start(ctx, sessionID)
-			startLat[i] = time.Since(t)
+			starts.add(time.Since(t), err)
 			if err != nil {
-				errCount.Add(1)
 				fmt.Fprintf(stdout, "  start %s: %v\n", c.username, err)
+				return
+			}
+			t = time.Now()
+			err = c.firstPaper(ctx)
+			papers.add(time.Since(t), err)
+			if err != nil {
+				fmt.Fprintf(stdout, "  paper %s: %v\n", c.username, err)
 			}
 		}()
 	}
 	t0 = time.Now()
 	close(gate)
 	wg.Wait()
-	startWall := time.Since(t0)
-	started := 0
-	for _, c := range cands {
-		if c != nil && c.attempt != 0 {
-			started++
-		}
-	}
-	fmt.Fprintf(stdout, "  %d started in %.1f s\n", started, startWall.Seconds())
+	res.Start = starts.phase(time.Since(t0))
+	res.FirstPaper = papers.phase(time.Since(t0))
+	fmt.Fprintf(stdout, "  %d started in %.1f s\n", res.Start.OK, time.Since(t0).Seconds())
 
 	// Save with think time.
-	fmt.Fprintf(stdout, "saving answers for %s (think %s)…\n", *duration, *think)
-	var mu sync.Mutex
-	var saveLat, pollLat []time.Duration
-	var saves, polls atomic.Int64
-	acked := make([][]int64, *n) // per candidate: acknowledged seqs
-	end := time.Now().Add(*duration)
+	fmt.Fprintf(stdout, "saving answers for %s (think %s)…\n", o.Duration, o.Think)
+	saves, polls := newRecorder("save", res.ErrorKinds), newRecorder("poll", res.ErrorKinds)
+	var saved atomic.Int64
+	acked := make([][]int64, n) // per candidate: acknowledged seqs
+	end := time.Now().Add(o.Duration)
 	saveStart := time.Now()
 	stopProgress := make(chan struct{})
 	go func() {
@@ -150,96 +266,78 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 			case <-stopProgress:
 				return
 			case now := <-tk.C:
-				s := saves.Load()
-				fmt.Fprintf(stdout, "  %d saves, %.0f/s, %d state polls, %d errors\n", s, float64(s-last)/now.Sub(lastAt).Seconds(), polls.Load(), errCount.Load())
+				s := saved.Load()
+				fmt.Fprintf(stdout, "  %d saves, %.0f/s\n", s, float64(s-last)/now.Sub(lastAt).Seconds())
 				last, lastAt = s, now
 			}
 		}
 	}()
 	for i, c := range cands {
-		if c == nil || c.attempt == 0 {
+		if c == nil || len(c.questions) == 0 {
 			continue
 		}
-		if *poll > 0 {
+		if o.Poll > 0 {
 			// The page's state poll (is this device still the holder? the clock): one read by key.
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var local []time.Duration
-				time.Sleep(time.Duration(rand.Int64N(int64(*poll))))
+				time.Sleep(time.Duration(rand.Int64N(int64(o.Poll))))
 				for time.Now().Before(end) && ctx.Err() == nil {
 					t := time.Now()
-					if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d/state", c.attempt), nil, nil); err != nil {
-						errCount.Add(1)
-					} else {
-						polls.Add(1)
-					}
-					local = append(local, time.Since(t))
-					time.Sleep(*poll)
+					err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d/state", c.attempt), nil, nil)
+					polls.add(time.Since(t), err)
+					time.Sleep(o.Poll)
 				}
-				mu.Lock()
-				pollLat = append(pollLat, local...)
-				mu.Unlock()
 			}()
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			var local []time.Duration
-			time.Sleep(time.Duration(rng.Int64N(int64(*think)))) // spread the first saves
+			time.Sleep(time.Duration(rng.Int64N(int64(o.Think)))) // spread the first saves
 			for time.Now().Before(end) && ctx.Err() == nil {
 				q := c.questions[rng.IntN(len(c.questions))]
 				t := time.Now()
 				seq, err := c.save(ctx, q, rng)
-				local = append(local, time.Since(t))
-				if err != nil {
-					errCount.Add(1)
-				} else {
+				saves.add(time.Since(t), err)
+				if err == nil {
 					acked[i] = append(acked[i], seq)
-					saves.Add(1)
+					saved.Add(1)
 				}
-				time.Sleep(time.Duration(float64(*think) * (0.5 + rng.Float64())))
+				time.Sleep(time.Duration(float64(o.Think) * (0.5 + rng.Float64())))
 			}
-			mu.Lock()
-			saveLat = append(saveLat, local...)
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	close(stopProgress)
-	saveWall := time.Since(saveStart)
+	res.Save = saves.phase(time.Since(saveStart))
+	res.Poll = polls.phase(time.Since(saveStart))
 
-	lost, err := lostSaves(ctx, pool, cands, acked)
-	if err != nil {
-		return err
-	}
-	slices.Sort(saveLat)
-	slices.Sort(pollLat)
-	var startOK []time.Duration
-	for i, c := range cands {
-		if c != nil && c.attempt != 0 {
-			startOK = append(startOK, startLat[i])
+	// Submit, all together (a sitting's end).
+	submits := newRecorder("submit", res.ErrorKinds)
+	t0 = time.Now()
+	for _, c := range cands {
+		if c == nil || c.attempt == 0 {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.Now()
+			err := c.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/submit", c.attempt), nil, nil)
+			submits.add(time.Since(t), err)
+		}()
 	}
-	slices.Sort(startOK)
-	out := map[string]any{
-		"candidates":   *n,
-		"starts_per_s": round1(float64(started) / startWall.Seconds()),
-		"start_p99_ms": ms(pctl(startOK, 0.99)),
-		"saves_per_s":  round1(float64(saves.Load()) / saveWall.Seconds()),
-		"save_p50_ms":  ms(pctl(saveLat, 0.50)),
-		"save_p99_ms":  ms(pctl(saveLat, 0.99)),
-		"polls_per_s":  round1(float64(polls.Load()) / saveWall.Seconds()),
-		"poll_p99_ms":  ms(pctl(pollLat, 0.99)),
-		"errors":       errCount.Load(),
-		"lost_saves":   lost,
-		"start_wall_s": round1(startWall.Seconds()),
-		"ramp_s":       round1(ramp.Seconds()),
+	wg.Wait()
+	res.Submit = submits.phase(time.Since(t0))
+
+	if res.LostSaves, err = lostSaves(ctx, pool, cands, acked); err != nil {
+		return res, err
 	}
-	b, _ := json.Marshal(out)
-	fmt.Fprintln(stdout, string(b))
-	return nil
+	for _, k := range res.ErrorKinds {
+		res.Errors += int(k)
+	}
+	return res, nil
 }
 
 func pctl(d []time.Duration, p float64) time.Duration {
@@ -352,14 +450,27 @@ func prepareExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool
 		people = append(people, id)
 	}
 	rows.Close()
-	for _, p := range people {
-		r, err := svc.Register(ctx, x.ID, p)
-		if err != nil {
-			return 0, nil, err
-		}
-		if err := svc.Decide(ctx, 0, r.ID, true, 0); err != nil {
-			return 0, nil, err
-		}
+	// Register and approve, a few at a time; each approval builds the candidate's paper (this
+	// service has no job queue, so it builds it as the approval's job would).
+	var next atomic.Int64
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(people) && errs[w] == nil; i = int(next.Add(1)) - 1 {
+				r, err := svc.Register(ctx, x.ID, people[i])
+				if err == nil {
+					err = svc.Decide(ctx, 0, r.ID, true, 0)
+				}
+				errs[w] = err
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, nil, err
 	}
 	return x.ID, usernames, nil
 }
@@ -418,7 +529,20 @@ func (c *benchCandidate) call(ctx context.Context, method, path string, body, ou
 		return err
 	}
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %.200s", method, path, res.StatusCode, b)
+		e := &httpError{Status: res.StatusCode, Body: string(b)}
+		var body struct {
+			Error struct {
+				Code string `json:"code"`
+				Key  string `json:"key"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(b, &body) == nil {
+			e.Code = body.Error.Code
+			if body.Error.Key != "" && body.Error.Key != "error."+body.Error.Code {
+				e.Code += " " + body.Error.Key
+			}
+		}
+		return fmt.Errorf("%s %s: %w", method, path, e)
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
@@ -432,9 +556,13 @@ func (c *benchCandidate) start(ctx context.Context, sessionID int64) error {
 		return err
 	}
 	c.attempt, c.device = st.Attempt.ID, st.DeviceToken
+	return nil
+}
+
+// firstPaper reads the paper right after the start, as the exam page does.
+func (c *benchCandidate) firstPaper(ctx context.Context) error {
 	var v exams.View
 	if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d/paper", c.attempt), nil, &v); err != nil {
-		c.attempt = 0
 		return err
 	}
 	c.questions, c.seq = v.Questions, v.LastSeq

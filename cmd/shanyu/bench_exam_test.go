@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"shanyu/internal/pgtest"
+	"shanyu/internal/servertest"
+)
+
+// TestExamBenchSmallBurstLosesNothing runs the exam bench on 40 candidates pressing start at once
+// against a fresh server: every phase succeeds for every candidate (no error of any kind), and no
+// acknowledged save is missing from the database. It asserts correctness only, never speed.
+func TestExamBenchSmallBurstLosesNothing(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	const n = 40
+	res, err := runExamBench(context.Background(), srv.Config, pgtest.Open(t, srv.DBURL), examBenchOptions{Base: srv.URL, Candidates: n,
+		Duration: 3 * time.Second, Think: 300 * time.Millisecond, LoginConcurrency: 8, Login: true, Poll: time.Second}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if res.Errors != 0 || len(res.ErrorKinds) != 0 {
+		t.Errorf("%d errors: %v", res.Errors, res.ErrorKinds)
+	}
+	for name, p := range map[string]phase{"login": *res.Login, "start": res.Start, "first paper": res.FirstPaper, "submit": res.Submit} {
+		if p.OK != n || p.Failed != 0 {
+			t.Errorf("%s: %d ok, %d failed; want %d and 0", name, p.OK, p.Failed, n)
+		}
+	}
+	if res.Save.OK == 0 || res.Save.Failed != 0 {
+		t.Errorf("saves: %d ok, %d failed", res.Save.OK, res.Save.Failed)
+	}
+	if res.LostSaves != 0 {
+		t.Errorf("%d acknowledged saves are not in the database", res.LostSaves)
+	}
+}
