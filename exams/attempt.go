@@ -119,7 +119,7 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 	// before the transaction (never while holding the registration's lock). Its verdict only counts
 	// when an attempt is to begin: taking over or resuming one in progress is not refused by it (a
 	// centre that must stop a sitting candidate rejects the registration, which ends the attempt).
-	x0, err := s.getSession(ctx, s.db, sessionID)
+	x0, err := s.settings(ctx, sessionID)
 	if err != nil {
 		return Started{}, err
 	}

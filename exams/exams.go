@@ -3,8 +3,10 @@
 // request in the same transaction. It must not import server, fiber or any HTTP package.
 //
 // The attempt engine's promise is that an acknowledged answer is never lost: Save writes the answer
-// row before it returns, in one statement that also checks the device and the deadline, and a paper is
-// rebuilt from its recorded seed and the session's frozen item pool, never from the live bank.
+// row before it returns, in one statement that also checks the device and the deadline. A paper is
+// built before the start from the registration's recorded seed and the session's pool as the bank
+// now is (papers.go); once an attempt started on it, it never changes, and it can be rebuilt from
+// its seed and the pool revision it was drawn from.
 package exams
 
 import (
@@ -89,6 +91,8 @@ type Service struct {
 	// Delivered bank versions never change (a trigger in the bank forbids it), so their content can
 	// be kept in memory by any replica without going stale.
 	versions sync.Map // int64 → versionInfo
+	sessions sync.Map // int64 → Session: settings, which never change (cache.go)
+	places   placeCache
 }
 
 // Options configure a Service.

@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
-
-	"shanyu/internal/pg"
 )
 
 // RelatedOrganisations lists the organisations a person has a relationship with in this domain
@@ -37,17 +35,6 @@ func (s *Service) SubmitPersonAttempts(ctx context.Context, tx pgx.Tx, personID 
 		}
 	}
 	return len(ids), nil
-}
-
-// AttemptPlace finds whose an attempt is and the training centre of its session, for the server's
-// scope guard (the device token is checked by the attempt's own functions).
-func (s *Service) AttemptPlace(ctx context.Context, attemptID int64) (personID, centreID int64, err error) {
-	err = s.db.QueryRow(ctx, `SELECT a.person_id, x.organisation_id FROM exam_attempts a JOIN exam_sessions x ON x.id = a.session_id WHERE a.id = $1`,
-		attemptID).Scan(&personID, &centreID)
-	if pg.IsNoRows(err) {
-		return 0, 0, ErrNotFound
-	}
-	return personID, centreID, err
 }
 
 // RelatedPeople lists the people with a relationship in this domain (a registration for one of their exam sessions) with any of the

@@ -191,11 +191,11 @@ var scopeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, param string) (
 }
 
 func (s *Server) examSessionDomains(ctx context.Context, id int64) ([]string, error) {
-	x, err := s.domains.Exams.GetSession(ctx, id)
+	centre, err := s.domains.Exams.SessionCentre(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.accounts.OrganisationByID(ctx, x.CentreID)
+	o, err := s.accounts.OrganisationByID(ctx, centre)
 	if err != nil {
 		return nil, err
 	}

@@ -281,6 +281,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		defer ms.Close()
 		log.Info("metrics", slog.String("addr", mln.Addr().String()))
 	}
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Warn("pprof served: unauthenticated, keep it on a loopback address", slog.String("addr", cfg.PprofAddr))
+	}
 	srv, err := server.New(server.Deps{Config: cfg, Pool: pool, Logger: log, App: a, Metrics: m})
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ type Config struct {
 	BodyLimit        int            // SHANYU_BODY_LIMIT_MB, in bytes
 	DBAcquireTimeout time.Duration  // SHANYU_DB_ACQUIRE_TIMEOUT: a request waiting longer for a database connection gets 503
 	MetricsAddr      string         // SHANYU_METRICS_ADDR: where Prometheus metrics are served; off when empty
+	PprofAddr        string         // SHANYU_PPROF_ADDR: where net/http/pprof is served (a loopback address: it is unauthenticated); off when empty
 	CJKFont          string         // SHANYU_CJK_FONT: TrueType font for PDFs (DefaultCJKFont when unset)
 	PDFCertFile      string         // SHANYU_PDF_CERT_FILE: PEM issuing certificate, then its CA chain
 	PDFKeyFile       string         // SHANYU_PDF_KEY_FILE: PEM private key of the issuing certificate
@@ -78,6 +79,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		BaseURL:     strings.TrimRight(get("SHANYU_BASE_URL", ""), "/"),
 		CJKFont:     get("SHANYU_CJK_FONT", DefaultCJKFont),
 		MetricsAddr: get("SHANYU_METRICS_ADDR", ""),
+		PprofAddr:   get("SHANYU_PPROF_ADDR", ""),
 		PDFCertFile: get("SHANYU_PDF_CERT_FILE", ""),
 		PDFKeyFile:  get("SHANYU_PDF_KEY_FILE", ""),
 		TSAURL:      get("SHANYU_TSA_URL", ""),
@@ -202,6 +204,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("db_acquire_timeout", c.DBAcquireTimeout),
 		slog.String("cjk_font", c.CJKFont),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("pdf_cert_file", c.PDFCertFile),
 		slog.Int64("memory_limit_mb", c.MemoryLimit>>20),
 		slog.Int64("auth_memory_mb", c.AuthMemory>>20),
