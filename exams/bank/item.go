@@ -23,10 +23,11 @@ const (
 	Matching       Type = "matching"        // Pairs
 	Essay          Type = "essay"           // marked by an examiner against Rubric
 	Practical      Type = "practical"       // 实操: Rubric items scored by an examiner
+	Cloze          Type = "cloze"           // Gaps in the Stem (Moodle's embedded answers); see cloze.go
 )
 
 // Types lists every type in the order forms show them.
-var Types = []Type{SingleChoice, MultipleChoice, TrueFalse, FillBlank, Numeric, Matching, Essay, Practical}
+var Types = []Type{SingleChoice, MultipleChoice, TrueFalse, FillBlank, Numeric, Matching, Cloze, Essay, Practical}
 
 // Valid reports whether t is a known type.
 func (t Type) Valid() bool {
@@ -117,6 +118,7 @@ type Item struct {
 	Blanks  []Blank         `json:"blanks,omitempty"`  // fill in the blank
 	Numbers []NumericAnswer `json:"numbers,omitempty"` // numeric
 	Pairs   []Pair          `json:"pairs,omitempty"`   // matching
+	Gaps    []Gap           `json:"gaps,omitempty"`    // cloze
 	Rubric  []Criterion     `json:"rubric,omitempty"`  // essay and practical
 	Images  []Image         `json:"images,omitempty"`
 
@@ -179,7 +181,7 @@ func (it Item) Check() []string {
 		}
 	}
 	if len(it.Images) > MaxImages || len(it.Choices) > maxParts || len(it.Blanks) > maxParts || len(it.Pairs) > maxParts ||
-		len(it.Numbers) > maxParts || len(it.Rubric) > maxParts {
+		len(it.Numbers) > maxParts || len(it.Gaps) > maxParts || len(it.Rubric) > maxParts {
 		add(keyTooManyParts)
 	}
 	if len(it.Stem) > MaxTextBytes || len(it.Title) > MaxTextBytes || len(it.Explanation) > MaxTextBytes {
@@ -255,6 +257,8 @@ func (it Item) Check() []string {
 		if lefts < 2 {
 			add(keyPairsTooFew)
 		}
+	case Cloze:
+		checkCloze(it, add)
 	case Essay, Practical:
 		if it.Type == Practical && len(it.Rubric) == 0 {
 			add(keyRubricEmpty)
@@ -331,6 +335,27 @@ func (it Item) Hash() string {
 	for _, p := range it.Pairs {
 		str(p.Left)
 		str(p.Right)
+	}
+	if len(it.Gaps) > 0 {
+		// Only cloze items hash their gaps, so that the hashes of the other items stored before
+		// cloze existed stay as they were.
+		str("gaps")
+		num(float64(len(it.Gaps)))
+	}
+	for _, g := range it.Gaps {
+		str(string(g.Kind))
+		num(g.Weight)
+		str(g.Display)
+		str(strconv.FormatBool(g.Shuffle))
+		str(strconv.FormatBool(g.CaseSensitive))
+		opts("gap", g.Options)
+		num(float64(len(g.Numbers)))
+		for _, n := range g.Numbers {
+			num(n.Value)
+			num(n.Tolerance)
+			num(n.Weight)
+			str(n.Feedback)
+		}
 	}
 	str("rubric")
 	num(float64(len(it.Rubric)))

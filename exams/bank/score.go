@@ -17,6 +17,9 @@ type Response struct {
 	// Matches holds, for each pair of Item.Pairs, the Right text the candidate matched to its Left
 	// ("" when unanswered). Distractor pairs (empty Left) are ignored.
 	Matches []string
+	// Gaps holds one answer per gap of a cloze item: for a choice gap the index of the picked option
+	// in Gap.Options (as decimal text), for text and number gaps what was typed; "" when unanswered.
+	Gaps []string
 }
 
 // Score marks a response to an objective item and returns the points earned and the points possible.
@@ -46,6 +49,8 @@ func Score(item Item, r Response) (earned, possible float64) {
 		}
 	case Matching:
 		fraction = scoreMatching(item.Pairs, r.Matches)
+	case Cloze:
+		fraction = scoreCloze(item.Gaps, r.Gaps)
 	}
 	return possible * clamp01(fraction), possible
 }

@@ -1,0 +1,179 @@
+package bank
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The example of Moodle's embedded-answers documentation, in the bank's words: a drop-down list with
+// partial credit and feedback, a short answer and a number with tolerance.
+const clozeExample = `婴儿每日建议奶量约为 {2:MC:%50%500 ml#偏少~=800 ml#正确~1500 ml#过多}，` +
+	`补液首选 {1:SA:=ORS#对~=口服补液盐~%50%盐水#不完整~*#不对}，` +
+	`腋温超过 {1:NM:=37.5:0.1#对~%50%38:0.5#接近} ℃ 为发热；正确的拍嗝姿势是 {1:MCVS:竖抱~=侧卧\}~趴着}。` +
+	`区分大小写：{1:SAC:=ORS}`
+
+func TestParseClozeReadsMoodlesSyntax(t *testing.T) {
+	t.Parallel()
+	stem, gaps, err := ParseCloze(clozeExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStem := `婴儿每日建议奶量约为 {#1}，补液首选 {#2}，腋温超过 {#3} ℃ 为发热；正确的拍嗝姿势是 {#4}。区分大小写：{#5}`
+	if stem != wantStem {
+		t.Fatalf("stem %q", stem)
+	}
+	want := []Gap{
+		{Kind: GapChoice, Weight: 2, Display: ShowSelect, Options: []Option{
+			{Text: "500 ml", Weight: 0.5, Feedback: "偏少"}, {Text: "800 ml", Weight: 1, Feedback: "正确"}, {Text: "1500 ml", Feedback: "过多"}}},
+		{Kind: GapText, Weight: 1, Options: []Option{
+			{Text: "ORS", Weight: 1, Feedback: "对"}, {Text: "口服补液盐", Weight: 1}, {Text: "盐水", Weight: 0.5, Feedback: "不完整"},
+			{Text: "*", Feedback: "不对"}}},
+		{Kind: GapNumber, Weight: 1, Numbers: []NumericAnswer{
+			{Value: 37.5, Tolerance: 0.1, Weight: 1, Feedback: "对"}, {Value: 38, Tolerance: 0.5, Weight: 0.5, Feedback: "接近"}}},
+		{Kind: GapChoice, Weight: 1, Display: ShowVertical, Shuffle: true, Options: []Option{
+			{Text: "竖抱"}, {Text: "侧卧}", Weight: 1}, {Text: "趴着"}}},
+		{Kind: GapText, Weight: 1, CaseSensitive: true, Options: []Option{{Text: "ORS", Weight: 1}}},
+	}
+	if d := cmp.Diff(want, gaps); d != "" {
+		t.Fatalf("gaps (-want +got):\n%s", d)
+	}
+	it := Item{Type: Cloze, Stem: stem, Format: Plain, Points: 6, Gaps: gaps}
+	if p := it.Check(); p != nil {
+		t.Fatalf("check: %v", p)
+	}
+	// Written back and read again, the item is the same.
+	stem2, gaps2, err := ParseCloze(ClozeText(it))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stem2 != stem || !cmp.Equal(gaps2, gaps) {
+		t.Fatalf("round trip:\n%s\n%s", ClozeText(it), cmp.Diff(gaps, gaps2))
+	}
+}
+
+func TestParseClozeNamesTheBadGap(t *testing.T) {
+	t.Parallel()
+	for text, key := range map[string]string{
+		"没有空":                       keyClozeNoGaps,
+		"a {1:MC:=x~y} b {1:MR:=x}": keyClozeGapKind,
+		"a {1:SA:=x":                keyClozeSyntax,
+		"a {1:NM:=abc}":             keyClozeSyntax,
+		"a {0:SA:=x}":               keyClozeGapWeight,
+		"a {1:MC:%5=x}":             keyClozeSyntax,
+	} {
+		_, _, err := ParseCloze(text)
+		var ce *ClozeError
+		if !errors.As(err, &ce) || ce.Key != key {
+			t.Errorf("%q: got %v, want %s", text, err, key)
+		}
+	}
+	// A brace that starts no gap is text, as in Moodle.
+	stem, gaps, err := ParseCloze("集合 {a, b} 与 {1:SA:=c}")
+	if err != nil || stem != "集合 {a, b} 与 {#1}" || len(gaps) != 1 {
+		t.Fatalf("%q %v %v", stem, gaps, err)
+	}
+}
+
+func TestClozeCheck(t *testing.T) {
+	t.Parallel()
+	good := func() Item {
+		return Item{Type: Cloze, Stem: "a {#1} b {#2}", Points: 2, Gaps: []Gap{
+			{Kind: GapChoice, Weight: 1, Display: ShowSelect, Options: []Option{{Text: "x", Weight: 1}, {Text: "y"}}},
+			{Kind: GapNumber, Weight: 1, Numbers: []NumericAnswer{{Value: 1, Weight: 1}}},
+		}}
+	}
+	for name, c := range map[string]struct {
+		edit func(*Item)
+		want string
+	}{
+		"marker missing":     {func(it *Item) { it.Stem = "a {#1} b" }, keyClozeMarkers},
+		"marker twice":       {func(it *Item) { it.Stem = "a {#1} b {#2} {#2}" }, keyClozeMarkers},
+		"marker unknown":     {func(it *Item) { it.Stem = "a {#1} b {#2} {#3}" }, keyClozeMarkers},
+		"markers swapped":    {func(it *Item) { it.Stem = "a {#2} b {#1}" }, keyClozeMarkers},
+		"no gaps":            {func(it *Item) { it.Gaps = nil; it.Stem = "a" }, keyClozeNoGaps},
+		"zero weight":        {func(it *Item) { it.Gaps[0].Weight = 0 }, keyClozeGapWeight},
+		"no right choice":    {func(it *Item) { it.Gaps[0].Options[0].Weight = 0 }, keyClozeGapNoAnswer},
+		"one choice":         {func(it *Item) { it.Gaps[0].Options = it.Gaps[0].Options[:1] }, keyChoicesTooFew},
+		"bad display":        {func(it *Item) { it.Gaps[0].Display = "checkbox" }, keyClozeGapDisplay},
+		"unknown kind":       {func(it *Item) { it.Gaps[1].Kind = "regexp" }, keyClozeGapKind},
+		"negative tolerance": {func(it *Item) { it.Gaps[1].Numbers[0].Tolerance = -1 }, keyToleranceNegative},
+		"NaN number":         {func(it *Item) { it.Gaps[1].Numbers[0].Value = math.NaN() }, keyToleranceNegative},
+	} {
+		it := good()
+		c.edit(&it)
+		got := it.Check()
+		found := false
+		for _, k := range got {
+			found = found || k == c.want
+		}
+		if !found {
+			t.Errorf("%s: problems %v, want %s", name, got, c.want)
+		}
+	}
+	if p := good().Check(); p != nil {
+		t.Fatalf("good item: %v", p)
+	}
+}
+
+func TestScoreClozeAddsWeightedGaps(t *testing.T) {
+	t.Parallel()
+	stem, gaps, err := ParseCloze(clozeExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := Item{Type: Cloze, Stem: stem, Points: 12, Gaps: gaps}
+	// Weights 2+1+1+1+1 = 6: each unit is 2 of the 12 points.
+	for _, c := range []struct {
+		name  string
+		given []string
+		want  float64
+	}{
+		{"all right", []string{"1", "口服补液盐", "37.55", "1", "ORS"}, 12},
+		{"nothing", nil, 0},
+		{"half of the heavy gap", []string{"0"}, 2},
+		{"full-width text and spaces", []string{"", " ｏｒｓ "}, 2},
+		{"partial text", []string{"", "盐水"}, 1},
+		{"catch-all earns nothing", []string{"", "别的"}, 0},
+		{"number partial, decimal comma", []string{"", "", "38,4"}, 1},
+		{"number outside", []string{"", "", "39"}, 0},
+		{"number not a number", []string{"", "", "abc"}, 0},
+		{"case-sensitive gap", []string{"", "", "", "", "ors"}, 0},
+		{"case-sensitive right", []string{"", "", "", "", "ORS"}, 2},
+		{"choice out of range", []string{"7", "", "", "-1"}, 0},
+	} {
+		earned, possible := Score(it, Response{Gaps: c.given})
+		if possible != 12 || math.Abs(earned-c.want) > 1e-9 {
+			t.Errorf("%s: %v of %v, want %v", c.name, earned, possible, c.want)
+		}
+	}
+}
+
+func TestClozeHashLeavesOtherTypesAlone(t *testing.T) {
+	t.Parallel()
+	// The hash of an item stored before cloze existed must not change, or re-imports stop being
+	// recognised. This is the hash of this item as computed before gaps were added.
+	it := Item{Type: SingleChoice, Stem: "s", Format: Plain, Points: 1, Choices: []Option{{Text: "a", Weight: 1}, {Text: "b"}}}
+	if got := it.Hash(); got != "c0d66bb2e52d3050362f0be115d669ec7316a38b5134e2ae4d7ab2de8bc30d40" {
+		t.Fatalf("hash changed: %s", got)
+	}
+	a := Item{Type: Cloze, Stem: "{#1}", Points: 1, Gaps: []Gap{{Kind: GapText, Weight: 1, Options: []Option{{Text: "x", Weight: 1}}}}}
+	b := a
+	b.Gaps = []Gap{{Kind: GapText, Weight: 1, CaseSensitive: true, Options: []Option{{Text: "x", Weight: 1}}}}
+	if a.Hash() == b.Hash() {
+		t.Fatal("case sensitivity not in the hash")
+	}
+}
+
+func TestFormatNumberHasNoBinaryNoise(t *testing.T) {
+	t.Parallel()
+	mid, half, ok := decimalMidpoint("3.141", "3.142")
+	if !ok || formatNumber(mid) != "3.1415" || formatNumber(half) != "0.0005" {
+		t.Fatalf("%s %s", formatNumber(mid), formatNumber(half))
+	}
+	if formatNumber(1e21) != "1000000000000000000000" || formatNumber(0.1) != "0.1" {
+		t.Fatal(formatNumber(1e21))
+	}
+}
