@@ -30,7 +30,7 @@ const previewPage = 100
 var importPreviewSchema = object(nil, map[string]any{
 	"format": str, "questions": integer, "token": str, "page_size": integer, "create_count": integer, "skipped_count": integer,
 	"create":  map[string]any{"type": "array", "items": object(nil, map[string]any{"line": integer, "element": str, "type": str, "text": str, "category": str})},
-	"skipped": map[string]any{"type": "array", "items": object(nil, map[string]any{"line": integer, "element": str, "reason": str, "message": str, "detail": str, "existing_item": integer})},
+	"skipped": map[string]any{"type": "array", "items": object(nil, map[string]any{"line": integer, "element": str, "type": str, "reason": str, "message": str, "detail": str, "existing_item": integer})},
 })
 
 // importToken signs what a preview saw; expires is a Unix time.
@@ -107,7 +107,7 @@ type skipJSON struct {
 func (s *Server) skipsJSON(c *fiber.Ctx, skips []bank.Skip) []skipJSON {
 	out := make([]skipJSON, len(skips))
 	for i, k := range skips {
-		out[i] = skipJSON{Skip: k, Message: s.i18n.T(langOf(c), k.Reason)}
+		out[i] = skipJSON{Skip: k, Message: s.i18n.T(langOf(c), k.Reason, k.Args...)}
 	}
 	return out
 }

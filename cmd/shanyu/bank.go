@@ -104,7 +104,11 @@ func bankImport(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args
 	fmt.Fprintf(stdout, "%s: %d questions found, %s %d, skipped %d\n", bf.file, rep.Questions, verb, rep.Created, len(rep.Skipped))
 	for _, s := range rep.Skipped {
 		place := bank.Place{Line: s.Line, Element: s.Element}
-		fmt.Fprintf(stdout, "  skipped %s: %s %s\n", place, s.Reason, s.Detail)
+		kind := ""
+		if s.Type != "" {
+			kind = " (" + s.Type + ")"
+		}
+		fmt.Fprintf(stdout, "  skipped %s%s: %s %s\n", place, kind, s.Reason, s.Detail)
 	}
 	out, err := json.Marshal(rep)
 	if err != nil {

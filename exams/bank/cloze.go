@@ -367,13 +367,14 @@ func ParseCloze(text string) (string, []Gap, error) {
 	return stem.String(), gaps, nil
 }
 
-// cutUnescaped splits s at the first sep not preceded by a backslash.
+// cutUnescaped splits s at the first sep not preceded by a backslash. A # right after & starts an
+// HTML character reference (&#39;), not feedback, as in Moodle.
 func cutUnescaped(s string, sep byte) (before, after string, found bool) {
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
+		switch {
+		case s[i] == '\\':
 			i++
-		case sep:
+		case s[i] == sep && !(sep == '#' && i > 0 && s[i-1] == '&'):
 			return s[:i], s[i+1:], true
 		}
 	}
@@ -476,18 +477,22 @@ func clozeNumber(s string) (NumericAnswer, error) {
 
 // ClozeText writes a cloze item's stem back in Moodle's embedded-answers syntax, every gap in place
 // of its marker. ParseCloze reads it back to the same stem and gaps.
-func ClozeText(it Item) string {
+func ClozeText(it Item) string { return clozeText(it, func(s string) string { return s }) }
+
+// clozeText writes the gaps with their texts passed through enc: an HTML item's answers are written
+// as HTML text, since they sit in its HTML.
+func clozeText(it Item, enc func(string) string) string {
 	return gapMarker.ReplaceAllStringFunc(it.Stem, func(m string) string {
 		n, _ := strconv.Atoi(m[2 : len(m)-1])
 		if n < 1 || n > len(it.Gaps) {
 			return m
 		}
-		return GapSyntax(it.Gaps[n-1])
+		return gapSyntax(it.Gaps[n-1], enc)
 	})
 }
 
-// GapSyntax is one gap in Moodle's syntax, e.g. {2:MCS:=right#good~wrong#no}.
-func GapSyntax(g Gap) string {
+// gapSyntax is one gap in Moodle's syntax, e.g. {2:MCS:=right#good~wrong#no}.
+func gapSyntax(g Gap, enc func(string) string) string {
 	var b strings.Builder
 	b.WriteByte('{')
 	if g.Weight != 1 {
@@ -508,7 +513,7 @@ func GapSyntax(g Gap) string {
 		}
 		b.WriteString(text)
 		if fb != "" {
-			b.WriteString("#" + escapeCloze(fb))
+			b.WriteString("#" + escapeCloze(enc(fb)))
 		}
 	}
 	if g.Kind == GapNumber {
@@ -517,7 +522,7 @@ func GapSyntax(g Gap) string {
 		}
 	} else {
 		for i, o := range g.Options {
-			alt(i, o.Weight, escapeCloze(o.Text), o.Feedback)
+			alt(i, o.Weight, escapeCloze(enc(o.Text)), o.Feedback)
 		}
 	}
 	b.WriteByte('}')

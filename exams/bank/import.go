@@ -20,9 +20,11 @@ const (
 type Skip struct {
 	Line     int    `json:"line,omitempty"`
 	Element  string `json:"element,omitempty"`
+	Type     string `json:"type,omitempty"` // the question's type as the file names it
 	Reason   string `json:"reason"`
 	Detail   string `json:"detail,omitempty"`
 	Existing int64  `json:"existing_item,omitempty"` // the item already holding this question
+	Args     []any  `json:"-"`                       // for the translated reason
 }
 
 // Plan is what an import will do: the items it will create and the entries it will skip.
@@ -57,18 +59,21 @@ func plan(ctx context.Context, db pg.DB, centreID int64, res *Result) (*Plan, er
 	for _, e := range res.Entries {
 		if !e.OK() {
 			for _, pr := range e.Problems[:1] {
-				p.Skipped = append(p.Skipped, Skip{Line: e.At.Line, Element: e.At.Element, Reason: pr.Key, Detail: pr.Detail})
+				p.Skipped = append(p.Skipped, Skip{Line: e.At.Line, Element: e.At.Element, Type: e.SourceType, Reason: pr.Key, Detail: pr.Detail, Args: pr.Args})
 			}
 			continue
 		}
 		e.Item = tidy(e.Item)
 		h := e.Item.Hash()
 		if at, dup := first[h]; dup {
-			p.Skipped = append(p.Skipped, Skip{Line: e.At.Line, Element: e.At.Element, Reason: keyDuplicateInFile, Detail: "same as " + at.String()})
+			p.Skipped = append(p.Skipped, Skip{Line: e.At.Line, Element: e.At.Element, Type: e.SourceType, Reason: keyDuplicateInFile, Detail: "same as " + at.String()})
 			continue
 		}
 		first[h] = e.At
 		hashes = append(hashes, h)
+		if e.Origin != "" && e.Origin != h {
+			hashes = append(hashes, e.Origin)
+		}
 		candidates = append(candidates, e)
 	}
 	existing := map[string]int64{}
@@ -98,8 +103,12 @@ func plan(ctx context.Context, db pg.DB, centreID int64, res *Result) (*Plan, er
 		}
 	}
 	for _, e := range candidates {
-		if id, ok := existing[e.Item.Hash()]; ok {
-			p.Skipped = append(p.Skipped, Skip{Line: e.At.Line, Element: e.At.Element, Reason: keyExists, Existing: id,
+		id, ok := existing[e.Item.Hash()]
+		if !ok && e.Origin != "" {
+			id, ok = existing[e.Origin]
+		}
+		if ok {
+			p.Skipped = append(p.Skipped, Skip{Line: e.At.Line, Element: e.At.Element, Type: e.SourceType, Reason: keyExists, Existing: id,
 				Detail: fmt.Sprintf("already in the bank as item %d", id)})
 			continue
 		}

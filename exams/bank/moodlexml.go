@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -24,13 +25,15 @@ const (
 	keyMoodleUnsupported = "bank.moodle.type_unsupported"
 	keyMoodleBadFile     = "bank.moodle.bad_file"
 	keyMoodleBadNumber   = "bank.moodle.bad_number"
+	keyMoodleFraction    = "bank.moodle.fraction"
+	keyMoodleUnknown     = "bank.moodle.type_unknown"
 	keyImageType         = "bank.item.image_type"
 )
 
 // Moodle question types that exist but that the bank does not hold; they are skipped with a reason
 // instead of failing the whole file.
 var moodleUnsupported = map[string]bool{
-	"description": true, "multianswer": true, "calculated": true, "calculatedsimple": true,
+	"description": true, "calculated": true, "calculatedsimple": true,
 	"calculatedmulti": true, "ddwtos": true, "ddimageortext": true, "ddmarker": true, "gapselect": true,
 	"randomsamatch": true, "random": true, "ordering": true, "gapfill": true, "wordselect": true,
 }
@@ -92,6 +95,7 @@ type mxQuestion struct {
 	Type     string   `xml:"type,attr"`
 	Category *mxTag   `xml:"category,omitempty"`
 	Name     *mxTag   `xml:"name,omitempty"`
+	IDNumber string   `xml:"idnumber,omitempty"`
 
 	QuestionText    *mxText    `xml:"questiontext,omitempty"`
 	GeneralFeedback *mxText    `xml:"generalfeedback,omitempty"`
@@ -182,16 +186,26 @@ func ParseMoodleXML(r io.Reader) (*Result, error) {
 			case moodleUnsupported[q.Type]:
 				res.add(Item{Stem: plainText(textOf(q.QuestionText)), Category: category}, place,
 					Problem{Key: keyMoodleUnsupported, Detail: "question type " + q.Type + " is not supported"})
+				res.typed(q.Type)
 			default:
 				it, problem, known := moodleItem(q)
 				if !known {
-					return nil, at(ErrTypeUnknown, place, fmt.Sprintf("unknown question type %q", q.Type))
+					// A type from a plugin this bank has never heard of: skipped like the known
+					// unsupported ones, so that the rest of the file still imports.
+					res.add(Item{Stem: plainText(textOf(q.QuestionText)), Category: category}, place,
+						Problem{Key: keyMoodleUnknown, Detail: fmt.Sprintf("unknown question type %q", clip(q.Type))})
+					res.typed(clip(q.Type))
+					continue
 				}
 				it.Category = category
 				if problem != nil {
 					res.add(it, place, *problem)
 				} else {
 					res.add(it, place)
+				}
+				res.typed(q.Type)
+				if o := strings.TrimPrefix(strings.TrimSpace(q.IDNumber), idNumberPrefix); o != q.IDNumber && isHash(o) {
+					res.Entries[len(res.Entries)-1].Origin = o
 				}
 			}
 		case xml.EndElement:
@@ -262,14 +276,77 @@ func plainText(s string) string { return moodleText(s, "html", Plain) }
 // PlainText is an HTML fragment's text, for lists and previews.
 func PlainText(s string) string { return plainText(s) }
 
-// fraction reads a Moodle percentage ("100", "-33.33333") as a weight, rounded as Moodle rounds it so
-// that an export read back gives the same number.
+// moodleFractions are the grades Moodle offers for an answer (question_bank::fraction_options_full),
+// in percent; their negatives are allowed too.
+var moodleFractions = []float64{100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20,
+	16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0}
+
+// fraction reads a Moodle percentage ("100", "-33.33333") as a weight. Moodle refuses a file whose
+// grade is not one of its list, allowing 0.00001 of a fraction (0.001 percent) either side
+// (match_grade_options): 33.333 is a third, 33.3 or 33 is an error. The weight is the list's value,
+// so that an export read back gives the same number.
 func fraction(s string) (float64, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("fraction %q is not a number", s)
+		return 0, fmt.Errorf("fraction %q is not a number", clip(s))
 	}
-	return roundWeight(f / 100), nil
+	for _, v := range moodleFractions {
+		for _, allowed := range []float64{v, -v} {
+			if math.Abs(f-allowed) < 0.001 {
+				return roundWeight(allowed / 100), nil
+			}
+		}
+	}
+	return 0, &fractionError{Value: strings.TrimSpace(s)}
+}
+
+// fractionError is a grade Moodle does not offer.
+type fractionError struct{ Value string }
+
+func (e *fractionError) Error() string {
+	return fmt.Sprintf("fraction %s is not one of Moodle's grades (100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0 or their negatives)", clip(e.Value))
+}
+
+// fractionProblem names the question and the value of a fraction Moodle would refuse.
+func fractionProblem(q mxQuestion, err error) *Problem {
+	var fe *fractionError
+	if !errors.As(err, &fe) {
+		return &Problem{Key: keyWeightRange, Detail: err.Error()}
+	}
+	name := ""
+	if q.Name != nil {
+		name = strings.TrimSpace(q.Name.Text)
+	}
+	if name == "" {
+		name = clip(plainText(textOf(q.QuestionText)))
+	}
+	return &Problem{Key: keyMoodleFraction, Detail: fmt.Sprintf("%s: %s", clip(name), err.Error()), Args: []any{clip(name), clip(fe.Value)}}
+}
+
+// nearestFraction is the grade of Moodle's list nearest a weight (match_grade_options "nearest").
+func nearestFraction(w float64) float64 {
+	best, mismatch := 0.0, math.Inf(1)
+	for _, v := range moodleFractions {
+		if d := math.Abs(w*100 - v); d < mismatch {
+			best, mismatch = v/100, d
+		}
+	}
+	return best
+}
+
+// idNumberPrefix marks the idnumber the export writes: the item's content hash.
+const idNumberPrefix = "shanyu:"
+
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func roundWeight(w float64) float64 { return math.Round(w*1e7) / 1e7 }
@@ -321,6 +398,9 @@ func moodleItem(q mxQuestion) (it Item, problem *Problem, known bool) {
 		it.Images = append(it.Images, img)
 	}
 	bad := func(key string, err error) (Item, *Problem, bool) {
+		if key == keyWeightRange {
+			return it, fractionProblem(q, err), true
+		}
 		return it, &Problem{Key: key, Detail: err.Error()}, true
 	}
 	switch q.Type {
@@ -408,6 +488,37 @@ func moodleItem(q mxQuestion) (it Item, problem *Problem, known bool) {
 		it.Type = Matching
 		for _, s := range q.Subquestions {
 			it.Pairs = append(it.Pairs, Pair{Left: moodleText(s.Text, s.Format, it.Format), Right: plainText(s.Answer.Text)})
+		}
+	case "cloze", "multianswer":
+		// Moodle writes the gaps into the question text in its own syntax; they are read from the
+		// text as written, before any HTML cleaning, and their answers kept as plain text.
+		it.Type = Cloze
+		stem, gaps, err := ParseCloze(qt.Text)
+		if err != nil {
+			var ce *ClozeError
+			if errors.As(err, &ce) {
+				return it, &Problem{Key: ce.Key, Detail: ce.Error()}, true
+			}
+			return bad(keyClozeSyntax, err)
+		}
+		it.Stem = moodleText(stem, qt.Format, it.Format)
+		for gi := range gaps {
+			for oi := range gaps[gi].Options {
+				o := &gaps[gi].Options[oi]
+				o.Text, o.Feedback = moodleText(o.Text, qt.Format, Plain), moodleText(o.Feedback, qt.Format, Plain)
+			}
+			for ni := range gaps[gi].Numbers {
+				n := &gaps[gi].Numbers[ni]
+				n.Feedback = moodleText(n.Feedback, qt.Format, Plain)
+			}
+		}
+		it.Gaps = gaps
+		if g := strings.TrimSpace(q.DefaultGrade); g == "" {
+			// Moodle's mark for a cloze question is the sum of its gaps' marks.
+			it.Points = 0
+			for _, g := range gaps {
+				it.Points += g.Weight
+			}
 		}
 	case "essay":
 		it.Type = Essay
@@ -538,8 +649,9 @@ func moodleQuestion(it Item) mxQuestion {
 	if name == "" {
 		name = autoName(it)
 	}
-	pct := func(w float64) string { return strconv.FormatFloat(w*100, 'g', -1, 64) }
-	num := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	// Percentages as Moodle writes them (33.33333), numbers as typed: no exponent, no binary noise.
+	pct := func(w float64) string { return formatNumber(roundWeight(w * 100)) }
+	num := formatNumber
 	fb := func(s string) *mxText {
 		if s == "" {
 			return nil
@@ -548,6 +660,7 @@ func moodleQuestion(it Item) mxQuestion {
 	}
 	q := mxQuestion{
 		Name:         &mxTag{Text: name},
+		IDNumber:     idNumberPrefix + it.Hash(),
 		QuestionText: &mxText{Format: format, Text: it.Stem},
 		DefaultGrade: num(it.Points),
 	}
@@ -564,19 +677,28 @@ func moodleQuestion(it Item) mxQuestion {
 	switch it.Type {
 	case SingleChoice, MultipleChoice:
 		q.Type, q.Single, q.Shuffle, q.Numbering = "multichoice", "true", "true", "ABCD"
+		allOrNothing := it.Type == MultipleChoice && it.Scoring == AllOrNothing
+		right := 0
+		for _, c := range it.Choices {
+			if c.Weight > 0 {
+				right++
+			}
+		}
 		if it.Type == MultipleChoice {
+			// Core Moodle's multi-answer question; the all-or-nothing plugin's multichoiceset is not
+			// in core. All-or-nothing scoring travels in <shanyu>, and for Moodle itself each right
+			// choice is worth an equal share and a wrong one all of it.
 			q.Single = "false"
-			if it.Scoring == AllOrNothing {
-				q.Type = "multichoiceset" // the all-or-nothing plugin's type
+			if allOrNothing {
 				ext.Scoring = string(AllOrNothing)
 			}
 		}
 		for _, c := range it.Choices {
 			w := c.Weight
-			if it.Scoring == AllOrNothing && it.Type == MultipleChoice {
-				w = 0
+			if allOrNothing {
+				w = -1
 				if c.Weight > 0 {
-					w = 1
+					w = nearestFraction(1 / float64(right))
 				}
 			}
 			q.Answers = append(q.Answers, mxAnswer{Fraction: pct(w), Format: format, Text: c.Text, Feedback: fb(c.Feedback)})
@@ -607,6 +729,13 @@ func moodleQuestion(it Item) mxQuestion {
 		for _, n := range it.Numbers {
 			q.Answers = append(q.Answers, mxAnswer{Fraction: pct(n.Weight), Format: "moodle_auto_format", Text: num(n.Value), Tolerance: num(n.Tolerance), Feedback: fb(n.Feedback)})
 		}
+	case Cloze:
+		q.Type = "cloze"
+		enc := func(s string) string { return s }
+		if it.Format == HTML {
+			enc = html.EscapeString
+		}
+		q.QuestionText.Text = clozeText(it, enc)
 	case Matching:
 		q.Type, q.Shuffle = "matching", "true"
 		for _, p := range it.Pairs {

@@ -148,7 +148,6 @@ func TestParseMoodleXMLHostile(t *testing.T) {
 	}{
 		{"truncated", read("truncated.xml"), ErrMalformed, "line 24"},
 		{"entity expansion", read("entities.xml"), ErrUnsafeXML, "line 2"},
-		{"unknown type", read("unknown-type.xml"), ErrTypeUnknown, "question[2] (line 7)"},
 		{"undeclared entity", []byte(`<quiz><question type="truefalse"><questiontext><text>&x;</text></questiontext></question></quiz>`), ErrMalformed, "line 1"},
 		{"external entity", []byte("<?xml version=\"1.0\"?>\n<!DOCTYPE q [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><quiz/>"), ErrUnsafeXML, "line 2"},
 		{"wrong root", []byte(`<html><body/></html>`), ErrMalformed, "html"},
@@ -247,4 +246,43 @@ func FuzzMoodleXML(f *testing.F) {
 			t.Fatalf("read back %d of %d items", len(back.Items()), len(items))
 		}
 	})
+}
+
+func TestMoodleXMLSkipsUnknownTypesAndKeepsTheRest(t *testing.T) {
+	t.Parallel()
+	res := parseFile(t, "testdata/unknown-type.xml")
+	if len(res.Entries) != 2 || !res.Entries[0].OK() || res.Entries[1].OK() {
+		t.Fatalf("entries %+v", res.Entries)
+	}
+	e := res.Entries[1]
+	if e.SourceType != "hologram" || e.Problems[0].Key != keyMoodleUnknown || e.At.String() != "question[2] (line 7)" {
+		t.Fatalf("skipped entry %+v", e)
+	}
+}
+
+func TestMoodleXMLFractionsFollowMoodlesList(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]float64{"100": 1, "33.33333": 0.3333333, "33.333": 0.3333333, "-33.33333": -0.3333333,
+		"14.28571": 0.1428571, "83.3333": 0.8333333, "0": 0, "-100": -1, "12.5": 0.125} {
+		got, err := fraction(in)
+		if err != nil || got != want {
+			t.Errorf("fraction(%s) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"33", "33.3", "99", "101", "abc", "NaN", "66.6"} {
+		if _, err := fraction(in); err == nil {
+			t.Errorf("fraction(%s) accepted", in)
+		}
+	}
+	// The problem names the question and the value, for the message beside it.
+	xml := `<quiz><question type="multichoice"><name><text>三分之一</text></name><questiontext><text>q</text></questiontext>
+<single>true</single><answer fraction="100"><text>a</text></answer><answer fraction="33"><text>b</text></answer></question></quiz>`
+	res, err := ParseMoodleXML(strings.NewReader(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Entries[0].Problems
+	if len(p) != 1 || p[0].Key != keyMoodleFraction || len(p[0].Args) != 2 || p[0].Args[0] != "三分之一" || p[0].Args[1] != "33" {
+		t.Fatalf("problems %+v", p)
+	}
 }

@@ -3,6 +3,7 @@ package bank
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"testing"
 
 	"shanyu/internal/pgtest"
@@ -83,6 +84,25 @@ func keyResponse(it Item) (right, wrong Response) {
 		for _, p := range it.Pairs {
 			right.Matches = append(right.Matches, p.Right)
 			wrong.Matches = append(wrong.Matches, "")
+		}
+	case Cloze:
+		for _, g := range it.Gaps {
+			r, w := "", "不知道"
+			switch g.Kind {
+			case GapChoice:
+				for i, o := range g.Options {
+					if o.Weight == 1 {
+						r = strconv.Itoa(i)
+					} else if o.Weight <= 0 {
+						w = strconv.Itoa(i)
+					}
+				}
+			case GapText:
+				r = g.Options[0].Text
+			case GapNumber:
+				r = formatNumber(g.Numbers[0].Value)
+			}
+			right.Gaps, wrong.Gaps = append(right.Gaps, r), append(wrong.Gaps, w)
 		}
 	}
 	return right, wrong

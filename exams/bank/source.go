@@ -79,6 +79,7 @@ func (p Place) String() string {
 type Problem struct {
 	Key    string `json:"key"`
 	Detail string `json:"detail,omitempty"`
+	Args   []any  `json:"-"` // for the translated message, e.g. the question and the value at fault
 }
 
 // Entry is one item read from a file, where it was, and what is wrong with it (nothing when it can be
@@ -87,6 +88,13 @@ type Entry struct {
 	Item     Item
 	At       Place
 	Problems []Problem
+	// SourceType is the question's type as the file names it (Moodle's type attribute, the 题型
+	// cell), so that a skipped question can be named by it.
+	SourceType string
+	// Origin is the content hash an export recorded for the question (Moodle XML's idnumber): a
+	// question exported from a bank and imported back is recognised by it even when the trip through
+	// another system changed its text.
+	Origin string
 }
 
 // OK reports whether the entry can be imported.
@@ -126,6 +134,9 @@ func (r *Result) add(it Item, at Place, problems ...Problem) {
 	}
 	r.Entries = append(r.Entries, Entry{Item: it, At: at, Problems: problems})
 }
+
+// typed names the source type of the entry added last.
+func (r *Result) typed(t string) { r.Entries[len(r.Entries)-1].SourceType = t }
 
 // Errors of whole files and formats.
 var (

@@ -76,12 +76,13 @@ var typeNames = map[string]Type{
 	"匹配题": Matching, "连线题": Matching, "配对题": Matching,
 	"简答题": Essay, "问答题": Essay, "论述题": Essay, "案例分析题": Essay, "简答": Essay,
 	"实操题": Practical, "操作题": Practical, "技能操作题": Practical, "实操": Practical,
+	"完形填空": Cloze, "完形填空题": Cloze, "嵌入式答案": Cloze, "cloze": Cloze,
 }
 
 // typeLabel is the name written for each type, the first in the template's drop-down.
 var typeLabel = map[Type]string{
 	SingleChoice: "单选题", MultipleChoice: "多选题", TrueFalse: "判断题", FillBlank: "填空题",
-	Numeric: "数值题", Matching: "匹配题", Essay: "简答题", Practical: "实操题",
+	Numeric: "数值题", Matching: "匹配题", Essay: "简答题", Practical: "实操题", Cloze: "完形填空",
 }
 
 var difficultyNames = map[string]int{"易": 1, "容易": 1, "简单": 1, "较易": 2, "中": 3, "中等": 3, "一般": 3, "较难": 4, "难": 5, "困难": 5}
@@ -185,9 +186,11 @@ func parseSheet(f *excelize.File, sheet string, res *Result) (bool, error) {
 				place.Element = sheet + "!" + name
 			}
 			res.add(it, place, prob.Problem)
+			res.typed(clip(strings.TrimSpace(get(colType))))
 			continue
 		}
 		res.add(it, place)
+		res.typed(typeLabel[it.Type])
 	}
 	if err := rows.Error(); err != nil {
 		return false, at(ErrMalformed, Place{Element: sheet, Line: row}, err.Error())
@@ -344,6 +347,23 @@ func xlsxItem(get func(string) string, opts []string) (Item, *cellProblem) {
 				return it, fail(optionPrefix+"A", keyXLSXBadAnswer, "匹配题 option %q has no ->", clip(o))
 			}
 			it.Pairs = append(it.Pairs, Pair{Left: strings.TrimSpace(left), Right: strings.TrimSpace(right)})
+		}
+	case Cloze:
+		// The gaps are written in the 题干 in Moodle's syntax; the 答案 column is not used.
+		stem, gaps, err := ParseCloze(it.Stem)
+		if err != nil {
+			var ce *ClozeError
+			if errors.As(err, &ce) {
+				return it, fail(colStem, ce.Key, "%s", ce.Error())
+			}
+			return it, fail(colStem, keyClozeSyntax, "%v", err)
+		}
+		it.Stem, it.Gaps = stem, gaps
+		if !pointsGiven {
+			it.Points = 0
+			for _, g := range gaps {
+				it.Points += g.Weight
+			}
 		}
 	case Essay, Practical:
 		rubric, ok := parseRubric(answer)
@@ -514,8 +534,8 @@ func xlsxRow(it Item, options int) []any {
 		}
 		return s
 	}
-	num := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-	pct := func(w float64) string { return strconv.FormatFloat(w*100, 'g', -1, 64) }
+	num := formatNumber
+	pct := func(w float64) string { return formatNumber(roundWeight(w * 100)) }
 	opts := make([]string, options)
 	var answer, scoring string
 	switch it.Type {
@@ -592,7 +612,11 @@ func xlsxRow(it Item, options int) []any {
 	if it.Level > 0 {
 		level = strconv.Itoa(it.Level)
 	}
-	row := []any{typeLabel[it.Type], text(it.Stem)}
+	stem := it.Stem
+	if it.Type == Cloze {
+		stem = ClozeText(it)
+	}
+	row := []any{typeLabel[it.Type], text(stem)}
 	for _, o := range opts {
 		row = append(row, o)
 	}
