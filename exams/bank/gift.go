@@ -195,6 +195,11 @@ func parseGIFTQuestion(res *Result, raw string, line int, category []string) {
 		it.Type = TrueFalse
 		it.Truth = strings.HasPrefix(strings.ToLower(body), "t")
 	default:
+		if body[0] != '=' && body[0] != '~' && !strings.Contains(body, "~") && !strings.Contains(body, "->") {
+			// Moodle reads {3} and {3 =three} as short answers: the text before the first = is an
+			// accepted answer too.
+			body = "=" + body
+		}
 		var answers []giftAnswer
 		answers, err = giftAnswers(body, it.Format)
 		if err != nil {
@@ -333,20 +338,15 @@ func giftChoiceType(answers []giftAnswer, body string) (Type, error) {
 	return MultipleChoice, nil
 }
 
-// giftNumbers reads what follows the # of a numeric block: "1.5:0.1", "1..5", or several answers
-// "=1.5:0 =%50%1.5:0.5".
+// giftNumbers reads what follows the # of a numeric block: "1.5:0.1", "1..5", several answers
+// "=1.5:0 =%50%1.5:0.5", and in either form wrong answers that only carry feedback:
+// "3:2~#Completely wrong" (Moodle's grammar allows them after the first answer too).
 func giftNumbers(body string, f TextFormat) ([]NumericAnswer, error) {
 	if body == "" {
 		return nil, giftFail(keyGIFTBadNumber, "empty numeric answer")
 	}
 	if body[0] != '=' && body[0] != '~' {
-		spec, fb, _ := strings.Cut(body, "#")
-		n, err := giftNumber(spec)
-		if err != nil {
-			return nil, err
-		}
-		n.Weight, n.Feedback = 1, giftText(fb, f)
-		return []NumericAnswer{n}, nil
+		body = "=" + body // a single answer: the first one is right
 	}
 	answers, err := giftAnswers(body, f)
 	if err != nil {
@@ -367,6 +367,9 @@ func giftNumbers(body string, f TextFormat) ([]NumericAnswer, error) {
 		}
 		n.Feedback = giftText(a.feedback, f)
 		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, giftFail(keyGIFTBadNumber, "no right numeric answer")
 	}
 	return out, nil
 }
@@ -391,6 +394,11 @@ func giftNumber(spec string) (NumericAnswer, error) {
 		}
 		if b < a {
 			return NumericAnswer{}, giftFail(keyGIFTBadNumber, "range %s has its ends swapped", spec)
+		}
+		// The middle and half-width as decimals, so that 3.141..3.142 is 3.1415 ± 0.0005 exactly as
+		// written, not 3.1414999999999997.
+		if mid, half, ok := decimalMidpoint(lo, hi); ok {
+			return NumericAnswer{Value: mid, Tolerance: half}, nil
 		}
 		return NumericAnswer{Value: (a + b) / 2, Tolerance: (b - a) / 2}, nil
 	}

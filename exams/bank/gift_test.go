@@ -166,3 +166,40 @@ func FuzzGIFT(f *testing.F) {
 		}
 	})
 }
+
+// TestMoodlesGIFTExamplesImport reads Moodle's own examples file and the grammar features of its
+// documentation: every question must import.
+func TestMoodlesGIFTExamplesImport(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]int{"testdata/moodle/gift-examples.gift": 43, "testdata/moodle/gift-doc-features.gift": 9} {
+		res := parseFile(t, name)
+		ok := 0
+		for _, e := range res.Entries {
+			if e.OK() {
+				ok++
+			} else {
+				t.Errorf("%s %v: %v (%q)", name, e.At, e.Problems, clip(e.Item.Stem))
+			}
+		}
+		t.Logf("%s: %d questions, %d imported, %d skipped", name, len(res.Entries), ok, len(res.Entries)-ok)
+		if len(res.Entries) != want {
+			t.Errorf("%s: %d questions, want %d", name, len(res.Entries), want)
+		}
+	}
+	res := parseFile(t, "testdata/moodle/gift-doc-features.gift")
+	q1 := res.Entries[0].Item
+	if q1.Type != Numeric || len(q1.Numbers) != 1 || q1.Numbers[0].Value != 3 || q1.Numbers[0].Tolerance != 2 {
+		t.Errorf("{#3:2~#Completely wrong}: %+v", q1)
+	}
+	if c := res.Entries[0].Item.Category; len(c) != 2 || c[1] != "Numerical" {
+		t.Errorf("category %v", c)
+	}
+	ex := parseFile(t, "testdata/moodle/gift-examples.gift")
+	for _, e := range ex.Entries {
+		if e.Item.Type == Numeric && len(e.Item.Numbers) == 1 && e.Item.Numbers[0].Tolerance == 0.0005 {
+			if formatNumber(e.Item.Numbers[0].Value) != "3.1415" {
+				t.Errorf("%v: range read as %v", e.At, e.Item.Numbers[0].Value)
+			}
+		}
+	}
+}
