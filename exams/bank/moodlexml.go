@@ -315,7 +315,7 @@ func fractionProblem(q mxQuestion, err error) *Problem {
 	}
 	name := ""
 	if q.Name != nil {
-		name = strings.TrimSpace(q.Name.Text)
+		name = plainText(q.Name.Text)
 	}
 	if name == "" {
 		name = clip(plainText(textOf(q.QuestionText)))

@@ -286,3 +286,99 @@ func TestMoodleXMLFractionsFollowMoodlesList(t *testing.T) {
 		t.Fatalf("problems %+v", p)
 	}
 }
+
+// TestMoodleXMLFixturesImport reads Moodle's own XML fixtures and one modelled on them: what the bank
+// holds imports, the rest is skipped by name and type, and nothing fails the file.
+func TestMoodleXMLFixturesImport(t *testing.T) {
+	t.Parallel()
+	type want struct{ imported, skipped int }
+	for name, w := range map[string]want{
+		"testdata/moodle/nested_categories_with_questions.xml": {5, 0},
+		"testdata/moodle/error_invalid_grades.xml":             {0, 1},
+		"testdata/moodle/cloze-and-unknown.xml":                {6, 2},
+	} {
+		res := parseFile(t, name)
+		ok, skipped := 0, 0
+		for _, e := range res.Entries {
+			if e.OK() {
+				ok++
+			} else {
+				skipped++
+				t.Logf("%s: skipped %v (%s): %v", name, e.At, e.SourceType, e.Problems[0].Detail)
+			}
+		}
+		t.Logf("%s: %d imported, %d skipped", name, ok, skipped)
+		if ok != w.imported || skipped != w.skipped {
+			t.Errorf("%s: %d imported, %d skipped; want %d and %d", name, ok, skipped, w.imported, w.skipped)
+		}
+	}
+	// Moodle's own invalid grade: 33 is refused, naming the question and the value.
+	bad := parseFile(t, "testdata/moodle/error_invalid_grades.xml").Entries[0]
+	if p := bad.Problems[0]; p.Key != keyMoodleFraction || !strings.Contains(p.Detail, "invalid grades") || p.Args[1] != "33" {
+		t.Errorf("invalid grade: %+v", p)
+	}
+	nested := parseFile(t, "testdata/moodle/nested_categories_with_questions.xml").Items()
+	if c := nested[2].Category; strings.Join(c, "/") != "Iota/Kappa" {
+		t.Errorf("category %v", c)
+	}
+	res := parseFile(t, "testdata/moodle/cloze-and-unknown.xml")
+	var types []string
+	for _, e := range res.Entries {
+		if !e.OK() {
+			types = append(types, e.SourceType)
+		}
+	}
+	if strings.Join(types, ",") != "poodllrecording,calculated" {
+		t.Errorf("skipped types %v", types)
+	}
+	cloze := res.Entries[0].Item
+	if cloze.Type != Cloze || len(cloze.Gaps) != 7 || cloze.Points != 8 {
+		t.Fatalf("cloze: %d gaps, %v points: %+v", len(cloze.Gaps), cloze.Points, cloze)
+	}
+	g := cloze.Gaps
+	if g[2].Display != ShowVertical || g[3].Display != ShowHorizontal || !g[3].Shuffle || g[4].Weight != 2 ||
+		g[4].Options[1].Weight != 0.5 || !strings.Contains(g[4].Options[1].Feedback, "second largest") ||
+		g[5].Numbers[0].Value != 3.14 || g[5].Numbers[0].Tolerance != 0.005 || !g[6].CaseSensitive {
+		t.Errorf("gaps %+v", g)
+	}
+	// A fully right answer earns all 8 points; the heavy gap half right, 1 of them less.
+	right := Response{Gaps: []string{"0", "1", "0", "1", "Paris", "3.141", "NaCl"}}
+	if e, p := Score(cloze, right); e != p {
+		t.Errorf("right answer: %v of %v", e, p)
+	}
+	right.Gaps[4] = "marseille"
+	if e, _ := Score(cloze, right); e != 7 {
+		t.Errorf("half of the 2-weight gap: %v", e)
+	}
+}
+
+func TestMoodleXMLExportIsWhatMoodleReads(t *testing.T) {
+	t.Parallel()
+	res := parseFile(t, "testdata/moodle/cloze-and-unknown.xml")
+	items := append(res.Items(), Item{Type: Numeric, Stem: "pi", Format: Plain, Points: 1,
+		Numbers: []NumericAnswer{{Value: 3.1415, Tolerance: 0.0005, Weight: 1}}},
+		Item{Type: MultipleChoice, Scoring: AllOrNothing, Stem: "two of three", Format: Plain, Points: 1,
+			Choices: []Option{{Text: "a", Weight: 1}, {Text: "b", Weight: 1}, {Text: "c", Weight: 1}, {Text: "d"}}})
+	var buf bytes.Buffer
+	if err := WriteMoodleXML(&buf, items); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, bad := range []string{"multichoiceset", "99999", "00000000"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("export contains %q", bad)
+		}
+	}
+	for _, good := range []string{`type="cloze"`, "{2:SA:=Paris#Congratulations!", "<single>false</single>", `fraction="33.33333"`, "<text>3.1415</text>", "<tolerance>0.0005</tolerance>", "<idnumber>shanyu:"} {
+		if !strings.Contains(out, good) {
+			t.Errorf("export lacks %q", good)
+		}
+	}
+	back, err := ParseMoodleXML(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(items, back.Items(), roundTripOpts); d != "" {
+		t.Errorf("round trip:\n%s", d)
+	}
+}
