@@ -45,8 +45,52 @@ func optionCount(it bank.Item) int {
 		return len(it.Choices)
 	case bank.Matching:
 		return len(it.Pairs)
+	case bank.Cloze:
+		return clozeOptionCount(it)
 	}
 	return 0
+}
+
+// clozeOptionCount is the number of choices of all a cloze item's choice gaps: the paper draws one
+// permutation of them, and each shuffled gap shows its own choices in the order they take in it.
+func clozeOptionCount(it bank.Item) int {
+	n := 0
+	for _, g := range it.Gaps {
+		if g.Kind == bank.GapChoice {
+			n += len(g.Options)
+		}
+	}
+	return n
+}
+
+// gapOrders gives, for each gap of a cloze item, the original index of the choice shown at each
+// place (nil for gaps without choices). A gap that does not shuffle keeps its order; a paper drawn
+// before the item had this many choices shows every gap in order.
+func gapOrders(pi PaperItem, it bank.Item) [][]int {
+	orders := make([][]int, len(it.Gaps))
+	usable := len(pi.OptionOrder) == clozeOptionCount(it)
+	start := 0
+	for gi, g := range it.Gaps {
+		if g.Kind != bank.GapChoice {
+			continue
+		}
+		n := len(g.Options)
+		order := make([]int, 0, n)
+		if g.Shuffle && usable {
+			for _, k := range pi.OptionOrder {
+				if k >= start && k < start+n {
+					order = append(order, k-start)
+				}
+			}
+		} else {
+			for k := 0; k < n; k++ {
+				order = append(order, k)
+			}
+		}
+		orders[gi] = order
+		start += n
+	}
+	return orders
 }
 
 // buildPaper makes a paper from a seed, deterministically: the same seed, pool and option counts give
@@ -113,6 +157,8 @@ type Question struct {
 	Options  []string `json:"options,omitempty"` // choices; for matching, the right-hand texts
 	Lefts    []Left   `json:"lefts,omitempty"`   // matching prompts
 	Blanks   int      `json:"blanks,omitempty"`
+	// Gaps of a cloze item, in the order of their {#n} markers in Stem.
+	Gaps []QuestionGap `json:"gaps,omitempty"`
 	// Images the item shows, served only to the attempt's owner.
 	Images []QuestionImage `json:"images,omitempty"`
 }
@@ -132,6 +178,14 @@ const pluginFile = "@@PLUGINFILE@@/"
 // imageURL is the path of a question's image, relative to the attempt's base.
 func imageURL(position int, name string) string {
 	return "images/" + strconv.Itoa(position) + "/" + url.PathEscape(name)
+}
+
+// QuestionGap is a gap of a cloze item as the candidate sees it: what it asks for and, for a choice
+// gap, how it is shown and its choices in the paper's order.
+type QuestionGap struct {
+	Kind    string   `json:"kind"`
+	Display string   `json:"display,omitempty"`
+	Options []string `json:"options,omitempty"`
 }
 
 // Left is a matching prompt; Index is the pair it belongs to.
@@ -159,6 +213,15 @@ func questionOf(pi PaperItem, it bank.Item) Question {
 		}
 	case bank.FillBlank:
 		q.Blanks = len(it.Blanks)
+	case bank.Cloze:
+		orders := gapOrders(pi, it)
+		for gi, g := range it.Gaps {
+			qg := QuestionGap{Kind: string(g.Kind), Display: g.Display}
+			for _, k := range orders[gi] {
+				qg.Options = append(qg.Options, g.Options[k].Text)
+			}
+			q.Gaps = append(q.Gaps, qg)
+		}
 	}
 	for _, im := range it.Images {
 		u := imageURL(pi.Position, im.Name)
@@ -182,6 +245,9 @@ type Answer struct {
 	Blanks  []string `json:"blanks,omitempty"`
 	Number  *float64 `json:"number,omitempty"`
 	Matches []string `json:"matches,omitempty"` // by pair index: the right-hand text picked
+	// Gaps of a cloze item, one per gap: for a choice gap the index of the choice as shown, for the
+	// others what was typed.
+	Gaps []string `json:"gaps,omitempty"`
 	Text    string   `json:"text,omitempty"`    // essay and practical notes
 }
 
@@ -189,15 +255,30 @@ const maxAnswerBytes = 16 << 10
 
 func (a Answer) check() error {
 	b, _ := json.Marshal(a)
-	if len(b) > maxAnswerBytes || len(a.Choices) > 64 || len(a.Blanks) > 64 || len(a.Matches) > 64 {
+	if len(b) > maxAnswerBytes || len(a.Choices) > 64 || len(a.Blanks) > 64 || len(a.Matches) > 64 || len(a.Gaps) > 64 {
 		return ErrBadAnswer
 	}
 	return nil
 }
 
 // response turns a candidate's answer into the bank's terms, undoing the option shuffle.
-func response(pi PaperItem, a Answer) bank.Response {
+func response(pi PaperItem, it bank.Item, a Answer) bank.Response {
 	r := bank.Response{Truth: a.Truth, Blanks: a.Blanks, Number: a.Number, Matches: a.Matches}
+	if it.Type == bank.Cloze {
+		orders := gapOrders(pi, it)
+		for gi, g := range a.Gaps {
+			if gi < len(orders) && orders[gi] != nil {
+				shown, err := strconv.Atoi(strings.TrimSpace(g))
+				if err != nil || shown < 0 || shown >= len(orders[gi]) {
+					g = "" // names no choice: scores nothing
+				} else {
+					g = strconv.Itoa(orders[gi][shown])
+				}
+			}
+			r.Gaps = append(r.Gaps, g)
+		}
+		return r
+	}
 	for _, c := range a.Choices {
 		if c < 0 || c >= len(pi.OptionOrder) {
 			r.Choices = append(r.Choices, -1) // names no option: scores nothing
@@ -213,7 +294,7 @@ func scoreItem(pi PaperItem, it bank.Item, a *Answer) float64 {
 	if a == nil || !it.Type.Objective() {
 		return 0
 	}
-	earned, possible := bank.Score(it, response(pi, *a))
+	earned, possible := bank.Score(it, response(pi, it, *a))
 	if possible <= 0 {
 		return 0
 	}

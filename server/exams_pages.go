@@ -457,6 +457,9 @@ func answerText(yes, no string, a exams.Answer) string {
 		parts = append(parts, strconv.FormatFloat(*a.Number, 'g', -1, 64))
 	}
 	parts = append(parts, a.Matches...)
+	for i, g := range a.Gaps {
+		parts = append(parts, "("+strconv.Itoa(i+1)+") "+g)
+	}
 	if a.Text != "" {
 		parts = append(parts, a.Text)
 	}

@@ -444,7 +444,7 @@
     var a = answers[pos];
     if (!a) return false;
     return (a.choices && a.choices.length) || a.truth !== undefined || (a.blanks && a.blanks.some(Boolean)) ||
-      a.number !== undefined || (a.matches && a.matches.some(Boolean)) || !!a.text;
+      a.number !== undefined || (a.matches && a.matches.some(Boolean)) || (a.gaps && a.gaps.some(Boolean)) || !!a.text;
   }
   function render() {
     var q = paper.questions[current], box = $("question");
@@ -455,9 +455,16 @@
     var stem = el("div", "stem");
     // Image URLs are relative to the attempt; an inert template lets them be fixed before they load.
     var imgBase = "/exams/attempts/" + st.attempt + "/";
-    if (q.format === "html") {
+    var stemText = q.stem;
+    if (q.type === "cloze") {
+      // Each {#n} marker becomes an empty span that the gap's control fills; in plain text the
+      // stem is escaped first so that only the markers turn into markup.
+      if (q.format !== "html") stemText = stemText.replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }).replace(/\n/g, "<br>");
+      stemText = stemText.replace(/\{#(\d+)\}/g, '<span class="gap" data-gap="$1"></span>');
+    }
+    if (q.format === "html" || q.type === "cloze") {
       var tpl = document.createElement("template");
-      tpl.innerHTML = q.stem;
+      tpl.innerHTML = stemText;
       Array.prototype.forEach.call(tpl.content.querySelectorAll("img"), function (img) {
         var src = img.getAttribute("src") || "";
         if (src.indexOf("images/") === 0) img.setAttribute("src", imgBase + src);
@@ -498,6 +505,41 @@
         list.appendChild(lab);
       });
       box.appendChild(list);
+    } else if (q.type === "cloze") {
+      var gapVals = (a.gaps || []).slice();
+      while (gapVals.length < q.gaps.length) gapVals.push("");
+      var saveGaps = function () { change(q.position, { gaps: gapVals.slice() }); };
+      stem.querySelectorAll("span.gap").forEach(function (span) {
+        var gi = parseInt(span.getAttribute("data-gap"), 10) - 1, g = q.gaps[gi];
+        if (!g) return;
+        var id = name + "-g" + gi, label = msg("gap").replace("%d", gi + 1);
+        if (g.kind === "choice" && g.display === "select") {
+          var sel = el("select"); sel.id = id; sel.setAttribute("aria-label", label);
+          var none = el("option", "", msg("choose")); none.value = ""; sel.appendChild(none);
+          g.options.forEach(function (t, k) { var o = el("option", "", t); o.value = String(k); o.selected = gapVals[gi] === String(k); sel.appendChild(o); });
+          sel.addEventListener("change", function () { gapVals[gi] = sel.value; saveGaps(); });
+          span.appendChild(sel);
+        } else if (g.kind === "choice") {
+          var group = el("span", "gap-radios " + g.display);
+          group.setAttribute("role", "radiogroup"); group.setAttribute("aria-label", label);
+          g.options.forEach(function (t, k) {
+            var rid = id + "-" + k, lab = el("label", "option"), r = el("input");
+            r.type = "radio"; r.name = id; r.id = rid; r.value = String(k); r.checked = gapVals[gi] === String(k);
+            r.addEventListener("change", function () { gapVals[gi] = String(k); saveGaps(); });
+            lab.setAttribute("for", rid); lab.appendChild(r); lab.appendChild(el("span", "", t));
+            group.appendChild(lab);
+          });
+          span.appendChild(group);
+        } else {
+          var inp = el("input"); inp.type = "text"; inp.id = id; inp.value = gapVals[gi];
+          inp.setAttribute("aria-label", label); inp.setAttribute("autocomplete", "off");
+          inp.setAttribute("inputmode", g.kind === "number" ? "decimal" : "text");
+          inp.size = g.kind === "number" ? 6 : 10;
+          debounce(inp, "input", function () { gapVals[gi] = inp.value; saveGaps(); });
+          inp.addEventListener("paste", function () { signal("paste"); });
+          span.appendChild(inp);
+        }
+      });
     } else if (q.type === "fill_blank") {
       for (var b = 0; b < q.blanks; b++) box.appendChild(textInput(q, name + "-" + b, (a.blanks || [])[b] || "", "text", function () {
         var vals = [];
