@@ -248,7 +248,7 @@ type Answer struct {
 	// Gaps of a cloze item, one per gap: for a choice gap the index of the choice as shown, for the
 	// others what was typed.
 	Gaps []string `json:"gaps,omitempty"`
-	Text    string   `json:"text,omitempty"`    // essay and practical notes
+	Text string   `json:"text,omitempty"` // essay and practical notes
 }
 
 const maxAnswerBytes = 16 << 10
