@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +57,7 @@ var itemSchema = object([]string{"type", "stem"}, map[string]any{
 	"type": map[string]any{"type": "string", "enum": bank.Types}, "title": str, "stem": str, "format": str,
 	"points": map[string]any{"type": "number"}, "explanation": str, "scoring": str, "truth": map[string]any{"type": "boolean"},
 	"choices": map[string]any{"type": "array"}, "blanks": map[string]any{"type": "array"}, "numbers": map[string]any{"type": "array"},
-	"pairs": map[string]any{"type": "array"}, "gaps": map[string]any{"type": "array"}, "rubric": map[string]any{"type": "array"}, "images": map[string]any{"type": "array"},
+	"pairs": map[string]any{"type": "array"}, "gaps": map[string]any{"type": "array"}, "cloze_text": str, "rubric": map[string]any{"type": "array"}, "images": map[string]any{"type": "array"},
 	"category": str, "tags": map[string]any{"type": "array", "items": str}, "difficulty": integer, "occupation": str, "level": integer,
 })
 
@@ -183,6 +184,9 @@ type itemJSON struct {
 	Difficulty int         `json:"difficulty"`
 	Occupation string      `json:"occupation"`
 	Level      int         `json:"level"`
+	// ClozeText is a cloze item's stem with its gaps written in Moodle's syntax, as the editor shows
+	// and takes it; when sent, it replaces stem and gaps.
+	ClozeText string `json:"cloze_text,omitempty"`
 
 	ID        int64  `json:"id,omitempty"`
 	Version   int    `json:"version,omitempty"`
@@ -194,6 +198,9 @@ func toItemJSON(st bank.Stored) itemJSON {
 	j := itemJSON{Item: st.Item, Category: strings.Join(st.Item.Category, "/"), Tags: nonNil(st.Item.Tags),
 		Difficulty: st.Item.Difficulty, Occupation: st.Item.Occupation, Level: st.Item.Level,
 		ID: st.ID, Version: st.Version, Status: string(st.Status), Delivered: st.Delivered}
+	if st.Item.Type == bank.Cloze {
+		j.ClozeText = bank.ClozeText(st.Item)
+	}
 	for _, im := range st.Item.Images {
 		j.Images = append(j.Images, imageJSON{Name: im.Name, MediaType: im.MediaType, Data: base64.StdEncoding.EncodeToString(im.Data)})
 	}
@@ -207,6 +214,19 @@ func (j itemJSON) item(old []bank.Image) (bank.Item, error) {
 	it.Tags, it.Difficulty, it.Occupation, it.Level = j.Tags, j.Difficulty, strings.TrimSpace(j.Occupation), j.Level
 	if it.Format == "" {
 		it.Format = bank.Plain
+	}
+	if it.Type == bank.Cloze && j.ClozeText != "" {
+		if len(j.ClozeText) > bank.MaxTextBytes {
+			return it, failure.Field("stem", "bank.item.text_too_long")
+		}
+		stem, gaps, err := bank.ParseCloze(j.ClozeText)
+		var ce *bank.ClozeError
+		if errors.As(err, &ce) {
+			return it, failure.Field("stem", ce.Key)
+		} else if err != nil {
+			return it, err
+		}
+		it.Stem, it.Gaps = stem, gaps
 	}
 	if it.Format == bank.HTML {
 		it.Stem, it.Explanation = bank.SanitizeHTML(it.Stem), bank.SanitizeHTML(it.Explanation)

@@ -114,6 +114,7 @@
       f("difficulty").value = String(stored.difficulty || 0);
       f("level").value = String(stored.level || 0);
       f("answers").value = answerLines(stored);
+      if (stored.type === "cloze" && stored.cloze_text) f("stem").value = stored.cloze_text;
     } else {
       f("answers").value = "=\n~\n~\n~";
     }
@@ -124,6 +125,7 @@
       it.type = type;
       it.title = f("title").value.trim();
       it.stem = f("stem").value;
+      if (type === "cloze") it.cloze_text = it.stem; // the server reads the gaps from Moodle's syntax
       it.format = stored && stored.format ? stored.format : "plain";
       it.points = num(f("points").value);
       it.explanation = f("explanation").value;
