@@ -292,3 +292,39 @@ func TestBankBulkFormOnTheListPage(t *testing.T) {
 		t.Errorf("examiner list page: %d, bulk controls shown or nav link missing", page.Status)
 	}
 }
+
+// A cloze item is created and edited through its text in Moodle's syntax: the answer carries the
+// same text back, the editor page opens with it, and a broken gap is a 422 beside the stem that
+// changes nothing.
+func TestBankClozeIsEditedInMoodlesSyntax(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	trainer := mustLogin(t, srv, "trainer")
+	text := "婴儿满 {2:MC:=6个月#对~4个月} 起添加辅食，首选富含 {1:SA:=铁} 的食物。"
+	r := trainer.send("POST", "/api/v1/centres/HZ001/bank/items", map[string]any{"type": "cloze", "stem": text, "cloze_text": text, "points": 3})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	created := r.json(t)
+	if created["stem"] != "婴儿满 {#1} 起添加辅食，首选富含 {#2} 的食物。" || created["cloze_text"] != text || len(created["gaps"].([]any)) != 2 {
+		t.Fatalf("created %v", created)
+	}
+	id := strconv.Itoa(int(created["id"].(float64)))
+	page := trainer.do("GET", "/centres/HZ001/bank/items/"+id, nil, map[string]string{"Accept": "text/html"})
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "cloze_text") || !strings.Contains(string(page.Body), "stem-hint-cloze") {
+		t.Fatalf("editor page: %d", page.Status)
+	}
+	path := "/api/v1/centres/HZ001/bank/items/" + id
+	edited := strings.Replace(text, "{1:SA:=铁}", "{1:SA:=铁~%50%铁质}", 1)
+	after := trainer.send("PUT", path, map[string]any{"type": "cloze", "stem": edited, "cloze_text": edited, "points": 3}).json(t)
+	if after["cloze_text"] != edited {
+		t.Fatalf("edit: %v", after)
+	}
+	bad := trainer.send("PUT", path, map[string]any{"type": "cloze", "stem": "x {1:SA:=铁", "cloze_text": "x {1:SA:=铁", "points": 3})
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(string(bad.Body), `"stem"`) {
+		t.Fatalf("broken gap: %d %s", bad.Status, bad.Body)
+	}
+	if still := trainer.do("GET", path, nil, nil).json(t); still["cloze_text"] != edited {
+		t.Fatalf("a refused edit changed the item: %v", still["cloze_text"])
+	}
+}

@@ -495,9 +495,7 @@ func clozeText(it Item, enc func(string) string) string {
 func gapSyntax(g Gap, enc func(string) string) string {
 	var b strings.Builder
 	b.WriteByte('{')
-	if g.Weight != 1 {
-		b.WriteString(formatNumber(g.Weight))
-	}
+	b.WriteString(formatNumber(g.Weight)) // optional for 1, but Moodle's documentation always writes it
 	b.WriteByte(':')
 	b.WriteString(gapTypeName(g))
 	b.WriteByte(':')
