@@ -49,6 +49,26 @@ func TestBankCmdImportExport(t *testing.T) {
 	if m := lastJSON(out.String()); m["questions"] != 19.0 || m["created"] != 15.0 || len(m["skipped"].([]any)) != 4 || m["dry_run"] != true {
 		t.Fatalf("dry run report: %v", m)
 	}
+	// A Moodle file with types the bank does not hold: they are named in skipped, the rest imports.
+	out.Reset()
+	mixed := filepath.Join("..", "..", "exams", "bank", "testdata", "moodle", "cloze-and-unknown.xml")
+	if err := bankCmd(ctx, testConfig(t), pool, []string{"import", "--centre", "HZ001", "--format", "moodlexml", "--dry-run", mixed}, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := lastJSON(out.String())
+	skipped, _ := m["skipped"].([]any)
+	if m["created"] != 6.0 || len(skipped) != 2 {
+		t.Fatalf("mixed Moodle file: %v", m)
+	}
+	for i, typ := range []string{"poodllrecording", "calculated"} {
+		s := skipped[i].(map[string]any)
+		if s["type"] != typ || s["line"] == nil || s["element"] == nil || s["reason"] == nil {
+			t.Errorf("skipped[%d] = %v, want type %s with its line", i, s, typ)
+		}
+	}
+	if !strings.Contains(out.String(), "(poodllrecording)") {
+		t.Errorf("the summary does not name the skipped type:\n%s", out.String())
+	}
 	for _, want := range []float64{15, 0} {
 		out.Reset()
 		if err := bankCmd(ctx, testConfig(t), pool, []string{"import", "--centre", "hz001", "--format", "gift", fixture}, &out); err != nil {

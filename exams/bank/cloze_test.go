@@ -177,3 +177,28 @@ func TestFormatNumberHasNoBinaryNoise(t *testing.T) {
 		t.Fatal(formatNumber(1e21))
 	}
 }
+
+// FuzzCloze: whatever ParseCloze accepts and Check passes is written back by ClozeText to a text
+// that reads back to the same stem and gaps.
+func FuzzCloze(f *testing.F) {
+	f.Add(clozeExample)
+	f.Add(`{1:MCS:a\}b~=c\~d#fb \# x}{1:SAC:=*x*}{1:NM:=1,5:0,1~%50%2}`)
+	f.Add(`&#39;{1:MC:=&amp;#39;~b#c&#35;d}`)
+	f.Fuzz(func(t *testing.T, text string) {
+		stem, gaps, err := ParseCloze(text)
+		if err != nil {
+			return
+		}
+		it := Item{Type: Cloze, Stem: stem, Format: Plain, Points: 1, Gaps: gaps}
+		if it.Check() != nil {
+			return
+		}
+		stem2, gaps2, err := ParseCloze(ClozeText(it))
+		if err != nil {
+			t.Fatalf("written back %q does not read: %v", ClozeText(it), err)
+		}
+		if stem2 != stem || !cmp.Equal(gaps, gaps2) {
+			t.Fatalf("round trip of %q:\n%q\n%s", text, ClozeText(it), cmp.Diff(gaps, gaps2))
+		}
+	})
+}

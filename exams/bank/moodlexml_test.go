@@ -213,7 +213,8 @@ func TestMoodleXMLRoundTrip(t *testing.T) {
 }
 
 func FuzzMoodleXML(f *testing.F) {
-	for _, name := range []string{"testdata/all.xml", "testdata/truncated.xml", "testdata/entities.xml", "testdata/unknown-type.xml"} {
+	for _, name := range []string{"testdata/all.xml", "testdata/truncated.xml", "testdata/entities.xml", "testdata/unknown-type.xml",
+		"testdata/moodle/cloze-and-unknown.xml"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

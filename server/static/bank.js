@@ -316,7 +316,7 @@
         var created = $("import-created").tBodies[0], skipped = $("import-skipped").tBodies[0];
         created.textContent = ""; skipped.textContent = "";
         res.create.forEach(function (c) { row(created, [place(c), c.type_name, c.text, c.category]); });
-        res.skipped.forEach(function (s) { row(skipped, [place(s), s.message, s.detail || ""]); });
+        res.skipped.forEach(function (s) { row(skipped, [place(s), s.type || "", s.message, s.detail || ""]); });
         var sum = $("import-summary");
         sum.textContent = fill(sum.getAttribute("data-template"), { questions: res.questions, create: res.create_count, skipped: res.skipped_count });
         $("import-commit-btn").disabled = res.create_count === 0;
