@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,6 +116,9 @@ func (s *Server) skipsJSON(c *fiber.Ctx, skips []bank.Skip) []skipJSON {
 // previewText is the start of a question as plain text, for the preview table.
 func previewText(it bank.Item) string {
 	t := it.Stem
+	if it.Type == bank.Cloze {
+		t = bank.ClozeText(it) // the gaps as written, not their markers
+	}
 	if it.Format == bank.HTML {
 		t = bank.PlainText(t)
 	}
@@ -195,7 +199,7 @@ func (s *Server) apiBankExport(c *fiber.Ctx) error {
 		return err
 	}
 	f, err := bank.ParseFormat(c.Query("format"))
-	if err != nil || f == bank.GIFT {
+	if err != nil {
 		return failure.Field("format", "bank.export.format_unknown")
 	}
 	filter := bankFilter(c)
@@ -208,11 +212,19 @@ func (s *Server) apiBankExport(c *fiber.Ctx) error {
 	}
 	var buf bytes.Buffer
 	name := strings.ToLower(o.Code) + "-bank"
-	if f == bank.MoodleXML {
+	switch f {
+	case bank.MoodleXML:
 		err = bank.WriteMoodleXML(&buf, items)
 		name += ".xml"
 		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
-	} else {
+	case bank.GIFT:
+		// What GIFT cannot hold is left out; the count travels in a header for the page to say.
+		var skipped []bank.Skip
+		skipped, err = bank.WriteGIFT(&buf, items)
+		name += ".gift"
+		c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+		c.Set("X-Shanyu-Skipped", strconv.Itoa(len(skipped)))
+	default:
 		err = bank.WriteXLSX(&buf, items)
 		name += ".xlsx"
 		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -18,7 +18,7 @@ import (
 
 const bankUsage = `usage:
   shanyu bank import --centre CODE --format gift|moodlexml|xlsx [--dry-run] FILE
-  shanyu bank export --centre CODE --format moodlexml|xlsx FILE
+  shanyu bank export --centre CODE --format moodlexml|xlsx|gift FILE
   shanyu bank template FILE      write the Excel import template`
 
 // bankCmd imports and exports a training centre's question bank. The last line of an import is a
@@ -124,8 +124,8 @@ func bankExport(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args
 		return err
 	}
 	format, err := bank.ParseFormat(bf.format)
-	if err != nil || format == bank.GIFT {
-		return fmt.Errorf("bank export: format %q: use moodlexml or xlsx", bf.format)
+	if err != nil {
+		return fmt.Errorf("bank export: format %q: use moodlexml, xlsx or gift", bf.format)
 	}
 	centreID, err := centreByCode(ctx, cfg, pool, bf.centre)
 	if err != nil {
@@ -135,15 +135,26 @@ func bankExport(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args
 	if err != nil {
 		return fmt.Errorf("bank export: %w", err)
 	}
+	skipped := []bank.Skip{}
 	write := bank.WriteXLSX
-	if format == bank.MoodleXML {
+	switch format {
+	case bank.MoodleXML:
 		write = bank.WriteMoodleXML
+	case bank.GIFT:
+		// GIFT cannot hold every item; those left out are listed with why.
+		write = func(w io.Writer, items []bank.Item) (err error) {
+			skipped, err = bank.WriteGIFT(w, items)
+			return err
+		}
 	}
 	if err := writeFile(bf.file, func(w io.Writer) error { return write(w, items) }); err != nil {
 		return fmt.Errorf("bank export: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s: exported %d items\n", bf.file, len(items))
-	out, _ := json.Marshal(map[string]any{"exported": len(items), "format": format, "file": bf.file})
+	fmt.Fprintf(stdout, "%s: exported %d items\n", bf.file, len(items)-len(skipped))
+	for _, s := range skipped {
+		fmt.Fprintf(stdout, "  skipped %s (%s): %s\n", s.Element, s.Type, s.Detail)
+	}
+	out, _ := json.Marshal(map[string]any{"exported": len(items) - len(skipped), "format": format, "file": bf.file, "skipped": skipped})
 	fmt.Fprintln(stdout, string(out))
 	return nil
 }
