@@ -146,17 +146,7 @@ func checkCloze(it Item, add func(string)) {
 				add(keyClozeGapNoAnswer)
 			}
 		case GapNumber:
-			positive := false
-			for _, n := range g.Numbers {
-				if !(n.Tolerance >= 0) || math.IsInf(n.Value, 0) || math.IsNaN(n.Value) || math.IsInf(n.Tolerance, 0) {
-					add(keyToleranceNegative)
-				}
-				if !(n.Weight >= 0 && n.Weight <= 1) {
-					add(keyWeightRange)
-				}
-				positive = positive || n.Weight > 0
-			}
-			if !positive {
+			if !checkNumbers(g.Numbers, add) {
 				add(keyClozeGapNoAnswer)
 			}
 		default:

@@ -229,19 +229,7 @@ func (it Item) Check() []string {
 			}
 		}
 	case Numeric:
-		ok := false
-		for _, n := range it.Numbers {
-			if !(n.Tolerance >= 0) || math.IsInf(n.Value, 0) || math.IsNaN(n.Value) || math.IsInf(n.Tolerance, 0) {
-				add(keyToleranceNegative)
-			}
-			if !(n.Weight >= 0 && n.Weight <= 1) {
-				add(keyWeightRange)
-			}
-			if n.Weight > 0 {
-				ok = true
-			}
-		}
-		if !ok {
+		if !checkNumbers(it.Numbers, add) {
 			add(keyNumericNoAnswer)
 		}
 	case Matching:
@@ -270,6 +258,20 @@ func (it Item) Check() []string {
 		}
 	}
 	return dedupe(bad)
+}
+
+// checkNumbers adds the problems of numeric answers and reports whether one of them earns marks.
+func checkNumbers(ns []NumericAnswer, add func(string)) (positive bool) {
+	for _, n := range ns {
+		if !(n.Tolerance >= 0) || math.IsInf(n.Value, 0) || math.IsNaN(n.Value) || math.IsInf(n.Tolerance, 0) {
+			add(keyToleranceNegative)
+		}
+		if !(n.Weight >= 0 && n.Weight <= 1) {
+			add(keyWeightRange)
+		}
+		positive = positive || n.Weight > 0
+	}
+	return positive
 }
 
 func dedupe(keys []string) []string {
@@ -322,14 +324,17 @@ func (it Item) Hash() string {
 	for _, b := range it.Blanks {
 		opts("blank", b.Accepted)
 	}
-	str("numbers")
-	num(float64(len(it.Numbers)))
-	for _, n := range it.Numbers {
-		num(n.Value)
-		num(n.Tolerance)
-		num(n.Weight)
-		str(n.Feedback)
+	numbers := func(ns []NumericAnswer) {
+		num(float64(len(ns)))
+		for _, n := range ns {
+			num(n.Value)
+			num(n.Tolerance)
+			num(n.Weight)
+			str(n.Feedback)
+		}
 	}
+	str("numbers")
+	numbers(it.Numbers)
 	str("pairs")
 	num(float64(len(it.Pairs)))
 	for _, p := range it.Pairs {
@@ -349,13 +354,7 @@ func (it Item) Hash() string {
 		str(strconv.FormatBool(g.Shuffle))
 		str(strconv.FormatBool(g.CaseSensitive))
 		opts("gap", g.Options)
-		num(float64(len(g.Numbers)))
-		for _, n := range g.Numbers {
-			num(n.Value)
-			num(n.Tolerance)
-			num(n.Weight)
-			str(n.Feedback)
-		}
+		numbers(g.Numbers)
 	}
 	str("rubric")
 	num(float64(len(it.Rubric)))
