@@ -327,4 +327,14 @@ func TestBankClozeIsEditedInMoodlesSyntax(t *testing.T) {
 	if still := trainer.do("GET", path, nil, nil).json(t); still["cloze_text"] != edited {
 		t.Fatalf("a refused edit changed the item: %v", still["cloze_text"])
 	}
+	// GIFT holds one answer block: the two-gap cloze is left out of a GIFT export and counted, the
+	// true/false question beside it is written.
+	if r := trainer.send("POST", "/api/v1/centres/HZ001/bank/items", map[string]any{"type": "true_false", "stem": "奶瓶应每次使用后清洗。", "points": 1, "truth": true}); r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	gift := trainer.do("GET", "/api/v1/centres/HZ001/bank/export?format=gift", nil, nil)
+	if gift.Status != http.StatusOK || gift.Header.Get("X-Shanyu-Skipped") != "1" ||
+		strings.Contains(string(gift.Body), "首选富含") || !strings.Contains(string(gift.Body), "奶瓶应每次使用后清洗。 {T}") {
+		t.Fatalf("gift export: %d skipped %q\n%s", gift.Status, gift.Header.Get("X-Shanyu-Skipped"), gift.Body)
+	}
 }
