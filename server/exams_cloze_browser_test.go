@@ -52,6 +52,11 @@ func TestCaregiverAnswersAClozeInTheSentence(t *testing.T) {
 	p.eval(`document.activeElement.blur(); ""`)
 	p.wait(`document.getElementById("save-status").textContent.indexOf("已保存") === 0 && document.querySelector("#navigator li button").classList.contains("answered")`, 30*time.Second)
 	p.screenshot("exam-cloze-phone")
+	// The same page on a desktop screen: the gaps stay in the sentence.
+	p.run(browsertest.SetViewport(browsertest.Desktop))
+	browsertest.AssertFits(t, p.ctx, browsertest.Desktop)
+	browsertest.Screenshot(t, p.ctx, "exam-cloze-desktop")
+	p.run(browsertest.SetViewport(browsertest.Phone))
 	p.run(chromedp.Click(chromedp.CSS(`#submit`)))
 	p.waitStatus("已交卷")
 	// The options are not shuffled (no _S gap), so the first choice of each list is the right one.
