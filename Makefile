@@ -62,7 +62,7 @@ test:
 
 # fuzz: each importer's fuzz target for FUZZTIME (10 s) on top of its committed corpus (testdata/fuzz).
 FUZZTIME ?= 10s
-FUZZ_TARGETS := exams/bank:FuzzGIFT exams/bank:FuzzMoodleXML exams/bank:FuzzCloze exams/bank:FuzzXLSX audits:FuzzRosterRecords
+FUZZ_TARGETS := exams/bank:FuzzGIFT exams/bank:FuzzMoodleXML exams/bank:FuzzCloze exams/bank:FuzzQTI exams/bank:FuzzXLSX audits:FuzzRosterRecords
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \

@@ -224,6 +224,12 @@ func (s *Server) apiBankExport(c *fiber.Ctx) error {
 		name += ".gift"
 		c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
 		c.Set("X-Shanyu-Skipped", strconv.Itoa(len(skipped)))
+	case bank.QTI:
+		var skipped []bank.Skip
+		skipped, err = bank.WriteQTI(&buf, items)
+		name += "-qti.zip"
+		c.Set(fiber.HeaderContentType, "application/zip")
+		c.Set("X-Shanyu-Skipped", strconv.Itoa(len(skipped)))
 	default:
 		err = bank.WriteXLSX(&buf, items)
 		name += ".xlsx"

@@ -17,8 +17,8 @@ import (
 )
 
 const bankUsage = `usage:
-  shanyu bank import --centre CODE --format gift|moodlexml|xlsx [--dry-run] FILE
-  shanyu bank export --centre CODE --format moodlexml|xlsx|gift FILE
+  shanyu bank import --centre CODE --format gift|moodlexml|xlsx|qti [--dry-run] FILE
+  shanyu bank export --centre CODE --format moodlexml|xlsx|gift|qti FILE
   shanyu bank template FILE      write the Excel import template`
 
 // bankCmd imports and exports a training centre's question bank. The last line of an import is a
@@ -82,7 +82,7 @@ func bankImport(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args
 	}
 	format, err := bank.ParseFormat(bf.format)
 	if err != nil {
-		return fmt.Errorf("bank import: format %q: use gift, moodlexml or xlsx", bf.format)
+		return fmt.Errorf("bank import: format %q: use gift, moodlexml, xlsx or qti", bf.format)
 	}
 	centreID, err := centreByCode(ctx, cfg, pool, bf.centre)
 	if err != nil {
@@ -125,7 +125,7 @@ func bankExport(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args
 	}
 	format, err := bank.ParseFormat(bf.format)
 	if err != nil {
-		return fmt.Errorf("bank export: format %q: use moodlexml, xlsx or gift", bf.format)
+		return fmt.Errorf("bank export: format %q: use moodlexml, xlsx, gift or qti", bf.format)
 	}
 	centreID, err := centreByCode(ctx, cfg, pool, bf.centre)
 	if err != nil {
@@ -144,6 +144,11 @@ func bankExport(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, args
 		// GIFT cannot hold every item; those left out are listed with why.
 		write = func(w io.Writer, items []bank.Item) (err error) {
 			skipped, err = bank.WriteGIFT(w, items)
+			return err
+		}
+	case bank.QTI:
+		write = func(w io.Writer, items []bank.Item) (err error) {
+			skipped, err = bank.WriteQTI(w, items)
 			return err
 		}
 	}

@@ -27,7 +27,7 @@ const (
 // ParseFormat checks a format name given by a user.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case GIFT, MoodleXML, XLSX:
+	case GIFT, MoodleXML, XLSX, QTI:
 		return f, nil
 	}
 	return "", ErrFormatUnknown
@@ -37,10 +37,16 @@ func ParseFormat(s string) (Format, error) {
 // XML), otherwise text (GIFT). It is how an import knows what it was given whatever the form said.
 func DetectFormat(data []byte) Format {
 	if bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+		if isQTIPackage(data) {
+			return QTI
+		}
 		return XLSX
 	}
 	text := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
 	if bytes.HasPrefix(text, []byte("<")) {
+		if isQTIItem(text) {
+			return QTI
+		}
 		return MoodleXML
 	}
 	return GIFT
@@ -204,6 +210,8 @@ func Parse(f Format, r io.Reader) (*Result, error) {
 		return ParseMoodleXML(r)
 	case XLSX:
 		return ParseXLSX(r)
+	case QTI:
+		return ParseQTI(r)
 	}
 	return nil, ErrFormatUnknown
 }
