@@ -25,8 +25,8 @@ const QTINamespace = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 
 // Reasons a QTI item is skipped; each is a translation key.
 const (
-	keyQTIUnsupported = "bank.qti.unsupported"  // an interaction or construct the bank has no type for
-	keyQTIProcessing  = "bank.qti.processing"   // response processing that is not a standard template
+	keyQTIUnsupported = "bank.qti.unsupported" // an interaction or construct the bank has no type for
+	keyQTIProcessing  = "bank.qti.processing"  // response processing that is not a standard template
 	keyQTINoInteract  = "bank.qti.no_interaction"
 	keyQTIResource    = "bank.qti.resource" // a manifest resource whose file is missing or unreadable
 )

@@ -380,4 +380,3 @@ func qtiDocument(it Item, id string) (string, string) {
 	b.WriteString("</qti-assessment-item>\n")
 	return b.String(), ""
 }
-
