@@ -35,11 +35,11 @@ func (s *Server) routesBank() {
 		Request: object([]string{"action", "ids"}, map[string]any{"action": map[string]any{"type": "string", "enum": bulkActions},
 			"ids": map[string]any{"type": "array", "items": integer}, "tags": map[string]any{"type": "array", "items": str}, "category": str}),
 		Response: props(map[string]any{"affected": integer})}, s.apiBankBulk)
-	s.api(apiRoute{Method: "POST", Path: base + "/import/preview", Scope: byOrg("code"), Summary: "Upload a file (multipart: format gift|moodlexml|xlsx, file); answers what an import would create and skip, and a token", Tag: "bank", Perm: write,
+	s.api(apiRoute{Method: "POST", Path: base + "/import/preview", Scope: byOrg("code"), Summary: "Upload a file (multipart: format gift|moodlexml|xlsx|qti, file); answers what an import would create and skip, and a token", Tag: "bank", Perm: write,
 		Response: importPreviewSchema}, s.apiBankImportPreview)
 	s.api(apiRoute{Method: "POST", Path: base + "/import/commit", Scope: byOrg("code"), Summary: "Import the previewed file (multipart: format, file, token) in one transaction; re-importing creates nothing new", Tag: "bank", Perm: write,
 		Response: object(nil, map[string]any{"questions": integer, "created": integer, "skipped": map[string]any{"type": "array"}})}, s.apiBankImportCommit)
-	s.api(apiRoute{Method: "GET", Path: base + "/export", Scope: byOrg("code"), Summary: "Download the bank as Moodle XML or Excel (format=moodlexml|xlsx; same filters as the list)", Tag: "bank", Perm: read,
+	s.api(apiRoute{Method: "GET", Path: base + "/export", Scope: byOrg("code"), Summary: "Download the bank as Moodle XML or Excel (format=moodlexml|xlsx|gift|qti; same filters as the list)", Tag: "bank", Perm: read,
 		Query: append([]string{"format"}, filters[:6]...), Produces: "application/octet-stream"}, s.apiBankExport)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/bank/template.xlsx", Scope: scopeHeld, Summary: "The Excel import template", Tag: "bank", Perm: read, Produces: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}, s.apiBankTemplate)
 
