@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -234,3 +236,42 @@ func FuzzQTI(f *testing.F) {
 
 // qtiOpts: QTI items carry no filing (category, tags, difficulty, occupation, level).
 var qtiOpts = cmpopts.IgnoreFields(Item{}, "Category", "Tags", "Difficulty", "Occupation", "Level")
+
+// TestQTIManifestValidatesAgainstTheXSD: an exported package's imsmanifest.xml is valid under
+// 1EdTech's QTI 3.0 content packaging schema, checked by xmllint.
+func TestQTIManifestValidatesAgainstTheXSD(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Fatal("xmllint is missing (scripts/deps test installs libxml2-utils)")
+	}
+	var buf bytes.Buffer
+	if _, err := WriteQTI(&buf, parseQTIPackage(t, "testdata/qti/all").Items()); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := zr.Open("imsmanifest.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, _ := io.ReadAll(rc)
+	rc.Close()
+	path := filepath.Join(t.TempDir(), "imsmanifest.xml")
+	if err := os.WriteFile(path, manifest, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "testdata/qti/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+	// The schema is strict enough to refuse an element it does not define.
+	bad := bytes.Replace(manifest, []byte("<resources>"), []byte("<resources><bogus/>"), 1)
+	if err := os.WriteFile(path, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "testdata/qti/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd", path).CombinedOutput(); err == nil {
+		t.Fatalf("xmllint accepted a broken manifest:\n%s", out)
+	}
+}
