@@ -230,3 +230,19 @@ func (s *Service) TrainingBases(ctx context.Context, orgID int64) ([]TrainingBas
 		return b, err
 	})
 }
+
+// OrganisationRegions gives the region code of every organisation of a kind, by id, in one query:
+// what a province-wide computation needs without paging through whole organisations.
+func OrganisationRegions(ctx context.Context, db pg.DB, kind string) (map[int64]string, error) {
+	rows, err := db.Query(ctx, `SELECT id, region_code FROM organisations WHERE kind = $1`, kind)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	var id int64
+	var region string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &region}, func() error { out[id] = region; return nil }); err != nil {
+		return nil, fmt.Errorf("organisation regions: %w", err)
+	}
+	return out, nil
+}

@@ -96,7 +96,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile, TSAURL: cfg.TSAURL, TokenAlgorithm: cfg.TokenAlg,
 	})
 	if a.Audits, err = audits.New(ctx, pool, audits.Deps{
-		Accounts: a.Accounts, Certificates: certificateSource{certs: a.Certificates}, Reports: a.Certificates,
+		Accounts: a.Accounts, Certificates: certificateSource{certs: a.Certificates}, Reports: a.Certificates, Exams: examResults{db: pool},
 		Labels: o.ReportLabels, Log: log,
 	}); err != nil {
 		return nil, fmt.Errorf("audits: %w", err)
@@ -114,6 +114,8 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	jobs.Add(a.registry, &exams.RebuildPapersWorker{Exams: a.Exams})
 	jobs.Add(a.registry, &exams.PaperSweepWorker{Exams: a.Exams})
 	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicPaperSweep())
+	jobs.Add(a.registry, &audits.SnapshotWorker{Audits: a.Audits})
+	a.registry.Periodic = append(a.registry.Periodic, audits.PeriodicSnapshot())
 	if a.Jobs, err = jobs.New(pool, a.registry, log, 8, jobs.Timing{Timeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

@@ -48,6 +48,7 @@ type Service struct {
 	db       *pgxpool.Pool
 	accounts *accounts.Service
 	certs    CertificateSource // nil: no platform certificates (a bare service, as in unit tests)
+	exams    ExamResults       // nil: no exam results (a bare service): the exam indicators are zero
 	tools    ReportTools       // nil: inspection reports cannot be made here
 	log      *slog.Logger
 	policy   atomic.Pointer[Policy]
@@ -61,6 +62,7 @@ type Service struct {
 type Deps struct {
 	Accounts     *accounts.Service
 	Certificates CertificateSource // a person's platform certificates and the one behind a scanned code
+	Exams        ExamResults       // published exam results per training centre (the indicators)
 	Reports      ReportTools       // the font and signer of inspection reports
 	Labels       *ReportLabels     // the reports' words (from the server's locales)
 	Log          *slog.Logger
@@ -76,7 +78,7 @@ func New(ctx context.Context, db *pgxpool.Pool, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staffing: %w", err)
 	}
-	s := &Service{db: db, accounts: d.Accounts, certs: d.Certificates, tools: d.Reports, log: d.Log, staffing: st}
+	s := &Service{db: db, accounts: d.Accounts, certs: d.Certificates, exams: d.Exams, tools: d.Reports, log: d.Log, staffing: st}
 	if d.Labels != nil {
 		s.reportLabels.Store(d.Labels)
 	}

@@ -59,6 +59,7 @@ func (s *Server) routesAudits() {
 	s.routesRosterImport()
 	s.routesInspections()
 	s.routesDashboard()
+	s.routesIndicators()
 	s.routesAuditsAdmin()
 }
 

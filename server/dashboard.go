@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"shanyu/accounts"
 	"shanyu/audits"
 	"shanyu/internal/safecsv"
 )
@@ -23,22 +22,10 @@ func (s *Server) routesDashboard() {
 	s.page("GET", "/dashboard.csv", read, scopeHeld, s.dashboardCSV)
 }
 
-// dashboardRegion is the region asked for, checked against the caller's grants; by default the
-// region of the caller's first regulator grant.
+// dashboardRegion is the region asked for, in the caller's scope (regionInScope), and its rows.
 func (s *Server) dashboardRegion(c *fiber.Ctx) (string, []audits.DashboardRow, error) {
-	region := strings.TrimSpace(c.Query("region"))
-	if region == "" {
-		for _, g := range principalOf(c).Grants {
-			if r, ok := strings.CutPrefix(g.Domain, "region:"); ok && g.Role == accounts.RoleRegulatorAdmin {
-				region = r
-				break
-			}
-		}
-	}
-	if region == "" {
-		region = "33"
-	}
-	if err := s.allowedIn(c, "dashboard.overview", "read", accounts.RegionDomain(region)); err != nil {
+	region, err := s.regionInScope(c)
+	if err != nil {
 		return region, nil, err
 	}
 	rows, err := s.domains.Audits.Dashboard(c.UserContext(), region, time.Now())
