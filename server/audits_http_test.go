@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,8 +153,10 @@ func TestDashboardDrillDownAndCSV(t *testing.T) {
 	}
 	rows := r.json(t)["rows"].([]any)
 	total := rows[0].(map[string]any)
-	// Hangzhou: the 20 demo centres and the home childcare point HZH001.
-	if total["institutions"].(float64) != 21 || total["inspected"].(float64) == 0 || total["qualified_percent"].(float64) >= 100 || len(rows) < 5 {
+	// Hangzhou: the 20 demo centres, the home childcare point HZH001 and the planning demo's small
+	// institutions (PL…), as many as the indicators count.
+	planned := admin.do("GET", "/api/v1/indicators?region=3301", nil, nil).json(t)["region"].(map[string]any)["institutions"].(float64)
+	if total["institutions"].(float64) != planned || planned <= 21 || total["inspected"].(float64) == 0 || total["qualified_percent"].(float64) >= 100 || len(rows) < 5 {
 		t.Fatalf("city totals: %v (%d rows)", total, len(rows))
 	}
 	district := rows[1].(map[string]any)["key"].(string)
@@ -210,14 +213,17 @@ func TestRegulatorRulesAndRounds(t *testing.T) {
 	if r := admin.send("DELETE", fmt.Sprintf("/api/v1/policy/qualification/rules/%d", id), nil); r.Status != http.StatusOK {
 		t.Fatalf("remove: %d", r.Status)
 	}
-	// 10 % of Hangzhou's 21 institutions (the home point among them), rounded up: 3.
+	// 10 % of Hangzhou's institutions (the 21 with rosters, the home point among them, and the
+	// planning demo's small ones), rounded up.
+	inHangzhou := admin.do("GET", "/api/v1/indicators?region=3301", nil, nil).json(t)["region"].(map[string]any)["institutions"].(float64)
+	share := int(math.Ceil(inHangzhou / 10))
 	round := admin.send("POST", "/api/v1/inspections/rounds", map[string]any{"region_code": "3301", "name": "测试轮次", "share": 0.1, "per_inspection": 2, "risk_weighted": true, "seed": 99})
 	if round.Status != http.StatusOK {
 		t.Fatalf("round: %d %s", round.Status, round.Body)
 	}
 	rid := int64(round.json(t)["id"].(float64))
 	got := admin.do("GET", fmt.Sprintf("/api/v1/inspections/rounds/%d", rid), nil, nil).json(t)
-	if got["replay_matches"] != true || got["input_digest"] != round.json(t)["input_digest"] || len(got["drawn"].([]any)) != 3 {
+	if got["replay_matches"] != true || got["input_digest"] != round.json(t)["input_digest"] || len(got["drawn"].([]any)) != share || share <= 3 {
 		t.Fatalf("stored round: %v", got)
 	}
 	// Class types are data: the regulator tightens the 托大班 ratio, and HZI001's compliance follows.

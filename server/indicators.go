@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"shanyu/accounts"
 	"shanyu/audits"
 	"shanyu/internal/failure"
+	"shanyu/internal/safecsv"
 )
 
 // routesIndicators registers the plan's indicators (一张网) per region as JSON: the table of a
@@ -24,6 +26,9 @@ func (s *Server) routesIndicators() {
 		Response: object([]string{"region", "indicator", "target", "points"}, map[string]any{
 			"region": str, "indicator": str, "target": nullable(map[string]any{"type": "number"}),
 			"points": arrayOf[audits.TrendPoint]()})}, s.apiIndicatorTrend)
+	s.page("GET", "/dashboard/indicators.csv", read, scopeHeld, s.indicatorsCSV)
+	s.page("GET", "/dashboard/indicators.xlsx", read, scopeHeld, s.indicatorsXLSX)
+	s.page("GET", "/dashboard/indicators.pdf", read, scopeHeld, s.indicatorsPDF)
 }
 
 // regionInScope is the region asked for (by default that of the caller's first regulator grant,
@@ -65,7 +70,7 @@ func (s *Server) apiIndicators(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	year, err := queryInt(c, "year", 0, 2000, 2100, "audits.indicator_year_invalid")
+	year, err := queryInt(c, "year", 0, audits.MinYear, audits.MaxYear, "audits.indicator_year_invalid")
 	if err != nil {
 		return err
 	}
@@ -95,4 +100,102 @@ func (s *Server) apiIndicatorTrend(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"region": region, "indicator": indicator, "target": targets.TargetOf(indicator), "points": points})
+}
+
+// indicatorsBelow is the region asked for (in scope) and every region below it, for the exports.
+func (s *Server) indicatorsBelow(c *fiber.Ctx) (string, []audits.IndicatorRow, error) {
+	region, err := s.regionInScope(c)
+	if err != nil {
+		return region, nil, err
+	}
+	year, err := queryInt(c, "year", 0, audits.MinYear, audits.MaxYear, "audits.indicator_year_invalid")
+	if err != nil {
+		return region, nil, err
+	}
+	rows, err := s.domains.Audits.IndicatorsBelow(c.UserContext(), region, year)
+	return region, rows, err
+}
+
+func attachment(c *fiber.Ctx, contentType, name string) {
+	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, name))
+}
+
+// indicatorsCSV is one line per region (the region asked for and every one below it) with every
+// indicator, headed by the JSON names; shares as fractions, empty where there is no denominator.
+func (s *Server) indicatorsCSV(c *fiber.Ctx) error {
+	region, rows, err := s.indicatorsBelow(c)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("\xef\xbb\xbf") // so that Excel reads UTF-8
+	w := safecsv.NewWriter(&b)
+	head := []string{"code", "name", "level", "population_demo"}
+	for _, col := range audits.IndicatorColumns {
+		head = append(head, col.Key)
+	}
+	_ = w.Write(head)
+	for _, r := range rows {
+		line := []string{r.Code, r.Name, r.Level, strconv.FormatBool(r.PopulationDemo)}
+		for _, col := range audits.IndicatorColumns {
+			line = append(line, col.Cell(r))
+		}
+		_ = w.Write(line)
+	}
+	w.Flush()
+	attachment(c, "text/csv; charset=utf-8", "indicators-"+region+".csv")
+	return c.SendString(b.String())
+}
+
+// indicatorHeadings are the column headings of the exports in lang.
+func (s *Server) indicatorHeadings(lang string) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"code", "name", "level", "level.province", "level.city", "level.county", "title", "region", "year", "as_of", "target", "demo"} {
+		out[k] = s.i18n.T(lang, "indicators."+k)
+	}
+	for _, col := range audits.IndicatorColumns {
+		out[col.Key] = s.i18n.T(lang, "indicators.col."+col.Key)
+	}
+	return out
+}
+
+func (s *Server) indicatorsXLSX(c *fiber.Ctx) error {
+	region, rows, err := s.indicatorsBelow(c)
+	if err != nil {
+		return err
+	}
+	b, err := audits.IndicatorsXLSX(rows, s.indicatorHeadings(langOf(c)))
+	if err != nil {
+		return err
+	}
+	attachment(c, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "indicators-"+region+".xlsx")
+	return c.Send(b)
+}
+
+// indicatorsPDF is the printable one-page summary of a region.
+func (s *Server) indicatorsPDF(c *fiber.Ctx) error {
+	region, err := s.regionInScope(c)
+	if err != nil {
+		return err
+	}
+	year, err := queryInt(c, "year", 0, audits.MinYear, audits.MaxYear, "audits.indicator_year_invalid")
+	if err != nil {
+		return err
+	}
+	t, err := s.domains.Audits.Indicators(c.UserContext(), region, year)
+	if err != nil {
+		return err
+	}
+	font, err := s.domains.Certificates.ReportFont()
+	if err != nil {
+		return err
+	}
+	lang := langOf(c)
+	b, err := audits.RenderIndicatorSummary(font, t, audits.SummaryLabels{Words: s.indicatorHeadings(lang), Times: s.i18n.Times(lang)})
+	if err != nil {
+		return err
+	}
+	attachment(c, "application/pdf", "indicators-"+region+".pdf")
+	return c.Send(b)
 }

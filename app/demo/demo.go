@@ -68,7 +68,7 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 		return fmt.Errorf("jobs: %w", err)
 	}
 	env := seedEnv{cfg: cfg, pool: pool, accounts: acc, jobs: inserter, out: out}
-	for _, step := range []func(context.Context, seedEnv) error{seedCurriculum, seedExams, seedCertificates, seedAudits} {
+	for _, step := range []func(context.Context, seedEnv) error{seedCurriculum, seedExams, seedCertificates, seedAudits, seedPlanning} {
 		if err := step(ctx, env); err != nil {
 			return err
 		}
