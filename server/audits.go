@@ -60,6 +60,7 @@ func (s *Server) routesAudits() {
 	s.routesInspections()
 	s.routesDashboard()
 	s.routesIndicators()
+	s.routesPlanning()
 	s.routesAuditsAdmin()
 }
 

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"shanyu/accounts"
+	"shanyu/audits"
+	"shanyu/internal/failure"
+)
+
+// routesPlanning registers the planning data's pages (一张网): population and institutions' places
+// imported from a workbook (template, preview, commit in one transaction), and the targets per year
+// edited on a form. A regulator writes inside the region it acts for; targets are the province's.
+func (s *Server) routesPlanning() {
+	write := can("policy.planning", "write")
+	s.page("GET", "/dashboard/planning", write, scopeHeld, s.planningPage)
+	s.page("GET", "/dashboard/planning/:kind/template.xlsx", write, scopeHeld, s.planningTemplate)
+	s.page("POST", "/dashboard/planning/:kind/import", write, scopeHeld, s.planningImport)
+	s.page("POST", "/dashboard/planning/targets", write, scopeHeld, s.planningTargets)
+}
+
+// planningRegion is the region the regulator acts for (regionInScope), checked for writing.
+func (s *Server) planningRegion(c *fiber.Ctx) (string, error) {
+	region, err := s.regionInScope(c)
+	if err != nil {
+		return region, err
+	}
+	return region, s.allowedIn(c, "policy.planning", "write", accounts.RegionDomain(region))
+}
+
+func (s *Server) planningHeadings(lang string) map[string]string {
+	out := map[string]string{}
+	for _, cols := range audits.PlanColumns {
+		for _, k := range cols {
+			out[k] = s.i18n.T(lang, "planning.col."+k)
+		}
+	}
+	return out
+}
+
+func (s *Server) renderPlanning(c *fiber.Ctx, region string, d fiber.Map) error {
+	targets, err := s.domains.Audits.AllTargets(c.UserContext())
+	if err != nil {
+		return err
+	}
+	var shown [][]string
+	for _, t := range targets {
+		pct := func(v float64) string { return strconv.FormatFloat(v*100, 'f', 0, 64) + "%" }
+		shown = append(shown, []string{strconv.Itoa(t.Year), strconv.FormatFloat(t.PlacesPer1000, 'f', 2, 64), pct(t.PuhuiShare), pct(t.TownshipCoverage), pct(t.QualifiedRatio)})
+	}
+	d["Region"], d["Targets"], d["Kinds"] = region, shown, strings.Join(audits.PlanKinds, ", ")
+	if _, bad := d["Failed"]; bad && c.Response().StatusCode() == fiber.StatusOK {
+		c.Status(fiber.StatusUnprocessableEntity)
+	}
+	return s.render(c, "planning", page{Title: s.i18n.T(langOf(c), "planning.title"), Data: d})
+}
+
+func (s *Server) planningPage(c *fiber.Ctx) error {
+	region, err := s.planningRegion(c)
+	if err != nil {
+		return err
+	}
+	return s.renderPlanning(c, region, fiber.Map{})
+}
+
+func (s *Server) planningTemplate(c *fiber.Ctx) error {
+	if _, err := s.planningRegion(c); err != nil {
+		return err
+	}
+	b, err := audits.PlanTemplate(c.Params("kind"), s.planningHeadings(langOf(c)))
+	if err != nil {
+		return err
+	}
+	attachment(c, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "planning-"+c.Params("kind")+".xlsx")
+	return c.Send(b)
+}
+
+// planLine is one line of a planning preview: what it says and, for a bad line, every bad cell.
+type planLine struct {
+	Line     int
+	Summary  string
+	Messages []string
+}
+
+func (s *Server) planLines(lang string, rows []audits.PlanRow) (lines []planLine, good int) {
+	for _, r := range rows {
+		l := planLine{Line: r.Line}
+		if r.Code != "" {
+			l.Summary = r.Code + " · " + strconv.Itoa(r.Places.Places) + " / " + strconv.Itoa(r.Places.Puhui) + " · " + r.Places.Township
+		} else {
+			l.Summary = r.Population.Region + " · " + strconv.Itoa(r.Population.Year) + " · " + strconv.FormatInt(r.Population.Population, 10)
+		}
+		for _, p := range r.Problems {
+			l.Messages = append(l.Messages, s.i18n.T(lang, "planning.cell", p.Line, p.Column, s.i18n.T(lang, "planning.col."+p.Field), s.i18n.T(lang, p.Key, p.Args...)))
+		}
+		if len(l.Messages) == 0 {
+			good++
+		}
+		if len(lines) < previewPage || len(l.Messages) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines, good
+}
+
+func (s *Server) planningImport(c *fiber.Ctx) error {
+	region, err := s.planningRegion(c)
+	if err != nil {
+		return err
+	}
+	kind := c.Params("kind")
+	if _, ok := audits.PlanColumns[kind]; !ok {
+		return failure.New(failure.NotFound, "error.not_found")
+	}
+	lang := langOf(c)
+	d := fiber.Map{"Kind": kind}
+	format, data, err := rosterFile(c)
+	var rows []audits.PlanRow
+	imported := 0
+	commit := c.FormValue("commit") == "true"
+	if err == nil {
+		if commit {
+			rows, imported, err = s.domains.Audits.ImportPlanning(c.UserContext(), principalOf(c).User.ID, kind, region, format, data)
+		} else {
+			rows, err = s.domains.Audits.ParsePlanning(c.UserContext(), kind, region, format, data)
+		}
+	}
+	lines, good := s.planLines(lang, rows)
+	d["Lines"], d["Good"], d["Bad"], d["Committed"], d["Imported"] = lines, good, len(rows)-good, commit && err == nil, imported
+	d["Format"], d["Data"] = format, base64.StdEncoding.EncodeToString(data)
+	if f, ferr := s.failedForm(c, err); ferr != nil {
+		return ferr
+	} else if f != nil {
+		d["Failed"], d["Message"] = true, f.All("；")
+	} else if len(rows) > good {
+		d["Failed"] = true // a preview with bad lines is a failed form: 422, the lines named
+	}
+	return s.renderPlanning(c, region, d)
+}
+
+func (s *Server) planningTargets(c *fiber.Ctx) error {
+	region, err := s.planningRegion(c)
+	if err != nil {
+		return err
+	}
+	// The targets are the province's: only a regulator of the whole province sets them.
+	if err := s.allowedIn(c, "policy.planning", "write", accounts.RegionDomain("33")); err != nil {
+		return err
+	}
+	num := func(k string) float64 {
+		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(k)), 64)
+		if err != nil || len(c.FormValue(k)) > 20 {
+			return -1
+		}
+		return v
+	}
+	year, _ := strconv.Atoi(strings.TrimSpace(c.FormValue("year")))
+	t := audits.IndicatorTargets{Year: year, PlacesPer1000: num("places_per_1000"), PuhuiShare: num("puhui_share") / 100,
+		TownshipCoverage: num("township_coverage") / 100, QualifiedRatio: num("qualified_ratio") / 100}
+	err = s.domains.Audits.SetTargets(c.UserContext(), principalOf(c).User.ID, t)
+	d := fiber.Map{"Typed": fiber.Map{"year": c.FormValue("year"), "places_per_1000": c.FormValue("places_per_1000"), "puhui_share": c.FormValue("puhui_share"),
+		"township_coverage": c.FormValue("township_coverage"), "qualified_ratio": c.FormValue("qualified_ratio")}}
+	if f, ferr := s.failedForm(c, err, "year", "places_per_1000", "puhui_share", "township_coverage", "qualified_ratio"); ferr != nil {
+		return ferr
+	} else if f != nil {
+		d["Failed"], d["TargetErrors"] = true, f.ByField()
+	} else {
+		d["TargetsSaved"] = true
+	}
+	return s.renderPlanning(c, region, d)
+}
