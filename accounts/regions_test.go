@@ -24,8 +24,12 @@ func TestSeedRegionsIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n1 != n2 || len(all) != n1 || n1 != 25 {
-		t.Fatalf("seeded %d then %d, table has %d; want 25 each time", n1, n2, len(all))
+	// The province, its 11 cities, Hangzhou's 13 and Ningbo's 10 districts and counties.
+	if n1 != n2 || len(all) != n1 || n1 != 35 {
+		t.Fatalf("seeded %d then %d, table has %d; want 35 each time", n1, n2, len(all))
+	}
+	if cixi, err := accounts.RegionByCode(ctx, db, "330282"); err != nil || cixi.Parent != "3302" || cixi.Name != "慈溪市" {
+		t.Fatalf("330282 = %+v, %v", cixi, err)
 	}
 	xihu, err := accounts.RegionByCode(ctx, db, "330106")
 	if err != nil || xihu.Parent != "3301" || xihu.GBCode != "330106" {

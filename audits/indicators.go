@@ -264,14 +264,19 @@ func (s *Service) indicatorRows(ctx context.Context, year int, now time.Time) (m
 		return nil, err
 	}
 	for _, r := range all {
-		r.PlacesPer1000 = ratio(float64(r.Places)*1000, float64(r.Population))
-		r.PuhuiShare = ratio(float64(r.PuhuiPlaces), float64(r.Places))
-		r.TownshipCoverage = ratio(float64(r.TownshipsCovered), float64(r.Townships))
-		r.QualifiedRatio = ratio(float64(r.PostsQualified), float64(r.Posts))
-		r.InspectionPassRate = ratio(float64(r.InspectionsPassed), float64(r.Inspections))
-		r.ExamPassRate = ratio(float64(r.ExamPassed), float64(r.ExamSat))
+		r.derive()
 	}
 	return all, nil
+}
+
+// derive computes the row's shares and rates from its counts.
+func (r *IndicatorRow) derive() {
+	r.PlacesPer1000 = ratio(float64(r.Places)*1000, float64(r.Population))
+	r.PuhuiShare = ratio(float64(r.PuhuiPlaces), float64(r.Places))
+	r.TownshipCoverage = ratio(float64(r.TownshipsCovered), float64(r.Townships))
+	r.QualifiedRatio = ratio(float64(r.PostsQualified), float64(r.Posts))
+	r.InspectionPassRate = ratio(float64(r.InspectionsPassed), float64(r.Inspections))
+	r.ExamPassRate = ratio(float64(r.ExamPassed), float64(r.ExamSat))
 }
 
 // addPopulation gives each region its latest population figure at or before year; a region with

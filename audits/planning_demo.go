@@ -64,10 +64,7 @@ func (s *Service) SeedDemoSnapshots(ctx context.Context, months int) (int, error
 				x.Institutions, x.TownshipsCovered = int(float64(x.Institutions)*f), int(float64(x.TownshipsCovered)*f)
 				x.CertifiedStaff = int(float64(x.CertifiedStaff) * f)
 				x.PostsQualified = int(float64(x.PostsQualified) * (1 - float64(k)*0.01))
-				x.PlacesPer1000 = ratio(float64(x.Places)*1000, float64(x.Population))
-				x.PuhuiShare = ratio(float64(x.PuhuiPlaces), float64(x.Places))
-				x.TownshipCoverage = ratio(float64(x.TownshipsCovered), float64(x.Townships))
-				x.QualifiedRatio = ratio(float64(x.PostsQualified), float64(x.Posts))
+				x.derive()
 				past[code] = &x
 			}
 			if err := s.writeSnapshot(ctx, tx, month, past, true); err != nil {

@@ -246,6 +246,10 @@ func benchProvince(ctx context.Context, pool *pgxpool.Pool, nInst, nAssign int) 
 	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"audit_external_certificates"}, []string{"organisation_id", "person_id", "number", "occupation", "level", "expires_on", "evidence", "recorded_by"}, pgx.CopyFromRows(certs)); err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
+	// Statistics first: the class lookup below is planned as a scan per roster line without them.
+	if _, err := pool.Exec(ctx, `ANALYZE audit_classes, audit_roster`); err != nil {
+		return nil, err
+	}
 	// One post per roster member: the first three of each institution direct, guard and care for
 	// health; the others are caregivers spread over the classes.
 	if _, err := pool.Exec(ctx, `INSERT INTO audit_assignments (roster_id, post, class_id)

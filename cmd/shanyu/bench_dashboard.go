@@ -157,7 +157,7 @@ func benchPlanning(ctx context.Context, pool *pgxpool.Pool, nTowns int) error {
 	}
 	year := clock.In(time.Now()).Year()
 	if _, err := pool.Exec(ctx, `INSERT INTO audit_region_population (region_code, year, population)
-		SELECT code, y, 300000 + length(code) * 1000 + y FROM regions, generate_series($1::int - 1, $1::int) y WHERE length(code) > 2`, year); err != nil {
+		SELECT code, y, 1000000 + length(code) * 1000 + y FROM regions, generate_series($1::int - 1, $1::int) y WHERE length(code) > 2`, year); err != nil {
 		return fmt.Errorf("population: %w", err)
 	}
 	var userID int64
