@@ -44,6 +44,7 @@ type Server struct {
 	app     *fiber.App
 	i18n    *catalog
 	views   *views
+	geo     map[string]geoFile // the bundled boundaries, by region (dashboard_geo.go)
 	apiDocs []apiRoute
 	// respCheck, when set (tests: CheckResponses), validates every JSON answer of the API.
 	respCheck atomic.Pointer[responseCheck]
@@ -80,6 +81,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.views, err = loadViews(s.i18n); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
+	}
+	if s.geo, err = loadGeo(); err != nil {
+		return nil, fmt.Errorf("boundaries: %w", err)
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "shanyu",
