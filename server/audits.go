@@ -61,6 +61,7 @@ func (s *Server) routesAudits() {
 	s.routesDashboard()
 	s.routesIndicators()
 	s.routesPlanning()
+	s.routesPublicIndicators() // public_indicators.go
 	s.routesAuditsAdmin()
 }
 

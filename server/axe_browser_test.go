@@ -29,7 +29,7 @@ func TestAccessibilityAxe(t *testing.T) {
 
 	t.Run("public", func(t *testing.T) {
 		ctx := browsertest.New(t, browsertest.Desktop)
-		for _, path := range []string{"/", "/login", "/signup", "/verify", "/courses", "/sessions", "/inspections/public"} {
+		for _, path := range []string{"/", "/login", "/signup", "/verify", "/courses", "/sessions", "/inspections/public", "/public/indicators"} {
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+path)); err != nil {
 				t.Fatal(err)
 			}

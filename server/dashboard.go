@@ -13,7 +13,8 @@ import (
 )
 
 // routesDashboard registers the regulator's dashboard (一张网): per region with drill-down, as a
-// page with server-drawn SVG bars, JSON and CSV.
+// page (dashboard_view.go) with the plan's indicators on a map and charts, the compliance figures
+// below them, JSON and CSV; and the boundaries the map is drawn from (dashboard_geo.go).
 func (s *Server) routesDashboard() {
 	read := can("dashboard.overview", "read")
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/dashboard", Scope: scopeHeld, Summary: "Institutions, places, staff, qualified share, compliance and inspections per sub-region", Tag: "audits", Perm: read,
@@ -45,14 +46,6 @@ func (s *Server) apiDashboard(c *fiber.Ctx) error {
 			"compliant": r.Compliant, "not_permitted": r.NotPermitted, "expiring": r.Expiring, "inspected": r.Inspected, "passed": r.Passed})
 	}
 	return c.JSON(fiber.Map{"region": region, "rows": out})
-}
-
-func (s *Server) dashboardPage(c *fiber.Ctx) error {
-	region, rows, err := s.dashboardRegion(c)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "dashboard", page{Title: s.i18n.T(langOf(c), "audits.dashboard.title"), Data: fiber.Map{"Region": region, "Rows": rows}})
 }
 
 func (s *Server) dashboardCSV(c *fiber.Ctx) error {
