@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,7 +140,7 @@ func TestDashboardNingboRegulatorSeesOnlyNingbo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{403, 403, 403, 200}; !equalInts(status, want) {
+	if want := []int{403, 403, 403, 200}; !slices.Equal(status, want) {
 		t.Errorf("Hangzhou's dashboard, Hangzhou's, the province's and Ningbo's boundaries answer %v, want %v", status, want)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/dashboard?region=3301")); err != nil {
@@ -152,18 +153,6 @@ func TestDashboardNingboRegulatorSeesOnlyNingbo(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#chart-map, #children-table").length`)); n != 0 {
 		t.Errorf("the refused page still shows %d charts or tables", n)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // The public indicator page (一公开), anonymous, at 360 px: the province and its 11 cities in one table
@@ -182,7 +171,7 @@ func TestPublicIndicatorsPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{11, 6, 0, 0}; !equalInts(got, want) {
+	if want := []int{11, 6, 0, 0}; !slices.Equal(got, want) {
 		t.Errorf("public page: rows, headers, maps, boundary or chart fetches = %v, want %v", got, want)
 	}
 	browsertest.AssertFits(t, ctx, browsertest.Phone)
