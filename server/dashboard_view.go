@@ -97,21 +97,16 @@ type chartRow struct {
 	Drill  bool     `json:"drill"`
 }
 
-type chartPoint struct {
-	Month string   `json:"month"`
-	Value *float64 `json:"value"`
-}
-
 type chartData struct {
-	Region    string            `json:"region"`
-	Indicator string            `json:"indicator"`
-	Label     string            `json:"label"`
-	Percent   bool              `json:"percent"`
-	Target    *float64          `json:"target"`
-	Geo       string            `json:"geo"` // the boundaries' URL, empty below a city
-	Rows      []chartRow        `json:"rows"`
-	Trend     []chartPoint      `json:"trend"`
-	Words     map[string]string `json:"words"`
+	Region    string              `json:"region"`
+	Indicator string              `json:"indicator"`
+	Label     string              `json:"label"`
+	Percent   bool                `json:"percent"`
+	Target    *float64            `json:"target"`
+	Geo       string              `json:"geo"` // the boundaries' URL, empty below a city
+	Rows      []chartRow          `json:"rows"`
+	Trend     []audits.TrendPoint `json:"trend"`
+	Words     map[string]string   `json:"words"`
 }
 
 type dashboardView struct {
@@ -126,7 +121,6 @@ type dashboardView struct {
 	Compliance   []audits.DashboardRow
 	Region       string
 	Forbidden    string   // the region asked for and refused
-	Home         string   // where the user may look instead
 	Exports      []string // the extensions of the exports, and their labels
 	ExportLabels []string
 }
@@ -162,6 +156,9 @@ func (s *Server) dashboardPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if trend == nil {
+		trend = []audits.TrendPoint{} // for the script, a list even when empty
+	}
 	compliance, err := s.domains.Audits.Dashboard(ctx, region, time.Now())
 	if err != nil {
 		return err
@@ -170,15 +167,12 @@ func (s *Server) dashboardPage(c *fiber.Ctx) error {
 		Compliance: compliance, Region: region, Crumbs: s.dashboardCrumbs(c, ctx, lang, region)}
 	_, v.Map = s.geo[region]
 	v.Chart = chartData{Region: region, Indicator: ind.Key, Label: s.i18n.T(lang, "dashboard.ind."+ind.Key), Percent: ind.Percent,
-		Target: v.Target, Rows: []chartRow{}, Trend: []chartPoint{}, Words: map[string]string{}}
+		Target: v.Target, Rows: []chartRow{}, Trend: trend, Words: map[string]string{}}
 	if v.Map {
 		v.Chart.Geo = "/dashboard/geo/" + region + ".json"
 	}
 	for _, r := range table.Rows {
 		v.Chart.Rows = append(v.Chart.Rows, chartRow{Code: r.Code, Name: r.Name, Value: ind.Value(r), Status: ind.Status(ind.Value(r), table.Targets), Drill: r.HasChildren})
-	}
-	for _, p := range trend {
-		v.Chart.Trend = append(v.Chart.Trend, chartPoint{Month: p.Month, Value: p.Value})
 	}
 	for _, w := range []string{"target", "met", "near", "below", "none", "no_data"} {
 		v.Chart.Words[w] = s.i18n.T(lang, "dashboard."+w)
@@ -188,7 +182,8 @@ func (s *Server) dashboardPage(c *fiber.Ctx) error {
 }
 
 // dashboardCrumbs is the way down to region, from the province; a region the user may not read is
-// named without a link (the Ningbo regulator sees 浙江省 › 宁波市, and only 宁波市 is a link).
+// named without a link (the Ningbo regulator sees 浙江省 › 宁波市, neither a link), and so is the
+// region shown.
 func (s *Server) dashboardCrumbs(c *fiber.Ctx, ctx context.Context, lang, region string) []crumb {
 	var out []crumb
 	for n := 2; n <= len(region); n += 2 {
