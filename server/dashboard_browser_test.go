@@ -149,6 +149,7 @@ func TestDashboardNingboRegulatorSeesOnlyNingbo(t *testing.T) {
 	if err != nil || len(links) != 0 {
 		t.Errorf("Ningbo regulator's breadcrumb links: %v, %v; want none", links, err)
 	}
+	browsertest.Screenshot(t, ctx, "dashboard-ningbo-1280")
 	status, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Promise.all(["/dashboard?region=3301", "/dashboard/geo/3301.json", "/dashboard/geo/33.json", "/dashboard/geo/3302.json"]
 		.map(u => fetch(u, {credentials: "same-origin"}).then(r => r.status)))`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -167,6 +168,7 @@ func TestDashboardNingboRegulatorSeesOnlyNingbo(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#chart-map, #children-table").length`)); n != 0 {
 		t.Errorf("the refused page still shows %d charts or tables", n)
 	}
+	browsertest.Screenshot(t, ctx, "dashboard-ningbo-refused-1280")
 }
 
 // The public indicator page (一公开), anonymous, at 360 px: the province and its 11 cities in one table
