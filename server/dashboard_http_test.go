@@ -49,6 +49,16 @@ func TestDashboardBoundariesAreForTheRegionsRegulators(t *testing.T) {
 	if r := admin.do("GET", "/dashboard/geo/330106.json", nil, nil); r.Status != http.StatusNotFound {
 		t.Errorf("a county's (absent) boundaries: %d, want 404", r.Status)
 	}
+	// The page links to the three exports of the region shown, and each answers.
+	page := string(admin.do("GET", "/dashboard?region=3301", nil, nil).Body)
+	for _, ext := range []string{"csv", "xlsx", "pdf"} {
+		href := "/dashboard/indicators." + ext + "?region=3301"
+		if !strings.Contains(page, `href="`+href+`"`) {
+			t.Errorf("the dashboard of 3301 has no link to %s", href)
+		} else if r := admin.do("GET", href, nil, nil); r.Status != http.StatusOK {
+			t.Errorf("%s: %d", href, r.Status)
+		}
+	}
 	if r := admin.do("GET", "/dashboard?indicator=nonsense", nil, nil); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("an unknown indicator: %d, want 422", r.Status)
 	}
