@@ -37,6 +37,8 @@ type App struct {
 	AuditSealer  *accounts.Sealer // chains the audit log; runs in every process that Starts, one at a time
 	registry     *jobs.Registry
 	public       *pgxpool.Pool // the public verification's own pool, see pg.Side
+	standby      *pgxpool.Pool // SHANYU_READ_DATABASE_URL's pool; nil without one
+	reads        *pg.Reads     // the reads that may be slightly stale: the standby while caught up, else public
 }
 
 // publicPoolSize is how many connections public verification may use: a few per core, enough to
@@ -74,9 +76,17 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	}
 	defer func() {
 		if err != nil {
-			a.public.Close()
+			a.Close()
 		}
 	}()
+	// Public verification and the dashboards read through a.reads: from the standby while it has
+	// replayed what the primary wrote at most SHANYU_READ_MAX_LAG ago, else from the public pool.
+	if cfg.ReadDatabaseURL != "" {
+		if a.standby, err = pg.Standby(ctx, cfg.ReadDatabaseURL, publicPoolSize()); err != nil {
+			return nil, fmt.Errorf("SHANYU_READ_DATABASE_URL: %w", err)
+		}
+	}
+	a.reads = pg.NewReads(pg.ReadsOptions{Primary: a.public, Standby: a.standby, LSN: pool, MaxLag: cfg.ReadMaxLag, Log: log})
 	a.Curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{
 		Directory: a.Accounts,
 		Levels: func(code string, level int) (string, string, error) {
@@ -92,12 +102,12 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		},
 	})
 	a.Certificates = certificates.New(pool, certificates.Config{
-		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.public, Hours: a.Curriculum, Directory: a.Accounts,
+		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.reads, Hours: a.Curriculum, Directory: a.Accounts,
 		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile, TSAURL: cfg.TSAURL, TokenAlgorithm: cfg.TokenAlg,
 	})
 	if a.Audits, err = audits.New(ctx, pool, audits.Deps{
 		Accounts: a.Accounts, Certificates: certificateSource{certs: a.Certificates}, Reports: a.Certificates, Exams: examResults{db: pool},
-		Labels: o.ReportLabels, Log: log,
+		Labels: o.ReportLabels, Log: log, Read: a.reads,
 	}); err != nil {
 		return nil, fmt.Errorf("audits: %w", err)
 	}
@@ -125,6 +135,12 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 // PublicPool is the public verification's own pool (for the metrics of its use).
 func (a *App) PublicPool() *pgxpool.Pool { return a.public }
 
+// StandbyPool is the standby's pool (SHANYU_READ_DATABASE_URL), nil without one.
+func (a *App) StandbyPool() *pgxpool.Pool { return a.standby }
+
+// Reads routes the public and dashboard reads between the standby and the primary (for metrics).
+func (a *App) Reads() *pg.Reads { return a.reads }
+
 // Start runs the background work (job workers, the access-policy listener) until ctx ends or Stop.
 func (a *App) Start(ctx context.Context) error {
 	go a.Access.Listen(ctx)
@@ -149,8 +165,11 @@ func (a *App) Stop(ctx context.Context) error {
 	return a.Jobs.Stop(ctx)
 }
 
-// Close releases what Build opened (the public verification pool); call it after Stop. The main
-// pool is the caller's.
+// Close releases what Build opened (the public verification pool, the standby's); call it after
+// Stop. The main pool is the caller's.
 func (a *App) Close() {
 	a.public.Close()
+	if a.standby != nil {
+		a.standby.Close()
+	}
 }

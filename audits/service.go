@@ -46,6 +46,7 @@ const notifyChannel = "shanyu_qualification"
 // Service owns the audits tables and the live qualification policy.
 type Service struct {
 	db       *pgxpool.Pool
+	read     querier // the dashboard's reads: a standby while it is caught up (pg.Reads), else db
 	accounts *accounts.Service
 	certs    CertificateSource // nil: no platform certificates (a bare service, as in unit tests)
 	exams    ExamResults       // nil: no exam results (a bare service): the exam indicators are zero
@@ -66,6 +67,9 @@ type Deps struct {
 	Reports      ReportTools       // the font and signer of inspection reports
 	Labels       *ReportLabels     // the reports' words (from the server's locales)
 	Log          *slog.Logger
+	// Read is where the dashboard reads (app gives a pg.Reads: the standby while it is caught
+	// up, else the primary); the main pool when nil.
+	Read querier
 }
 
 // New builds the service: it stores the default class types (idempotent) and loads the policy with
@@ -78,7 +82,10 @@ func New(ctx context.Context, db *pgxpool.Pool, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staffing: %w", err)
 	}
-	s := &Service{db: db, accounts: d.Accounts, certs: d.Certificates, exams: d.Exams, tools: d.Reports, log: d.Log, staffing: st}
+	s := &Service{db: db, read: d.Read, accounts: d.Accounts, certs: d.Certificates, exams: d.Exams, tools: d.Reports, log: d.Log, staffing: st}
+	if s.read == nil {
+		s.read = db
+	}
 	if d.Labels != nil {
 		s.reportLabels.Store(d.Labels)
 	}

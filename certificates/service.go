@@ -11,6 +11,7 @@ import (
 	"shanyu/internal/clock"
 	"shanyu/internal/config"
 	"shanyu/internal/pdfdoc"
+	"shanyu/internal/pg"
 )
 
 // HoursSource tells how many continuing-education hours a person completed in an occupation within a
@@ -36,9 +37,10 @@ type Config struct {
 	TSAURL string
 	// TokenAlgorithm signs QR tokens: AlgEdDSA (default) or AlgSM2 (SHANYU_TOKEN_ALG).
 	TokenAlgorithm string
-	// Public is the pool the public verification reads (Verify, Photo) use, a bulkhead of its own
-	// (pg.Side); the main pool when nil.
-	Public *pgxpool.Pool
+	// Public is where the public verification reads (Verify, Photo, the issuer profile, JWKS) go:
+	// app gives a pg.Reads, the standby while it is caught up and else a bulkhead pool of its own
+	// on the primary (pg.Side); the main pool when nil.
+	Public pg.DB
 }
 
 // Directory is what certificates needs from accounts: the holder and the issuer at issuance, read
@@ -55,7 +57,7 @@ type pdfFiles struct{ font, cert, key string }
 // concurrent use. The font and the PDF signing material are loaded on first use, once.
 type Service struct {
 	db        *pgxpool.Pool
-	public    *pgxpool.Pool // for the public verification reads; db when not configured
+	public    pg.DB // for the public verification reads; db when not configured
 	baseURL   string
 	secret    []byte
 	files     pdfFiles

@@ -18,7 +18,7 @@ func TestMetricsCountRoutesEventsPoolsAndJobs(t *testing.T) {
 	t.Parallel()
 	var m *metrics.Metrics
 	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Deps: func(d *server.Deps) {
-		m = metrics.New(metrics.Pools{"main": d.Pool, "public": d.App.PublicPool()})
+		m = metrics.New(metrics.Pools{"main": d.Pool, "public": d.App.PublicPool()}, d.App.Reads())
 		d.Metrics = m
 	}})
 	c := newClient(t, srv)
@@ -44,6 +44,10 @@ func TestMetricsCountRoutesEventsPoolsAndJobs(t *testing.T) {
 		`shanyu_db_pool_connections{pool="main",state="max"}`,
 		`shanyu_db_pool_connections{pool="public",state="max"}`,
 		`shanyu_jobs_scrape_errors 0`,
+		// No standby configured: the verifications were read from the primary.
+		`shanyu_db_reads_total{pool="primary"} 2`,
+		`shanyu_db_reads_total{pool="standby"} 0`,
+		`shanyu_db_standby_lag_seconds -1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(out, want) {

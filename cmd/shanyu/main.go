@@ -271,7 +271,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer a.Close()
 	var m *metrics.Metrics
 	if cfg.MetricsAddr != "" {
-		m = metrics.New(metrics.Pools{"main": pool, "public": a.PublicPool()})
+		m = metrics.New(metrics.Pools{"main": pool, "public": a.PublicPool(), "standby": a.StandbyPool()}, a.Reads())
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			return fmt.Errorf("listen on %s (SHANYU_METRICS_ADDR): %w", cfg.MetricsAddr, err)

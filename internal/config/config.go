@@ -19,7 +19,9 @@ import (
 
 // Config is everything the binary reads from its environment.
 type Config struct {
-	DatabaseURL      string         // DATABASE_URL
+	DatabaseURL      string         // DATABASE_URL (may list several hosts, with target_session_attrs=read-write)
+	ReadDatabaseURL  string         // SHANYU_READ_DATABASE_URL: a streaming standby for the reads that may be slightly stale; none when empty
+	ReadMaxLag       time.Duration  // SHANYU_READ_MAX_LAG: how stale those reads may be before they go to the primary
 	Addr             string         // SHANYU_ADDR
 	Env              string         // SHANYU_ENV: development or production
 	LogFormat        string         // SHANYU_LOG_FORMAT: text or json
@@ -72,18 +74,19 @@ func Parse(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
-		DatabaseURL: get("DATABASE_URL", ""),
-		Addr:        get("SHANYU_ADDR", ":8080"),
-		Env:         get("SHANYU_ENV", "development"),
-		LogFormat:   get("SHANYU_LOG_FORMAT", "text"),
-		BaseURL:     strings.TrimRight(get("SHANYU_BASE_URL", ""), "/"),
-		CJKFont:     get("SHANYU_CJK_FONT", DefaultCJKFont),
-		MetricsAddr: get("SHANYU_METRICS_ADDR", ""),
-		PprofAddr:   get("SHANYU_PPROF_ADDR", ""),
-		PDFCertFile: get("SHANYU_PDF_CERT_FILE", ""),
-		PDFKeyFile:  get("SHANYU_PDF_KEY_FILE", ""),
-		TSAURL:      get("SHANYU_TSA_URL", ""),
-		TokenAlg:    get("SHANYU_TOKEN_ALG", "EdDSA"),
+		DatabaseURL:     get("DATABASE_URL", ""),
+		ReadDatabaseURL: get("SHANYU_READ_DATABASE_URL", ""),
+		Addr:            get("SHANYU_ADDR", ":8080"),
+		Env:             get("SHANYU_ENV", "development"),
+		LogFormat:       get("SHANYU_LOG_FORMAT", "text"),
+		BaseURL:         strings.TrimRight(get("SHANYU_BASE_URL", ""), "/"),
+		CJKFont:         get("SHANYU_CJK_FONT", DefaultCJKFont),
+		MetricsAddr:     get("SHANYU_METRICS_ADDR", ""),
+		PprofAddr:       get("SHANYU_PPROF_ADDR", ""),
+		PDFCertFile:     get("SHANYU_PDF_CERT_FILE", ""),
+		PDFKeyFile:      get("SHANYU_PDF_KEY_FILE", ""),
+		TSAURL:          get("SHANYU_TSA_URL", ""),
+		TokenAlg:        get("SHANYU_TOKEN_ALG", "EdDSA"),
 	}
 	var errs []error
 	if c.Env != "development" && c.Env != "production" {
@@ -115,6 +118,12 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SHANYU_DB_ACQUIRE_TIMEOUT must be a positive duration such as 5s"))
 	}
 	c.DBAcquireTimeout = acquire
+	// Verification must show a revocation within a second: the bound leaves room for the measurement
+	// interval and the query itself.
+	c.ReadMaxLag, err = time.ParseDuration(get("SHANYU_READ_MAX_LAG", "500ms"))
+	if err != nil || c.ReadMaxLag < 200*time.Millisecond || c.ReadMaxLag > time.Minute {
+		errs = append(errs, fmt.Errorf("SHANYU_READ_MAX_LAG must be a duration from 200ms to 1m, such as 500ms"))
+	}
 	// A job whose node died stays "running" until River's leader rescues it after JobRescueAfter; it
 	// must exceed JobTimeout, or a slow job still at work elsewhere would be run a second time.
 	c.JobTimeout, err = time.ParseDuration(get("SHANYU_JOB_TIMEOUT", "5m"))
@@ -193,6 +202,8 @@ func (c Config) Production() bool { return c.Env == "production" }
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", MaskURL(c.DatabaseURL)),
+		slog.String("read_database_url", MaskURL(c.ReadDatabaseURL)),
+		slog.Duration("read_max_lag", c.ReadMaxLag),
 		slog.String("addr", c.Addr),
 		slog.String("env", c.Env),
 		slog.String("base_url", c.BaseURL),

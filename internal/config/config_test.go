@@ -19,6 +19,9 @@ func TestParseDefaults(t *testing.T) {
 	if c.JobTimeout.String() != "5m0s" || c.JobRescueAfter.String() != "1h0m0s" {
 		t.Fatalf("job timing defaults: %v, %v", c.JobTimeout, c.JobRescueAfter)
 	}
+	if c.ReadDatabaseURL != "" || c.ReadMaxLag.String() != "500ms" {
+		t.Fatalf("read defaults: %q, %v", c.ReadDatabaseURL, c.ReadMaxLag)
+	}
 	if c.Zone.String() != "Asia/Shanghai" {
 		t.Fatalf("default zone = %s, want Asia/Shanghai", c.Zone)
 	}
@@ -46,6 +49,8 @@ func TestParseRejects(t *testing.T) {
 		"job timeout under 1s":        {"SHANYU_JOB_TIMEOUT": "500ms"},
 		"rescue not after timeout":    {"SHANYU_JOB_TIMEOUT": "10s", "SHANYU_JOB_RESCUE_AFTER": "10s"},
 		"rescue over a week":          {"SHANYU_JOB_RESCUE_AFTER": "200h"},
+		"read lag not a duration":     {"SHANYU_READ_MAX_LAG": "fresh"},
+		"read lag under 200ms":        {"SHANYU_READ_MAX_LAG": "50ms"},
 	}
 	for name, m := range cases {
 		if _, err := Parse(env(m)); err == nil {
@@ -59,6 +64,11 @@ func TestMaskURL(t *testing.T) {
 	got := MaskURL("postgres://shanyu:hunter2@db:5432/shanyu")
 	if strings.Contains(got, "hunter2") || !strings.Contains(got, "shanyu:xxxxx@db") {
 		t.Fatalf("MaskURL = %q", got)
+	}
+	// A failover URL lists the primary and the standby; the password is hidden all the same.
+	got = MaskURL("postgres://shanyu:hunter2@db1:5432,db2:5432/shanyu?target_session_attrs=read-write")
+	if strings.Contains(got, "hunter2") || !strings.Contains(got, "db1:5432,db2:5432") {
+		t.Fatalf("MaskURL of two hosts = %q", got)
 	}
 }
 

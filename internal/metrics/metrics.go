@@ -28,9 +28,16 @@ type Metrics struct {
 // Pools are the database pools whose use is reported, by name ("main", "public").
 type Pools map[string]*pgxpool.Pool
 
+// Reads is where the reads that may be slightly stale went (pg.Reads): how many to the standby and
+// to the primary, and the standby's last measured staleness.
+type Reads interface {
+	Counts() (standby, primary int64)
+	Lag() (time.Duration, bool)
+}
+
 // New registers the collectors. The River queue depth is read from river_job through pools["main"]
-// at each scrape (one grouped count, bounded by a short timeout).
-func New(pools Pools) *Metrics {
+// at each scrape (one grouped count, bounded by a short timeout). reads may be nil.
+func New(pools Pools, reads Reads) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shanyu_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status.",
@@ -45,6 +52,9 @@ func New(pools Pools) *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pools: pools}, riverCollector{pool: pools["main"]})
+	if reads != nil {
+		m.reg.MustRegister(readsCollector{reads})
+	}
 	return m
 }
 
@@ -79,6 +89,30 @@ var (
 	riverJobs    = prometheus.NewDesc("shanyu_jobs", "Background jobs in River's table, by state (available, running, retryable, discarded, …).", []string{"state"}, nil)
 	riverFailed  = prometheus.NewDesc("shanyu_jobs_scrape_errors", "1 when the job counts could not be read at this scrape.", nil, nil)
 )
+
+var (
+	readsTotal = prometheus.NewDesc("shanyu_db_reads_total", "Reads of public verification and the dashboards, by the pool that answered (standby, primary).", []string{"pool"}, nil)
+	readsLag   = prometheus.NewDesc("shanyu_db_standby_lag_seconds", "The standby's last measured staleness bound; -1 when unknown (down, promoted, too far behind, not measured yet).", nil, nil)
+)
+
+type readsCollector struct{ reads Reads }
+
+func (r readsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- readsTotal
+	ch <- readsLag
+}
+
+func (r readsCollector) Collect(ch chan<- prometheus.Metric) {
+	standby, primary := r.reads.Counts()
+	ch <- prometheus.MustNewConstMetric(readsTotal, prometheus.CounterValue, float64(standby), "standby")
+	ch <- prometheus.MustNewConstMetric(readsTotal, prometheus.CounterValue, float64(primary), "primary")
+	lag, ok := r.reads.Lag()
+	v := lag.Seconds()
+	if !ok {
+		v = -1
+	}
+	ch <- prometheus.MustNewConstMetric(readsLag, prometheus.GaugeValue, v)
+}
 
 type poolCollector struct{ pools Pools }
 

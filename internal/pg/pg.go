@@ -67,6 +67,23 @@ func OpenWith(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
+	applyLimits(cfg, url, lim)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, nil
+}
+
+// applyLimits sets the pool size, the session's zone and timeouts and the tracer on cfg, leaving
+// what the URL itself sets.
+func applyLimits(cfg *pgxpool.Config, url string, lim Limits) {
 	// pgxpool's default (4 on a small machine) starves a busy server; a URL's pool_max_conns wins.
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = 32
@@ -92,17 +109,11 @@ func OpenWith(ctx context.Context, url string, lim Limits) (*pgxpool.Pool, error
 		}
 	}
 	cfg.ConnConfig.Tracer = &tracer{acquireTimeout: lim.AcquireTimeout}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
+	// A host that does not answer (a dead primary's address, of several listed for failover) is
+	// given up after a bound, so that the next one is tried (a URL's connect_timeout wins).
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
-	return pool, nil
 }
 
 // Side opens a second, small pool to the same database as main, for a path that must not compete
