@@ -3,6 +3,7 @@ package curriculum
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -34,6 +35,17 @@ type LessonInput struct {
 type ModuleInput struct {
 	Title   string        `json:"title"`
 	Lessons []LessonInput `json:"lessons"`
+}
+
+// LessonHours sums the hours its lessons give.
+func (in CourseInput) LessonHours() float64 {
+	var h float64
+	for _, m := range in.Modules {
+		for _, l := range m.Lessons {
+			h += l.Hours
+		}
+	}
+	return h
 }
 
 // CourseInput is the whole content of a course version.
@@ -133,12 +145,12 @@ type Lesson struct {
 	MinSeconds              int
 }
 
-// Limits on what an author may enter.
+// Limits on what an author may enter; the editor form reads no more modules, lessons or body than these.
 const (
-	maxModules        = 50
-	maxLessons        = 100
+	MaxModules        = 50
+	MaxLessons        = 100
+	MaxBodyRunes      = 50000
 	maxSummaryRunes   = 2000
-	maxBodyRunes      = 50000
 	maxLessonHours    = 100
 	maxRequiredHours  = 1000
 	maxMinSeconds     = 36000
@@ -169,8 +181,8 @@ func (s *Service) validate(in *CourseInput) error {
 	if in.RequiredHours < 0 || in.RequiredHours > maxRequiredHours {
 		f.Add("required_hours", "curriculum.hours_invalid", maxRequiredHours)
 	}
-	if len(in.Modules) == 0 || len(in.Modules) > maxModules {
-		f.Add("modules", "curriculum.modules_invalid", maxModules)
+	if len(in.Modules) == 0 || len(in.Modules) > MaxModules {
+		f.Add("modules", "curriculum.modules_invalid", MaxModules)
 	}
 	for i := range in.Modules {
 		m := &in.Modules[i]
@@ -179,8 +191,8 @@ func (s *Service) validate(in *CourseInput) error {
 		if !validTitle(m.Title) {
 			f.Add(p+"title", "curriculum.title_invalid", titleMinRunes, titleMaxRunes)
 		}
-		if len(m.Lessons) == 0 || len(m.Lessons) > maxLessons {
-			f.Add(p+"lessons", "curriculum.lessons_invalid", maxLessons)
+		if len(m.Lessons) == 0 || len(m.Lessons) > MaxLessons {
+			f.Add(p+"lessons", "curriculum.lessons_invalid", MaxLessons)
 		}
 		for j := range m.Lessons {
 			l := &m.Lessons[j]
@@ -190,8 +202,8 @@ func (s *Service) validate(in *CourseInput) error {
 			if !validTitle(l.Title) {
 				f.Add(lp+"title", "curriculum.title_invalid", titleMinRunes, titleMaxRunes)
 			}
-			if len([]rune(l.Body)) > maxBodyRunes {
-				f.Add(lp+"body", "curriculum.body_too_long", maxBodyRunes)
+			if len([]rune(l.Body)) > MaxBodyRunes {
+				f.Add(lp+"body", "curriculum.body_too_long", MaxBodyRunes)
 			}
 			if l.VideoURL != "" && !validVideoURL(l.VideoURL) {
 				f.Add(lp+"video_url", "curriculum.video_url_invalid")
@@ -203,6 +215,11 @@ func (s *Service) validate(in *CourseInput) error {
 				f.Add(lp+"min_seconds", "curriculum.min_seconds_invalid", maxMinSeconds)
 			}
 		}
+	}
+	// A version cannot ask for more hours than studying all of it gives: a learner could never reach them.
+	// Compared in hundredths of an hour, the precision hours are stored in.
+	if total := in.LessonHours(); math.Round(in.RequiredHours*100) > math.Round(total*100) {
+		f.Add("required_hours", "curriculum.required_exceeds_lessons", hoursString(in.RequiredHours), hoursString(total))
 	}
 	return f.Err()
 }

@@ -25,6 +25,7 @@ func TestEditingAPublishedCourseMakesADraftAndLearnersKeepTheirVersion(t *testin
 
 	in := sampleCourse("婴幼儿生活照料（第二版）")
 	in.Modules[0].Lessons = in.Modules[0].Lessons[:1]
+	in.RequiredHours = 1 // the one lesson left gives 1 hour
 	draft, err := f.svc.SaveDraft(ctx, f.trainer.ID, c.ID, in)
 	if err != nil {
 		t.Fatal(err)
@@ -144,12 +145,13 @@ func TestBadCourseInputIsRefusedAndNothingSaved(t *testing.T) {
 		"unknown occupation":     {func(in *CourseInput) { in.OccupationCode = "9-99" }, "occupation_code"},
 		"level out of range":     {func(in *CourseInput) { in.Level = 7 }, "occupation_code"},
 		"negative required":      {func(in *CourseInput) { in.RequiredHours = -1 }, "required_hours"},
+		"required over lessons":  {func(in *CourseInput) { in.RequiredHours = 6 }, "required_hours"}, // the lessons give 1.5 h
 		"no modules":             {func(in *CourseInput) { in.Modules = nil }, "modules"},
 		"module without lessons": {func(in *CourseInput) { in.Modules[0].Lessons = nil }, "modules.0.lessons"},
 		"lesson hours":           {func(in *CourseInput) { in.Modules[0].Lessons[1].Hours = 101 }, "modules.0.lessons.1.hours"},
 		"min seconds":            {func(in *CourseInput) { in.Modules[0].Lessons[0].MinSeconds = -5 }, "modules.0.lessons.0.min_seconds"},
 		"video not https":        {func(in *CourseInput) { in.Modules[0].Lessons[0].VideoURL = "javascript:alert(1)" }, "modules.0.lessons.0.video_url"},
-		"body too long":          {func(in *CourseInput) { in.Modules[0].Lessons[0].Body = strings.Repeat("字", maxBodyRunes+1) }, "modules.0.lessons.0.body"},
+		"body too long":          {func(in *CourseInput) { in.Modules[0].Lessons[0].Body = strings.Repeat("字", MaxBodyRunes+1) }, "modules.0.lessons.0.body"},
 	}
 	for name, tc := range cases {
 		in := sampleCourse("卫生保健与疾病预防")

@@ -73,7 +73,7 @@ func newFixture(t *testing.T) fixture {
 
 func sampleCourse(title string) CourseInput {
 	return CourseInput{
-		Title: title, Summary: "summary", OccupationCode: "4-10-01-03", Level: 4, RequiredHours: 2,
+		Title: title, Summary: "summary", OccupationCode: "4-10-01-03", Level: 4, RequiredHours: 1.5,
 		Modules: []ModuleInput{{Title: "Module one", Lessons: []LessonInput{
 			{Title: "Lesson one", Body: "# Hello", Hours: 1, MinSeconds: 300},
 			{Title: "Lesson two", Body: "text", Hours: 0.5, MinSeconds: 60},

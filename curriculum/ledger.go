@@ -38,7 +38,17 @@ type Entry struct {
 	Reason         string
 	ActorID        int64
 	CreatedAt      time.Time
-	Title          string // the course or session it came from, for display
+	Title          string // the course version or session it came from, for display
+	VersionNumber  int    // the course version whose lesson earned it (0 for sessions)
+}
+
+// Source names where the hours came from: a lesson's course with the version studied (the course may
+// have a newer version under another title), or a session.
+func (e Entry) Source() string {
+	if e.VersionNumber == 0 {
+		return e.Title
+	}
+	return fmt.Sprintf("%s · v%d", e.Title, e.VersionNumber)
 }
 
 func credit(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
@@ -51,14 +61,16 @@ func credit(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
 
 const entrySelect = `SELECT h.id, h.person_id, h.kind, h.occupation_code, h.level, coalesce(h.course_id, 0), coalesce(h.lesson_id, 0), coalesce(h.session_id, 0),
 	coalesce(h.corrects_id, 0), h.hours::float8, h.earned_at, h.reason, coalesce(h.actor_id, 0), h.created_at,
-	coalesce((SELECT v.title FROM courses c JOIN course_versions v ON v.id = coalesce(c.published_version_id, (SELECT max(x.id) FROM course_versions x WHERE x.course_id = c.id))
-		WHERE c.id = coalesce(h.course_id, o.course_id)), (SELECT s.title FROM practical_sessions s WHERE s.id = coalesce(h.session_id, o.session_id)), '')
+	coalesce((SELECT v.title FROM lessons l JOIN course_modules m ON m.id = l.module_id JOIN course_versions v ON v.id = m.version_id WHERE l.id = coalesce(h.lesson_id, o.lesson_id)),
+		(SELECT v.title FROM courses c JOIN course_versions v ON v.id = coalesce(c.published_version_id, (SELECT max(x.id) FROM course_versions x WHERE x.course_id = c.id))
+		WHERE c.id = coalesce(h.course_id, o.course_id)), (SELECT s.title FROM practical_sessions s WHERE s.id = coalesce(h.session_id, o.session_id)), ''),
+	coalesce((SELECT v.number FROM lessons l JOIN course_modules m ON m.id = l.module_id JOIN course_versions v ON v.id = m.version_id WHERE l.id = coalesce(h.lesson_id, o.lesson_id)), 0)
 	FROM hours_ledger h LEFT JOIN hours_ledger o ON o.id = h.corrects_id`
 
 func scanEntry(r pgx.Row) (Entry, error) {
 	var e Entry
 	err := r.Scan(&e.ID, &e.PersonID, &e.Kind, &e.OccupationCode, &e.Level, &e.CourseID, &e.LessonID, &e.SessionID, &e.CorrectsID,
-		&e.Hours, &e.EarnedAt, &e.Reason, &e.ActorID, &e.CreatedAt, &e.Title)
+		&e.Hours, &e.EarnedAt, &e.Reason, &e.ActorID, &e.CreatedAt, &e.Title, &e.VersionNumber)
 	if pg.IsNoRows(err) {
 		return e, ErrEntryNotFound
 	}

@@ -46,7 +46,7 @@ func (s *Service) TranscriptCSV(r HoursReport, l TranscriptLabels) ([]byte, erro
 	w := safecsv.NewWriter(&buf)
 	w.Write([]string{l.Date, l.Kind, l.Source, l.Occupation, l.Hours, l.Note}) //nolint:errcheck
 	for _, e := range r.Entries {
-		w.Write([]string{clock.Format(e.EarnedAt, "2006-01-02 15:04"), l.kind(e.Kind), e.Title, //nolint:errcheck
+		w.Write([]string{clock.Format(e.EarnedAt, "2006-01-02 15:04"), l.kind(e.Kind), e.Source(), //nolint:errcheck
 			s.occupationLabel(e.OccupationCode, e.Level), hoursString(e.Hours), e.Reason})
 	}
 	w.Write([]string{l.Total, "", "", "", hoursString(r.Total), ""}) //nolint:errcheck
@@ -88,7 +88,7 @@ func (s *Service) TranscriptPDF(holder string, r HoursReport, l TranscriptLabels
 		holder, period, l.Times.DateTime(now), hoursString(r.Total),
 		" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~–…"}
 	for _, e := range r.Entries {
-		x := row{l.Times.Day(e.EarnedAt), l.kind(e.Kind), e.Title, s.occupationLabel(e.OccupationCode, e.Level), hoursString(e.Hours), e.Reason}
+		x := row{l.Times.Day(e.EarnedAt), l.kind(e.Kind), e.Source(), s.occupationLabel(e.OccupationCode, e.Level), hoursString(e.Hours), e.Reason}
 		rows = append(rows, x)
 		texts = append(texts, x.kind, x.source, x.occ, x.note)
 	}

@@ -299,6 +299,7 @@ type hoursEntryJSON struct {
 	ID             int64     `json:"id"`
 	Kind           string    `json:"kind"`
 	Title          string    `json:"title"`
+	Version        int       `json:"version,omitempty"` // the course version studied, for lesson hours
 	OccupationCode string    `json:"occupation_code"`
 	Level          int       `json:"level"`
 	Hours          float64   `json:"hours"`
@@ -330,7 +331,7 @@ func (s *Server) apiMyHours(c *fiber.Ctx) error {
 	}
 	entries := make([]hoursEntryJSON, len(r.Entries))
 	for i, e := range r.Entries {
-		entries[i] = hoursEntryJSON{ID: e.ID, Kind: e.Kind, Title: e.Title, OccupationCode: e.OccupationCode, Level: e.Level, Hours: e.Hours,
+		entries[i] = hoursEntryJSON{ID: e.ID, Kind: e.Kind, Title: e.Title, Version: e.VersionNumber, OccupationCode: e.OccupationCode, Level: e.Level, Hours: e.Hours,
 			EarnedAt: e.EarnedAt, CorrectsID: e.CorrectsID, Reason: e.Reason}
 	}
 	return c.JSON(fiber.Map{"total_hours": roundHours(r.Total), "by_course": hoursGroupsJSON(r.ByCourse), "by_occupation": hoursGroupsJSON(r.ByOccupation),
@@ -511,7 +512,7 @@ func (s *Server) apiCorrectHours(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(hoursEntryJSON{ID: e.ID, Kind: e.Kind, Title: e.Title, OccupationCode: e.OccupationCode, Level: e.Level,
+	return c.Status(fiber.StatusCreated).JSON(hoursEntryJSON{ID: e.ID, Kind: e.Kind, Title: e.Title, Version: e.VersionNumber, OccupationCode: e.OccupationCode, Level: e.Level,
 		Hours: e.Hours, EarnedAt: e.EarnedAt, CorrectsID: e.CorrectsID, Reason: e.Reason})
 }
 

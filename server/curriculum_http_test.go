@@ -48,7 +48,7 @@ func startCurriculum(tb testing.TB) *servertest.Instance {
 // courseBody is a valid course in the JSON API's shape; minSeconds is every lesson's minimum time.
 func courseBody(title string, minSeconds int) map[string]any {
 	return map[string]any{
-		"title": title, "summary": "测试课程", "occupation_code": "4-10-01-03", "level": 4, "required_hours": 2,
+		"title": title, "summary": "测试课程", "occupation_code": "4-10-01-03", "level": 4, "required_hours": 1.5,
 		"modules": []map[string]any{{"title": "模块一", "lessons": []map[string]any{
 			{"title": "第一课", "body": "## 要点\n\n<script>alert(1)</script>\n\n**重要**", "hours": 1, "min_seconds": minSeconds},
 			{"title": "第二课", "body": "正文", "hours": 0.5, "min_seconds": minSeconds},
