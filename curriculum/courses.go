@@ -95,15 +95,7 @@ type Version struct {
 }
 
 // TotalHours sums the lessons' hours.
-func (v Version) TotalHours() float64 {
-	var h float64
-	for _, m := range v.Modules {
-		for _, l := range m.Lessons {
-			h += l.Hours
-		}
-	}
-	return h
-}
+func (v Version) TotalHours() float64 { return v.Input().LessonHours() }
 
 // Lessons lists the lessons in order.
 func (v Version) Lessons() []Lesson {
