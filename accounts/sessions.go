@@ -335,17 +335,22 @@ func (s *Service) recordFailure(ctx context.Context, k throttleKeys) error {
 // throttleSignup counts a sign-up attempt from an address and refuses it past SignupsPerAddress in
 // the throttle window, in the same PostgreSQL counters as sign-in failures.
 func (s *Service) throttleSignup(ctx context.Context, ip string) error {
+	return s.throttleCount(ctx, "signup:"+ip, s.policy.SignupsPerAddress, "accounts.too_many_signups")
+}
+
+// throttleCount counts an attempt under key and refuses it, with msgKey, once limit attempts were
+// counted in the throttle window.
+func (s *Service) throttleCount(ctx context.Context, key string, limit int, msgKey string) error {
 	now := s.now()
-	key := "signup:" + ip
 	var n int
 	var oldest time.Time
 	if err := s.db.QueryRow(ctx, `SELECT coalesce(sum(failures), 0), coalesce(min(window_start), $3) FROM login_failures
 		WHERE key = $1 AND window_start > $2`, key, now.Add(-s.policy.ThrottleWindow), now).Scan(&n, &oldest); err != nil {
 		return err
 	}
-	if n >= s.policy.SignupsPerAddress {
+	if n >= limit {
 		retry := int(oldest.Add(s.policy.ThrottleWindow).Sub(now).Seconds()) + 1
-		return &failure.Error{Kind: failure.TooMany, Msg: failure.Msg{Key: "accounts.too_many_signups"}, RetryAfter: max(retry, 1)}
+		return &failure.Error{Kind: failure.TooMany, Msg: failure.Msg{Key: msgKey}, RetryAfter: max(retry, 1)}
 	}
 	_, err := s.db.Exec(ctx, `INSERT INTO login_failures (key, window_start, failures, last_at) VALUES ($1, $2, 1, $3)
 		ON CONFLICT (key, window_start) DO UPDATE SET failures = login_failures.failures + 1, last_at = excluded.last_at`,

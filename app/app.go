@@ -34,7 +34,9 @@ type App struct {
 	Curriculum   *curriculum.Service
 	Exams        *exams.Service
 	Jobs         *jobs.Client
-	AuditSealer  *accounts.Sealer // chains the audit log; runs in every process that Starts, one at a time
+	Notices      *accounts.Notices // the hook that notifies people in the transaction of the event
+	ResetCodes   jobs.Inserter     // enqueues password-reset codes (accounts.RequestPasswordReset)
+	AuditSealer  *accounts.Sealer  // chains the audit log; runs in every process that Starts, one at a time
 	registry     *jobs.Registry
 	public       *pgxpool.Pool // the public verification's own pool, see pg.Side
 	standby      *pgxpool.Pool // SHANYU_READ_DATABASE_URL's pool; nil without one
@@ -49,6 +51,7 @@ func publicPoolSize() int32 { return int32(min(4*runtime.GOMAXPROCS(0), 32)) }
 // which come from the server's locales (server.ReportLabels).
 type Options struct {
 	ReportLabels *audits.ReportLabels
+	NoticeText   accounts.NoticeText // notifications' words in each language (server.NoticeText)
 }
 
 // Build makes the services, each with its collaborators in its constructor, in dependency order:
@@ -71,6 +74,14 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if o.NoticeText == nil {
+		return nil, fmt.Errorf("app: Options.NoticeText is required")
+	}
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.Notices, a.ResetCodes = accounts.NewNotices(inserter), inserter
 	if a.public, err = pg.Side(ctx, pool, publicPoolSize()); err != nil {
 		return nil, err
 	}
@@ -102,7 +113,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		},
 	})
 	a.Certificates = certificates.New(pool, certificates.Config{
-		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.reads, Hours: a.Curriculum, Directory: a.Accounts,
+		BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Public: a.reads, Hours: a.Curriculum, Directory: a.Accounts, Notices: a.Notices,
 		FontPath: cfg.CJKFont, PDFCertFile: cfg.PDFCertFile, PDFKeyFile: cfg.PDFKeyFile, TSAURL: cfg.TSAURL, TokenAlgorithm: cfg.TokenAlg,
 	})
 	if a.Audits, err = audits.New(ctx, pool, audits.Deps{
@@ -111,7 +122,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	}); err != nil {
 		return nil, fmt.Errorf("audits: %w", err)
 	}
-	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts, Conduct: conductSource{audits: a.Audits}, Names: a.Accounts})
+	a.Exams = exams.New(pool, exams.Options{Jobs: inserter, Hours: a.Curriculum, Identity: a.Accounts, Conduct: conductSource{audits: a.Audits}, Names: a.Accounts, Notices: a.Notices})
 	// Each domain registers its workers here, before the working client is built.
 	a.AuditSealer = accounts.NewSealer(pool, log)
 	jobs.Add(a.registry, &accounts.SealWorker{Sealer: a.AuditSealer})
@@ -126,6 +137,11 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicPaperSweep())
 	jobs.Add(a.registry, &audits.SnapshotWorker{Audits: a.Audits})
 	a.registry.Periodic = append(a.registry.Periodic, audits.PeriodicSnapshot())
+	jobs.Add(a.registry, &exams.RemindWorker{Exams: a.Exams})
+	jobs.Add(a.registry, &certificates.ExpiryWorker{Service: a.Certificates})
+	a.registry.Periodic = append(a.registry.Periodic, exams.PeriodicRemind(), certificates.PeriodicExpiry())
+	jobs.Add(a.registry, accounts.NewSendWorker(pool, sender, o.NoticeText))
+	jobs.Add(a.registry, accounts.NewResetCodeWorker(a.Accounts, sender, o.NoticeText))
 	if a.Jobs, err = jobs.New(pool, a.registry, log, 8, jobs.Timing{Timeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -172,4 +188,13 @@ func (a *App) Close() {
 	if a.standby != nil {
 		a.standby.Close()
 	}
+}
+
+// newSender is the SMS and e-mail sender SHANYU_NOTIFY_SENDER names.
+func newSender(cfg config.Config, log *slog.Logger) (accounts.Sender, error) {
+	switch cfg.NotifySender {
+	case "log", "":
+		return accounts.LogSender{Log: log}, nil
+	}
+	return nil, fmt.Errorf("unknown SHANYU_NOTIFY_SENDER %q", cfg.NotifySender)
 }

@@ -238,6 +238,9 @@ func (s *Service) ChangeStatus(ctx context.Context, actorID int64, ip, number, a
 	default:
 		return Certificate{}, ErrStatusTransition
 	}
+	if s.notices == nil {
+		return Certificate{}, errNoNotices
+	}
 	c, err := s.ByNumber(ctx, number)
 	if err != nil {
 		return c, err
@@ -258,6 +261,13 @@ func (s *Service) ChangeStatus(ctx context.Context, actorID int64, ip, number, a
 		if _, err := tx.Exec(ctx, `UPDATE certificates SET status = $2, status_reason = $3, status_changed_at = now() WHERE id = $1`,
 			c.ID, to[0], stored); err != nil {
 			return err
+		}
+		if kind, ok := map[string]string{"suspended": accounts.NoticeCertificateSuspended, "revoked": accounts.NoticeCertificateRevoked}[to[0]]; ok {
+			// Decided under the certificate's lock: each change notifies once.
+			if err := s.notices.Notify(ctx, tx, accounts.Notice{PersonID: c.PersonID, Kind: kind,
+				Key: fmt.Sprintf("certificate:%d:%s:%d", c.ID, to[0], s.now().UnixNano()), Args: []string{c.Number, reason}, Link: "/certificates/mine"}); err != nil {
+				return err
+			}
 		}
 		return accounts.Audit(ctx, tx, accounts.Event{ActorID: actorID, Action: "certificate." + action, Subject: "certificate:" + c.Number,
 			Details: map[string]any{"from": prev, "to": to[0], "reason": reason}, IP: ip})

@@ -66,6 +66,7 @@ func (s *Service) issueOnly(ctx context.Context, requestID int64, issuedOn time.
 // reserve creates the certificate row for a request, or finds the one made before.
 func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time) (int64, error) {
 	var certID int64
+	var number string
 	// The holder and issuer are read from accounts before the transaction (a request's person and
 	// centre never change) and stored with the certificate as they are now.
 	var personID, centreID int64
@@ -78,6 +79,9 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 	}
 	if s.directory == nil {
 		return 0, errors.New("certificates: issuance needs Config.Directory (the accounts service)")
+	}
+	if s.notices == nil {
+		return 0, errNoNotices
 	}
 	people, err := s.directory.People(ctx, []int64{personID}, true)
 	if err != nil {
@@ -167,15 +171,16 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 					holder_name, holder_id_last4, holder_photo, holder_photo_type, issuer_code, issuer_region)
 				SELECT $1, $2 || lpad(s.last_serial::text, 6, '0'), $3, $4, $5, $6, $7, $8, $9, $10, '', $14::bytea IS NOT NULL, $16, $17,
 					$12, $13, $14, $15, $18, $19
-				FROM s RETURNING id)
-			UPDATE certificate_requests r SET certificate_id = c.id FROM c WHERE r.id = $1 RETURNING c.id`,
+				FROM s RETURNING id, number)
+			UPDATE certificate_requests r SET certificate_id = c.id FROM c WHERE r.id = $1 RETURNING c.id, c.number`,
 			requestID, prefix, code, r.PersonID, r.CentreID, r.OccupationCode, r.Level, r.Hours, issued,
 			issued.AddDate(0, months, -1), issued.Year(), holder.Name, holder.IDLast4, holder.Photo, holder.PhotoType,
-			centre.Name, centre.NameEN, centre.Code, centre.RegionCode).Scan(&certID)
+			centre.Name, centre.NameEN, centre.Code, centre.RegionCode).Scan(&certID, &number)
 		if err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
-		return nil
+		return s.notices.Notify(ctx, tx, accounts.Notice{PersonID: r.PersonID, Kind: accounts.NoticeCertificateIssued,
+			Key: fmt.Sprintf("certificate:%d:issued", certID), Args: []string{number}, Link: "/certificates/mine"})
 	})
 	return certID, err
 }

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"github.com/jackc/pgx/v5"
 	"sync"
 	"time"
 
@@ -41,6 +42,14 @@ type Config struct {
 	// app gives a pg.Reads, the standby while it is caught up and else a bulkhead pool of its own
 	// on the primary (pg.Side); the main pool when nil.
 	Public pg.DB
+	// Notices tells holders of issuance, suspension and revocation in the transaction that makes
+	// them (accounts.Notices); required by issuance and status changes.
+	Notices Notifier
+}
+
+// Notifier is the accounts hook that notifies a person inside the caller's transaction.
+type Notifier interface {
+	Notify(ctx context.Context, tx pgx.Tx, n accounts.Notice) error
 }
 
 // Directory is what certificates needs from accounts: the holder and the issuer at issuance, read
@@ -64,6 +73,7 @@ type Service struct {
 	tokenAlg  string
 	hours     HoursSource
 	directory Directory
+	notices   Notifier
 	now       func() time.Time
 
 	renderOnce sync.Once
@@ -82,7 +92,7 @@ type Service struct {
 
 // New makes the service.
 func New(db *pgxpool.Pool, cfg Config) *Service {
-	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, hours: cfg.Hours, directory: cfg.Directory, now: cfg.Now,
+	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, hours: cfg.Hours, directory: cfg.Directory, notices: cfg.Notices, now: cfg.Now,
 		files: pdfFiles{font: cfg.FontPath, cert: cfg.PDFCertFile, key: cfg.PDFKeyFile}}
 	if s.public == nil {
 		s.public = db

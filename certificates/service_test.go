@@ -19,6 +19,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/internal/failure"
+	"shanyu/internal/jobs"
 	"shanyu/internal/pg"
 	"shanyu/internal/pgtest"
 )
@@ -67,7 +68,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.acc = acc
-	f.svc = New(db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Hours: f.hours, Directory: acc})
+	q, err := jobs.NewInserter(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = New(db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Hours: f.hours, Directory: acc, Notices: accounts.NewNotices(q)})
 	r := testRenderer(t)
 	f.svc.renderOnce.Do(func() { f.svc.renderer = r })
 	return f

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
@@ -37,6 +38,11 @@ type IdentitySource interface {
 // force, no record found by a background check); the audits domain implements it, wired in app/.
 type ConductSource interface {
 	ConductClear(ctx context.Context, personID int64, on time.Time) (bool, error)
+}
+
+// Notifier tells a person of an event inside the transaction that causes it (accounts.Notices).
+type Notifier interface {
+	Notify(ctx context.Context, tx pgx.Tx, n accounts.Notice) error
 }
 
 // NameSource gives people's names by id in one call; the accounts domain implements it (exams reads
@@ -86,6 +92,7 @@ type Service struct {
 	ids     IdentitySource // nil: nobody's identity is verified
 	conduct ConductSource  // nil: no conduct records are kept
 	names   NameSource
+	notices Notifier
 	now     func() time.Time
 
 	// Delivered bank versions never change (a trigger in the bank forbids it), so their content can
@@ -102,6 +109,7 @@ type Options struct {
 	Identity IdentitySource
 	Conduct  ConductSource
 	Names    NameSource       // required
+	Notices  Notifier         // required: tells candidates of decisions, results and exams starting soon
 	Now      func() time.Time // the clock; tests move it
 }
 
@@ -110,8 +118,11 @@ func New(db *pgxpool.Pool, o Options) *Service {
 	if o.Names == nil {
 		panic("exams.New: Options.Names (the accounts service) is required")
 	}
+	if o.Notices == nil {
+		panic("exams.New: Options.Notices (accounts.Notices) is required")
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, conduct: o.Conduct, names: o.Names, now: o.Now}
+	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, conduct: o.Conduct, names: o.Names, notices: o.Notices, now: o.Now}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/xuri/excelize/v2"
 
+	"shanyu/accounts"
 	"shanyu/certificates"
 	"shanyu/exams/bank"
 	"shanyu/internal/pg"
@@ -425,11 +426,19 @@ func (s *Service) writeResults(ctx context.Context, tx pgx.Tx, x Session, person
 		}
 		passed := x.Passes(v.t, v.p)
 		var id int64
+		var fresh bool
 		if err := tx.QueryRow(ctx, `INSERT INTO exam_results (session_id, registration_id, attempt_id, person_id, theory, practical, passed, published_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (registration_id) DO UPDATE SET attempt_id = $3, theory = $5, practical = $6, passed = $7
-			RETURNING id`, x.ID, v.reg, v.attempt, v.person, theory, practical, passed, s.now()).Scan(&id); err != nil {
+			RETURNING id, xmax = 0`, x.ID, v.reg, v.attempt, v.person, theory, practical, passed, s.now()).Scan(&id, &fresh); err != nil {
 			return 0, fmt.Errorf("store result: %w", err)
+		}
+		// A result published for the first time tells the candidate (a regrade's update does not).
+		if fresh {
+			if err := s.notices.Notify(ctx, tx, accounts.Notice{PersonID: v.person, Kind: accounts.NoticeResultPublished,
+				Key: fmt.Sprintf("exam_result:%d:published", id), Args: []string{x.Name}, Link: "/exams/results"}); err != nil {
+				return 0, err
+			}
 		}
 		if passed {
 			if err := certificates.RequestIssuance(ctx, tx, s.jobs, certificates.IssuanceRequest{

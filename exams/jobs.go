@@ -8,6 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"shanyu/accounts"
+	"shanyu/internal/pg"
 )
 
 // The deadline of every attempt is enforced by one periodic job, the sweep, rather than by a job per
@@ -113,4 +116,88 @@ type AutoSubmitWorker struct {
 func (w *AutoSubmitWorker) Work(ctx context.Context, j *river.Job[AutoSubmitArgs]) error {
 	_, err := w.Exams.Submit(ctx, j.Args.AttemptID, 0, "", ByDeadline)
 	return err
+}
+
+// Reminders: a periodic job tells each approved candidate that their exam starts soon, once when
+// it is within 24 hours and once when it is within 1 hour. Whether a reminder was sent is decided by
+// its notification's unique key, so runs that overlap, or run on two nodes, remind once.
+
+// ReminderPeriod is how often the reminder job runs.
+const ReminderPeriod = 5 * time.Minute
+
+// reminderThresholds are how long before the start a candidate is reminded, with their key's name.
+// A session opening within the hour gets only the 1 h reminder.
+var reminderThresholds = []struct {
+	name          string
+	before, after time.Duration
+}{{"24h", 24 * time.Hour, time.Hour}, {"1h", time.Hour, 0}}
+
+// RemindArgs is the periodic job that reminds candidates of exams starting soon.
+type RemindArgs struct{}
+
+// Kind names the job for River.
+func (RemindArgs) Kind() string { return "exams.remind" }
+
+// RemindWorker works RemindArgs.
+type RemindWorker struct {
+	river.WorkerDefaults[RemindArgs]
+	Exams *Service
+}
+
+// Work sends the reminders that are due.
+func (w *RemindWorker) Work(ctx context.Context, _ *river.Job[RemindArgs]) error {
+	_, err := w.Exams.RemindStartingSoon(ctx)
+	return err
+}
+
+// PeriodicRemind is the reminder job's schedule, for the job registry.
+func PeriodicRemind() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(ReminderPeriod),
+		func() (river.JobArgs, *river.InsertOpts) { return RemindArgs{}, &river.InsertOpts{MaxAttempts: 3} },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// RemindStartingSoon notifies every approved candidate of a session opening within a threshold
+// (24 h, 1 h) that has not started yet, once per registration and threshold, and returns how many
+// notices it asked for (those already sent are skipped by their key).
+func (s *Service) RemindStartingSoon(ctx context.Context) (int, error) {
+	now := s.now()
+	n := 0
+	for _, th := range reminderThresholds {
+		rows, err := s.db.Query(ctx, `SELECT r.id, r.person_id, x.name, x.opens_at FROM exam_registrations r
+			JOIN exam_sessions x ON x.id = r.session_id
+			WHERE r.status = 'approved' AND x.opens_at > $1 AND x.opens_at <= $2 ORDER BY r.id`, now.Add(th.after), now.Add(th.before))
+		if err != nil {
+			return n, err
+		}
+		type due struct {
+			reg, person int64
+			name        string
+			opens       time.Time
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
+			var d due
+			return d, r.Scan(&d.reg, &d.person, &d.name, &d.opens)
+		})
+		if err != nil || len(list) == 0 {
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		if err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+			for _, d := range list {
+				if err := s.notices.Notify(ctx, tx, accounts.Notice{PersonID: d.person, Kind: accounts.NoticeExamSoon,
+					Key:  fmt.Sprintf("exam_soon:%s:registration:%d", th.name, d.reg),
+					Args: []string{d.name, d.opens.UTC().Format(time.RFC3339)}, Link: "/exams"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return n, err
+		}
+		n += len(list)
+	}
+	return n, nil
 }

@@ -311,6 +311,17 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 			WHERE id = $1`, registrationID, status, int(extra/time.Second), actorID); err != nil {
 			return err
 		}
+		if prev != status {
+			kind := accounts.NoticeRegistrationRefused
+			if approve {
+				kind = accounts.NoticeRegistrationApproved
+			}
+			if err := s.notices.Notify(ctx, tx, accounts.Notice{PersonID: personID, Kind: kind,
+				Key:  fmt.Sprintf("exam_registration:%d:%s:%s", registrationID, prev, status),
+				Args: []string{x.Name, x.OpensAt.UTC().Format(time.RFC3339)}, Link: "/exams"}); err != nil {
+				return err
+			}
+		}
 		details := map[string]any{"extra_seconds": int(extra / time.Second)}
 		if err := s.applyToRunningAttempt(ctx, tx, x, registrationID, approve, extra, details); err != nil {
 			return err

@@ -7,8 +7,10 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/internal/jobs"
 )
 
 // signIn signs a demo user in through the login page, lands on next, and waits until the browser is
@@ -44,4 +46,13 @@ func clickAndLoad(t *testing.T, ctx context.Context, css string) {
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(css)))); err != nil {
 		t.Fatalf("click %s: %v", css, err)
 	}
+}
+
+// testNotices is the notification hook for an exams service a test builds on pool.
+func testNotices(pool *pgxpool.Pool) *accounts.Notices {
+	q, err := jobs.NewInserter(pool, nil)
+	if err != nil {
+		panic(err)
+	}
+	return accounts.NewNotices(q)
 }

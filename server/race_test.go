@@ -208,7 +208,7 @@ func (f *raceFixture) seed(pool *pgxpool.Pool) error {
 		INSERT INTO role_grants (user_id, role, domain) SELECT id, 'caregiver', '*' FROM u`, raceCandidates); err != nil {
 		return fmt.Errorf("candidates: %w", err)
 	}
-	svc := exams.New(pool, exams.Options{Names: acc})
+	svc := exams.New(pool, exams.Options{Names: acc, Notices: testNotices(pool)})
 	bp, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: org.ID, Name: "并发卷", Occupation: "4-10-01-03", Level: 4, Mode: exams.Random,
 		Sections: []exams.Section{
 			{Name: "单选题", Part: exams.Theory, Count: 20, Points: 3, Type: bank.SingleChoice},

@@ -146,6 +146,8 @@ func (s *Server) routes() {
 	s.routesHome()
 	s.routesAPIDocs()
 	s.routesAuth()
+	s.routesInbox()
+	s.routesPasswordReset()
 	s.routesAdmin()
 	s.routesAuditLog()
 	s.routesCurriculum()

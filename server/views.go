@@ -150,6 +150,7 @@ type page struct {
 	RequestID string
 	User      *accounts.User // the signed-in user, or nil
 	CSRF      string         // the session's CSRF token, for forms
+	Unread    int            // the signed-in user's unread notifications (the bell)
 	Data      any
 }
 
@@ -174,6 +175,13 @@ func (s *Server) render(c *fiber.Ctx, name string, p page) error {
 	p.RequestID = requestID(c)
 	if who := principalOf(c); who != nil {
 		p.User, p.CSRF = &who.User, who.Session.CSRFToken
+		if !p.Focus {
+			n, err := s.accounts.Unread(c.UserContext(), who.User.ID)
+			if err != nil {
+				return err
+			}
+			p.Unread = n
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {

@@ -32,7 +32,8 @@ var demoHolders = []demoHolder{
 // seedCertificates issues the certificates of the demo: first whatever the exams demo requested,
 // then one for each demo holder without one; one is revoked, one suspended and one expires within a month.
 func seedCertificates(ctx context.Context, env seedEnv) error {
-	svc := certificates.New(env.pool, certificates.Config{BaseURL: env.cfg.BaseURL, Secret: env.cfg.SecretKey, TSAURL: env.cfg.TSAURL, TokenAlgorithm: env.cfg.TokenAlg, Directory: env.accounts})
+	svc := certificates.New(env.pool, certificates.Config{BaseURL: env.cfg.BaseURL, Secret: env.cfg.SecretKey, TSAURL: env.cfg.TSAURL, TokenAlgorithm: env.cfg.TokenAlg, Directory: env.accounts,
+		Notices: accounts.NewNotices(env.jobs)})
 	n, err := svc.IssuePending(ctx)
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)

@@ -52,7 +52,7 @@ func seedExams(ctx context.Context, env seedEnv) error {
 		return err
 	}
 	seedClock := &demoClock{t: time.Now()}
-	svc := exams.New(env.pool, exams.Options{Now: seedClock.now, Identity: env.accounts, Names: env.accounts, Jobs: env.jobs})
+	svc := exams.New(env.pool, exams.Options{Now: seedClock.now, Identity: env.accounts, Names: env.accounts, Jobs: env.jobs, Notices: accounts.NewNotices(env.jobs)})
 	existing, err := svc.Sessions(ctx, centre.ID)
 	if err != nil {
 		return err

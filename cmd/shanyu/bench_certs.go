@@ -96,7 +96,11 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 		defer ts.Close()
 		tsaURL = "http://" + ln.Addr().String() + "/"
 	}
-	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: tsaURL, Directory: acc})
+	inserter, err := jobs.NewInserter(pool, nil)
+	if err != nil {
+		return err
+	}
+	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: tsaURL, Directory: acc, Notices: accounts.NewNotices(inserter)})
 	reg := jobs.NewRegistry()
 	jobs.Add(reg, &certificates.IssueWorker{Service: svc})
 	client, err := jobs.New(pool, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), *workers, jobs.Timing{})

@@ -23,6 +23,7 @@ import (
 	"shanyu/exams"
 	"shanyu/exams/bank"
 	"shanyu/internal/config"
+	"shanyu/internal/jobs"
 )
 
 func init() { benches["exam"] = benchExam }
@@ -414,7 +415,11 @@ func prepareExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool
 	if err := acc.AddGrant(ctx, 0, fu.ID, accounts.RoleCaregiver, accounts.OrgDomain(benchCentre)); err != nil {
 		return 0, nil, err
 	}
-	svc := exams.New(pool, exams.Options{Names: acc})
+	inserter, err := jobs.NewInserter(pool, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	svc := exams.New(pool, exams.Options{Names: acc, Notices: accounts.NewNotices(inserter)})
 	bp, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: org.ID, Name: "压测卷", Occupation: "4-10-01-03", Level: 4, Mode: exams.Random,
 		Sections: []exams.Section{
 			{Name: "单选题", Part: exams.Theory, Count: 20, Points: 3, Type: bank.SingleChoice},

@@ -264,7 +264,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels})
+	text, err := server.NoticeText()
+	if err != nil {
+		return err
+	}
+	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels, NoticeText: text})
 	if err != nil {
 		return err
 	}

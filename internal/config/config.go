@@ -46,6 +46,7 @@ type Config struct {
 	TokenAlg         string         // SHANYU_TOKEN_ALG: EdDSA (default) or SM2, the QR tokens' signature algorithm
 	JobTimeout       time.Duration  // SHANYU_JOB_TIMEOUT: how long one background job may run before River cancels it
 	JobRescueAfter   time.Duration  // SHANYU_JOB_RESCUE_AFTER: how long a job may stay running (its node dead) before River's leader runs it again
+	NotifySender     string         // SHANYU_NOTIFY_SENDER: how SMS and e-mail leave the product; "log" (the development sender) writes them to the log
 }
 
 // DefaultCJKFont is the CJK TrueType font used when SHANYU_CJK_FONT is unset (Debian package
@@ -87,6 +88,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		PDFKeyFile:      get("SHANYU_PDF_KEY_FILE", ""),
 		TSAURL:          get("SHANYU_TSA_URL", ""),
 		TokenAlg:        get("SHANYU_TOKEN_ALG", "EdDSA"),
+		NotifySender:    get("SHANYU_NOTIFY_SENDER", "log"),
 	}
 	var errs []error
 	if c.Env != "development" && c.Env != "production" {
@@ -189,6 +191,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.TSAURL); c.TSAURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("SHANYU_TSA_URL must be an http or https URL, not %q", c.TSAURL))
 	}
+	if c.NotifySender != "log" {
+		errs = append(errs, fmt.Errorf("SHANYU_NOTIFY_SENDER must be log (the only sender built so far), not %q", c.NotifySender))
+	}
 	if c.TokenAlg != "EdDSA" && c.TokenAlg != "SM2" {
 		errs = append(errs, fmt.Errorf("SHANYU_TOKEN_ALG must be EdDSA or SM2, not %q", c.TokenAlg))
 	}
@@ -224,6 +229,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tsa_url", MaskURL(c.TSAURL)),
 		slog.String("timezone", c.Zone.String()),
 		slog.String("token_alg", c.TokenAlg),
+		slog.String("notify_sender", c.NotifySender),
 		slog.Duration("job_timeout", c.JobTimeout),
 		slog.Duration("job_rescue_after", c.JobRescueAfter),
 	)

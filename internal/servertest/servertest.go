@@ -113,7 +113,12 @@ func Start(tb testing.TB, opts Options) *Instance {
 		cancel()
 		tb.Fatal(err)
 	}
-	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels})
+	text, err := server.NoticeText()
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels, NoticeText: text})
 	if err != nil {
 		cancel()
 		tb.Fatal(err)
