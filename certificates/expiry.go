@@ -10,6 +10,7 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/internal/clock"
+	"shanyu/internal/jobs"
 	"shanyu/internal/pg"
 )
 
@@ -42,11 +43,7 @@ func (w *ExpiryWorker) Work(ctx context.Context, _ *river.Job[ExpiryArgs]) error
 }
 
 // PeriodicExpiry is the expiry reminder's schedule, for the job registry.
-func PeriodicExpiry() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(ExpiryPeriod),
-		func() (river.JobArgs, *river.InsertOpts) { return ExpiryArgs{}, &river.InsertOpts{MaxAttempts: 3} },
-		&river.PeriodicJobOpts{RunOnStart: true})
-}
+func PeriodicExpiry() *river.PeriodicJob { return jobs.Every(ExpiryPeriod, ExpiryArgs{}, 3) }
 
 // RemindExpiring notifies the holders of valid certificates expiring within each threshold, once
 // per certificate and threshold (a certificate within 7 days gets only the 7-day reminder if it had

@@ -68,7 +68,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Names: acc, Jobs: inserter, Hours: o.hours, Conduct: o.conduct})
+	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Names: acc, Jobs: inserter, Hours: o.hours, Conduct: o.conduct, Notices: accounts.NewNotices(inserter)})
 	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"shanyu/accounts"
+	"shanyu/internal/jobs"
 	"shanyu/internal/pg"
 )
 
@@ -47,11 +48,7 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 
 // PeriodicSweep is the sweep's schedule, for the job registry. It also runs when the client starts,
 // so attempts that fell due while no worker ran are submitted at once.
-func PeriodicSweep() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(SweepPeriod),
-		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, &river.InsertOpts{MaxAttempts: 1} },
-		&river.PeriodicJobOpts{RunOnStart: true})
-}
+func PeriodicSweep() *river.PeriodicJob { return jobs.Every(SweepPeriod, SweepArgs{}, 1) }
 
 // SubmitOverdue submits every active attempt whose deadline and grace have passed, and returns how
 // many it submitted. Each attempt is submitted in its own transaction, by Submit, which is final and
@@ -151,11 +148,7 @@ func (w *RemindWorker) Work(ctx context.Context, _ *river.Job[RemindArgs]) error
 }
 
 // PeriodicRemind is the reminder job's schedule, for the job registry.
-func PeriodicRemind() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(ReminderPeriod),
-		func() (river.JobArgs, *river.InsertOpts) { return RemindArgs{}, &river.InsertOpts{MaxAttempts: 3} },
-		&river.PeriodicJobOpts{RunOnStart: true})
-}
+func PeriodicRemind() *river.PeriodicJob { return jobs.Every(ReminderPeriod, RemindArgs{}, 3) }
 
 // RemindStartingSoon notifies every approved candidate of a session opening within a threshold
 // (24 h, 1 h) that has not started yet, once per registration and threshold, and returns how many

@@ -96,3 +96,11 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
 func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
+
+// Every is a periodic job inserting args every interval with at most attempts runs each, also once
+// when the client starts (so work that fell due while no worker ran is done at once).
+func Every(interval time.Duration, args river.JobArgs, attempts int) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args, &river.InsertOpts{MaxAttempts: attempts} },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}
