@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"shanyu/internal/pgtest"
 )
 
@@ -22,17 +24,24 @@ func addStaff(t *testing.T, s *Service, domain, prefix string, n int) {
 
 // TestStaffListQueriesDoNotGrowWithItsLength counts the statements a staff list sends, with a pgx
 // tracer, for 3 and for 30 members: the same number (it was one per member before).
-func TestStaffListQueriesDoNotGrowWithItsLength(t *testing.T) {
-	t.Parallel()
+// countingService is a service on a fresh database with the regions, whose statements a test may count.
+func countingService(t *testing.T) (*Service, *pgxpool.Pool) {
+	t.Helper()
 	db := pgtest.NewCounting(t)
-	ctx := context.Background()
-	if _, err := SeedRegions(ctx, db); err != nil {
+	if _, err := SeedRegions(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	s, err := New(db, testSecret, DefaultPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, db
+}
+
+func TestStaffListQueriesDoNotGrowWithItsLength(t *testing.T) {
+	t.Parallel()
+	s, db := countingService(t)
+	ctx := context.Background()
 	if _, err := db.Exec(ctx, `INSERT INTO organisations (kind, code, name, region_code) VALUES ('training_centre', 'CNT01', '计数培训中心', '33')`); err != nil {
 		t.Fatal(err)
 	}
@@ -105,15 +114,8 @@ func TestStaffAccountIsCreatedWithItsRoleOrNotAtAll(t *testing.T) {
 // users, then their grants) for 3 and for 30 users: the same number (it read grants once per user).
 func TestUserListGrantsInConstantQueries(t *testing.T) {
 	t.Parallel()
-	db := pgtest.NewCounting(t)
+	s, _ := countingService(t)
 	ctx := context.Background()
-	if _, err := SeedRegions(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(db, testSecret, DefaultPolicy)
-	if err != nil {
-		t.Fatal(err)
-	}
 	count := func(want int) int {
 		t.Helper()
 		cctx, q := pgtest.CountQueries(ctx)

@@ -162,16 +162,7 @@ func (s *Service) ResetPasswordWithCode(ctx context.Context, phone, code, next, 
 	if err != nil {
 		return err
 	}
-	u, err := s.UserByID(ctx, userID)
-	if err != nil {
-		return err
-	}
-	var f failure.Fields
-	s.validatePassword(&f, "new_password", next, s.passwordContextOf(ctx, u))
-	if err := f.Err(); err != nil {
-		return err
-	}
-	newHash, err := s.hasher.hash(ctx, next)
+	newHash, err := s.hashNewPassword(ctx, userID, "new_password", next)
 	if err != nil {
 		return err
 	}

@@ -463,19 +463,25 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession 
 	})
 }
 
+// hashNewPassword checks a password chosen for a user against the password rules (naming field when
+// it fails them) and hashes it.
+func (s *Service) hashNewPassword(ctx context.Context, userID int64, field, pw string) (string, error) {
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	var f failure.Fields
+	s.validatePassword(&f, field, pw, s.passwordContextOf(ctx, u))
+	if err := f.Err(); err != nil {
+		return "", err
+	}
+	return s.hasher.hash(ctx, pw)
+}
+
 // ResetPassword sets a temporary password chosen by an administrator, ends all the user's sessions and
 // makes them choose a new password at their next sign-in.
 func (s *Service) ResetPassword(ctx context.Context, actorID, userID int64, temporary string) error {
-	u, err := s.UserByID(ctx, userID)
-	if err != nil {
-		return err
-	}
-	var f failure.Fields
-	s.validatePassword(&f, "password", temporary, s.passwordContextOf(ctx, u))
-	if err := f.Err(); err != nil {
-		return err
-	}
-	hash, err := s.hasher.hash(ctx, temporary)
+	hash, err := s.hashNewPassword(ctx, userID, "password", temporary)
 	if err != nil {
 		return err
 	}
