@@ -100,6 +100,15 @@ var indicatorValues = map[string]func(IndicatorRow) *float64{
 	"inspections":          func(r IndicatorRow) *float64 { return count(r.Inspections) },
 }
 
+// Value is the row's indicator of that name (as the trend and the snapshots know it), nil where the
+// name is unknown or the indicator has no denominator.
+func (r IndicatorRow) Value(name string) *float64 {
+	if value, ok := indicatorValues[name]; ok {
+		return value(r)
+	}
+	return nil
+}
+
 // Indicators lists the indicator names the trend accepts, sorted.
 func IndicatorNames() []string {
 	out := make([]string, 0, len(indicatorValues))

@@ -20,16 +20,15 @@ import (
 type indicatorView struct {
 	Key     string // the field of the indicator JSON and the trend API's indicator
 	Percent bool   // a share (a fraction), shown as a percentage
-	value   func(audits.IndicatorRow) *float64
 }
 
 var indicatorViews = []indicatorView{
-	{Key: "places_per_1000", value: func(r audits.IndicatorRow) *float64 { return r.PlacesPer1000 }},
-	{Key: "puhui_share", Percent: true, value: func(r audits.IndicatorRow) *float64 { return r.PuhuiShare }},
-	{Key: "township_coverage", Percent: true, value: func(r audits.IndicatorRow) *float64 { return r.TownshipCoverage }},
-	{Key: "qualified_ratio", Percent: true, value: func(r audits.IndicatorRow) *float64 { return r.QualifiedRatio }},
-	{Key: "inspection_pass_rate", Percent: true, value: func(r audits.IndicatorRow) *float64 { return r.InspectionPassRate }},
-	{Key: "exam_pass_rate", Percent: true, value: func(r audits.IndicatorRow) *float64 { return r.ExamPassRate }},
+	{Key: "places_per_1000"},
+	{Key: "puhui_share", Percent: true},
+	{Key: "township_coverage", Percent: true},
+	{Key: "qualified_ratio", Percent: true},
+	{Key: "inspection_pass_rate", Percent: true},
+	{Key: "exam_pass_rate", Percent: true},
 }
 
 // headlineViews are the five indicators of the public page (一公开).
@@ -54,7 +53,7 @@ func (v indicatorView) Target(t audits.IndicatorTargets) *float64 {
 }
 
 // Value is the indicator of a row, or nil where its denominator is 0.
-func (v indicatorView) Value(r audits.IndicatorRow) *float64 { return v.value(r) }
+func (v indicatorView) Value(r audits.IndicatorRow) *float64 { return r.Value(v.Key) }
 
 // Show writes a value as the tables show it: 4.52, 61.3%, or – where there is none.
 func (v indicatorView) Show(x *float64) string {

@@ -65,16 +65,21 @@ func queryInt(c *fiber.Ctx, name string, def, lo, hi int, key string) (int, erro
 	return n, nil
 }
 
-func (s *Server) apiIndicators(c *fiber.Ctx) error {
+// indicatorTable is the indicator table of the region asked for (in scope) and the year asked for.
+func (s *Server) indicatorTable(c *fiber.Ctx) (audits.IndicatorTable, error) {
 	region, err := s.regionInScope(c)
 	if err != nil {
-		return err
+		return audits.IndicatorTable{}, err
 	}
 	year, err := queryInt(c, "year", 0, audits.MinYear, audits.MaxYear, "audits.indicator_year_invalid")
 	if err != nil {
-		return err
+		return audits.IndicatorTable{}, err
 	}
-	t, err := s.domains.Audits.Indicators(c.UserContext(), region, year)
+	return s.domains.Audits.Indicators(c.UserContext(), region, year)
+}
+
+func (s *Server) apiIndicators(c *fiber.Ctx) error {
+	t, err := s.indicatorTable(c)
 	if err != nil {
 		return err
 	}
@@ -175,15 +180,7 @@ func (s *Server) indicatorsXLSX(c *fiber.Ctx) error {
 
 // indicatorsPDF is the printable one-page summary of a region.
 func (s *Server) indicatorsPDF(c *fiber.Ctx) error {
-	region, err := s.regionInScope(c)
-	if err != nil {
-		return err
-	}
-	year, err := queryInt(c, "year", 0, audits.MinYear, audits.MaxYear, "audits.indicator_year_invalid")
-	if err != nil {
-		return err
-	}
-	t, err := s.domains.Audits.Indicators(c.UserContext(), region, year)
+	t, err := s.indicatorTable(c)
 	if err != nil {
 		return err
 	}
@@ -196,6 +193,6 @@ func (s *Server) indicatorsPDF(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	attachment(c, "application/pdf", "indicators-"+region+".pdf")
+	attachment(c, "application/pdf", "indicators-"+t.Region.Code+".pdf")
 	return c.Send(b)
 }
