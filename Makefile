@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/shanyu
 
-.PHONY: build run stop test lint bench db clean fuzz cluster cluster-stop cluster-test
+.PHONY: build run stop test lint bench db clean fuzz cluster cluster-stop cluster-test drills
 
 build:
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/shanyu
@@ -48,6 +48,14 @@ cluster-stop:
 cluster-test: build
 	@timeout 60 scripts/cluster-test
 
+# drills: every fault drill in scripts/drills (scripts/drill NAME), small (DRILL_SMALL=1), one after
+# another, each bounded to DRILL_TIMEOUT (60 s) and printing its JSON figure line.
+DRILL_TIMEOUT ?= 60
+drills: build
+	@shopt -s nullglob; for d in scripts/drills/*; do n=$$(basename $$d); echo "drill $$n"; \
+		DRILL_SMALL=1 timeout $(DRILL_TIMEOUT) scripts/drill $$n || { echo "drill $$n failed"; exit 1; }; \
+	done
+
 # db: start the private PostgreSQL and print its URL.
 db:
 	@scripts/localpg start | tail -n 1
@@ -59,6 +67,7 @@ test:
 	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 50m ./...
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cluster-test
+	@$(MAKE) --no-print-directory drills
 
 # fuzz: each importer's fuzz target for FUZZTIME (10 s) on top of its committed corpus (testdata/fuzz).
 FUZZTIME ?= 10s
