@@ -200,8 +200,9 @@ func (s *Service) validate(in *CourseInput) error {
 			if l.VideoURL != "" && !validVideoURL(l.VideoURL) {
 				f.Add(lp+"video_url", "curriculum.video_url_invalid")
 			}
-			if l.Hours < 0 || l.Hours > maxLessonHours {
-				f.Add(lp+"hours", "curriculum.hours_invalid", maxLessonHours)
+			// A lesson gives hours (at least the hundredth of an hour they are stored in).
+			if math.Round(l.Hours*100) < 1 || l.Hours > maxLessonHours {
+				f.Add(lp+"hours", "curriculum.lesson_hours_invalid", maxLessonHours)
 			}
 			if l.MinSeconds < 0 || l.MinSeconds > maxMinSeconds {
 				f.Add(lp+"min_seconds", "curriculum.min_seconds_invalid", maxMinSeconds)

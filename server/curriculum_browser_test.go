@@ -36,10 +36,13 @@ func TestCurriculumTrainerPublishesCaregiverLearnsOnAPhone(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#c-title"), "婴幼儿睡眠照护"),
 		chromedp.SendKeys(chromedp.CSS("#c-summary"), "午睡照护要点"),
 		chromedp.SetValue(chromedp.CSS("#c-required"), "1.5"),
+		chromedp.Click(chromedp.CSS("details.import summary")),
 		chromedp.SetValue(chromedp.CSS("#c-outline"), outline),
 	); err != nil {
 		t.Fatal(err)
 	}
+	// The === / --- text imports into the structure fields, which are then saved.
+	clickAndLoad(t, desk, "#import-outline")
 	clickAndLoad(t, desk, "#create-course")
 	if body := mainText(t, desk); !strings.Contains(body, "草稿已保存") || !strings.Contains(body, "版本历史") {
 		t.Fatalf("after saving the draft: %s", body)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/url"
 	"strconv"
@@ -34,6 +35,7 @@ func (s *Server) routesCurriculumPages() {
 	s.page("GET", "/centre/courses/:id/preview", can("courses.edit", "read"), byCourse("id"), s.previewCoursePage)
 	s.page("POST", "/centre/courses/:id/publish", can("courses.edit", "write"), byCourse("id"), s.coursePublishSubmit)
 	s.page("POST", "/centre/courses/:id/unpublish", can("courses.edit", "write"), byCourse("id"), s.courseUnpublishSubmit)
+	s.page("POST", "/centre/markdown-preview", can("courses.edit", "write"), scopeHeld, s.markdownPreview)
 }
 
 // courseOccupation is one occupation and level offered in course forms and filters.
@@ -415,10 +417,10 @@ func pickTrainingCentre(centres []accounts.Organisation, code string) (accounts.
 }
 
 func (s *Server) centreCoursesPage(c *fiber.Ctx) error {
-	return s.renderCentreCourses(c, c.Query("org"), formPage{Values: map[string]string{"occupation": "4-10-01-03:4", "outline": s.i18n.T(langOf(c), "curriculum.editor.outline_example")}})
+	return s.renderCentreCourses(c, c.Query("org"), courseEditor{Form: formPage{Values: map[string]string{"occupation": "4-10-01-03:4"}}, Structure: structureOf(nil)})
 }
 
-func (s *Server) renderCentreCourses(c *fiber.Ctx, orgCode string, fp formPage) error {
+func (s *Server) renderCentreCourses(c *fiber.Ctx, orgCode string, ed courseEditor) error {
 	lang := langOf(c)
 	centres, err := s.myTrainingCentres(c, "courses.edit", "read")
 	if err != nil {
@@ -432,61 +434,132 @@ func (s *Server) renderCentreCourses(c *fiber.Ctx, orgCode string, fp formPage) 
 	if err != nil {
 		return err
 	}
+	ed.Lang, ed.Occupations, ed.Submit = lang, courseOccupations(lang), "create-course"
+	ed.Previews = lessonPreviews(ed.Structure)
 	return s.render(c, "course_admin", page{Title: s.i18n.T(lang, "curriculum.centre.title"), Data: fiber.Map{
 		"Centre": o, "Centres": centres, "Items": s.cards(lang, list), "Total": total, "Notice": curriculumNotice(s, c),
-		"Editor": courseEditor{Lang: lang, Form: fp, Occupations: courseOccupations(lang)}}})
+		"Editor": ed}})
 }
 
 // courseEditor is what the shared "course-fields" template needs.
 type courseEditor struct {
 	Lang        string
+	Submit      string // the id of the form's save button
 	Form        formPage
 	Occupations []courseOccupation
+	Structure   structureForm
+	Previews    map[string]template.HTML // lesson bodies rendered, by "module.lesson"
+	Summary     []editorProblem          // every problem of a refused save, in the form's order
+	ImportOpen  bool
 }
 
-// courseForm reads the editor form into a course input; outline problems come back as field errors.
-func courseForm(c *fiber.Ctx) (curriculum.CourseInput, map[string]string, error) {
+// editorProblem is one message of a refused save, linked to its field.
+type editorProblem struct{ ID, Message string }
+
+// courseSubmission is what the editor form sent.
+type courseSubmission struct {
+	Input      curriculum.CourseInput
+	Editor     courseEditor
+	Rearranged bool // an add, remove, move or import button: show the form again, save nothing
+}
+
+// courseForm reads the editor form: the course's fields, its structure fields (or, from a client
+// that sends only the === / --- text, that text) and the button pressed.
+func courseForm(c *fiber.Ctx) (courseSubmission, error) {
 	values := map[string]string{}
 	for _, k := range []string{"title", "summary", "occupation", "required_hours", "outline"} {
 		values[k] = c.FormValue(k)
 	}
-	in := curriculum.CourseInput{Title: values["title"], Summary: values["summary"]}
-	var f failure.Fields
+	sf, hasFields := readStructure(c)
+	sub := courseSubmission{Editor: courseEditor{Form: formPage{Values: values}, Structure: sf}}
+	sub.Input = curriculum.CourseInput{Title: values["title"], Summary: values["summary"]}
 	code, lvl, _ := strings.Cut(values["occupation"], ":")
-	in.OccupationCode = code
-	in.Level, _ = strconv.Atoi(lvl)
+	sub.Input.OccupationCode = code
+	sub.Input.Level, _ = strconv.Atoi(lvl)
+	op := c.FormValue("op")
+	if op == "import" || !hasFields {
+		sub.Editor.ImportOpen = true
+		mods, err := curriculum.ParseOutline(values["outline"])
+		if err != nil {
+			if !hasFields {
+				sub.Editor.Structure = structureOf(nil)
+			}
+			return sub, err
+		}
+		sub.Editor.Structure = structureOf(mods)
+		if op == "import" {
+			sub.Editor.ImportOpen, sub.Rearranged = false, true
+			sub.Editor.Form.Values["outline"] = ""
+			return sub, nil
+		}
+	}
+	if sub.Editor.Structure.rearrange(op) {
+		sub.Rearranged = true
+		return sub, nil
+	}
+	mods, f := sub.Editor.Structure.inputs()
+	sub.Input.Modules = mods
 	if h, err := strconv.ParseFloat(strings.TrimSpace(values["required_hours"]), 64); err == nil {
-		in.RequiredHours = h
+		sub.Input.RequiredHours = h
 	} else {
 		f.Add("required_hours", "curriculum.number_invalid")
 	}
-	mods, err := curriculum.ParseOutline(values["outline"])
-	if err != nil {
-		return in, values, err
-	}
-	in.Modules = mods
-	return in, values, f.Err()
+	return sub, f.Err()
 }
 
-// editorFieldErrors folds per-lesson field names (modules.0.lessons.1.hours) into the outline field,
-// where the form shows them.
-func (s *Server) editorFieldErrors(c *fiber.Ctx, err error, fp *formPage) error {
-	if ferr := s.formError(c, err, fp); ferr != nil {
-		return ferr
-	}
-	f, _ := s.failedFormIn(langOf(c), err)
-	var outline []string
-	for _, fm := range f.Fields { // sorted by field name: the same text on every try
-		if strings.HasPrefix(fm.Field, "modules") {
-			outline = append(outline, fm.Field+": "+fm.Message)
-			delete(fp.Errors, fm.Field)
+// editorFieldOrder is the editor's fields as they appear on it, for the order of its messages.
+func editorFieldOrder(sf structureForm) []string {
+	order := []string{"title", "summary", "occupation_code", "required_hours", "outline", "modules"}
+	for i, m := range sf.Modules {
+		p := fmt.Sprintf("modules.%d.", i)
+		order = append(order, p+"title")
+		for j := range m.Lessons {
+			lp := fmt.Sprintf("%slessons.%d.", p, j)
+			order = append(order, lp+"title", lp+"hours", lp+"min_seconds", lp+"video_url", lp+"body")
 		}
+		order = append(order, p+"lessons")
 	}
-	if len(outline) > 0 {
-		if prev := fp.Errors["outline"]; prev != "" {
-			outline = append([]string{prev}, outline...)
+	return order
+}
+
+// editorFieldID is the id of the control a field's message belongs to.
+func editorFieldID(field string) string {
+	switch field {
+	case "title", "summary", "outline":
+		return "c-" + field
+	case "occupation_code":
+		return "c-occupation"
+	case "required_hours":
+		return "c-required"
+	case "modules":
+		return "structure"
+	}
+	parts := strings.Split(field, ".")
+	switch {
+	case len(parts) == 3 && parts[2] == "title":
+		return "m" + parts[1] + "-title"
+	case len(parts) == 3:
+		return "m" + parts[1] + "-lessons"
+	case len(parts) == 5:
+		return "m" + parts[1] + "-l" + parts[3] + "-" + strings.ReplaceAll(parts[4], "_", "-")
+	}
+	return "structure"
+}
+
+// editorErrors shows a refused save on the editor: each message beside its field, naming the module
+// and lesson, and all of them listed above the form with links to their fields.
+func (s *Server) editorErrors(c *fiber.Ctx, err error, ed *courseEditor) error {
+	f, pass := s.failedForm(c, err, editorFieldOrder(ed.Structure)...)
+	if f == nil {
+		return pass
+	}
+	ed.Form.Errors, ed.Form.Message = f.ByField(), f.Message
+	s.placeMessages(langOf(c), &ed.Form)
+	for _, fm := range f.Fields {
+		ed.Summary = append(ed.Summary, editorProblem{ID: editorFieldID(fm.Field), Message: ed.Form.Errors[fm.Field]})
+		if fm.Field == "outline" {
+			ed.ImportOpen = true
 		}
-		fp.Errors["outline"] = strings.Join(outline, "；")
 	}
 	return nil
 }
@@ -500,44 +573,49 @@ func (s *Server) createCourseSubmit(c *fiber.Ctx) error {
 	if !ok {
 		return failure.New(failure.Forbidden, "error.forbidden")
 	}
-	in, values, err := courseForm(c)
+	sub, err := courseForm(c)
+	if sub.Rearranged {
+		return s.renderCentreCourses(c, o.Code, sub.Editor)
+	}
 	if err == nil {
 		var co curriculum.Course
-		co, err = s.domains.Curriculum.CreateCourse(c.UserContext(), principalOf(c).User.ID, o.ID, in)
+		co, err = s.domains.Curriculum.CreateCourse(c.UserContext(), principalOf(c).User.ID, o.ID, sub.Input)
 		if err == nil {
 			return c.Redirect("/centre/courses/"+strconv.FormatInt(co.ID, 10)+"?notice=curriculum.notice.saved", fiber.StatusSeeOther)
 		}
 	}
-	fp := formPage{Values: values}
-	if ferr := s.editorFieldErrors(c, err, &fp); ferr != nil {
+	if ferr := s.editorErrors(c, err, &sub.Editor); ferr != nil {
 		return ferr
 	}
 	status := c.Response().StatusCode()
-	if rerr := s.renderCentreCourses(c, o.Code, fp); rerr != nil {
+	if rerr := s.renderCentreCourses(c, o.Code, sub.Editor); rerr != nil {
 		return rerr
 	}
 	c.Status(status)
 	return nil
 }
 
-func (s *Server) renderEditor(c *fiber.Ctx, co curriculum.Course, fp formPage) error {
+func (s *Server) renderEditor(c *fiber.Ctx, co curriculum.Course, ed courseEditor) error {
 	lang := langOf(c)
 	versions, err := s.domains.Curriculum.Versions(c.UserContext(), co.ID)
 	if err != nil {
 		return err
 	}
-	if fp.Values == nil {
+	if ed.Form.Values == nil {
 		// Edit the draft when there is one, else start from the latest version.
 		v, err := s.domains.Curriculum.Version(c.UserContext(), versions[0].ID)
 		if err != nil {
 			return err
 		}
 		in := v.Input()
-		fp.Values = map[string]string{"title": in.Title, "summary": in.Summary, "occupation": in.OccupationCode + ":" + strconv.Itoa(in.Level),
-			"required_hours": fmtHours(in.RequiredHours), "outline": curriculum.FormatOutline(in.Modules)}
+		ed.Form.Values = map[string]string{"title": in.Title, "summary": in.Summary, "occupation": in.OccupationCode + ":" + strconv.Itoa(in.Level),
+			"required_hours": fmtHours(in.RequiredHours)}
+		ed.Structure = structureOf(in.Modules)
 	}
+	ed.Lang, ed.Occupations, ed.Submit = lang, courseOccupations(lang), "save-draft"
+	ed.Previews = lessonPreviews(ed.Structure)
 	return s.render(c, "course_edit", page{Title: co.Title, Data: fiber.Map{"Course": s.cards(lang, []curriculum.Course{co})[0], "Versions": versions,
-		"Notice": curriculumNotice(s, c), "Editor": courseEditor{Lang: lang, Form: fp, Occupations: courseOccupations(lang)}}})
+		"Notice": curriculumNotice(s, c), "Editor": ed}})
 }
 
 func (s *Server) editCoursePage(c *fiber.Ctx) error {
@@ -545,7 +623,7 @@ func (s *Server) editCoursePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.renderEditor(c, co, formPage{})
+	return s.renderEditor(c, co, courseEditor{})
 }
 
 func (s *Server) saveCourseSubmit(c *fiber.Ctx) error {
@@ -553,18 +631,20 @@ func (s *Server) saveCourseSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in, values, err := courseForm(c)
+	sub, err := courseForm(c)
+	if sub.Rearranged {
+		return s.renderEditor(c, co, sub.Editor)
+	}
 	if err == nil {
-		if _, err = s.domains.Curriculum.SaveDraft(c.UserContext(), principalOf(c).User.ID, co.ID, in); err == nil {
+		if _, err = s.domains.Curriculum.SaveDraft(c.UserContext(), principalOf(c).User.ID, co.ID, sub.Input); err == nil {
 			return c.Redirect("/centre/courses/"+strconv.FormatInt(co.ID, 10)+"?notice=curriculum.notice.saved", fiber.StatusSeeOther)
 		}
 	}
-	fp := formPage{Values: values}
-	if ferr := s.editorFieldErrors(c, err, &fp); ferr != nil {
+	if ferr := s.editorErrors(c, err, &sub.Editor); ferr != nil {
 		return ferr
 	}
 	status := c.Response().StatusCode()
-	if rerr := s.renderEditor(c, co, fp); rerr != nil {
+	if rerr := s.renderEditor(c, co, sub.Editor); rerr != nil {
 		return rerr
 	}
 	c.Status(status)
