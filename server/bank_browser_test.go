@@ -38,11 +38,11 @@ func TestBankImportWizardInTheBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#import-format"), "moodlexml"),
 		chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{truncated}),
 		chromedp.Click(chromedp.CSS("#import-preview-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#import-error")),
+		chromedp.WaitVisible(chromedp.CSS("#import-file-error")),
 	); err != nil {
 		t.Fatal(err)
 	}
-	if msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#import-error"))); !strings.Contains(msg, "line") {
+	if msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#import-file-error"))); !strings.Contains(msg, "line") {
 		t.Errorf("truncated file error = %q, want the place named", msg)
 	}
 	browsertest.Screenshot(t, ctx, "bank-import-error")

@@ -217,12 +217,22 @@ func (s *Server) registrationsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := x.ID
-	rs, err := s.domains.Exams.Registrations(c.UserContext(), id)
+	return s.renderRegistrations(c, x, nil)
+}
+
+// refusedDecision is an approval or rejection refused, shown in its registration's row.
+type refusedDecision struct {
+	ID           int64
+	Message      string
+	ExtraMinutes string
+}
+
+func (s *Server) renderRegistrations(c *fiber.Ctx, x exams.Session, refused *refusedDecision) error {
+	rs, err := s.domains.Exams.Registrations(c.UserContext(), x.ID)
 	if err != nil {
 		return err
 	}
-	return s.render(c, "exam_registrations", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Message": c.Query("done")}})
+	return s.render(c, "exam_registrations", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Message": c.Query("done"), "Refused": refused}})
 }
 
 // verifyIdentitySubmit records that the signed-in staff member checked a registrant's ID card; only
@@ -254,13 +264,32 @@ func (s *Server) decideSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessionInCentre(c, sessionID, "exams.sessions", "write"); err != nil {
+	x, err := s.sessionInCentre(c, sessionID, "exams.sessions", "write")
+	if err != nil {
 		return err
 	}
 	minutes, _ := strconv.Atoi(c.FormValue("extra_minutes"))
 	if err := s.domains.Exams.Decide(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("approve") == "true",
 		time.Duration(minutes)*time.Minute); err != nil {
-		return err
+		// A refusal the centre can act on (an identity to check first, hours missing) comes back in
+		// the registration's row, with the minutes typed, instead of an error page.
+		// The centre's own permission was checked above, so a refusal here is the registration's
+		// (forbidden: the identity is not checked yet), still answered 403.
+		var msg string
+		if f, pass := s.failedForm(c, err); f != nil {
+			msg = f.All("；")
+		} else if e := failure.As(err); e.Kind == failure.Forbidden && e.Msg.Key != "" {
+			msg = s.i18n.T(langOf(c), e.Msg.Key, e.Msg.Args...)
+			c.Status(fiber.StatusForbidden)
+		} else {
+			return pass
+		}
+		status := c.Response().StatusCode()
+		if rerr := s.renderRegistrations(c, x, &refusedDecision{ID: id, Message: msg, ExtraMinutes: c.FormValue("extra_minutes")}); rerr != nil {
+			return rerr
+		}
+		c.Status(status)
+		return nil
 	}
 	return c.Redirect(fmt.Sprintf("/exams/sessions/%d/registrations", sessionID), fiber.StatusSeeOther)
 }

@@ -435,6 +435,12 @@ type signer struct {
 }
 
 func (s *Server) inspectionPage(c *fiber.Ctx) error {
+	return s.renderInspection(c, formPage{})
+}
+
+// renderInspection draws the inspection page; finding is the finding form as typed, with its
+// messages, when adding it was refused.
+func (s *Server) renderInspection(c *fiber.Ctx, finding formPage) error {
 	x, err := s.myInspection(c)
 	if err != nil {
 		return err
@@ -516,7 +522,7 @@ func (s *Server) inspectionPage(c *fiber.Ctx) error {
 		"Last": last, "LastCert": lastCert, "LastPosts": lastPosts, "LastPerson": lastPerson, "JWKS": string(keys), "Listed": string(listed), "ListedAt": time.Now(),
 		"ClientID": newClientID(), "Severities": audits.Severities, "Error": s.errorText(lang, c.Query("error"), c.Context().QueryArgs().PeekMulti("arg")),
 		"Open": x.Status == audits.StatusOpen, "Signed": x.Status == audits.StatusSigned, "Finished": x.Status == audits.StatusFinished,
-		"MySigned": mySigned, "Regulator": regulator, "Passed": a.Passed, "Now": time.Now()}})
+		"MySigned": mySigned, "Regulator": regulator, "Passed": a.Passed, "Now": time.Now(), "Finding": finding}})
 }
 
 func newClientID() string {
@@ -579,13 +585,28 @@ func (s *Server) inspectionFindingSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	photos, err := formPhotos(c)
-	if err != nil {
-		return s.formFailure(c, id, err)
+	if err == nil {
+		_, err = s.domains.Audits.AddFinding(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("severity"), c.FormValue("note"), photos...)
 	}
-	if _, err := s.domains.Audits.AddFinding(c.UserContext(), principalOf(c).User.ID, id, c.FormValue("severity"), c.FormValue("note"), photos...); err != nil {
-		return s.formFailure(c, id, err)
+	if err == nil {
+		return s.inspectionRedirect(c, id, "#findings")
 	}
-	return s.inspectionRedirect(c, id, "#findings")
+	// A refused finding comes back on the page as typed, its message beside the field (an empty
+	// note, a photo of the wrong kind), not at the top of a long page.
+	f, pass := s.failedForm(c, err, "severity", "note", "photo")
+	if f == nil {
+		return pass
+	}
+	status := c.Response().StatusCode()
+	fp := formPage{Values: map[string]string{"severity": c.FormValue("severity"), "note": c.FormValue("note")}, Errors: f.ByField(), Message: f.Message}
+	if len(fp.Errors) == 0 {
+		fp.Errors = map[string]string{"photo": f.Message} // a photo refused as a whole (too large, not an image)
+	}
+	if rerr := s.renderInspection(c, fp); rerr != nil {
+		return rerr
+	}
+	c.Status(status)
+	return nil
 }
 
 // formPhotos reads the photos of a finding form (field "photo", taken with the phone's camera or

@@ -91,15 +91,18 @@ func TestFindingPhotosUploadTypeAndOwner(t *testing.T) {
 	}
 	pdf := []byte("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n")
 	for _, c := range []struct{ lang, want string }{{"zh-CN", "只接受 JPEG、PNG 或 WebP 格式的照片"}, {"en", "Only JPEG, PNG or WebP photos are accepted"}} {
-		r := insp.photoForm(base+"/finding", map[string]string{"severity": "major", "note": "伪装的照片"}, "photo.jpg", pdf, c.lang)
-		loc := r.Header.Get("Location")
-		if r.Status != http.StatusSeeOther || !strings.Contains(loc, "error=audits.photo_type") {
-			t.Fatalf("pdf as photo: %d %q", r.Status, loc)
+		// The refusal comes back on the page, translated, beside the photo field, with the note kept
+		// (a signed-in user's page language is their setting unless the language cookie says otherwise).
+		r := insp.multipart(base+"/finding", map[string]string{"_csrf": insp.csrf, "severity": "major", "note": "伪装的照片"}, "photo", "photo.jpg", pdf,
+			map[string]string{"Cookie": "lang=" + c.lang, "Accept": "text/html"})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("pdf as photo: %d, want 422", r.Status)
 		}
-		// A signed-in user's page language is their setting unless the language cookie says otherwise.
-		page := insp.do("GET", strings.SplitN(loc, "#", 2)[0], nil, map[string]string{"Cookie": "lang=" + c.lang})
-		if page.Status != http.StatusOK || !strings.Contains(string(page.Body), c.want) {
-			t.Errorf("%s: the refusal is not shown translated (%d)", c.lang, page.Status)
+		if msg := formMessage(t, r, "photo", "", ""); msg != c.want+"。" && !strings.HasPrefix(msg, c.want) {
+			t.Errorf("%s: beside the photo field: %q", c.lang, msg)
+		}
+		if !strings.Contains(string(r.Body), ">伪装的照片</textarea>") {
+			t.Errorf("%s: the note typed is not kept", c.lang)
 		}
 	}
 	x = insp.do("GET", "/api/v1/inspections/"+fmt.Sprint(id), nil, nil).json(t)

@@ -247,7 +247,11 @@ func (s *Server) verifyLookupSubmit(c *fiber.Ctx) error {
 	}
 	v, err := s.domains.Certificates.Lookup(c.UserContext(), b.Number, b.Name, b.IDLast4, s.how(c, certificates.MethodLookup))
 	if err != nil {
-		return s.verifyFormError(c, err, map[string]string{"number": b.Number, "name": b.Name, "id_last4": b.IDLast4})
+		fp := formPage{Values: map[string]string{"number": b.Number, "name": b.Name, "id_last4": b.IDLast4}}
+		if ferr := s.verifyFormError(c, err, &fp); ferr != nil {
+			return ferr
+		}
+		return s.render(c, "verify_lookup", page{Title: s.i18n.T(langOf(c), "verify.lookup.title"), Data: fp})
 	}
 	return s.renderVerification(c, v, certificates.MethodLookup)
 }
@@ -297,21 +301,30 @@ func (s *Server) verifyPDFSubmit(c *fiber.Ctx) error {
 			return s.renderVerification(c, v, certificates.MethodPDF)
 		}
 	}
-	return s.verifyFormError(c, err, nil)
-}
-
-// verifyFormError shows the look-up page again with the message; "no match" is shown as a message,
-// not an error page, and reads the same whatever did not match.
-func (s *Server) verifyFormError(c *fiber.Ctx, err error, values map[string]string) error {
-	fp := formPage{Values: values}
-	if errors.Is(err, certificates.ErrPDFUnknown) {
-		fp.Message = s.i18n.T(langOf(c), "certificates.pdf_unknown")
-		c.Status(fiber.StatusNotFound)
-	} else if errors.Is(err, certificates.ErrNoMatch) {
-		fp.Message = s.i18n.T(langOf(c), "certificates.no_match")
-		c.Status(fiber.StatusNotFound)
-	} else if ferr := s.formError(c, err, &fp); ferr != nil {
+	// The file's refusal belongs beside the file field, not above the look-up by number.
+	fp := formPage{}
+	if ferr := s.verifyFormError(c, err, &fp); ferr != nil {
 		return ferr
 	}
+	if fp.Errors["file"] == "" {
+		fp.Errors = map[string]string{"file": fp.Message}
+	}
+	fp.Message = ""
 	return s.render(c, "verify_lookup", page{Title: s.i18n.T(langOf(c), "verify.lookup.title"), Data: fp})
+}
+
+// verifyFormError puts a refused look-up or upload into fp; "no match" is a message, not an error
+// page, and reads the same whatever did not match. Other errors pass.
+func (s *Server) verifyFormError(c *fiber.Ctx, err error, fp *formPage) error {
+	switch {
+	case errors.Is(err, certificates.ErrPDFUnknown):
+		fp.Message = s.i18n.T(langOf(c), "certificates.pdf_unknown")
+		c.Status(fiber.StatusNotFound)
+	case errors.Is(err, certificates.ErrNoMatch):
+		fp.Message = s.i18n.T(langOf(c), "certificates.no_match")
+		c.Status(fiber.StatusNotFound)
+	default:
+		return s.formError(c, err, fp)
+	}
+	return nil
 }

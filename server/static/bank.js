@@ -264,7 +264,7 @@
     var form = $("import-form");
     if (!form) return;
     var msg = function (k) { return form.getAttribute("data-msg-" + k) || ""; };
-    var bar = $("import-bar"), progress = $("import-progress"), status = $("import-status"), errBox = $("import-error");
+    var bar = $("import-bar"), progress = $("import-progress"), status = $("import-status");
     var token = "";
     function step(id) {
       ["step-upload", "step-preview", "step-commit"].forEach(function (s) { $(s).removeAttribute("aria-current"); });
@@ -275,7 +275,27 @@
       if (determinate) bar.value = 0; else bar.removeAttribute("value");
     }
     function idle() { progress.hidden = true; progress.classList.remove("busy"); }
-    function fail(text) { idle(); errBox.hidden = false; errBox.textContent = msg("failed") + text; }
+    // A refusal goes beside the field it is about (the file, or the format), which is marked invalid,
+    // scrolled into view and focused; the chosen file and format stay as they were.
+    function clearFieldErrors() {
+      ["format", "file"].forEach(function (f) {
+        var box = $("import-" + f + "-error"), input = $("import-" + f);
+        box.hidden = true; box.textContent = ""; input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby");
+      });
+    }
+    function fail(text, body) {
+      idle(); clearFieldErrors();
+      var fields = {};
+      try { fields = (JSON.parse(body || "{}").error || {}).fields || {}; } catch (e) { fields = {}; }
+      var name = fields.format ? "format" : "file";
+      var box = $("import-" + name + "-error"), input = $("import-" + name);
+      box.textContent = msg("failed") + (fields[name] || text);
+      box.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", box.id);
+      box.scrollIntoView({ block: "center" });
+      input.focus({ preventScroll: true });
+    }
     function place(r) { return [r.element, r.line ? msg("line").replace("%d", r.line) : ""].filter(Boolean).join(" "); }
     function row(tbody, cells) {
       var tr = el("tr");
@@ -301,14 +321,14 @@
       };
       xhr.onload = function () {
         if (xhr.status === 200) onDone(JSON.parse(xhr.responseText));
-        else fail(errorText(xhr.responseText) || String(xhr.status));
+        else fail(errorText(xhr.responseText) || String(xhr.status), xhr.responseText);
       };
       xhr.onerror = function () { fail(""); };
       xhr.send(data);
     }
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      errBox.hidden = true; $("import-result").hidden = true; $("import-done").hidden = true;
+      clearFieldErrors(); $("import-result").hidden = true; $("import-done").hidden = true;
       busy(msg("uploading").replace("%s", "0%"), true);
       send(form.getAttribute("action"), false, function (res) {
         idle();
@@ -328,7 +348,7 @@
     });
     $("import-commit-btn").addEventListener("click", function () {
       var btn = this;
-      btn.disabled = true; errBox.hidden = true;
+      btn.disabled = true; clearFieldErrors();
       busy(msg("committing"), true);
       send(form.getAttribute("data-commit"), true, function (rep) {
         idle();
