@@ -24,6 +24,24 @@ func (s *Service) AttemptImage(ctx context.Context, attemptID, personID int64, p
 	} else if err != nil {
 		return bank.Image{}, err
 	}
+	return s.versionImage(ctx, versionID, name)
+}
+
+// PracticeImage returns a picture of an item drawn in the person's own practice run; anyone else
+// gets ErrNotFound.
+func (s *Service) PracticeImage(ctx context.Context, runID, personID int64, position int, name string) (bank.Image, error) {
+	if _, err := ownRun(ctx, s.db, runID, personID, ""); err != nil {
+		return bank.Image{}, err
+	}
+	p, err := pendingItem(ctx, s.db, runID, position)
+	if err != nil {
+		return bank.Image{}, err
+	}
+	return s.versionImage(ctx, p.VersionID, name)
+}
+
+// versionImage is the image of a bank version by name.
+func (s *Service) versionImage(ctx context.Context, versionID int64, name string) (bank.Image, error) {
 	it, err := s.version(ctx, s.db, versionID)
 	if err != nil {
 		return bank.Image{}, err
