@@ -279,6 +279,10 @@ type Result struct {
 	// SubmitReason is why the attempt behind the result was submitted (ByCandidate, ByDeadline,
 	// ByAccountDisabled); empty for a result without an attempt.
 	SubmitReason string `json:"submit_reason,omitempty"`
+	// AttemptID is the attempt behind the result; Reviewable tells whether its session lets the
+	// candidate review their wrong answers (ReviewAttempt).
+	AttemptID  int64 `json:"attempt_id,omitempty"`
+	Reviewable bool  `json:"reviewable"`
 }
 
 // Publish publishes a session's results: each approved candidate's latest submitted attempt. Every
@@ -472,7 +476,7 @@ func (s *Service) PersonResults(ctx context.Context, personID int64) ([]Result, 
 
 func (s *Service) results(ctx context.Context, where string, arg int64) ([]Result, error) {
 	rows, err := s.db.Query(ctx, `SELECT r.id, r.session_id, r.person_id, x.name, r.theory::float8, r.practical::float8, r.passed, r.published_at,
-			coalesce(a.submit_reason, '')
+			coalesce(a.submit_reason, ''), coalesce(r.attempt_id, 0), x.review_wrong_answers AND r.attempt_id IS NOT NULL
 		FROM exam_results r JOIN exam_sessions x ON x.id = r.session_id LEFT JOIN exam_attempts a ON a.id = r.attempt_id
 		WHERE `+where+` ORDER BY r.session_id DESC, r.id`, arg)
 	if err != nil {
@@ -480,7 +484,7 @@ func (s *Service) results(ctx context.Context, where string, arg int64) ([]Resul
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Result, error) {
 		var r Result
-		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Session, &r.Theory, &r.Practical, &r.Passed, &r.Published, &r.SubmitReason)
+		err := row.Scan(&r.ID, &r.SessionID, &r.PersonID, &r.Session, &r.Theory, &r.Practical, &r.Passed, &r.Published, &r.SubmitReason, &r.AttemptID, &r.Reviewable)
 		return r, err
 	})
 	if err != nil {

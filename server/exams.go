@@ -45,6 +45,7 @@ func (s *Server) routesExams() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/exam-sessions/:id/results", Scope: byExamSession("id"), Summary: "Results of a session", Tag: "exams", Perm: can("exams.results", "read"), Response: itemsOf[exams.Result](nil)}, s.apiResults)
 	s.page("GET", "/exams/sessions/:id/results.csv", can("exams.results", "read"), byExamSession("id"), s.resultsCSV)
 	s.routesExamPages()
+	s.routesPractice()
 	s.routesExamSetup()
 }
 

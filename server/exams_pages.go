@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -170,22 +169,15 @@ func (s *Server) attemptImage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	position, err := strconv.Atoi(c.Params("position"))
+	position, name, err := imageParams(c)
 	if err != nil {
-		return exams.ErrNotFound
-	}
-	name, err := url.PathUnescape(c.Params("name"))
-	if err != nil {
-		return exams.ErrNotFound
+		return err
 	}
 	im, err := s.domains.Exams.AttemptImage(c.UserContext(), id, personOf(c), position, name)
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, im.MediaType)
-	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
-	c.Set("X-Content-Type-Options", "nosniff")
-	return c.Send(im.Data)
+	return sendImage(c, im)
 }
 
 func (s *Server) myResultsPage(c *fiber.Ctx) error {
@@ -208,8 +200,12 @@ func (s *Server) centreExamsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	practice, err := s.practiceCategories(c, org.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, "exams_centre", page{Title: s.i18n.T(langOf(c), "exams.centre.title"),
-		Data: fiber.Map{"Centre": org, "Sessions": list, "Message": c.Query("done")}})
+		Data: fiber.Map{"Centre": org, "Sessions": list, "Message": c.Query("done"), "Practice": practice}})
 }
 
 func (s *Server) registrationsPage(c *fiber.Ctx) error {
@@ -343,8 +339,12 @@ func (s *Server) sessionResultsPage(c *fiber.Ctx) error {
 		}
 		marking = len(provisional) - toPublish
 	}
+	review, err := s.domains.Exams.ReviewAllowed(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats,
+	return s.render(c, "exam_session_results", page{Title: x.Name, Data: fiber.Map{"Session": x, "Items": rs, "Stats": stats, "Review": review,
 		"Sitting": sitting, "Message": c.Query("done"), "Provisional": provisional, "ToPublish": toPublish, "ToCertify": toCertify,
 		"Marking": marking}})
 }

@@ -54,6 +54,8 @@ const (
 	kindRegistration scopeKind = "registration"
 	// kindAttempt: the candidate, with the attempt's current device token; staff: the session's centre.
 	kindAttempt scopeKind = "attempt"
+	// kindPracticeRun: a learner's practice run: the learner only.
+	kindPracticeRun scopeKind = "practice_run"
 	// kindCertificate: the holder, the issuing centre, the regulator of its region.
 	kindCertificate scopeKind = "certificate"
 	// kindPractical: the practical session's training centre.
@@ -87,6 +89,7 @@ func byExamSession(param string) scope  { return scope{kindExamSession, param} }
 func byRegistration(param string) scope { return scope{kindRegistration, param} }
 func byAttempt(param string) scope      { return scope{kindAttempt, param} }
 func byCertificate(param string) scope  { return scope{kindCertificate, param} }
+func byPracticeRun(param string) scope  { return scope{kindPracticeRun, param} }
 func byPractical(param string) scope    { return scope{kindPractical, param} }
 func byCourse(param string) scope       { return scope{kindCourse, param} }
 func byLesson(param string) scope       { return scope{kindLesson, param} }
@@ -451,6 +454,18 @@ var placeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, r *route, who *
 			return place{}, err
 		}
 		personID, centreID, err := s.domains.Exams.AttemptPlace(c.UserContext(), id)
+		if err != nil {
+			return place{}, err
+		}
+		domains, err := s.orgDomains(c.UserContext(), centreID)
+		return place{domains: domains, personal: personID == who.User.PersonID, denied: exams.ErrNotFound}, err
+	},
+	kindPracticeRun: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
+		id, err := idParam(c, r.Scope.Param)
+		if err != nil {
+			return place{}, err
+		}
+		personID, centreID, err := s.domains.Exams.PracticeRunPlace(c.UserContext(), id)
 		if err != nil {
 			return place{}, err
 		}

@@ -181,6 +181,14 @@ func init() {
 		{"GET", "/exams/results", anyObject},
 		{"GET", "/exams/sw.js", anyObject},
 		{"GET", "/exams/attempts/:id/images/:position/:name", ownOnly},
+		{"GET", "/exams/attempts/:id/review", ownOnly},
+		{"GET", "/api/v1/attempts/:id/review", ownOnly},
+		{"GET", "/exams/practice", anyObject},
+		{"POST", "/exams/practice", anyObject},
+		{"GET", "/exams/practice/:id", ownOnly},
+		{"GET", "/exams/practice/:id/images/:position/:name", ownOnly},
+		{"POST", "/centres/:code/exams/practice", outsideDenied},
+		{"POST", "/exams/sessions/:id/review", outsideDenied},
 		{"GET", "/centres/:code/exams", outsideDenied},
 		{"GET", "/exams/sessions/:id/registrations", outsideDenied},
 		{"POST", "/exams/registrations/:id/decision", outsideDenied},
@@ -258,9 +266,9 @@ var handPattern = regexp.MustCompile(`^(/api/v1/admin|/admin|/api/v1/organisatio
 // guardedKinds are the declared kinds the guard resolves itself (server/scope.go); placeKinds are
 // those whose record may also be the caller's own.
 var guardedKinds = map[string]bool{"org": true, "exam_session": true, "registration": true, "practical_session": true, "hours_entry": true, "round": true, "person": true, "grant": true,
-	"rule": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true}
+	"rule": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true, "practice_run": true}
 
-var placeKinds = map[string]bool{"certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true}
+var placeKinds = map[string]bool{"practice_run": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true}
 
 // learnerPerm: held by every learner everywhere, so it gives power over one's own records only.
 func learnerPerm(p string) bool {
@@ -341,9 +349,17 @@ func loadTargets(tb testing.TB, pool *pgxpool.Pool) matrixTargets {
 			SELECT a.id::text, ARRAY(SELECT u.username FROM enrolments e JOIN users u ON u.person_id = e.person_id WHERE e.version_id = a.version_id ORDER BY 1) AS owners FROM a`,
 			o.centre, o.region, o.centre)
 	}
+	// A practice run of the demo caregiver in each centre.
+	for _, o := range []struct{ centre, region string }{{"HZ001", "330106"}, {"NB001", "3302"}} {
+		add("practice_run", `WITH c AS (INSERT INTO bank_categories (organisation_id, name, path) SELECT id, 'matrix', ARRAY['matrix'] FROM organisations WHERE code = $1
+				ON CONFLICT (organisation_id, path) DO UPDATE SET name = excluded.name RETURNING id, organisation_id),
+			r AS (INSERT INTO exam_practice_runs (person_id, organisation_id, category_id, item_count, started_at)
+				SELECT u.person_id, c.organisation_id, c.id, 1, now() FROM c, users u WHERE u.username = 'caregiver' RETURNING id, person_id)
+			SELECT r.id::text, `+fmt.Sprintf(owners, "r.person_id")+` FROM r`, o.centre, o.region, o.centre)
+	}
 	// A qualification rule applies in the whole province.
 	add("rule", `INSERT INTO audit_qualification_rules (line, note, created_by) SELECT 'p, doc:matrix, post:caregiver, health, allow', 'matrix', id FROM users WHERE username = 'admin' RETURNING id::text`, "", "33")
-	for _, k := range []string{"centre", "institution", "person", "grant", "exam_session", "registration", "practical_session", "certificate", "attempt", "inspection", "course", "lesson", "attachment", "rule"} {
+	for _, k := range []string{"centre", "institution", "person", "grant", "exam_session", "registration", "practical_session", "certificate", "attempt", "inspection", "course", "lesson", "attachment", "rule", "practice_run"} {
 		if len(t[k]) == 0 {
 			tb.Fatalf("the demo has no %s to test with", k)
 		}
@@ -374,6 +390,8 @@ func handKind(path string) (kind, param string) {
 		return "certificate", "number"
 	case strings.Contains(path, "/attempts/:id"):
 		return "attempt", "id"
+	case strings.Contains(path, "/practice/:id"):
+		return "practice_run", "id"
 	}
 	return "", ""
 }

@@ -446,132 +446,14 @@
     return (a.choices && a.choices.length) || a.truth !== undefined || (a.blanks && a.blanks.some(Boolean)) ||
       a.number !== undefined || (a.matches && a.matches.some(Boolean)) || (a.gaps && a.gaps.some(Boolean)) || !!a.text;
   }
+  // render shows the current question with the player shared with practice and review (player.js).
   function render() {
     var q = paper.questions[current], box = $("question");
-    box.textContent = "";
-    var head = el("p", "q-head", msg("question").replace("%d", current + 1).replace("%d", paper.questions.length) + " · " +
-      msg("points").replace("%s", q.points));
-    box.appendChild(head);
-    var stem = el("div", "stem");
-    // Image URLs are relative to the attempt; an inert template lets them be fixed before they load.
-    var imgBase = "/exams/attempts/" + st.attempt + "/";
-    var stemText = q.stem;
-    if (q.type === "cloze") {
-      // Each {#n} marker becomes an empty span that the gap's control fills; in plain text the
-      // stem is escaped first so that only the markers turn into markup.
-      if (q.format !== "html") stemText = stemText.replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }).replace(/\n/g, "<br>");
-      stemText = stemText.replace(/\{#(\d+)\}/g, '<span class="gap" data-gap="$1"></span>');
-    }
-    if (q.format === "html" || q.type === "cloze") {
-      var tpl = document.createElement("template");
-      tpl.innerHTML = stemText;
-      Array.prototype.forEach.call(tpl.content.querySelectorAll("img"), function (img) {
-        var src = img.getAttribute("src") || "";
-        if (src.indexOf("images/") === 0) img.setAttribute("src", imgBase + src);
-      });
-      stem.appendChild(tpl.content);
-    } else stem.textContent = q.stem;
-    if (q.title) box.appendChild(el("h2", "q-title", q.title));
-    box.appendChild(stem);
-    (q.images || []).forEach(function (im) {
-      if (im.inline) return;
-      var img = el("img", "q-image");
-      img.src = imgBase + im.url;
-      img.alt = im.name;
-      box.appendChild(img);
+    window.ShanyuPlayer.render(box, q, answers[q.position] || {}, {
+      msg: msg, label: msg("question").replace("%d", current + 1).replace("%d", paper.questions.length),
+      imgBase: "/exams/attempts/" + st.attempt + "/", disabled: !active(),
+      change: function (response) { change(q.position, response); }, paste: function () { signal("paste"); }
     });
-    var a = answers[q.position] || {};
-    var name = "q" + q.position;
-    if (q.type === "single_choice" || q.type === "multiple_choice" || q.type === "true_false") {
-      var opts = q.type === "true_false" ? [msg("true"), msg("false")] : q.options;
-      var list = el("div", "options");
-      list.setAttribute("role", q.type === "multiple_choice" ? "group" : "radiogroup");
-      opts.forEach(function (text, i) {
-        var id = name + "-" + i, lab = el("label", "option");
-        var inp = el("input");
-        inp.type = q.type === "multiple_choice" ? "checkbox" : "radio";
-        inp.name = name; inp.id = id; inp.value = i;
-        if (q.type === "true_false") inp.checked = a.truth !== undefined && (a.truth === (i === 0));
-        else inp.checked = (a.choices || []).indexOf(i) >= 0;
-        inp.addEventListener("change", function () {
-          if (q.type === "true_false") { change(q.position, { truth: i === 0 }); return; }
-          var picked = [];
-          list.querySelectorAll("input").forEach(function (x, k) { if (x.checked) picked.push(k); });
-          change(q.position, { choices: picked });
-        });
-        lab.setAttribute("for", id);
-        lab.appendChild(inp);
-        lab.appendChild(el("span", "", String.fromCharCode(65 + i) + ". " + text));
-        list.appendChild(lab);
-      });
-      box.appendChild(list);
-    } else if (q.type === "cloze") {
-      var gapVals = (a.gaps || []).slice();
-      while (gapVals.length < q.gaps.length) gapVals.push("");
-      var saveGaps = function () { change(q.position, { gaps: gapVals.slice() }); };
-      stem.querySelectorAll("span.gap").forEach(function (span) {
-        var gi = parseInt(span.getAttribute("data-gap"), 10) - 1, g = q.gaps[gi];
-        if (!g) return;
-        var id = name + "-g" + gi, label = msg("gap").replace("%d", gi + 1);
-        if (g.kind === "choice" && g.display === "select") {
-          var sel = el("select"); sel.id = id; sel.setAttribute("aria-label", label);
-          var none = el("option", "", msg("choose")); none.value = ""; sel.appendChild(none);
-          g.options.forEach(function (t, k) { var o = el("option", "", t); o.value = String(k); o.selected = gapVals[gi] === String(k); sel.appendChild(o); });
-          sel.addEventListener("change", function () { gapVals[gi] = sel.value; saveGaps(); });
-          span.appendChild(sel);
-        } else if (g.kind === "choice") {
-          var group = el("span", "gap-radios " + g.display);
-          group.setAttribute("role", "radiogroup"); group.setAttribute("aria-label", label);
-          g.options.forEach(function (t, k) {
-            var rid = id + "-" + k, lab = el("label", "option"), r = el("input");
-            r.type = "radio"; r.name = id; r.id = rid; r.value = String(k); r.checked = gapVals[gi] === String(k);
-            r.addEventListener("change", function () { gapVals[gi] = String(k); saveGaps(); });
-            lab.setAttribute("for", rid); lab.appendChild(r); lab.appendChild(el("span", "", t));
-            group.appendChild(lab);
-          });
-          span.appendChild(group);
-        } else {
-          var inp = el("input"); inp.type = "text"; inp.id = id; inp.value = gapVals[gi];
-          inp.setAttribute("aria-label", label); inp.setAttribute("autocomplete", "off");
-          inp.setAttribute("inputmode", g.kind === "number" ? "decimal" : "text");
-          inp.size = g.kind === "number" ? 6 : 10;
-          debounce(inp, "input", function () { gapVals[gi] = inp.value; saveGaps(); });
-          inp.addEventListener("paste", function () { signal("paste"); });
-          span.appendChild(inp);
-        }
-      });
-    } else if (q.type === "fill_blank") {
-      for (var b = 0; b < q.blanks; b++) box.appendChild(textInput(q, name + "-" + b, (a.blanks || [])[b] || "", "text", function () {
-        var vals = [];
-        box.querySelectorAll("input").forEach(function (x) { vals.push(x.value); });
-        change(q.position, { blanks: vals });
-      }, b + 1));
-    } else if (q.type === "numeric") {
-      box.appendChild(textInput(q, name, a.number !== undefined ? String(a.number) : "", "decimal", function (v) {
-        var n = parseFloat(String(v).replace(",", "."));
-        change(q.position, isNaN(n) ? {} : { number: n });
-      }));
-    } else if (q.type === "matching") {
-      var matches = (a.matches || []).slice();
-      q.lefts.forEach(function (l) {
-        var id = name + "-" + l.index, lab = el("label", "", l.text), sel = el("select");
-        lab.setAttribute("for", id); sel.id = id;
-        var none = el("option", "", msg("choose")); none.value = ""; sel.appendChild(none);
-        q.options.forEach(function (r) { var o = el("option", "", r); o.value = r; o.selected = matches[l.index] === r; sel.appendChild(o); });
-        sel.addEventListener("change", function () {
-          while (matches.length <= l.index) matches.push("");
-          matches[l.index] = sel.value;
-          change(q.position, { matches: matches.slice() });
-        });
-        var f = el("div", "field"); f.appendChild(lab); f.appendChild(sel); box.appendChild(f);
-      });
-    } else {
-      var ta = el("textarea"); ta.rows = 8; ta.id = name; ta.value = a.text || "";
-      ta.setAttribute("aria-label", msg("question").replace("%d", current + 1).replace("%d", paper.questions.length));
-      debounce(ta, "input", function () { change(q.position, { text: ta.value }); });
-      ta.addEventListener("paste", function () { signal("paste"); });
-      box.appendChild(ta);
-    }
     // A button disabled under the keyboard's focus would drop focus to the top of the page: move it
     // to the next sensible control (on the last question, 交卷).
     var focused = document.activeElement;
@@ -580,24 +462,7 @@
     if (focused === $("next") && $("next").disabled) ($("submit").disabled ? $("prev") : $("submit")).focus();
     if (focused === $("prev") && $("prev").disabled) $("next").focus();
     $("flag").setAttribute("aria-pressed", st.flags[q.position] ? "true" : "false");
-    if (!active()) box.querySelectorAll("input, select, textarea").forEach(function (i) { i.disabled = true; });
     drawNavigator();
-  }
-  function textInput(q, id, value, mode, onchange, n) {
-    var f = el("div", "field"), inp = el("input");
-    inp.type = "text"; inp.id = id; inp.value = value; inp.setAttribute("inputmode", mode);
-    inp.setAttribute("autocomplete", "off");
-    var lab = el("label", "", n ? "(" + n + ")" : msg("question").replace("%d", current + 1).replace("%d", paper.questions.length));
-    lab.setAttribute("for", id);
-    debounce(inp, "input", function () { onchange(inp.value); });
-    inp.addEventListener("paste", function () { signal("paste"); });
-    f.appendChild(lab); f.appendChild(inp);
-    return f;
-  }
-  function debounce(node, ev, fn) {
-    var t = null;
-    node.addEventListener(ev, function () { clearTimeout(t); t = setTimeout(fn, 600); });
-    node.addEventListener("blur", function () { if (t) { clearTimeout(t); t = null; fn(); } });
   }
   // The navigator's buttons are made once and then only restyled, so that keyboard focus stays put.
   // Answered: filled; typed but not yet received by the server: dashed.
