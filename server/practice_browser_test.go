@@ -20,6 +20,55 @@ import (
 // session's wrong answer; axe finds nothing serious on either page.
 func TestPracticeAndReviewOnAPhone(t *testing.T) {
 	t.Parallel()
+	srv, _ := startPractice(t)
+	p := &phone{t: t, ctx: browsertest.New(t, browsertest.Phone), name: "practice", typed: map[int]int{}}
+	signIn(t, p.ctx, srv.URL, "/exams/practice", "caregiver")
+	clickAndLoad(t, p.ctx, `.exam-card form button[type=submit]`)
+	p.wait(`document.querySelectorAll("#question .stem .gap").length === 2`, 30*time.Second)
+	// The first choice is the right one (no shuffle): pick the second, type a right number.
+	p.eval(`(function(){var s=document.querySelector("#question .gap select");s.value="1";s.dispatchEvent(new Event("change"));return "";})()`)
+	p.run(chromedp.SendKeys(chromedp.CSS(`#question .stem .gap:nth-of-type(2) input`), "37.5"))
+	p.run(chromedp.Click(chromedp.CSS(`#check`)))
+	p.wait(`!document.getElementById("feedback").hidden`, 30*time.Second)
+	if got := p.eval(`document.getElementById("feedback-verdict").textContent`); got != "回答不正确" {
+		t.Errorf("verdict %q, want 回答不正确", got)
+	}
+	if got := p.eval(`document.querySelector("#solution .gap select").value + "|" + document.querySelector("#solution .gap input").value`); got != "0|37.5" {
+		t.Errorf("the right answer shows %q, want 0|37.5", got)
+	}
+	if got := p.eval(`document.getElementById("feedback-explanation").textContent`); got != "六个月起添加辅食。" {
+		t.Errorf("explanation %q", got)
+	}
+	if got := p.eval(`document.getElementById("practice-done").textContent`); got != "练习完成：答对 0 题，共 1 题。" {
+		t.Errorf("end of the run %q", got)
+	}
+	if p.eval(`String(document.activeElement && document.activeElement.id)`) != "feedback" {
+		t.Errorf("focus is not on the feedback after checking")
+	}
+	browsertest.AssertFits(t, p.ctx, browsertest.Phone)
+	if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
+		t.Errorf("axe on practice: %v", v)
+	}
+	p.screenshot("practice-feedback-phone")
+
+	p.run(chromedp.Navigate(srv.URL + "/exams/results"))
+	clickAndLoad(t, p.ctx, `a[href$="/review"]`)
+	p.wait(`document.querySelectorAll("#review-items .review-item").length === 1`, 30*time.Second)
+	if got := p.eval(`(function(){var r=document.querySelectorAll("#review-items .review-item .options");return r[0].querySelector("input:checked").nextSibling.textContent+"|"+r[1].querySelector("input:checked").nextSibling.textContent;})()`); got != "B. 错误|A. 正确" {
+		t.Errorf("review shows %q, want the candidate's 错 and the right 对", got)
+	}
+	browsertest.AssertFits(t, p.ctx, browsertest.Phone)
+	if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
+		t.Errorf("axe on review: %v", v)
+	}
+	p.screenshot("review-phone")
+}
+
+// startPractice starts a server whose demo caregiver has a published, reviewable attempt answered
+// wrong (its id is returned) and whose centre HZ001 opened a category holding one cloze item.
+func startPractice(t *testing.T) (*servertest.Instance, int64) {
+	t.Helper()
+	var attempt int64
 	stem, gaps, err := bank.ParseCloze("婴儿满 {1:MC:=6个月~4个月} 起添加辅食；腋温 {1:NM:=37.5:0.2} ℃ 以上为发热。")
 	if err != nil {
 		t.Fatal(err)
@@ -66,47 +115,8 @@ func TestPracticeAndReviewOnAPhone(t *testing.T) {
 		if _, err := svc.Publish(ctx, 0, sessionID); err != nil {
 			return err
 		}
+		attempt = st.Attempt.ID
 		return svc.AllowReview(ctx, 0, sessionID, true)
 	}})
-	p := &phone{t: t, ctx: browsertest.New(t, browsertest.Phone), name: "practice", typed: map[int]int{}}
-	signIn(t, p.ctx, srv.URL, "/exams/practice", "caregiver")
-	clickAndLoad(t, p.ctx, `.exam-card form button[type=submit]`)
-	p.wait(`document.querySelectorAll("#question .stem .gap").length === 2`, 30*time.Second)
-	// The first choice is the right one (no shuffle): pick the second, type a right number.
-	p.eval(`(function(){var s=document.querySelector("#question .gap select");s.value="1";s.dispatchEvent(new Event("change"));return "";})()`)
-	p.run(chromedp.SendKeys(chromedp.CSS(`#question .stem .gap:nth-of-type(2) input`), "37.5"))
-	p.run(chromedp.Click(chromedp.CSS(`#check`)))
-	p.wait(`!document.getElementById("feedback").hidden`, 30*time.Second)
-	if got := p.eval(`document.getElementById("feedback-verdict").textContent`); got != "回答不正确" {
-		t.Errorf("verdict %q, want 回答不正确", got)
-	}
-	if got := p.eval(`document.querySelector("#solution .gap select").value + "|" + document.querySelector("#solution .gap input").value`); got != "0|37.5" {
-		t.Errorf("the right answer shows %q, want 0|37.5", got)
-	}
-	if got := p.eval(`document.getElementById("feedback-explanation").textContent`); got != "六个月起添加辅食。" {
-		t.Errorf("explanation %q", got)
-	}
-	if got := p.eval(`document.getElementById("practice-done").textContent`); got != "练习完成：答对 0 题，共 1 题。" {
-		t.Errorf("end of the run %q", got)
-	}
-	if p.eval(`String(document.activeElement && document.activeElement.id)`) != "feedback" {
-		t.Errorf("focus is not on the feedback after checking")
-	}
-	browsertest.AssertFits(t, p.ctx, browsertest.Phone)
-	if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
-		t.Errorf("axe on practice: %v", v)
-	}
-	p.screenshot("practice-feedback-phone")
-
-	p.run(chromedp.Navigate(srv.URL + "/exams/results"))
-	clickAndLoad(t, p.ctx, `a[href$="/review"]`)
-	p.wait(`document.querySelectorAll("#review-items .review-item").length === 1`, 30*time.Second)
-	if got := p.eval(`(function(){var r=document.querySelectorAll("#review-items .review-item .options");return r[0].querySelector("input:checked").nextSibling.textContent+"|"+r[1].querySelector("input:checked").nextSibling.textContent;})()`); got != "B. 错误|A. 正确" {
-		t.Errorf("review shows %q, want the candidate's 错 and the right 对", got)
-	}
-	browsertest.AssertFits(t, p.ctx, browsertest.Phone)
-	if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
-		t.Errorf("axe on review: %v", v)
-	}
-	p.screenshot("review-phone")
+	return srv, attempt
 }
