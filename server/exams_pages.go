@@ -165,19 +165,7 @@ func (s *Server) examServiceWorker(c *fiber.Ctx) error {
 // attemptImage serves a picture of a question on the candidate's own paper; another candidate's
 // attempt answers 404.
 func (s *Server) attemptImage(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	position, name, err := imageParams(c)
-	if err != nil {
-		return err
-	}
-	im, err := s.domains.Exams.AttemptImage(c.UserContext(), id, personOf(c), position, name)
-	if err != nil {
-		return err
-	}
-	return sendImage(c, im)
+	return questionImage(c, s.domains.Exams.AttemptImage)
 }
 
 func (s *Server) myResultsPage(c *fiber.Ctx) error {

@@ -92,41 +92,33 @@ func (s *Server) practiceRunPage(c *fiber.Ctx) error {
 	return s.render(c, "practice_run", page{Title: s.i18n.T(langOf(c), "exams.practice.title"), Data: fiber.Map{"Run": v.Run}})
 }
 
-// imageParams reads the position and the file name of a question image's path.
-func imageParams(c *fiber.Ctx) (int, string, error) {
-	position, err := strconv.Atoi(c.Params("position"))
-	if err != nil {
-		return 0, "", exams.ErrNotFound
-	}
-	name, err := url.PathUnescape(c.Params("name"))
-	if err != nil {
-		return 0, "", exams.ErrNotFound
-	}
-	return position, name, nil
-}
-
-// sendImage answers a question image, private to the one who may see it.
-func sendImage(c *fiber.Ctx, im bank.Image) error {
-	c.Set(fiber.HeaderContentType, im.MediaType)
-	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
-	c.Set("X-Content-Type-Options", "nosniff")
-	return c.Send(im.Data)
-}
-
 func (s *Server) practiceImage(c *fiber.Ctx) error {
+	return questionImage(c, s.domains.Exams.PracticeImage)
+}
+
+// questionImage answers the image a path names (the attempt's or run's id, the position, the
+// file name), as get finds it for the signed-in person, private to them.
+func questionImage(c *fiber.Ctx, get func(ctx context.Context, id, personID int64, position int, name string) (bank.Image, error)) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	position, name, err := imageParams(c)
+	position, err := strconv.Atoi(c.Params("position"))
+	if err != nil {
+		return exams.ErrNotFound
+	}
+	name, err := url.PathUnescape(c.Params("name"))
+	if err != nil {
+		return exams.ErrNotFound
+	}
+	im, err := get(c.UserContext(), id, personOf(c), position, name)
 	if err != nil {
 		return err
 	}
-	im, err := s.domains.Exams.PracticeImage(c.UserContext(), id, personOf(c), position, name)
-	if err != nil {
-		return err
-	}
-	return sendImage(c, im)
+	c.Set(fiber.HeaderContentType, im.MediaType)
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	c.Set("X-Content-Type-Options", "nosniff")
+	return c.Send(im.Data)
 }
 
 func (s *Server) apiPractice(c *fiber.Ctx) error {
