@@ -24,16 +24,34 @@ func monthOf(t time.Time) time.Time {
 // IndicatorTrend gives an indicator of region over the last months months, oldest first: the kept
 // monthly snapshots, and the current month computed live. A month without a snapshot has no value.
 func (s *Service) IndicatorTrend(ctx context.Context, region, indicator string, months int) ([]TrendPoint, error) {
+	if _, ok := indicatorValues[indicator]; !ok {
+		return nil, ErrIndicatorUnknown
+	}
+	now := time.Now()
+	all, err := s.indicatorRows(ctx, clock.In(now).Year(), now)
+	if err != nil {
+		return nil, err
+	}
+	live, ok := all[region]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return s.TrendOf(ctx, *live, indicator, months, now)
+}
+
+// TrendOf is IndicatorTrend for a region whose live row the caller has already computed (the
+// dashboard's table): past months are read from the kept snapshots, one query, and nothing is
+// computed again; the current month (of now, in the product's zone) is live's value.
+func (s *Service) TrendOf(ctx context.Context, live IndicatorRow, indicator string, months int, now time.Time) ([]TrendPoint, error) {
 	value, ok := indicatorValues[indicator]
 	if !ok {
 		return nil, ErrIndicatorUnknown
 	}
 	months = min(max(months, 1), MaxTrendMonths)
-	now := time.Now()
 	current := monthOf(now)
 	first := current.AddDate(0, 1-months, 0)
 	rows, err := s.db.Query(ctx, `SELECT month, value FROM audit_indicator_snapshots
-		WHERE region_code = $1 AND indicator = $2 AND month >= $3 AND month < $4`, region, indicator, first, current)
+		WHERE region_code = $1 AND indicator = $2 AND month >= $3 AND month < $4`, live.Code, indicator, first, current)
 	if err != nil {
 		return nil, err
 	}
@@ -43,20 +61,12 @@ func (s *Service) IndicatorTrend(ctx context.Context, region, indicator string, 
 	if _, err := pgx.ForEachRow(rows, []any{&m, &v}, func() error { kept[m.Format("2006-01")] = v; return nil }); err != nil {
 		return nil, fmt.Errorf("snapshots: %w", err)
 	}
-	all, err := s.indicatorRows(ctx, clock.In(now).Year(), now)
-	if err != nil {
-		return nil, err
-	}
-	live, ok := all[region]
-	if !ok {
-		return nil, ErrNotFound
-	}
 	out := make([]TrendPoint, 0, months)
 	for d := first; d.Before(current); d = d.AddDate(0, 1, 0) {
 		key := d.Format("2006-01")
 		out = append(out, TrendPoint{Month: key, Value: kept[key]})
 	}
-	return append(out, TrendPoint{Month: current.Format("2006-01"), Value: value(*live)}), nil
+	return append(out, TrendPoint{Month: current.Format("2006-01"), Value: value(live)}), nil
 }
 
 // TargetOf is the plan's target for an indicator, or nil when the plan sets none.
@@ -128,13 +138,18 @@ func (SnapshotArgs) Kind() string { return "audits.indicator_snapshot" }
 type SnapshotWorker struct {
 	river.WorkerDefaults[SnapshotArgs]
 	Audits *Service
+	Now    func() time.Time // the clock (nil: time.Now); tests set it to a month's edge
 }
 
 // Work keeps the month that ended last (in the product's zone), if it is not kept yet: the figures
 // are those at the first run after the month ended, which is within SnapshotPeriod of its end while
 // a worker runs.
 func (w *SnapshotWorker) Work(ctx context.Context, _ *river.Job[SnapshotArgs]) error {
-	_, err := w.Audits.SnapshotIndicators(ctx, monthOf(time.Now()).AddDate(0, -1, 0))
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	_, err := w.Audits.SnapshotIndicators(ctx, monthOf(now()).AddDate(0, -1, 0))
 	return err
 }
 

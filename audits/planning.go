@@ -198,9 +198,35 @@ func putPlaces(ctx context.Context, tx pgx.Tx, actorID int64, p Places) error {
 
 // PlacesOf is an institution's filed places; ErrNotFound when none are filed.
 func (s *Service) PlacesOf(ctx context.Context, orgID int64) (Places, error) {
-	p := Places{OrganisationID: orgID}
-	err := s.db.QueryRow(ctx, `SELECT places, puhui_places, coalesce(township_code, ''), kind, demo FROM audit_institution_places WHERE organisation_id = $1`, orgID).
-		Scan(&p.Places, &p.Puhui, &p.Township, &p.Kind, &p.Demo)
+	all, err := s.PlacesOfMany(ctx, []int64{orgID})
+	if p, ok := all[orgID]; ok || err != nil {
+		return p, err
+	}
+	return Places{OrganisationID: orgID}, ErrNotFound
+}
+
+// PlacesOfMany is the filed places of each of the institutions ids that has some (a page of the
+// planning table: the caller bounds ids).
+func (s *Service) PlacesOfMany(ctx context.Context, ids []int64) (map[int64]Places, error) {
+	rows, err := s.db.Query(ctx, `SELECT organisation_id, places, puhui_places, coalesce(township_code, ''), kind, demo
+		FROM audit_institution_places WHERE organisation_id = ANY ($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Places, len(ids))
+	var p Places
+	_, err = pgx.ForEachRow(rows, []any{&p.OrganisationID, &p.Places, &p.Puhui, &p.Township, &p.Kind, &p.Demo}, func() error {
+		out[p.OrganisationID] = p
+		return nil
+	})
+	return out, err
+}
+
+// PopulationAt is region's own figure for year; ErrNotFound when none is filed.
+func (s *Service) PopulationAt(ctx context.Context, region string, year int) (Population, error) {
+	p := Population{Region: region, Year: year}
+	err := s.db.QueryRow(ctx, `SELECT population, demo FROM audit_region_population WHERE region_code = $1 AND year = $2`, region, year).
+		Scan(&p.Population, &p.Demo)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
 	}

@@ -26,6 +26,7 @@ import (
 const (
 	PlanPopulation = "population"
 	PlanPlaces     = "places"
+	PlanTownships  = "townships" // the province's: replaces or adds to the township list
 )
 
 // MaxPlanRows bounds a planning file: the roster import's bound, which its reader enforces (a city
@@ -36,13 +37,16 @@ const MaxPlanRows = MaxRosterRows
 var PlanColumns = map[string][]string{
 	PlanPopulation: {"region_code", "year", "population"},
 	PlanPlaces:     {"institution_code", "places", "puhui_places", "township_code", "kind"},
+	PlanTownships:  {"township_code", "township_name", "county_code"},
 }
 
 // PlanRow is one line of a planning file, parsed.
 type PlanRow struct {
 	Line       int
+	Kind       string // PlanPopulation, PlanPlaces or PlanTownships
 	Population Population
 	Places     Places
+	Township   Township
 	Code       string // the institution's code (places)
 	Problems   []CellProblem
 }
@@ -86,6 +90,7 @@ func PlanTemplate(kind string, headings map[string]string) ([]byte, error) {
 	example := map[string][]any{
 		PlanPopulation: {"330106", 2025, 1190000},
 		PlanPlaces:     {"HZI001", 45, 30, "330106001", "community"},
+		PlanTownships:  {"330106001", "北山街道", "330106"},
 	}[kind]
 	if err := f.SetSheetRow(sheet, "A2", &example); err != nil {
 		return nil, err
@@ -123,6 +128,7 @@ func (s *Service) parsePlanning(ctx context.Context, db pg.DB, kind, region, for
 		return nil, err
 	}
 	var out []PlanRow
+	firstLine := map[string]int{} // township code → the line that first names it
 	for i, rec := range records[1:] {
 		line := i + 2
 		cell := func(k int) string {
@@ -134,7 +140,7 @@ func (s *Service) parsePlanning(ctx context.Context, db pg.DB, kind, region, for
 		if strings.Join(rec, "") == "" {
 			continue
 		}
-		row := PlanRow{Line: line}
+		row := PlanRow{Line: line, Kind: kind}
 		bad := func(field, key string, args ...any) {
 			for k, c := range cols {
 				if c == field {
@@ -203,6 +209,17 @@ func (s *Service) parsePlanning(ctx context.Context, db pg.DB, kind, region, for
 				}
 			}
 			row.Places = p
+		case PlanTownships:
+			t := Township{Code: cell(0), Name: cell(1), County: cell(2)}
+			for field, key := range t.check(regions) {
+				bad(field, key.Key, key.Args...)
+			}
+			if first, ok := firstLine[t.Code]; ok && t.Code != "" {
+				bad("township_code", "audits.plan.township_twice", first)
+			} else {
+				firstLine[t.Code] = line
+			}
+			row.Township = t
 		}
 		sort.Slice(row.Problems, func(a, b int) bool { return row.Problems[a].Column < row.Problems[b].Column })
 		out = append(out, row)
@@ -217,6 +234,9 @@ func (s *Service) parsePlanning(ctx context.Context, db pg.DB, kind, region, for
 // transaction (each audited); with any problem it stores nothing and answers ErrPlanProblems with the
 // lines. It answers the lines and how many it stored.
 func (s *Service) ImportPlanning(ctx context.Context, actorID int64, kind, region, format string, data []byte) ([]PlanRow, int, error) {
+	if kind == PlanTownships {
+		return nil, 0, ErrPlanKindUnknown // ImportTownships: the list is the province's, replaced or added to
+	}
 	rows, err := s.ParsePlanning(ctx, kind, region, format, data)
 	if err != nil {
 		return nil, 0, err

@@ -151,7 +151,8 @@ func (s *Server) dashboardPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	trend, err := s.domains.Audits.IndicatorTrend(ctx, region, ind.Key, dashboardMonths)
+	// The line is the kept monthly snapshots and, for this month, the table's own live row.
+	trend, err := s.domains.Audits.TrendOf(ctx, table.Region, ind.Key, dashboardMonths, table.AsOf)
 	if err != nil {
 		return err
 	}
