@@ -61,6 +61,7 @@ func (s *Server) routesAudits() {
 	s.routesDashboard()
 	s.routesIndicators()
 	s.routesPlanning()
+	s.routesPlanningEdit()
 	s.routesPublicIndicators() // public_indicators.go
 	s.routesAuditsAdmin()
 }
@@ -533,7 +534,8 @@ func (s *Server) renderCompliance(c *fiber.Ctx, o accounts.Organisation, notice,
 		"Missing": r.MissingPosts, "Compliant": r.Compliant(), "Issues": r.Issues(), "Share": int(r.QualifiedShare()*100 + 0.5),
 		"CanWrite": s.allowedIn(c, "institution.roster", "write", o.Domains()...) == nil, "Notice": notice, "Error": errMsg, "Again": again,
 		"Regulator":  s.allowedIn(c, "policy.qualification", "read", o.Domains()...) == nil,
-		"CanSetKind": s.allowedIn(c, "policy.institution_kind", "write", o.Domains()...) == nil}
+		"CanSetKind": s.allowedIn(c, "policy.institution_kind", "write", o.Domains()...) == nil,
+		"CanPlan":    s.allowedIn(c, "policy.planning", "write", o.Domains()...) == nil}
 	if data["CanWrite"].(bool) {
 		roster, err := s.domains.Audits.Roster(ctx, o.ID)
 		if err != nil {

@@ -4,11 +4,13 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"shanyu/accounts"
 	"shanyu/audits"
+	"shanyu/internal/clock"
 	"shanyu/internal/failure"
 )
 
@@ -53,6 +55,9 @@ func (s *Server) renderPlanning(c *fiber.Ctx, region string, d fiber.Map) error 
 		shown = append(shown, []string{strconv.Itoa(t.Year), strconv.FormatFloat(t.PlacesPer1000, 'f', 2, 64), pct(t.PuhuiShare), pct(t.TownshipCoverage), pct(t.QualifiedRatio)})
 	}
 	d["Region"], d["Targets"], d["Kinds"] = region, shown, strings.Join(audits.PlanKinds, ", ")
+	if err := s.planningTables(c, region, d); err != nil {
+		return err
+	}
 	if _, bad := d["Failed"]; bad && c.Response().StatusCode() == fiber.StatusOK {
 		c.Status(fiber.StatusUnprocessableEntity)
 	}
@@ -89,7 +94,9 @@ type planLine struct {
 func (s *Server) planLines(lang string, rows []audits.PlanRow) (lines []planLine, good int) {
 	for _, r := range rows {
 		l := planLine{Line: r.Line}
-		if r.Code != "" {
+		if r.Kind == audits.PlanTownships {
+			l.Summary = r.Township.Code + " · " + r.Township.Name + " · " + r.Township.County
+		} else if r.Code != "" {
 			l.Summary = r.Code + " · " + strconv.Itoa(r.Places.Places) + " / " + strconv.Itoa(r.Places.Puhui) + " · " + r.Places.Township
 		} else {
 			l.Summary = r.Population.Region + " · " + strconv.Itoa(r.Population.Year) + " · " + strconv.FormatInt(r.Population.Population, 10)
@@ -108,6 +115,9 @@ func (s *Server) planLines(lang string, rows []audits.PlanRow) (lines []planLine
 }
 
 func (s *Server) planningImport(c *fiber.Ctx) error {
+	if c.Params("kind") == audits.PlanTownships {
+		return s.townshipsImport(c)
+	}
 	region, err := s.planningRegion(c)
 	if err != nil {
 		return err
@@ -173,3 +183,76 @@ func (s *Server) planningTargets(c *fiber.Ctx) error {
 	}
 	return s.renderPlanning(c, region, d)
 }
+
+// planningRow is a line of the planning page's tables, with the link that edits it.
+type planningRow struct {
+	Code, Name, Year, Value, Puhui, Township, Kind, Edit string
+	Demo                                                 bool
+}
+
+// planningTables adds the region's population figures (each region at county level and above, its
+// latest year) and a page of its institutions' places to the planning page, each row with its edit link.
+func (s *Server) planningTables(c *fiber.Ctx, region string, d fiber.Map) error {
+	ctx, lang := c.UserContext(), langOf(c)
+	regions, err := accounts.Regions(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	figures, err := s.domains.Audits.PopulationOf(ctx, region)
+	if err != nil {
+		return err
+	}
+	latest := map[string]audits.Population{}
+	for _, p := range figures {
+		if _, ok := latest[p.Region]; !ok {
+			latest[p.Region] = p
+		}
+	}
+	year := strconv.Itoa(clock.In(time.Now()).Year())
+	var pop []planningRow
+	for _, r := range regions {
+		if len(r.Code) > 6 || !accounts.Contains(region, r.Code) {
+			continue
+		}
+		row := planningRow{Code: r.Code, Name: regionName(lang, r), Value: s.i18n.T(lang, "planning.none"), Edit: "/dashboard/planning/population/" + r.Code + "?year=" + year}
+		if p, ok := latest[r.Code]; ok {
+			row.Year, row.Value, row.Demo = strconv.Itoa(p.Year), strconv.FormatInt(p.Population, 10), p.Demo
+			row.Edit = "/dashboard/planning/population/" + r.Code + "?year=" + row.Year
+		}
+		pop = append(pop, row)
+	}
+	offset, err := queryInt(c, "offset", 0, 0, 1_000_000, "error.bad_request")
+	if err != nil {
+		return err
+	}
+	orgs, total, err := s.accounts.ListOrganisations(ctx, accounts.OrgFilter{Kind: accounts.KindInstitution, Region: region, Limit: planningPage, Offset: offset})
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(orgs))
+	for i, o := range orgs {
+		ids[i] = o.ID
+	}
+	places, err := s.domains.Audits.PlacesOfMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var inst []planningRow
+	for _, o := range orgs {
+		row := planningRow{Code: o.Code, Name: o.Name, Value: s.i18n.T(lang, "planning.none"), Edit: "/institutions/" + o.Code + "/places"}
+		if p, ok := places[o.ID]; ok {
+			row.Value, row.Puhui, row.Township, row.Demo = strconv.Itoa(p.Places), strconv.Itoa(p.Puhui), p.Township, p.Demo
+			row.Kind = s.i18n.T(lang, "org.type."+p.Kind)
+		}
+		inst = append(inst, row)
+	}
+	d["PopulationRows"], d["PlacesRows"] = pop, inst
+	if offset+planningPage < total {
+		d["Next"] = offset + planningPage
+	}
+	d["Province"] = s.provinceRegulator(c) == nil
+	return nil
+}
+
+// planningPage is how many institutions a page of the planning table shows.
+const planningPage = 50
