@@ -18,7 +18,6 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -201,12 +200,7 @@ type binaryServer struct {
 
 func startBinary(t *testing.T) *binaryServer {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "shanyu")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := shanyuBinary(t)
 	dbURL := pgtest.NewURL(t)
 	env := map[string]string{"DATABASE_URL": dbURL}
 	cfg, err := config.Parse(func(k string) string { return env[k] })

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -40,12 +39,7 @@ func TestJobsExactlyOnceWithLeaderKilled(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewURL(t)
 	pool := pgtest.Open(t, url)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "shanyu")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := shanyuBinary(t)
 
 	// The holders, the centre and the signing keys, as the product makes them.
 	cfg, err := config.Parse(func(k string) string {
