@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -18,16 +19,18 @@ import (
 func TestAccessibilityAxe(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded})
-	runs := 0
+	// The parts run in parallel (a browser context each, on the one server); runs counts their audits.
+	var runs atomic.Int64
 	audit := func(t *testing.T, ctx context.Context, where string) {
 		t.Helper()
-		runs++
+		runs.Add(1)
 		for _, v := range browsertest.Axe(t, ctx) {
 			t.Errorf("%s: %s", where, v)
 		}
 	}
 
 	t.Run("public", func(t *testing.T) {
+		t.Parallel()
 		ctx := browsertest.New(t, browsertest.Desktop)
 		for _, path := range []string{"/", "/login", "/signup", "/verify", "/courses", "/sessions", "/inspections/public", "/public/indicators"} {
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+path)); err != nil {
@@ -38,6 +41,7 @@ func TestAccessibilityAxe(t *testing.T) {
 	})
 	for _, user := range []string{"caregiver", "centre", "examiner", "institution", "inspector", "admin"} {
 		t.Run(user, func(t *testing.T) {
+			t.Parallel()
 			ctx := browsertest.New(t, browsertest.Desktop)
 			signIn(t, ctx, srv.URL, "/", user)
 			links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.top .nav a')).map(a => a.getAttribute('href'))`))
@@ -76,6 +80,7 @@ func TestAccessibilityAxe(t *testing.T) {
 	}
 	// The exam page, on a phone, while answering and after 交卷 (its greyed, locked state).
 	t.Run("exam", func(t *testing.T) {
+		t.Parallel()
 		exam, sessionID := startDayExam(t)
 		p := newPhone(t, exam.URL, sessionID, "axe")
 		p.waitPaper()
@@ -86,5 +91,5 @@ func TestAccessibilityAxe(t *testing.T) {
 		p.waitStatus("已交卷")
 		audit(t, p.ctx, "the exam page after 交卷 (360 px)")
 	})
-	t.Cleanup(func() { t.Logf("axe-core: %d page runs", runs) })
+	t.Cleanup(func() { t.Logf("axe-core: %d page runs", runs.Load()) })
 }
