@@ -11,10 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
 	"shanyu/internal/config"
+	"shanyu/internal/pg"
 	"shanyu/migrations"
 )
 
@@ -46,7 +48,7 @@ type auditLogBench struct {
 // benchAuditLog runs the same small write — --statements inserts into a bench table, in a transaction
 // of its own — from --writers connections at once, alternately without an audit append, with one in
 // the transaction (accounts.Audit, as every audited change does) and, as a control, with one more
-// plain insert in its place, --rounds times --seconds each, in a
+// plain insert in its place (each in a pg.WithTx transaction, as the product writes), --rounds times --seconds each, in a
 // scratch database created next to the configured one (dropped afterwards unless --keep). A sealer
 // runs throughout, as in `shanyu serve`; at the end the bench waits for it to seal every row and
 // verifies the chain. It prints both rates and their ratio.
@@ -206,29 +208,23 @@ const (
 )
 
 // auditLogWrite is the bench's write: statements rows into the bench table and, by mode, its audit
-// event or one more row, in one transaction.
+// event or one more row, in one transaction of pg.WithTx, as the product's audited writes run.
 func auditLogWrite(ctx context.Context, pool *pgxpool.Pool, w, n, statements int, mode writeMode) error {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	var id int64
-	for range statements {
-		if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2) RETURNING id`, w, n).Scan(&id); err != nil {
-			return err
+	return pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		var id int64
+		for range statements {
+			if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2) RETURNING id`, w, n).Scan(&id); err != nil {
+				return err
+			}
 		}
-	}
-	if mode == writeControl {
-		if _, err := tx.Exec(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2)`, w, -n); err != nil {
+		switch mode {
+		case writeControl:
+			_, err := tx.Exec(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2)`, w, -n)
 			return err
+		case writeAudited:
+			return accounts.Audit(ctx, tx, accounts.Event{ActorID: int64(w + 1), Action: "bench.write", Subject: fmt.Sprintf("bench:%d", id),
+				Details: map[string]any{"n": n}, IP: "127.0.0.1"})
 		}
-	}
-	if mode == writeAudited {
-		if err := accounts.Audit(ctx, tx, accounts.Event{ActorID: int64(w + 1), Action: "bench.write", Subject: fmt.Sprintf("bench:%d", id),
-			Details: map[string]any{"n": n}, IP: "127.0.0.1"}); err != nil {
-			return err
-		}
-	}
-	return tx.Commit(ctx)
+		return nil
+	})
 }

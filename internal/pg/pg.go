@@ -145,6 +145,8 @@ const MaxAttempts = 4
 // is logged and counted (Stats). fn may therefore run more than once: it must change nothing outside
 // the transaction (memory, files, other services) before WithTx has returned. Inside a transaction
 // (db is a pgx.Tx) nothing is retried here: the outermost WithTx retries the whole transaction.
+//
+// fn is given a *Tx, whose Defer'd statements (the audit append) travel with the COMMIT.
 func WithTx(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {
 	_, nested := db.(pgx.Tx)
 	for attempt := 1; ; attempt++ {
@@ -167,7 +169,7 @@ func WithTx(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {
 }
 
 func runTx(ctx context.Context, db DB, nested bool, fn func(tx pgx.Tx) error) error {
-	tx, err := db.Begin(ctx)
+	tx, err := begin(ctx, db)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -193,3 +193,73 @@ func TestWithTxRetriesRealDeadlock(t *testing.T) {
 		t.Fatalf("sum after both committed: %d %v", sum, err)
 	}
 }
+
+// A deferred statement runs in the transaction, after fn and with the COMMIT: not before fn ends, not
+// at all when fn fails or its savepoint is rolled back, and a failing one fails the commit and leaves
+// nothing of the transaction behind.
+func TestDeferRunsWithTheCommit(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.OpenWith(t, pgtest.NewURL(t), pg.DefaultLimits)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE deferred (k text PRIMARY KEY CHECK (k <> 'bad'))`); err != nil {
+		t.Fatal(err)
+	}
+	count := func(k string) int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM deferred WHERE k = $1`, k).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		if err := pg.Defer(ctx, tx, `INSERT INTO deferred VALUES ($1)`, "kept"); err != nil {
+			return err
+		}
+		var seen int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM deferred`).Scan(&seen); err != nil || seen != 0 {
+			t.Errorf("before the commit the transaction sees %d rows (%v), want 0", seen, err)
+		}
+		// A released savepoint hands its statement on; a rolled-back one drops it.
+		if err := pg.WithTx(ctx, tx, func(sp pgx.Tx) error { return pg.Defer(ctx, sp, `INSERT INTO deferred VALUES ($1)`, "released") }); err != nil {
+			return err
+		}
+		_ = pg.WithTx(ctx, tx, func(sp pgx.Tx) error {
+			_ = pg.Defer(ctx, sp, `INSERT INTO deferred VALUES ($1)`, "dropped")
+			return errors.New("roll the savepoint back")
+		})
+		_, err := tx.Exec(ctx, `INSERT INTO deferred VALUES ('direct')`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]int{"kept": 1, "released": 1, "dropped": 0, "direct": 1} {
+		if got := count(k); got != want {
+			t.Errorf("%s: %d rows, want %d", k, got, want)
+		}
+	}
+	// fn fails: the deferred statement never runs.
+	_ = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		_ = pg.Defer(ctx, tx, `INSERT INTO deferred VALUES ($1)`, "failed-fn")
+		return errors.New("fail")
+	})
+	// The deferred statement fails: the commit fails, and the transaction's other row is gone too.
+	err = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO deferred VALUES ('before-bad')`); err != nil {
+			return err
+		}
+		return pg.Defer(ctx, tx, `INSERT INTO deferred VALUES ($1)`, "bad")
+	})
+	if _, ok := pg.HasCode(err, pg.CodeCheckViolation); !ok {
+		t.Fatalf("commit with a failing deferred statement: %v, want a check violation", err)
+	}
+	for _, k := range []string{"failed-fn", "before-bad"} {
+		if got := count(k); got != 0 {
+			t.Errorf("%s: %d rows, want 0", k, got)
+		}
+	}
+	// The connection went back clean: the pool still serves.
+	if err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error { return pg.Defer(ctx, tx, `INSERT INTO deferred VALUES ('after')`) }); err != nil || count("after") != 1 {
+		t.Fatalf("after a failed commit batch: %v", err)
+	}
+}
