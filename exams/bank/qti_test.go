@@ -237,41 +237,90 @@ func FuzzQTI(f *testing.F) {
 // qtiOpts: QTI items carry no filing (category, tags, difficulty, occupation, level).
 var qtiOpts = cmpopts.IgnoreFields(Item{}, "Category", "Tags", "Difficulty", "Occupation", "Level")
 
-// TestQTIManifestValidatesAgainstTheXSD: an exported package's imsmanifest.xml is valid under
-// 1EdTech's QTI 3.0 content packaging schema, checked by xmllint.
-func TestQTIManifestValidatesAgainstTheXSD(t *testing.T) {
+// xmllintSchema validates files against one of the committed 1EdTech schemas with xmllint, in one run.
+func xmllintSchema(t *testing.T, schema string, paths ...string) ([]byte, error) {
+	t.Helper()
 	xmllint, err := exec.LookPath("xmllint")
 	if err != nil {
 		t.Fatal("xmllint is missing (scripts/deps test installs libxml2-utils)")
 	}
+	args := append([]string{"--noout", "--nonet", "--schema", filepath.Join("testdata/qti/xsd", schema)}, paths...)
+	return exec.Command(xmllint, args...).CombinedOutput()
+}
+
+const (
+	qtiManifestXSD = "imsqtiv3p0_imscpv1p2_v1p0.xsd"
+	qtiItemXSD     = "imsqti_asiv3p0p1_v1p0.xsd"
+)
+
+// TestQTIExportValidatesAgainstTheXSD: every file of an export of the GIFT, Moodle XML and QTI fixtures
+// is valid under 1EdTech's QTI 3.0 schemas, checked by xmllint: imsmanifest.xml under the content
+// packaging schema, each item under the assessment item schema (ASI 3.0.1).
+func TestQTIExportValidatesAgainstTheXSD(t *testing.T) {
+	var items []Item
+	for _, name := range []string{"testdata/all.gift", "testdata/all.xml"} {
+		items = append(items, parseFile(t, name).Items()...)
+	}
+	items = append(items, parseQTIPackage(t, "testdata/qti/all").Items()...)
 	var buf bytes.Buffer
-	if _, err := WriteQTI(&buf, parseQTIPackage(t, "testdata/qti/all").Items()); err != nil {
+	if _, err := WriteQTI(&buf, items); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := zr.Open("imsmanifest.xml")
+	dir := t.TempDir()
+	var manifest []byte
+	var itemPaths []string
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := io.ReadAll(rc)
+		rc.Close()
+		path := filepath.Join(dir, strings.ReplaceAll(f.Name, "/", "_"))
+		if err := os.WriteFile(path, doc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if f.Name == "imsmanifest.xml" {
+			manifest = doc
+			if out, err := xmllintSchema(t, qtiManifestXSD, path); err != nil {
+				t.Errorf("imsmanifest.xml is not valid under %s: %v\n%s", qtiManifestXSD, err, out)
+			}
+			continue
+		}
+		itemPaths = append(itemPaths, path)
+	}
+	if manifest == nil || len(itemPaths) == 0 {
+		t.Fatalf("the export has %d items, manifest %t", len(itemPaths), manifest != nil)
+	}
+	// xmllint reads the 800 KB item schema once and reports each file ("… validates" or "… fails to
+	// validate" with the reasons).
+	out, err := xmllintSchema(t, qtiItemXSD, itemPaths...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("exported items are not valid under %s: %v\n%s", qtiItemXSD, err, out)
 	}
-	manifest, _ := io.ReadAll(rc)
-	rc.Close()
-	path := filepath.Join(t.TempDir(), "imsmanifest.xml")
-	if err := os.WriteFile(path, manifest, 0o600); err != nil {
-		t.Fatal(err)
+	if n := bytes.Count(out, []byte(" validates")); n != len(itemPaths) {
+		t.Fatalf("xmllint validated %d of %d items:\n%s", n, len(itemPaths), out)
 	}
-	out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "testdata/qti/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("xmllint: %v\n%s", err, out)
-	}
-	// The schema is strict enough to refuse an element it does not define.
+	t.Logf("xmllint: the manifest and %d exported items valid", len(itemPaths))
+	// The schemas are strict enough to refuse an element they do not define.
+	path := filepath.Join(dir, "bad.xml")
 	bad := bytes.Replace(manifest, []byte("<resources>"), []byte("<resources><bogus/>"), 1)
 	if err := os.WriteFile(path, bad, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "testdata/qti/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd", path).CombinedOutput(); err == nil {
+	if out, err := xmllintSchema(t, qtiManifestXSD, path); err == nil {
 		t.Fatalf("xmllint accepted a broken manifest:\n%s", out)
+	}
+	doc, _ := qtiDocument(Item{Type: SingleChoice, Stem: "x", Points: 1, Choices: []Option{{Text: "a", Weight: 1}, {Text: "b"}}}, "bad")
+	doc = strings.Replace(doc, "<qti-item-body>", "<qti-item-body><qti-bogus/>", 1)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := xmllintSchema(t, qtiItemXSD, path); err == nil {
+		t.Fatalf("xmllint accepted a broken item:\n%s", out)
 	}
 }
