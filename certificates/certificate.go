@@ -238,9 +238,6 @@ func (s *Service) ChangeStatus(ctx context.Context, actorID int64, ip, number, a
 	default:
 		return Certificate{}, ErrStatusTransition
 	}
-	if s.notices == nil {
-		return Certificate{}, errNoNotices
-	}
 	c, err := s.ByNumber(ctx, number)
 	if err != nil {
 		return c, err

@@ -49,9 +49,6 @@ func PeriodicExpiry() *river.PeriodicJob { return jobs.Every(ExpiryPeriod, Expir
 // per certificate and threshold (a certificate within 7 days gets only the 7-day reminder if it had
 // none), and returns how many notices it asked for.
 func (s *Service) RemindExpiring(ctx context.Context) (int, error) {
-	if s.notices == nil {
-		return 0, errNoNotices
-	}
 	today := clock.Today(s.now())
 	n := 0
 	for i, days := range expiryThresholds {

@@ -102,9 +102,6 @@ func (s *Service) RenewalStatus(ctx context.Context, c Certificate) (RenewalChec
 		c.OccupationCode, c.Level).Scan(&rc.Required); err != nil {
 		return rc, err
 	}
-	if s.hours == nil {
-		return rc, ErrNoHoursSource
-	}
 	// The validity's days are counted in the product's zone: from the start of the issue day to the end
 	// of the expiry day there.
 	done, err := s.hours.CompletedHours(ctx, c.PersonID, c.OccupationCode, clock.Midnight(c.IssuedOn), clock.Midnight(c.ExpiresOn.AddDate(0, 0, 1)))

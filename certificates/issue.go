@@ -77,12 +77,6 @@ func (s *Service) reserve(ctx context.Context, requestID int64, issued time.Time
 	if err != nil {
 		return 0, fmt.Errorf("load request: %w", err)
 	}
-	if s.directory == nil {
-		return 0, errors.New("certificates: issuance needs Config.Directory (the accounts service)")
-	}
-	if s.notices == nil {
-		return 0, errNoNotices
-	}
 	people, err := s.directory.People(ctx, []int64{personID}, true)
 	if err != nil {
 		return 0, err

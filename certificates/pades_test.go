@@ -20,7 +20,9 @@ import (
 	"github.com/digitorus/pdf"
 	"github.com/digitorus/pkcs7"
 
+	"shanyu/accounts"
 	"shanyu/certificates/tsa"
+	"shanyu/internal/jobs"
 	"shanyu/internal/pdfdoc"
 	"shanyu/internal/pgtest"
 )
@@ -311,7 +313,15 @@ func TestRotationKeepsOldPDFsValid(t *testing.T) {
 		}
 	}
 
-	svc := New(db, Config{BaseURL: base, Secret: testSecret})
+	acc, err := accounts.New(db, testSecret, accounts.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.NewInserter(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(db, Config{BaseURL: base, Secret: testSecret, Hours: &fakeHours{}, Directory: acc, Notices: accounts.NewNotices(q)})
 	ca, err := StoredCA(ctx, db, testSecret)
 	if err != nil {
 		t.Fatal(err)

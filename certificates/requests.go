@@ -51,9 +51,6 @@ func recordRequest(ctx context.Context, tx pgx.Tx, r IssuanceRequest) (int64, er
 // errNoQueue: a request without a queue would be recorded and never worked.
 var errNoQueue = errors.New("request issuance: no job queue")
 
-// errNoNotices: a certificate issued or withdrawn without telling its holder.
-var errNoNotices = errors.New("certificates: issuance and status changes need Config.Notices")
-
 // RequestIssuance records the request and enqueues its job inside the caller's transaction, so both
 // exist exactly when the result that causes them does. A second call for the same result does nothing.
 func RequestIssuance(ctx context.Context, tx pgx.Tx, q jobs.Inserter, r IssuanceRequest) error {

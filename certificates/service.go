@@ -29,7 +29,7 @@ type Config struct {
 	// when empty). PDFCertFile and PDFKeyFile name the PDF signing certificate and key files; when both
 	// are empty the signer stored by `shanyu keys init` is used.
 	FontPath, PDFCertFile, PDFKeyFile string
-	Hours                             HoursSource // may be nil: renewal then refuses
+	Hours                             HoursSource // required: renewal counts continuing-education hours
 	// Directory is where issuance reads the holder and the issuer (the accounts service); required.
 	Directory Directory
 	Now       func() time.Time // time.Now when nil
@@ -90,8 +90,16 @@ type Service struct {
 	vlog    *verificationLog
 }
 
-// New makes the service.
+// New makes the service. Hours, Directory and Notices are required: it panics without them.
 func New(db *pgxpool.Pool, cfg Config) *Service {
+	switch {
+	case cfg.Hours == nil:
+		panic("certificates.New: Config.Hours (the curriculum service) is required")
+	case cfg.Directory == nil:
+		panic("certificates.New: Config.Directory (the accounts service) is required")
+	case cfg.Notices == nil:
+		panic("certificates.New: Config.Notices (accounts.Notices) is required")
+	}
 	s := &Service{db: db, public: cfg.Public, baseURL: cfg.BaseURL, secret: cfg.Secret, hours: cfg.Hours, directory: cfg.Directory, notices: cfg.Notices, now: cfg.Now,
 		files: pdfFiles{font: cfg.FontPath, cert: cfg.PDFCertFile, key: cfg.PDFKeyFile}}
 	if s.public == nil {

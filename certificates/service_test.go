@@ -538,7 +538,7 @@ func TestEveryVerificationIsLoggedUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer side.Close()
-	svc := New(f.db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Public: side, Directory: f.acc})
+	svc := New(f.db, Config{BaseURL: "https://shanyu.example.cn", Secret: testSecret, Public: side, Hours: f.hours, Directory: f.acc, Notices: f.svc.notices})
 	const workers, each = 16, 200 // 3,200 > logBatchMax
 	var wg sync.WaitGroup
 	var failed atomic.Int32

@@ -20,6 +20,7 @@ import (
 	"shanyu/audits"
 	"shanyu/certificates"
 	"shanyu/certificates/tsa"
+	"shanyu/curriculum"
 	"shanyu/internal/config"
 	"shanyu/internal/jobs"
 	"shanyu/internal/pg"
@@ -100,7 +101,8 @@ func benchCerts(ctx context.Context, cfg config.Config, args []string, stdout io
 	if err != nil {
 		return err
 	}
-	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: tsaURL, Directory: acc, Notices: accounts.NewNotices(inserter)})
+	svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: tsaURL, Directory: acc, Notices: accounts.NewNotices(inserter),
+		Hours: curriculum.New(pool, cfg.SecretKey, curriculum.Options{Directory: acc})})
 	reg := jobs.NewRegistry()
 	jobs.Add(reg, &certificates.IssueWorker{Service: svc})
 	client, err := jobs.New(pool, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), *workers, jobs.Timing{})

@@ -16,8 +16,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"shanyu/accounts"
 	"shanyu/certificates"
+	"shanyu/curriculum"
 	"shanyu/internal/config"
+	"shanyu/internal/jobs"
 )
 
 func init() { benches["verify"] = benchVerify }
@@ -41,7 +44,16 @@ func benchVerify(ctx context.Context, cfg config.Config, args []string, stdout i
 	}
 	defer pool.Close()
 	if *code == "" {
-		svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey})
+		acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+		if err != nil {
+			return err
+		}
+		inserter, err := jobs.NewInserter(pool, nil)
+		if err != nil {
+			return err
+		}
+		svc := certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, Directory: acc, Notices: accounts.NewNotices(inserter),
+			Hours: curriculum.New(pool, cfg.SecretKey, curriculum.Options{Directory: acc})})
 		items, _, err := svc.List(ctx, certificates.Filter{Scope: certificates.Scope{All: true}, State: certificates.StateValid, Limit: 1})
 		if err != nil {
 			return err
