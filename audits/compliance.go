@@ -321,9 +321,6 @@ func (w *world) facts(m Member, on time.Time) PersonFacts {
 // roster or classes), so that regional rules apply by it.
 func (s *Service) regionsOf(ctx context.Context, w *world, orgIDs []int64) (map[int64]string, error) {
 	out := map[int64]string{}
-	if s.accounts == nil {
-		return out, nil
-	}
 	ids := orgIDs
 	if ids == nil {
 		ids = append([]int64(nil), w.orgOrder...)

@@ -2,6 +2,7 @@ package audits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -75,6 +76,9 @@ type Deps struct {
 // New builds the service: it stores the default class types (idempotent) and loads the policy with
 // the regional rules.
 func New(ctx context.Context, db *pgxpool.Pool, d Deps) (*Service, error) {
+	if d.Accounts == nil {
+		return nil, errors.New("audits.New: Deps.Accounts (the accounts service) is required")
+	}
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
