@@ -49,11 +49,24 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 	fs.BoolVar(&o.Login, "login", false, "measure the sign-in of every candidate as its own phase, all of them at once")
 	fs.DurationVar(&o.Ramp, "ramp", 0, "spread the starts uniformly over this time (0: all within the same second)")
 	fs.DurationVar(&o.Poll, "poll", 3*time.Second, "each candidate's state poll interval, as the exam page polls (0: none)")
+	fs.DurationVar(&o.RetryFor, "retry-for", 30*time.Second, "how long after the saving time a failed save or submit is still retried, as the exam page retries it")
+	faultCmd := fs.String("fault", "", "a shell command run once, --fault-after into the saving (a drill's fault: kill a replica, restart the database …)")
+	fs.DurationVar(&o.FaultAfter, "fault-after", 0, "when into the saving --fault runs (0: a third of --duration)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	if o.Candidates <= 0 || o.Duration <= 0 || o.Think <= 0 || o.Ramp < 0 || o.Poll < 0 || o.LoginConcurrency <= 0 {
-		return fmt.Errorf("candidates, duration, think and login-concurrency must be positive, ramp and poll not negative: %w", errUsage)
+	if o.Candidates <= 0 || o.Duration <= 0 || o.Think <= 0 || o.Ramp < 0 || o.Poll < 0 || o.LoginConcurrency <= 0 || o.RetryFor < 0 || o.FaultAfter < 0 {
+		return fmt.Errorf("candidates, duration, think and login-concurrency must be positive, ramp, poll, retry-for and fault-after not negative: %w", errUsage)
+	}
+	if *faultCmd != "" {
+		if o.FaultAfter == 0 {
+			o.FaultAfter = o.Duration / 3
+		}
+		if o.FaultAfter >= o.Duration {
+			return fmt.Errorf("fault-after (%s) must be within the saving time (%s): %w", o.FaultAfter, o.Duration, errUsage)
+		}
+		o.Fault = shellFault(*faultCmd, stdout)
+		o.FaultName = *faultCmd
 	}
 	o.Base = strings.TrimRight(*base, "/")
 	pool, err := openDB(ctx, cfg)
@@ -78,6 +91,12 @@ type examBenchOptions struct {
 	LoginConcurrency int
 	Login            bool
 	Ramp, Poll       time.Duration
+	// RetryFor is how long past the saving time a failed save or submit is still retried.
+	RetryFor time.Duration
+	// Fault, when set, runs once FaultAfter into the saving (FaultName says what it is).
+	Fault      func(context.Context) error
+	FaultName  string
+	FaultAfter time.Duration
 }
 
 // phase is the figures of one phase: requests that succeeded, their latency, and how many failed.
@@ -103,8 +122,18 @@ type examBench struct {
 	Poll       phase            `json:"poll"`
 	Submit     phase            `json:"submit"`
 	Errors     int              `json:"errors"`
-	ErrorKinds map[string]int64 `json:"error_kinds"` // "phase status code" (or "phase transport") → count
-	LostSaves  int              `json:"lost_saves"`
+	ErrorKinds map[string]int64 `json:"error_kinds"` // "phase status code" (or "phase transport kind") → count
+	// AcknowledgedSaves is the saves the server acknowledged (Save.OK); RetriedSaves of them were
+	// acknowledged only after failing at least once; AbandonedSaves were never acknowledged (refused
+	// as invalid, or still failing RetryFor after the saving time).
+	AcknowledgedSaves int `json:"acknowledged_saves"`
+	RetriedSaves      int `json:"retried_saves"`
+	AbandonedSaves    int `json:"abandoned_saves"`
+	// Relogins is how many candidates were told to sign in again (401): the session was lost.
+	Relogins  int           `json:"relogins"`
+	LostSaves int           `json:"lost_saves"`
+	CheckedOn string        `json:"checked_on"` // the database server the lost saves were counted on (host:port)
+	Fault     *faultFigures `json:"fault,omitempty"`
 }
 
 // recorder collects one phase's latencies and failures.
@@ -130,7 +159,7 @@ func (r *recorder) add(d time.Duration, err error) {
 		return
 	}
 	r.fail++
-	kind := r.name + " transport"
+	kind := r.name + " transport " + transportKind(err)
 	var he *httpError
 	if errors.As(err, &he) {
 		kind = fmt.Sprintf("%s %d %s", r.name, he.Status, he.Code)
@@ -197,9 +226,19 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				t := time.Now()
-				c, err := newBenchCandidate(ctx, transport, o.Base, usernames[i])
-				logins.add(time.Since(t), err)
+				var c *benchCandidate
+				var err error
+				// A sign-in the load balancer or the server could not take (5xx, 429, no answer) is
+				// tried again, as a candidate would, for RetryFor.
+				rng, giveUp := rand.New(rand.NewPCG(uint64(i), 5)), time.Now().Add(o.RetryFor)
+				for wait := retryFirst; ; wait = backoff(wait, rng) {
+					t := time.Now()
+					c, err = newBenchCandidate(ctx, transport, o.Base, usernames[i])
+					logins.add(time.Since(t), err)
+					if err == nil || !retryable(err) || time.Now().After(giveUp) || ctx.Err() != nil {
+						break
+					}
+				}
 				if err != nil {
 					fmt.Fprintf(stdout, "  login %s: %v\n", usernames[i], err)
 					continue
@@ -273,6 +312,15 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 			}
 		}
 	}()
+	tl := &faultTimeline{}
+	if o.Fault != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Fault = runFault(ctx, o, saveStart, tl, stdout)
+		}()
+	}
+	var retried, abandoned atomic.Int64
 	for i, c := range cands {
 		if c == nil || len(c.questions) == 0 {
 			continue
@@ -287,6 +335,9 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 					t := time.Now()
 					err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d/state", c.attempt), nil, nil)
 					polls.add(time.Since(t), err)
+					if c.signedOut(err) {
+						return
+					}
 					time.Sleep(o.Poll)
 				}
 			}()
@@ -296,14 +347,32 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			time.Sleep(time.Duration(rng.Int64N(int64(o.Think)))) // spread the first saves
-			for time.Now().Before(end) && ctx.Err() == nil {
+			for time.Now().Before(end) && ctx.Err() == nil && !c.relogin.Load() {
 				q := c.questions[rng.IntN(len(c.questions))]
-				t := time.Now()
-				seq, err := c.save(ctx, q, rng)
-				saves.add(time.Since(t), err)
-				if err == nil {
-					acked[i] = append(acked[i], seq)
-					saved.Add(1)
+				seq, a := c.answer(q, rng)
+				// As the exam page does: a save that fails for want of a server is sent again, the same
+				// answer under the same seq, until it is acknowledged (or RetryFor after the end).
+				hit, wait := false, retryFirst
+				for {
+					t := time.Now()
+					err := c.save(ctx, seq, q, a)
+					saves.add(time.Since(t), err)
+					if err == nil {
+						acked[i] = append(acked[i], seq)
+						saved.Add(1)
+						if hit {
+							retried.Add(1)
+							tl.recovered(time.Now())
+						}
+						break
+					}
+					hit = hit || tl.hit(time.Now())
+					if c.signedOut(err) || !retryable(err) || time.Now().After(end.Add(o.RetryFor)) || ctx.Err() != nil {
+						abandoned.Add(1)
+						fmt.Fprintf(stdout, "  save %s seq %d given up: %v\n", c.username, seq, err)
+						break
+					}
+					wait = backoff(wait, rng)
 				}
 				time.Sleep(time.Duration(float64(o.Think) * (0.5 + rng.Float64())))
 			}
@@ -313,27 +382,44 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 	close(stopProgress)
 	res.Save = saves.phase(time.Since(saveStart))
 	res.Poll = polls.phase(time.Since(saveStart))
+	res.AcknowledgedSaves, res.RetriedSaves, res.AbandonedSaves = res.Save.OK, int(retried.Load()), int(abandoned.Load())
+	if res.Fault != nil {
+		tl.figures(res.Fault)
+	}
 
 	// Submit, all together (a sitting's end).
 	submits := newRecorder("submit", res.ErrorKinds)
 	t0 = time.Now()
-	for _, c := range cands {
-		if c == nil || c.attempt == 0 {
+	giveUp := time.Now().Add(o.RetryFor)
+	for i, c := range cands {
+		if c == nil || c.attempt == 0 || c.relogin.Load() {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.Now()
-			err := c.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/submit", c.attempt), nil, nil)
-			submits.add(time.Since(t), err)
+			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			// A submit is idempotent (a submitted attempt is answered as it is), so it is retried as the page does.
+			for wait := retryFirst; ; wait = backoff(wait, rng) {
+				t := time.Now()
+				err := c.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/submit", c.attempt), nil, nil)
+				submits.add(time.Since(t), err)
+				if err == nil || c.signedOut(err) || !retryable(err) || time.Now().After(giveUp) || ctx.Err() != nil {
+					return
+				}
+			}
 		}()
 	}
 	wg.Wait()
 	res.Submit = submits.phase(time.Since(t0))
 
-	if res.LostSaves, err = lostSaves(ctx, pool, cands, acked); err != nil {
+	if res.LostSaves, res.CheckedOn, err = lostSaves(ctx, pool, cands, acked); err != nil {
 		return res, err
+	}
+	for _, c := range cands {
+		if c != nil && c.relogin.Load() {
+			res.Relogins++
+		}
 	}
 	for _, k := range res.ErrorKinds {
 		res.Errors += int(k)
@@ -490,6 +576,7 @@ type benchCandidate struct {
 	device    string
 	seq       int64
 	questions []exams.Question
+	relogin   atomic.Bool // the server said 401: this candidate would have to sign in again
 }
 
 func newBenchCandidate(ctx context.Context, tr http.RoundTripper, base, username string) (*benchCandidate, error) {
@@ -574,7 +661,8 @@ func (c *benchCandidate) firstPaper(ctx context.Context) error {
 	return nil
 }
 
-func (c *benchCandidate) save(ctx context.Context, q exams.Question, rng *rand.Rand) (int64, error) {
+// answer numbers the candidate's next save and chooses its answer to q.
+func (c *benchCandidate) answer(q exams.Question, rng *rand.Rand) (int64, exams.Answer) {
 	c.seq++
 	var a exams.Answer
 	switch q.Type {
@@ -586,34 +674,46 @@ func (c *benchCandidate) save(ctx context.Context, q exams.Question, rng *rand.R
 			a.Choices = []int{rng.IntN(len(q.Options))}
 		}
 	}
-	err := c.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/answers", c.attempt), map[string]any{"seq": c.seq, "item": q.Position, "response": a}, nil)
-	return c.seq, err
+	return c.seq, a
 }
 
-// lostSaves counts acknowledged saves that the database does not hold.
-func lostSaves(ctx context.Context, pool *pgxpool.Pool, cands []*benchCandidate, acked [][]int64) (int, error) {
+// save sends one save; sent again after a failure, it is the same save (seq, item and answer).
+func (c *benchCandidate) save(ctx context.Context, seq int64, q exams.Question, a exams.Answer) error {
+	return c.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/answers", c.attempt), map[string]any{"seq": seq, "item": q.Position, "response": a}, nil)
+}
+
+// signedOut says whether err is the server's 401, and marks the candidate as one who would have to
+// sign in again.
+func (c *benchCandidate) signedOut(err error) bool {
+	var he *httpError
+	if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
+		c.relogin.Store(true)
+		return true
+	}
+	return false
+}
+
+// lostSaves counts acknowledged saves that the database does not hold, and names the server it
+// counted them on (host:port; after a failover, the promoted standby). The check is tried again for a
+// while when the database does not answer, as after a fault it may still be coming back.
+func lostSaves(ctx context.Context, pool *pgxpool.Pool, cands []*benchCandidate, acked [][]int64) (int, string, error) {
 	var ids []int64
 	for _, c := range cands {
 		if c != nil && c.attempt != 0 {
 			ids = append(ids, c.attempt)
 		}
 	}
-	stored := map[[2]int64]bool{}
-	rows, err := pool.Query(ctx, `SELECT attempt_id, seq FROM exam_answers WHERE attempt_id = ANY($1)`, ids)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var k [2]int64
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			rows.Close()
-			return 0, err
+	var stored map[[2]int64]bool
+	var server string
+	var err error
+	for try := 0; try < 20; try++ {
+		if stored, server, err = storedSaves(ctx, pool, ids); err == nil || ctx.Err() != nil {
+			break
 		}
-		stored[k] = true
+		time.Sleep(500 * time.Millisecond)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
+	if err != nil {
+		return 0, "", fmt.Errorf("count the stored saves: %w", err)
 	}
 	lost := 0
 	for i, c := range cands {
@@ -623,5 +723,38 @@ func lostSaves(ctx context.Context, pool *pgxpool.Pool, cands []*benchCandidate,
 			}
 		}
 	}
-	return lost, nil
+	return lost, server, nil
+}
+
+// storedSaves reads the (attempt, seq) of every answer stored for the attempts, on one connection of
+// a primary, and the address of that server.
+func storedSaves(ctx context.Context, pool *pgxpool.Pool, ids []int64) (map[[2]int64]bool, string, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defer conn.Release()
+	var server string
+	var standby bool
+	if err := conn.QueryRow(ctx, `SELECT coalesce(host(inet_server_addr()), 'socket') || ':' || coalesce(inet_server_port()::text, ''), pg_is_in_recovery()`).Scan(&server, &standby); err != nil {
+		return nil, "", err
+	}
+	if standby {
+		return nil, "", fmt.Errorf("%s is a standby", server)
+	}
+	stored := map[[2]int64]bool{}
+	rows, err := conn.Query(ctx, `SELECT attempt_id, seq FROM exam_answers WHERE attempt_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	for rows.Next() {
+		var k [2]int64
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		stored[k] = true
+	}
+	rows.Close()
+	return stored, server, rows.Err()
 }
