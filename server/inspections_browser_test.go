@@ -167,7 +167,7 @@ func TestInspectorChecksStaffOnAPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	clickCentred(t, ctx, "#finding-form button[type=submit]")
-	if msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#form-error"))); err != nil || !strings.Contains(msg, "无法印入检查报告") || !strings.Contains(msg, "👶") {
+	if msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#finding-form .field-error"))); err != nil || !strings.Contains(msg, "无法印入检查报告") || !strings.Contains(msg, "👶") {
 		t.Errorf("emoji note: %q %v", msg, err)
 	}
 	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#note"), "消毒柜未通电"), chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{photo})); err != nil {
