@@ -496,6 +496,8 @@ func gapSyntax(g Gap, enc func(string) string) string {
 		switch {
 		case w == 1:
 			b.WriteByte('=')
+		case w == 0 && (strings.HasPrefix(text, "=") || strings.HasPrefix(text, "%")):
+			b.WriteString("%0%") // or the text's own = or % would read as its weight
 		case w != 0:
 			b.WriteString("%" + formatNumber(roundWeight(w*100)) + "%")
 		}
