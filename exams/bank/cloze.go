@@ -14,8 +14,8 @@ import (
 
 // A cloze item (Moodle's "embedded answers", qtype multianswer) is a text with gaps in it. Its Stem
 // holds the text with a marker {#1}, {#2}, … where each gap goes, and Gaps the gaps in that order.
-// Each gap is a small question of its own: a choice (shown as a drop-down list or as radio buttons), a
-// short text, or a number. The item's mark is the sum of the gaps' marks, each gap counting Weight
+// Each gap is a small question of its own: a choice (shown as a drop-down list or as radio buttons),
+// several choices (check boxes, Moodle's MULTIRESPONSE), a short text, or a number. The item's mark is the sum of the gaps' marks, each gap counting Weight
 // out of the sum of the weights, as Moodle adds up its subquestions' default marks.
 //
 // People write cloze items in Moodle's syntax, {weight:TYPE:answers} in the text; ParseCloze reads it
@@ -26,6 +26,7 @@ type GapKind string
 
 const (
 	GapChoice GapKind = "choice" // MULTICHOICE: one of Options
+	GapMulti  GapKind = "multi"  // MULTIRESPONSE: any of Options, as check boxes
 	GapText   GapKind = "text"   // SHORTANSWER: a typed text matched against Options
 	GapNumber GapKind = "number" // NUMERICAL: a number within a tolerance of one of Numbers
 )
@@ -44,13 +45,16 @@ type Gap struct {
 	// {2:SA:…} gives a weight of 2; without a number the weight is 1.
 	Weight float64 `json:"weight"`
 	// Choice gaps: how the choices are shown (ShowSelect, ShowVertical, ShowHorizontal) and whether
-	// the paper shuffles them (Moodle's _S variants).
+	// the paper shuffles them (Moodle's _S variants). Multi gaps are shown as check boxes one under
+	// the other (ShowVertical) or in a row (ShowHorizontal), and may shuffle too.
 	Display string `json:"display,omitempty"`
 	Shuffle bool   `json:"shuffle,omitempty"`
 	// Text gaps: whether case matters (SHORTANSWER_C). A * in an accepted answer matches any text.
 	CaseSensitive bool `json:"case_sensitive,omitempty"`
-	// Options are the choices of a choice gap or the accepted answers of a text gap, each with the
-	// fraction of the gap it earns and feedback.
+	// Options are the choices of a choice or multi gap or the accepted answers of a text gap, each
+	// with the fraction of the gap it earns and feedback. A multi gap earns the sum of the fractions
+	// of the options ticked, clamped to 0..1, as Moodle's multiple-response grading does; wrong
+	// options carry negative fractions.
 	Options []Option `json:"options,omitempty"`
 	// Numbers are the accepted answers of a number gap.
 	Numbers []NumericAnswer `json:"numbers,omitempty"`
@@ -132,6 +136,26 @@ func checkCloze(it Item, add func(string)) {
 			if !positive {
 				add(keyClozeGapNoAnswer)
 			}
+		case GapMulti:
+			if g.Display != ShowVertical && g.Display != ShowHorizontal {
+				add(keyClozeGapDisplay)
+			}
+			if len(g.Options) < 2 {
+				add(keyChoicesTooFew)
+			}
+			positive := false
+			for _, o := range g.Options {
+				if strings.TrimSpace(o.Text) == "" {
+					add(keyChoiceEmpty)
+				}
+				if !(o.Weight >= -1 && o.Weight <= 1) {
+					add(keyWeightRange)
+				}
+				positive = positive || o.Weight > 0
+			}
+			if !positive {
+				add(keyClozeGapNoAnswer)
+			}
 		case GapText:
 			positive := false
 			for _, o := range g.Options {
@@ -157,7 +181,8 @@ func checkCloze(it Item, add func(string)) {
 
 // scoreCloze is the fraction of a cloze item earned: each gap's fraction weighted by its Weight.
 // given holds one answer per gap: for a choice gap the index of the picked option (as decimal text),
-// for the others what was typed.
+// for a multi gap the indexes of the ticked options separated by commas ("0,2"), for the others what
+// was typed.
 func scoreCloze(gaps []Gap, given []string) float64 {
 	total, earned := 0.0, 0.0
 	for i, g := range gaps {
@@ -187,6 +212,19 @@ func scoreGap(g Gap, answer string) float64 {
 			return 0
 		}
 		return g.Options[i].Weight
+	case GapMulti:
+		picked, ok := MultiPicks(answer, len(g.Options))
+		if !ok {
+			return 0
+		}
+		sum := 0.0
+		for _, i := range picked {
+			sum += g.Options[i].Weight
+		}
+		if math.Abs(sum-1) < 1e-5 {
+			return 1 // thirds stored to 7 places still add up to the whole gap, within Moodle's tolerance
+		}
+		return sum
 	case GapText:
 		best := 0.0
 		for _, o := range g.Options {
@@ -203,6 +241,30 @@ func scoreGap(g Gap, answer string) float64 {
 		return scoreNumber(g.Numbers, x)
 	}
 	return 0
+}
+
+// maxMultiAnswer bounds the text of a multi gap's answer: every option's index, comma-separated.
+const maxMultiAnswer = maxParts * 4
+
+// MultiPicks reads the answer to a multi gap of n options: indexes separated by commas, each once.
+// It is not ok when the answer names an option that does not exist, names one twice or is too long:
+// such an answer earns nothing (so that ticking an option twice cannot count it twice).
+func MultiPicks(answer string, n int) ([]int, bool) {
+	answer = strings.TrimSpace(answer)
+	if answer == "" || len(answer) > maxMultiAnswer {
+		return nil, answer == ""
+	}
+	var picked []int
+	seen := make(map[int]bool)
+	for _, f := range strings.Split(answer, ",") {
+		i, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || i < 0 || i >= n || seen[i] {
+			return nil, false
+		}
+		seen[i] = true
+		picked = append(picked, i)
+	}
+	return picked, true
 }
 
 // textMatches compares a typed answer with an accepted one. Without case sensitivity both go through
@@ -273,13 +335,21 @@ var clozeTypes = map[string]Gap{
 	"SHORTANSWER": {Kind: GapText}, "SA": {Kind: GapText}, "MW": {Kind: GapText},
 	"SHORTANSWER_C": {Kind: GapText, CaseSensitive: true}, "SAC": {Kind: GapText, CaseSensitive: true}, "MWC": {Kind: GapText, CaseSensitive: true},
 	"NUMERICAL": {Kind: GapNumber}, "NM": {Kind: GapNumber},
+	"MULTIRESPONSE": {Kind: GapMulti, Display: ShowVertical}, "MR": {Kind: GapMulti, Display: ShowVertical},
+	"MULTIRESPONSE_H": {Kind: GapMulti, Display: ShowHorizontal}, "MRH": {Kind: GapMulti, Display: ShowHorizontal},
+	"MULTIRESPONSE_S": {Kind: GapMulti, Display: ShowVertical, Shuffle: true}, "MRS": {Kind: GapMulti, Display: ShowVertical, Shuffle: true},
+	"MULTIRESPONSE_HS": {Kind: GapMulti, Display: ShowHorizontal, Shuffle: true}, "MRHS": {Kind: GapMulti, Display: ShowHorizontal, Shuffle: true},
 }
 
-// Gap types Moodle has that the bank does not hold: the item is skipped with its name.
-var clozeUnsupported = map[string]bool{
-	"MULTIRESPONSE": true, "MR": true, "MULTIRESPONSE_H": true, "MRH": true, "MULTIRESPONSE_S": true, "MRS": true,
-	"MULTIRESPONSE_HS": true, "MRHS": true, "REGEXP": true, "RX": true, "REGEXP_C": true, "RXC": true,
+// Gap types of Moodle plugins that the bank does not hold: the item is skipped with the type and the
+// reason. REGEXP gaps (qtype_regexp, used by the multianswerrgx plugin) match typed answers with
+// PHP regular expressions, whose syntax and back-tracking RE2 does not share; a gap graded
+// differently from Moodle would be worse than a gap refused.
+var clozeUnsupported = map[string]string{
+	"REGEXP": clozeRegexpReason, "RX": clozeRegexpReason, "REGEXP_C": clozeRegexpReason, "RXC": clozeRegexpReason,
 }
+
+const clozeRegexpReason = "is a regular-expression gap of the qtype_regexp plugin (not core Moodle), which the bank does not grade"
 
 // clozeStart finds the start of an embedded answer: {, an optional weight, :TYPE:.
 var clozeStart = regexp.MustCompile(`\{([0-9]*):([A-Z_]+):`)
@@ -320,8 +390,8 @@ func ParseCloze(text string) (string, []Gap, error) {
 		}
 		proto, ok := clozeTypes[typ]
 		if !ok {
-			if clozeUnsupported[typ] {
-				return fail(keyClozeGapKind, "gap type %s is not supported", typ)
+			if why, known := clozeUnsupported[typ]; known {
+				return fail(keyClozeGapKind, "gap type %s %s", typ, why)
 			}
 			// Not an embedded answer after all (Moodle's regular expression wants a known type).
 			stem.WriteString(rest[loc[0]:loc[5]])
@@ -343,6 +413,12 @@ func ParseCloze(text string) (string, []Gap, error) {
 		}
 		if err := parseGapAnswers(&g, body); err != nil {
 			return fail(keyClozeSyntax, "%s", err.Error())
+		}
+		if g.Kind == GapMulti {
+			scaleMulti(&g, body)
+		} else if !hasFullAnswer(g) {
+			// Moodle refuses such a gap (qtype_multianswer_validate_question: "fractionsnomax").
+			return fail(keyClozeGapNoAnswer, "%s gap has no answer worth 100%%", typ)
 		}
 		gaps = append(gaps, g)
 		if len(gaps) > maxParts {
@@ -447,6 +523,51 @@ func parseGapAnswers(g *Gap, body string) error {
 	return nil
 }
 
+// hasFullAnswer tells whether a choice, text or number gap has an answer that earns all of it.
+func hasFullAnswer(g Gap) bool {
+	for _, o := range g.Options {
+		if o.Weight == 1 {
+			return true
+		}
+	}
+	for _, n := range g.Numbers {
+		if n.Weight == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// scaleMulti gives a multi gap's fractions the meaning Moodle gives them when it reads the text
+// (qtype_multianswer_extract_question): the right options' fractions are scaled to add up to 1, and
+// when the text gives no %n% fraction at all ({1:MR:=a~=b~c}) each wrong option takes away as much as
+// one right one gives. Fractions that already add up to 1 (within Moodle's 0.00001) are kept, so that
+// the text ClozeText writes reads back unchanged.
+func scaleMulti(g *Gap, body string) {
+	total := 0.0
+	for _, o := range g.Options {
+		if o.Weight > 0 {
+			total += o.Weight
+		}
+	}
+	if total == 0 {
+		return
+	}
+	specific := false
+	for _, alt := range splitUnescaped(body, '~') {
+		specific = specific || strings.HasPrefix(strings.TrimSpace(alt), "%")
+	}
+	for i := range g.Options {
+		o := &g.Options[i]
+		switch {
+		case o.Weight > 0 && math.Abs(total-1) > 1e-5:
+			o.Weight = roundWeight(o.Weight / total)
+		case o.Weight <= 0 && !specific:
+			o.Weight = roundWeight(-1 / total)
+		}
+	}
+}
+
 // clozeNumber reads "1.5" or "1.5:0.1" (value and tolerance); Moodle allows a decimal comma.
 func clozeNumber(s string) (NumericAnswer, error) {
 	v, t, _ := strings.Cut(s, ":")
@@ -494,6 +615,10 @@ func gapSyntax(g Gap, enc func(string) string) string {
 			b.WriteByte('~')
 		}
 		switch {
+		case g.Kind == GapMulti:
+			// Every fraction explicit: Moodle reads a multi gap without any %n% differently (see
+			// scaleMulti), so a written %0% keeps a neutral option neutral.
+			b.WriteString("%" + formatNumber(roundWeight(w*100)) + "%")
 		case w == 1:
 			b.WriteByte('=')
 		case w == 0 && (strings.HasPrefix(text, "=") || strings.HasPrefix(text, "%")):
@@ -528,6 +653,15 @@ func gapTypeName(g Gap) string {
 		return "SA"
 	case GapNumber:
 		return "NM"
+	case GapMulti:
+		name := "MR"
+		if g.Display == ShowHorizontal {
+			name = "MRH"
+		}
+		if g.Shuffle {
+			name += "S"
+		}
+		return name
 	}
 	name := "MC"
 	switch g.Display {
@@ -560,4 +694,63 @@ func decimalMidpoint(lo, hi string) (mid, half float64, ok bool) {
 	mid, _ = m.Float64()
 	half, _ = h.Float64()
 	return mid, half, true
+}
+
+// GapGiven is an answer to a gap as people read it: for a choice or multi gap the texts of the
+// options picked (not their indexes), for the others what was typed. An answer that names no option
+// reads as "".
+func GapGiven(g Gap, answer string) string {
+	switch g.Kind {
+	case GapChoice:
+		i, err := strconv.Atoi(strings.TrimSpace(answer))
+		if err != nil || i < 0 || i >= len(g.Options) {
+			return ""
+		}
+		return g.Options[i].Text
+	case GapMulti:
+		picked, _ := MultiPicks(answer, len(g.Options))
+		texts := make([]string, len(picked))
+		for k, i := range picked {
+			texts[k] = g.Options[i].Text
+		}
+		return strings.Join(texts, "; ")
+	}
+	return strings.TrimSpace(answer)
+}
+
+// GapKey is the answer to a gap that earns the most, as people read it: the best choice, every
+// option of a multi gap that earns something, the best accepted text, the best number with its
+// tolerance.
+func GapKey(g Gap) string {
+	switch g.Kind {
+	case GapMulti:
+		var texts []string
+		for _, o := range g.Options {
+			if o.Weight > 0 {
+				texts = append(texts, o.Text)
+			}
+		}
+		return strings.Join(texts, "; ")
+	case GapNumber:
+		var best *NumericAnswer
+		for i := range g.Numbers {
+			if best == nil || g.Numbers[i].Weight > best.Weight {
+				best = &g.Numbers[i]
+			}
+		}
+		if best == nil {
+			return ""
+		}
+		if best.Tolerance > 0 {
+			return formatNumber(best.Value) + " ± " + formatNumber(best.Tolerance)
+		}
+		return formatNumber(best.Value)
+	}
+	var best Option
+	for _, o := range g.Options {
+		if o.Weight > best.Weight {
+			best = o
+		}
+	}
+	return best.Text
 }

@@ -1,8 +1,10 @@
 package bank
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,7 +60,7 @@ func TestParseClozeNamesTheBadGap(t *testing.T) {
 	t.Parallel()
 	for text, key := range map[string]string{
 		"没有空":                       keyClozeNoGaps,
-		"a {1:MC:=x~y} b {1:MR:=x}": keyClozeGapKind,
+		"a {1:MC:=x~y} b {1:RX:=x}": keyClozeGapKind,
 		"a {1:SA:=x":                keyClozeSyntax,
 		"a {1:NM:=abc}":             keyClozeSyntax,
 		"a {0:SA:=x}":               keyClozeGapWeight,
@@ -184,6 +186,8 @@ func FuzzCloze(f *testing.F) {
 	f.Add(clozeExample)
 	f.Add(`{1:MCS:a\}b~=c\~d#fb \# x}{1:SAC:=*x*}{1:NM:=1,5:0,1~%50%2}`)
 	f.Add(`&#39;{1:MC:=&amp;#39;~b#c&#35;d}`)
+	f.Add(`{1:MR:=a~=b~c#no}{2:MRH:%50%a~%50%b~%-100%c}{1:MRS:%100%x~%0%y}{1:MULTIRESPONSE_HS:=p~=q~=r~s}`)
+	f.Add(`{1:MCH:=a~b}{1:MULTICHOICE_VS:=a~b}{1:MW:=w}{1:MWC:=W}{1:NUMERICAL:=1:0}{1:MULTIRESPONSE:%0%=~=%}`)
 	f.Fuzz(func(t *testing.T, text string) {
 		stem, gaps, err := ParseCloze(text)
 		if err != nil {
@@ -201,4 +205,192 @@ func FuzzCloze(f *testing.F) {
 			t.Fatalf("round trip of %q:\n%q\n%s", text, ClozeText(it), cmp.Diff(gaps, gaps2))
 		}
 	})
+}
+
+// Moodle's MULTIRESPONSE gaps: read with the fractions Moodle gives them, shown as check boxes,
+// scored as the sum of the fractions ticked clamped to 0..1, and written back to the same gap.
+func TestClozeMultiResponseGaps(t *testing.T) {
+	t.Parallel()
+	stem, gaps, err := ParseCloze(`应每日检查 {1:MR:=体温~=精神~身高#不必每日} 与 {2:MRHS:%50%洗手~%50%消毒~%-50%吹风} ` +
+		`{1:MULTIRESPONSE_S:=a~%0%b} {1:MULTIRESPONSE_H:=x~=y~=z~w}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stem != "应每日检查 {#1} 与 {#2} {#3} {#4}" {
+		t.Fatalf("stem %q", stem)
+	}
+	want := []Gap{
+		// No %n% at all: the right ones share 1, each wrong one takes one right one's share away.
+		{Kind: GapMulti, Weight: 1, Display: ShowVertical, Options: []Option{
+			{Text: "体温", Weight: 0.5}, {Text: "精神", Weight: 0.5}, {Text: "身高", Weight: -0.5, Feedback: "不必每日"}}},
+		{Kind: GapMulti, Weight: 2, Display: ShowHorizontal, Shuffle: true, Options: []Option{
+			{Text: "洗手", Weight: 0.5}, {Text: "消毒", Weight: 0.5}, {Text: "吹风", Weight: -0.5}}},
+		// A fraction given: the wrong ones keep theirs.
+		{Kind: GapMulti, Weight: 1, Display: ShowVertical, Shuffle: true, Options: []Option{{Text: "a", Weight: 1}, {Text: "b"}}},
+		{Kind: GapMulti, Weight: 1, Display: ShowHorizontal, Options: []Option{
+			{Text: "x", Weight: 0.3333333}, {Text: "y", Weight: 0.3333333}, {Text: "z", Weight: 0.3333333}, {Text: "w", Weight: -0.3333333}}},
+	}
+	if d := cmp.Diff(want, gaps); d != "" {
+		t.Fatalf("gaps (-want +got):\n%s", d)
+	}
+	it := Item{Type: Cloze, Stem: stem, Format: Plain, Points: 5, Gaps: gaps}
+	if p := it.Check(); p != nil {
+		t.Fatalf("check: %v", p)
+	}
+	text := ClozeText(it)
+	if !strings.Contains(text, "{1:MR:%50%体温~%50%精神~%-50%身高#不必每日}") || !strings.Contains(text, "{2:MRHS:") ||
+		!strings.Contains(text, "{1:MRS:%100%a~%0%b}") || !strings.Contains(text, "{1:MRH:") {
+		t.Fatalf("written back as %s", text)
+	}
+	stem2, gaps2, err := ParseCloze(text)
+	if err != nil || stem2 != stem || !cmp.Equal(gaps2, gaps) {
+		t.Fatalf("round trip of %s: %v\n%s", text, err, cmp.Diff(gaps, gaps2))
+	}
+	// Weights 1+2+1+1 = 5 of 5 points.
+	for _, c := range []struct {
+		name  string
+		given []string
+		want  float64
+	}{
+		{"both right ones", []string{"0,1"}, 1},
+		{"one right one", []string{"1"}, 0.5},
+		{"a right and a wrong one cancel", []string{"0,2"}, 0},
+		{"all ticked", []string{"0,1,2"}, 0.5},
+		{"only wrong: clamped at 0", []string{"2", "2"}, 0},
+		{"order does not matter", []string{"1,0", "1,0"}, 3},
+		{"a tick named twice earns nothing", []string{"0,0", "0,0"}, 0},
+		{"an option that does not exist", []string{"0,7", "-1"}, 0},
+		{"not a list", []string{"a,b", "0;1"}, 0},
+		{"neutral option", []string{"", "", "0,1"}, 1},
+		{"a third each, rounded, still full", []string{"", "", "", "0,1,2"}, 1},
+		{"two thirds", []string{"", "", "", "0,1"}, 0.6666666},
+	} {
+		earned, _ := Score(it, Response{Gaps: c.given})
+		if math.Abs(earned-c.want) > 1e-6 {
+			t.Errorf("%s: %v, want %v", c.name, earned, c.want)
+		}
+	}
+	// Shown to people by text, not by index.
+	if g := GapGiven(gaps[0], "1,0"); g != "精神; 体温" {
+		t.Errorf("given %q", g)
+	}
+	if k := GapKey(gaps[0]); k != "体温; 精神" {
+		t.Errorf("key %q", k)
+	}
+	bad := it
+	bad.Gaps = append([]Gap(nil), gaps...)
+	bad.Gaps[0].Display = ShowSelect
+	if p := bad.Check(); len(p) != 1 || p[0] != keyClozeGapDisplay {
+		t.Errorf("a multi gap as a list: %v", p)
+	}
+}
+
+// The gap names of Moodle's qtype_multianswer (questiontype.php, ANSWER_TYPE_DEF_REGEX), long and
+// short, each read as the gap Moodle makes of it; the plugin's REGEXP gaps are refused by name.
+func TestClozeReadsEveryMoodleGapName(t *testing.T) {
+	t.Parallel()
+	type shape struct {
+		kind              GapKind
+		display           string
+		shuffle, caseSens bool
+	}
+	for names, w := range map[[2]string]shape{
+		{"MULTICHOICE", "MC"}:        {GapChoice, ShowSelect, false, false},
+		{"MULTICHOICE_S", "MCS"}:     {GapChoice, ShowSelect, true, false},
+		{"MULTICHOICE_V", "MCV"}:     {GapChoice, ShowVertical, false, false},
+		{"MULTICHOICE_VS", "MCVS"}:   {GapChoice, ShowVertical, true, false},
+		{"MULTICHOICE_H", "MCH"}:     {GapChoice, ShowHorizontal, false, false},
+		{"MULTICHOICE_HS", "MCHS"}:   {GapChoice, ShowHorizontal, true, false},
+		{"MULTIRESPONSE", "MR"}:      {GapMulti, ShowVertical, false, false},
+		{"MULTIRESPONSE_S", "MRS"}:   {GapMulti, ShowVertical, true, false},
+		{"MULTIRESPONSE_H", "MRH"}:   {GapMulti, ShowHorizontal, false, false},
+		{"MULTIRESPONSE_HS", "MRHS"}: {GapMulti, ShowHorizontal, true, false},
+		{"SHORTANSWER", "SA"}:        {GapText, "", false, false},
+		{"MW", "SA"}:                 {GapText, "", false, false},
+		{"SHORTANSWER_C", "SAC"}:     {GapText, "", false, true},
+		{"MWC", "SAC"}:               {GapText, "", false, true},
+		{"NUMERICAL", "NM"}:          {GapNumber, "", false, false},
+	} {
+		for _, name := range names {
+			_, gaps, err := ParseCloze("x {1:" + name + ":=1~2}")
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			g := gaps[0]
+			if got := (shape{g.Kind, g.Display, g.Shuffle, g.CaseSensitive}); got != w {
+				t.Errorf("%s read as %+v, want %+v", name, got, w)
+			}
+		}
+	}
+	for _, name := range []string{"REGEXP", "RX", "REGEXP_C", "RXC"} {
+		_, _, err := ParseCloze("x {1:" + name + ":=a.*}")
+		var ce *ClozeError
+		if !errors.As(err, &ce) || ce.Key != keyClozeGapKind || !strings.Contains(ce.Error(), name) || !strings.Contains(ce.Error(), "qtype_regexp") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestMoodleMultianswerExamplesImport: every example of Moodle's qtype_multianswer that Moodle
+// accepts imports (its gaps as Moodle reads them), the REGEXP gap and Moodle's own broken cloze
+// questions are skipped by name, line and reason, and the export reads back to the same items.
+func TestMoodleMultianswerExamplesImport(t *testing.T) {
+	t.Parallel()
+	res := parseFile(t, "testdata/moodle/multianswer-examples.xml")
+	var imported []Item
+	var skipped []string
+	for _, e := range res.Entries {
+		if e.OK() {
+			imported = append(imported, e.Item)
+			continue
+		}
+		if e.At.Line == 0 || e.SourceType != "cloze" || e.Problems[0].Key == "" {
+			t.Errorf("skipped without its place or reason: %+v", e)
+		}
+		skipped = append(skipped, e.Problems[0].Key)
+		t.Logf("skipped at line %d: %s (%s)", e.At.Line, e.Problems[0].Detail, e.Problems[0].Key)
+	}
+	want := []string{keyClozeGapKind, keyClozeNoGaps, keyClozeNoGaps, keyChoicesTooFew, keyClozeGapNoAnswer, keyClozeSyntax}
+	if len(imported) != 7 || strings.Join(skipped, ",") != strings.Join(want, ",") {
+		t.Fatalf("%d imported, skipped %v; want 7 and %v", len(imported), skipped, want)
+	}
+	// The multiple-response question has the fractions Moodle's own test gives it (helper.php).
+	multi := imported[5]
+	if len(multi.Gaps) != 2 || multi.Points != 2 {
+		t.Fatalf("multiple: %+v", multi.Gaps)
+	}
+	var fractions []float64
+	for _, o := range multi.Gaps[0].Options {
+		fractions = append(fractions, o.Weight)
+	}
+	if !cmp.Equal(fractions, []float64{0.3333333, -0.5, -0.5, -0.5, 0.3333333, 0.3333333}) || multi.Gaps[1].Options[0].Weight != 0.5 {
+		t.Errorf("fractions %v, %+v", fractions, multi.Gaps[1].Options)
+	}
+	if e, p := Score(multi, Response{Gaps: []string{"0,4,5", "0,4"}}); e != p {
+		t.Errorf("all the fruits and vegetables: %v of %v", e, p)
+	}
+	if e, _ := Score(multi, Response{Gaps: []string{"0,1", "0,1,2"}}); e != 0 {
+		t.Errorf("a fruit and a burger, a radish and two sweets: %v", e)
+	}
+	every := imported[6]
+	kinds := map[GapKind]int{}
+	for _, g := range every.Gaps {
+		kinds[g.Kind]++
+	}
+	if len(every.Gaps) != 28 || kinds[GapNumber] != 2 || kinds[GapChoice] != 12 || kinds[GapText] != 6 || kinds[GapMulti] != 8 {
+		t.Errorf("every gap name: %d gaps %v", len(every.Gaps), kinds)
+	}
+	var buf bytes.Buffer
+	if err := WriteMoodleXML(&buf, imported); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseMoodleXML(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(imported, back.Items(), roundTripOpts); d != "" {
+		t.Errorf("export and import:\n%s", d)
+	}
+	t.Logf("multianswer examples: %d imported, %d skipped, %d exported, %d re-imported", len(imported), len(skipped), strings.Count(buf.String(), `<question type="cloze">`), len(back.Items()))
 }

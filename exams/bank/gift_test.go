@@ -215,7 +215,9 @@ func TestWriteGIFTReadsBack(t *testing.T) {
 	}
 	one := Item{Type: Cloze, Stem: "婴儿满 {#1} 起添加辅食。", Format: Plain, Points: 1, Gaps: []Gap{{Kind: GapChoice, Weight: 1, Display: ShowSelect,
 		Options: []Option{{Text: "6个月", Weight: 1, Feedback: "对"}, {Text: "4个月"}}}}}
-	items = append(items, one)
+	multi := Item{Type: Cloze, Stem: "每日检查 {#1}。", Format: Plain, Points: 1, Gaps: []Gap{{Kind: GapMulti, Weight: 1, Display: ShowVertical,
+		Options: []Option{{Text: "体温", Weight: 0.5}, {Text: "精神", Weight: 0.5}, {Text: "身高", Weight: -0.5, Feedback: "不必"}}}}}
+	items = append(items, one, multi)
 	var buf bytes.Buffer
 	skipped, err := WriteGIFT(&buf, items)
 	if err != nil {
@@ -247,7 +249,15 @@ func TestWriteGIFTReadsBack(t *testing.T) {
 		w, g := want[i], got[i]
 		w.Points, g.Points = 1, 1
 		if w.Type == Cloze {
-			// A one-gap cloze comes back as GIFT's own missing-word question.
+			// A one-gap cloze comes back as GIFT's own missing-word question; a multi gap as
+			// multiple answers with the gap's fractions.
+			if w.Gaps[0].Kind == GapMulti {
+				if g.Type != MultipleChoice || g.Scoring != Partial || len(g.Choices) != 3 || g.Choices[2].Weight != -0.5 ||
+					g.Choices[2].Feedback != "不必" || !strings.Contains(g.Stem, "____") {
+					t.Errorf("one-gap multi cloze read back as %+v", g)
+				}
+				continue
+			}
 			if g.Type != SingleChoice || len(g.Choices) != 2 || !strings.Contains(g.Stem, "____") {
 				t.Errorf("one-gap cloze read back as %+v", g)
 			}

@@ -149,6 +149,12 @@ func giftBlock(it Item) (block, why string) {
 				nums = append(nums, numberAnswer(n, weight))
 			}
 			return "{#" + strings.Join(nums, " ") + "}", ""
+		case g.Kind == GapMulti:
+			// No = at all: GIFT's multiple answers, each with its fraction (read back as a multiple
+			// choice question with partial credit).
+			for _, o := range g.Options {
+				parts = append(parts, answer("~%"+formatNumber(roundWeight(o.Weight*100))+"%", o.Text, o.Feedback))
+			}
 		case g.Kind == GapText && g.CaseSensitive:
 			return "", "GIFT short answers are not case-sensitive"
 		case g.Kind == GapText:

@@ -335,6 +335,8 @@ func qtiDocument(it Item, id string) (string, string) {
 					r.mapKeys, r.mapVals = append(r.mapKeys, qtiNum(n.Value)), append(r.mapVals, n.Weight*g.Weight)
 				}
 				el = fmt.Sprintf(`<qti-text-entry-interaction response-identifier="%s"/>`, rid)
+			default:
+				return "", "a multiple-response gap (check boxes in the sentence) has no QTI inline form"
 			}
 			out = strings.Replace(out, "\ue000"+strconv.Itoa(i+1)+"\ue001", el, 1)
 			resp = append(resp, r)
