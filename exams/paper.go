@@ -51,12 +51,13 @@ func optionCount(it bank.Item) int {
 	return 0
 }
 
-// clozeOptionCount is the number of choices of all a cloze item's choice gaps: the paper draws one
-// permutation of them, and each shuffled gap shows its own choices in the order they take in it.
+// clozeOptionCount is the number of choices of all a cloze item's choice and multi gaps: the paper
+// draws one permutation of them, and each shuffled gap shows its own choices in the order they take
+// in it.
 func clozeOptionCount(it bank.Item) int {
 	n := 0
 	for _, g := range it.Gaps {
-		if g.Kind == bank.GapChoice {
+		if hasChoices(g) {
 			n += len(g.Options)
 		}
 	}
@@ -71,7 +72,7 @@ func gapOrders(pi PaperItem, it bank.Item) [][]int {
 	usable := len(pi.OptionOrder) == clozeOptionCount(it)
 	start := 0
 	for gi, g := range it.Gaps {
-		if g.Kind != bank.GapChoice {
+		if !hasChoices(g) {
 			continue
 		}
 		n := len(g.Options)
@@ -92,6 +93,9 @@ func gapOrders(pi PaperItem, it bank.Item) [][]int {
 	}
 	return orders
 }
+
+// hasChoices tells whether a gap shows choices (a list, radio buttons or check boxes).
+func hasChoices(g bank.Gap) bool { return g.Kind == bank.GapChoice || g.Kind == bank.GapMulti }
 
 // buildPaper makes a paper from a seed, deterministically: the same seed, pool and option counts give
 // the same paper, which is what lets a paper be rebuilt and checked. In fixed mode the choice of
@@ -245,8 +249,9 @@ type Answer struct {
 	Blanks  []string `json:"blanks,omitempty"`
 	Number  *float64 `json:"number,omitempty"`
 	Matches []string `json:"matches,omitempty"` // by pair index: the right-hand text picked
-	// Gaps of a cloze item, one per gap: for a choice gap the index of the choice as shown, for the
-	// others what was typed.
+	// Gaps of a cloze item, one per gap: for a choice gap the index of the choice as shown, for a
+	// multi gap the indexes of the boxes ticked as shown, comma-separated ("0,2"), for the others
+	// what was typed.
 	Gaps []string `json:"gaps,omitempty"`
 	Text string   `json:"text,omitempty"` // essay and practical notes
 }
@@ -268,12 +273,7 @@ func response(pi PaperItem, it bank.Item, a Answer) bank.Response {
 		orders := gapOrders(pi, it)
 		for gi, g := range a.Gaps {
 			if gi < len(orders) && orders[gi] != nil {
-				shown, err := strconv.Atoi(strings.TrimSpace(g))
-				if err != nil || shown < 0 || shown >= len(orders[gi]) {
-					g = "" // names no choice: scores nothing
-				} else {
-					g = strconv.Itoa(orders[gi][shown])
-				}
+				g = unshuffleGap(orders[gi], it.Gaps[gi].Kind == bank.GapMulti, g)
 			}
 			r.Gaps = append(r.Gaps, g)
 		}
@@ -287,6 +287,27 @@ func response(pi PaperItem, it bank.Item, a Answer) bank.Response {
 		r.Choices = append(r.Choices, pi.OptionOrder[c])
 	}
 	return r
+}
+
+// unshuffleGap turns the choices of a gap as shown into the item's own indexes; an answer naming
+// no choice becomes "" and scores nothing.
+func unshuffleGap(order []int, multi bool, answer string) string {
+	if !multi {
+		shown, err := strconv.Atoi(strings.TrimSpace(answer))
+		if err != nil || shown < 0 || shown >= len(order) {
+			return ""
+		}
+		return strconv.Itoa(order[shown])
+	}
+	picked, ok := bank.MultiPicks(answer, len(order))
+	if !ok {
+		return ""
+	}
+	orig := make([]string, len(picked))
+	for i, shown := range picked {
+		orig[i] = strconv.Itoa(order[shown])
+	}
+	return strings.Join(orig, ",")
 }
 
 // scoreItem marks an objective answer, scaled to the points the paper gives the item.

@@ -313,6 +313,8 @@ type Feedback struct {
 	Explanation string   `json:"explanation,omitempty"`
 	Format      string   `json:"format"`
 	Notes       []string `json:"notes,omitempty"`
+	// GapResults reads a cloze answer gap by gap (what was given, the key, the fraction earned).
+	GapResults []GapResult `json:"gap_results,omitempty"`
 }
 
 // PracticeFeedback is the feedback on a practice answer with the run's score after it.
@@ -386,7 +388,7 @@ func (s *Service) AnswerPractice(ctx context.Context, runID, personID int64, pos
 // feedbackOf tells a learner about their answer to an objective item worth earned of pi.Points.
 func feedbackOf(pi PaperItem, it bank.Item, a Answer, earned float64) Feedback {
 	fb := Feedback{Position: pi.Position, Earned: earned, Points: pi.Points, Answer: a, Solution: solutionOf(pi, it),
-		Explanation: it.Explanation, Format: string(it.Format), Correct: earned >= pi.Points-1e-9}
+		Explanation: it.Explanation, Format: string(it.Format), Correct: earned >= pi.Points-1e-9, GapResults: gapResults(pi, it, a)}
 	switch it.Type {
 	case bank.SingleChoice, bank.MultipleChoice:
 		for _, shown := range a.Choices {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,6 +82,14 @@ func solutionOf(pi PaperItem, it bank.Item) Answer {
 					}
 				}
 				a.Gaps = append(a.Gaps, strconv.Itoa(shown))
+			case bank.GapMulti:
+				var ticks []string
+				for k, orig := range orders[gi] {
+					if g.Options[orig].Weight > 0 {
+						ticks = append(ticks, strconv.Itoa(k))
+					}
+				}
+				a.Gaps = append(a.Gaps, strings.Join(ticks, ","))
 			case bank.GapNumber:
 				n, _ := bestNumber(g.Numbers)
 				a.Gaps = append(a.Gaps, strconv.FormatFloat(n.Value, 'f', -1, 64))

@@ -442,11 +442,27 @@ func (s *Server) markingPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	gaps, err := s.domains.Exams.EvidenceGaps(c.UserContext(), evidence)
+	if err != nil {
+		return err
+	}
 	lang := langOf(c)
 	rows := make([]evidenceRow, len(evidence))
 	for i, e := range evidence {
 		rows[i] = evidenceRow{SessionEvidence: e, Arrived: s.i18n.Times(lang).Precise(e.ArrivedAt),
 			Reason: s.i18n.T(lang, "exams.evidence."+e.Reason), Response: answerText(s.i18n.T(lang, "exams.page.true"), s.i18n.T(lang, "exams.page.false"), e.Response)}
+		if gaps[i] != nil {
+			// A cloze answer by the texts chosen, with the key and the share of each gap earned.
+			var parts []string
+			for gi, g := range gaps[i] {
+				given := g.Given
+				if given == "" {
+					given = s.i18n.T(lang, "exams.cloze.none")
+				}
+				parts = append(parts, s.i18n.T(lang, "exams.cloze.result", gi+1, given, g.Key, Number(g.Fraction*100)))
+			}
+			rows[i].Response = strings.Join(parts, " / ")
+		}
 		if e.TypedAt != nil {
 			rows[i].Typed = s.i18n.Times(lang).Precise(*e.TypedAt)
 		}

@@ -5,7 +5,8 @@
 // reach it as in the exam.
 //
 // render(box, q, a, o): q a question as the server sends it (exams.Question), a the answer (exams.Answer),
-// o.msg(key) the page's texts (true, false, gap, choose, points), o.label the question's heading,
+// o.msg(key) the page's texts (true, false, gap, choose, points; gap_no, gap_given, gap_key,
+// gap_earned and gap_none when o.gapResults, a cloze answer read gap by gap, is to be listed), o.label the question's heading,
 // o.imgBase the URL question images are relative to, o.change(response) and o.paste() what the page
 // does on a change and a paste, o.disabled to show the answer only, o.idPrefix to keep ids apart
 // when a page shows several questions (default "q").
@@ -90,6 +91,23 @@ window.ShanyuPlayer = (function () {
           g.options.forEach(function (t, k) { var o = el("option", "", t); o.value = String(k); o.selected = gapVals[gi] === String(k); sel.appendChild(o); });
           sel.addEventListener("change", function () { gapVals[gi] = sel.value; saveGaps(); });
           span.appendChild(sel);
+        } else if (g.kind === "multi") {
+          // Check boxes; the answer is the ticked places as shown, "0,2".
+          var boxes = el("span", "gap-radios " + g.display);
+          boxes.setAttribute("role", "group"); boxes.setAttribute("aria-label", label);
+          var ticked = gapVals[gi] ? gapVals[gi].split(",") : [];
+          g.options.forEach(function (t, k) {
+            var cid = id + "-" + k, lab = el("label", "option"), c = el("input");
+            c.type = "checkbox"; c.id = cid; c.value = String(k); c.checked = ticked.indexOf(String(k)) >= 0;
+            c.addEventListener("change", function () {
+              var now = [];
+              boxes.querySelectorAll("input").forEach(function (x, j) { if (x.checked) now.push(String(j)); });
+              gapVals[gi] = now.join(","); saveGaps();
+            });
+            lab.setAttribute("for", cid); lab.appendChild(c); lab.appendChild(el("span", "", t));
+            boxes.appendChild(lab);
+          });
+          span.appendChild(boxes);
         } else if (g.kind === "choice") {
           var group = el("span", "gap-radios " + g.display);
           group.setAttribute("role", "radiogroup"); group.setAttribute("aria-label", label);
@@ -143,7 +161,25 @@ window.ShanyuPlayer = (function () {
       ta.addEventListener("paste", function () { signal("paste"); });
       box.appendChild(ta);
     }
+    if (o.gapResults && o.gapResults.length) box.appendChild(gapTable(o.gapResults, msg));
     if (o.disabled) box.querySelectorAll("input, select, textarea").forEach(function (i) { i.disabled = true; });
+  }
+  // gapTable lists a cloze answer gap by gap: what was given (by text), the key, the share earned.
+  function gapTable(results, msg) {
+    var wrap = el("div", "table-wrap"), t = el("table", "gap-results"), head = el("tr");
+    ["no", "given", "key", "earned"].forEach(function (k) { head.appendChild(el("th", "", msg("gap_" + k))); });
+    var thead = el("thead"); thead.appendChild(head); t.appendChild(thead);
+    var body = el("tbody");
+    results.forEach(function (r, i) {
+      var tr = el("tr", r.fraction >= 1 ? "gap-right" : r.fraction > 0 ? "gap-partial" : "gap-wrong");
+      tr.appendChild(el("td", "", String(i + 1)));
+      tr.appendChild(el("td", "", r.given || msg("gap_none")));
+      tr.appendChild(el("td", "", r.key));
+      tr.appendChild(el("td", "", Math.round(r.fraction * 100) + "%"));
+      body.appendChild(tr);
+    });
+    t.appendChild(body); wrap.appendChild(t);
+    return wrap;
   }
   function textInput(o, id, value, mode, onchange, n) {
     var f = el("div", "field"), inp = el("input");

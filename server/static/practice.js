@@ -41,8 +41,8 @@
       box.appendChild(tpl.content);
     } else box.textContent = fb.explanation;
   }
-  function show(box, q, answer, prefix, base) {
-    P.render(box, q, answer, { msg: msg, label: format(msg("item"), q.position + 1), imgBase: base, disabled: true, idPrefix: prefix });
+  function show(box, q, answer, prefix, base, gapResults) {
+    P.render(box, q, answer, { msg: msg, label: format(msg("item"), q.position + 1), imgBase: base, disabled: true, idPrefix: prefix, gapResults: gapResults });
   }
 
   if (root.id === "review") {
@@ -56,7 +56,7 @@
         art.appendChild(P.el("h2", "", format(msg("item"), w.position + 1)));
         art.appendChild(P.el("h3", "", msg("yours")));
         var yours = P.el("div", "question");
-        show(yours, w.question, w.answer, "a" + i + "-", base);
+        show(yours, w.question, w.answer, "a" + i + "-", base, w.gap_results);
         art.appendChild(yours);
         art.appendChild(P.el("h3", "", msg("correct")));
         var right = P.el("div", "question");
@@ -111,7 +111,7 @@
       verdict.textContent = fb.correct ? msg("right") : msg("wrong");
       verdict.className = fb.correct ? "state state-pass" : "state state-fail";
       $("feedback-points").textContent = msg("points").replace("%s", fb.earned) + " / " + fb.points;
-      show($("solution"), q, fb.solution, "s", base);
+      show($("solution"), q, fb.solution, "s", base, fb.gap_results);
       explanation($("feedback-explanation"), fb);
       var notes = $("feedback-notes");
       notes.textContent = "";
