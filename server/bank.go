@@ -48,6 +48,7 @@ func (s *Server) routesBank() {
 	s.page("GET", "/centres/:code/bank/items/new", write, byOrg("code"), s.bankEditorPage)
 	s.page("GET", "/centres/:code/bank/items/:id", read, byOrg("code"), s.bankEditorPage)
 	s.page("GET", "/centres/:code/bank/import", write, byOrg("code"), s.bankImportPage)
+	s.routesBankCloze()
 }
 
 var integer = map[string]any{"type": "integer"}

@@ -171,6 +171,9 @@
             stem.appendChild(inp);
           }
         });
+      } else if (it.type === "cloze") {
+        clozePreview(box, it);
+        return;
       } else {
         stem.textContent = it.format === "html" ? new DOMParser().parseFromString(it.stem, "text/html").body.textContent : it.stem;
       }
@@ -230,6 +233,43 @@
           box.appendChild(ul);
         }
       }
+      if (it.explanation) box.appendChild(el("div", "q-explain", msg("explanation") + ": " + it.explanation));
+    }
+
+    // clozePreview asks the server to read the Moodle syntax (the parser that imports and grades),
+    // then draws the gaps with the exam's player, disabled, and lists the key gap by gap.
+    var clozeTimer = null, clozeSeq = 0;
+    function clozePreview(box, it) {
+      clearTimeout(clozeTimer);
+      var seq = ++clozeSeq;
+      clozeTimer = setTimeout(function () {
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.getAttribute("data-api").replace(/\/items$/, "/cloze-preview"));
+        xhr.setRequestHeader("Content-Type", "application/json");
+        xhr.setRequestHeader("X-CSRF-Token", form.getAttribute("data-csrf"));
+        xhr.onload = function () {
+          if (seq !== clozeSeq) return; // a later edit is on its way
+          var part = $("cloze-preview");
+          if (!part) { part = el("div"); part.id = "cloze-preview"; box.appendChild(part); }
+          part.textContent = "";
+          if (xhr.status !== 200) {
+            part.appendChild(el("p", "notice error", msg("cloze_unread").replace("%s", errorText(xhr.responseText))));
+            return;
+          }
+          var pv = JSON.parse(xhr.responseText), q = { type: "cloze", position: 0, points: it.points, stem: pv.stem, format: pv.format, gaps: pv.gaps };
+          var player = el("div", "question");
+          window.ShanyuPlayer.render(player, q, {}, { msg: msg, label: "", disabled: true, idPrefix: "pv" });
+          var head = player.querySelector(".q-head");
+          if (head) head.parentNode.removeChild(head); // the preview has its own heading
+          part.appendChild(player);
+          part.appendChild(el("p", "q-key", msg("cloze_keys")));
+          var ol = el("ol", "cloze-keys");
+          pv.gaps.forEach(function (g) { ol.appendChild(el("li", "", g.key + " (" + msg("cloze_weight").replace("%s", g.weight) + ")")); });
+          part.appendChild(ol);
+        };
+        xhr.send(JSON.stringify({ cloze_text: it.cloze_text, format: it.format }));
+      }, 250);
+      var part = el("div"); part.id = "cloze-preview"; box.appendChild(part);
       if (it.explanation) box.appendChild(el("div", "q-explain", msg("explanation") + ": " + it.explanation));
     }
 
