@@ -60,16 +60,8 @@ func TestBankEditorPreviewsAClozeOnAPhone(t *testing.T) {
 	}
 	wait := func(js string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waited for %s", js)
-			}
-			time.Sleep(100 * time.Millisecond)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			t.Fatalf("%s never held: %v", js, err)
 		}
 	}
 	wait(`document.querySelectorAll("#cloze-preview .stem .gap").length === 3`)

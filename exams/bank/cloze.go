@@ -116,28 +116,10 @@ func checkCloze(it Item, add func(string)) {
 			}
 		}
 		switch g.Kind {
-		case GapChoice:
-			if g.Display != ShowSelect && g.Display != ShowVertical && g.Display != ShowHorizontal {
-				add(keyClozeGapDisplay)
-			}
-			if len(g.Options) < 2 {
-				add(keyChoicesTooFew)
-			}
-			positive := false
-			for _, o := range g.Options {
-				if strings.TrimSpace(o.Text) == "" {
-					add(keyChoiceEmpty)
-				}
-				if !(o.Weight >= -1 && o.Weight <= 1) {
-					add(keyWeightRange)
-				}
-				positive = positive || o.Weight > 0
-			}
-			if !positive {
-				add(keyClozeGapNoAnswer)
-			}
-		case GapMulti:
-			if g.Display != ShowVertical && g.Display != ShowHorizontal {
+		case GapChoice, GapMulti:
+			// A choice gap is a list or radio buttons; a multi gap check boxes, never a list.
+			buttons := g.Display == ShowVertical || g.Display == ShowHorizontal
+			if !buttons && !(g.Kind == GapChoice && g.Display == ShowSelect) {
 				add(keyClozeGapDisplay)
 			}
 			if len(g.Options) < 2 {
