@@ -281,7 +281,7 @@ func TestReviewOfWrongAnswers(t *testing.T) {
 // The solution of each objective type scores full marks through the paper's shuffle.
 func TestSolutionScoresFullMarks(t *testing.T) {
 	t.Parallel()
-	stem, gaps, err := bank.ParseCloze("A {1:MCS:=right~w1~w2} B {2:SA:=ok} C {1:NM:=2:0.5}")
+	stem, gaps, err := bank.ParseCloze("A {1:MCS:=right~w1~w2} B {2:SA:=ok} C {1:NM:=2:0.5} D {1:MRS:=p~=q~r}")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,10 @@ func TestPracticeAndReviewOnAPhone(t *testing.T) {
 	if got := p.eval(`document.querySelector("#solution .gap select").value + "|" + document.querySelector("#solution .gap input").value`); got != "0|37.5" {
 		t.Errorf("the right answer shows %q, want 0|37.5", got)
 	}
+	// Gap by gap: the text chosen (not its index), the key, the share earned.
+	if got := p.eval(`Array.prototype.map.call(document.querySelectorAll("#solution .gap-results tbody tr"), function (r) { return Array.prototype.map.call(r.cells, function (c) { return c.textContent; }).join(","); }).join("|")`); got != "1,4个月,6个月,0%|2,37.5,37.5 ± 0.2,100%" {
+		t.Errorf("gap results %q", got)
+	}
 	if got := p.eval(`document.getElementById("feedback-explanation").textContent`); got != "六个月起添加辅食。" {
 		t.Errorf("explanation %q", got)
 	}
