@@ -18,7 +18,8 @@ type Response struct {
 	// ("" when unanswered). Distractor pairs (empty Left) are ignored.
 	Matches []string
 	// Gaps holds one answer per gap of a cloze item: for a choice gap the index of the picked option
-	// in Gap.Options (as decimal text), for text and number gaps what was typed; "" when unanswered.
+	// in Gap.Options (as decimal text), for a multi gap the indexes ticked, comma-separated ("0,2"),
+	// for text and number gaps what was typed; "" when unanswered.
 	Gaps []string
 }
 
