@@ -21,7 +21,7 @@ func (s *Server) routesDashboard() {
 		Query: []string{"region"}, Response: props(map[string]any{"region": str, "rows": arr(object([]string{"key", "name"}, map[string]any{"key": str, "name": str}))})}, s.apiDashboard)
 	s.page("GET", "/dashboard", read, scopeHeld, s.dashboardPage)
 	s.page("GET", "/dashboard.csv", read, scopeHeld, s.dashboardCSV)
-	s.page("GET", "/dashboard/geo/:file", read, scopeHeld, s.dashboardGeo)
+	s.page("GET", "/dashboard/geo/:region.json", read, byRegion("region"), s.dashboardGeo)
 }
 
 // dashboardRegion is the region asked for, in the caller's scope (regionInScope), and its rows.

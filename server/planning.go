@@ -21,8 +21,10 @@ func (s *Server) routesPlanning() {
 	write := can("policy.planning", "write")
 	s.page("GET", "/dashboard/planning", write, scopeHeld, s.planningPage)
 	s.page("GET", "/dashboard/planning/:kind/template.xlsx", write, scopeHeld, s.planningTemplate)
+	// The township list is the province's: its upload comes first, so that :kind/import never sees it.
+	s.page("POST", "/dashboard/planning/townships/import", write, scopeProvince, s.townshipsImport)
 	s.page("POST", "/dashboard/planning/:kind/import", write, scopeHeld, s.planningImport)
-	s.page("POST", "/dashboard/planning/targets", write, scopeHeld, s.planningTargets)
+	s.page("POST", "/dashboard/planning/targets", write, scopeProvince, s.planningTargets)
 }
 
 // planningRegion is the region the regulator acts for (regionInScope), checked for writing.
@@ -115,15 +117,12 @@ func (s *Server) planLines(lang string, rows []audits.PlanRow) (lines []planLine
 }
 
 func (s *Server) planningImport(c *fiber.Ctx) error {
-	if c.Params("kind") == audits.PlanTownships {
-		return s.townshipsImport(c)
-	}
 	region, err := s.planningRegion(c)
 	if err != nil {
 		return err
 	}
 	kind := c.Params("kind")
-	if _, ok := audits.PlanColumns[kind]; !ok {
+	if _, ok := audits.PlanColumns[kind]; !ok || kind == audits.PlanTownships { // townships: townshipsImport's own route
 		return failure.New(failure.NotFound, "error.not_found")
 	}
 	lang := langOf(c)
@@ -152,13 +151,11 @@ func (s *Server) planningImport(c *fiber.Ctx) error {
 	return s.renderPlanning(c, region, d)
 }
 
+// planningTargets sets a year's targets, which are the province's (scopeProvince); the page shown
+// again is that of the region the regulator was looking at.
 func (s *Server) planningTargets(c *fiber.Ctx) error {
 	region, err := s.planningRegion(c)
 	if err != nil {
-		return err
-	}
-	// The targets are the province's: only a regulator of the whole province sets them.
-	if err := s.allowedIn(c, "policy.planning", "write", accounts.RegionDomain("33")); err != nil {
 		return err
 	}
 	num := func(k string) float64 {
@@ -250,7 +247,11 @@ func (s *Server) planningTables(c *fiber.Ctx, region string, d fiber.Map) error 
 	if offset+planningPage < total {
 		d["Next"] = offset + planningPage
 	}
-	d["Province"] = s.provinceRegulator(c) == nil
+	province, err := s.provinceDomains(ctx)
+	if err != nil {
+		return err
+	}
+	d["Province"] = s.allowedIn(c, "policy.planning", "write", province...) == nil // offers the township upload
 	return nil
 }
 

@@ -17,31 +17,25 @@ import (
 
 // routesPlanningEdit registers the planning data's one-row edit pages: a region's population for a
 // year (county level and above, in the regulator's region), an institution's places, 普惠 places,
-// township and 5+X kind (scoped by the institution), and the province's township list upload.
+// township and 5+X kind (scoped by the institution), and the province's township list (its upload
+// is registered with the planning imports, ahead of theirs).
 func (s *Server) routesPlanningEdit() {
 	write := can("policy.planning", "write")
-	s.page("GET", "/dashboard/planning/townships", write, scopeHeld, s.townshipsPage)
-	s.page("GET", "/dashboard/planning/population/:region", write, scopeHeld, s.populationEditPage)
-	s.page("POST", "/dashboard/planning/population/:region", write, scopeHeld, s.populationEdit)
+	s.page("GET", "/dashboard/planning/townships", write, scopeProvince, s.townshipsPage)
+	s.page("GET", "/dashboard/planning/population/:region", write, byRegion("region"), s.populationEditPage)
+	s.page("POST", "/dashboard/planning/population/:region", write, byRegion("region"), s.populationEdit)
 	s.page("GET", "/institutions/:code/places", write, byOrg("code"), s.placesEditPage)
 	s.page("POST", "/institutions/:code/places", write, byOrg("code"), s.placesEdit)
 }
 
-// populationRegion is the region in the path, county level or above, where the caller writes
-// planning data; an unknown code is not found.
+// populationRegion is the region in the path (the guard has checked that it exists and lies in the
+// caller's region); population is kept at county level and above, so a township is not found.
 func (s *Server) populationRegion(c *fiber.Ctx) (accounts.Region, error) {
 	code := c.Params("region")
 	if len(code) > 6 {
 		return accounts.Region{}, failure.New(failure.NotFound, "error.not_found")
 	}
-	r, err := accounts.RegionByCode(c.UserContext(), s.pool, code)
-	if errors.Is(err, accounts.ErrRegionNotFound) {
-		return r, failure.New(failure.NotFound, "error.not_found")
-	}
-	if err != nil {
-		return r, err
-	}
-	return r, s.allowedIn(c, "policy.planning", "write", accounts.RegionDomain(code))
+	return accounts.RegionByCode(c.UserContext(), s.pool, code)
 }
 
 func (s *Server) populationEditPage(c *fiber.Ctx) error {
@@ -156,16 +150,9 @@ func (s *Server) placesEdit(c *fiber.Ctx) error {
 	return s.renderPlacesEdit(c, o, typed, nil, true)
 }
 
-// provinceRegulator checks that the caller writes planning data for the whole province (the
-// township list and the targets are the province's).
-func (s *Server) provinceRegulator(c *fiber.Ctx) error {
-	return s.allowedIn(c, "policy.planning", "write", accounts.RegionDomain("33"))
-}
-
+// townshipsPage is the province's township list (scopeProvince: the guard has checked the caller
+// writes planning data for the whole province).
 func (s *Server) townshipsPage(c *fiber.Ctx) error {
-	if err := s.provinceRegulator(c); err != nil {
-		return err
-	}
 	return s.renderTownships(c, fiber.Map{})
 }
 
@@ -185,11 +172,8 @@ func (s *Server) renderTownships(c *fiber.Ctx, d fiber.Map) error {
 	return s.render(c, "planning_townships", page{Title: s.i18n.T(langOf(c), "planning.townships"), Data: d})
 }
 
-// townshipsImport previews or commits a township file (planningImport hands it the townships kind).
+// townshipsImport previews or commits a township file.
 func (s *Server) townshipsImport(c *fiber.Ctx) error {
-	if err := s.provinceRegulator(c); err != nil {
-		return err
-	}
 	replace := c.FormValue("replace") == "true"
 	commit := c.FormValue("commit") == "true"
 	d := fiber.Map{"Replace": replace}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -72,6 +73,12 @@ const (
 	kindRound scopeKind = "round"
 	// kindRule: the region of a qualification rule.
 	kindRule scopeKind = "rule"
+	// kindRegion: the region whose code is in the path (it must exist): the caller holds the
+	// permission in it or in a region containing it.
+	kindRegion scopeKind = "region"
+	// kindProvince: the whole province (its top-level regions): data that is the province's alone,
+	// such as its township list and the plan's targets.
+	kindProvince scopeKind = "province"
 )
 
 // Scopes, as routes declare them.
@@ -79,6 +86,8 @@ var (
 	scopePublic = scope{Kind: kindPublic}
 	scopeOwn    = scope{Kind: kindOwn}
 	scopeHeld   = scope{Kind: kindHeld}
+	// scopeProvince: the permission must hold in the whole province.
+	scopeProvince = scope{Kind: kindProvince}
 )
 
 func byOrg(param string) scope          { return scope{kindOrg, param} }
@@ -97,6 +106,7 @@ func byAttachment(param string) scope   { return scope{kindAttachment, param} }
 func byEntry(param string) scope        { return scope{kindEntry, param} }
 func byRound(param string) scope        { return scope{kindRound, param} }
 func byRule(param string) scope         { return scope{kindRule, param} }
+func byRegion(param string) scope       { return scope{kindRegion, param} }
 
 // route is one registered route with its permission and scope, as the guard and the tests see it.
 type route struct {
@@ -112,7 +122,7 @@ func (s *Server) register(method, path string, p perm, sc scope, api bool) *rout
 	if sc.Kind == "" {
 		panic(fmt.Sprintf("server: route %s %s declares no scope", method, path))
 	}
-	if sc.Param != "" && !strings.Contains(path+"/", "/:"+sc.Param+"/") {
+	if sc.Param != "" && !strings.Contains(path+"/", "/:"+sc.Param+"/") && !strings.Contains(path, "/:"+sc.Param+".") {
 		panic(fmt.Sprintf("server: route %s %s: scope parameter %q is not in the path", method, path, sc.Param))
 	}
 	if sc.Kind == kindPublic && p != public {
@@ -180,6 +190,21 @@ var scopeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, param string) (
 		}
 		return o.Domains(), nil
 	},
+	kindRegion: func(s *Server, c *fiber.Ctx, param string) ([]string, error) {
+		code := c.Params(param)
+		if len(code) > maxRegionCode {
+			return nil, failure.New(failure.NotFound, "error.not_found")
+		}
+		if _, err := accounts.RegionByCode(c.UserContext(), s.pool, code); errors.Is(err, accounts.ErrRegionNotFound) {
+			return nil, failure.New(failure.NotFound, "error.not_found")
+		} else if err != nil {
+			return nil, err
+		}
+		return []string{accounts.RegionDomain(code)}, nil
+	},
+	kindProvince: func(s *Server, c *fiber.Ctx, _ string) ([]string, error) {
+		return s.provinceDomains(c.UserContext())
+	},
 	kindRound: func(s *Server, c *fiber.Ctx, param string) ([]string, error) {
 		id, err := idParam(c, param)
 		if err != nil {
@@ -192,6 +217,10 @@ var scopeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, param string) (
 		return []string{accounts.RegionDomain(r.RegionCode)}, nil
 	},
 }
+
+// maxRegionCode bounds a region code read from a path before it is looked up (a township's code,
+// the longest, has 12 digits).
+const maxRegionCode = 12
 
 func (s *Server) examSessionDomains(ctx context.Context, id int64) ([]string, error) {
 	centre, err := s.domains.Exams.SessionCentre(ctx, id)

@@ -35,7 +35,7 @@ func TestRegisteringARouteWithoutScopePanics(t *testing.T) {
 func TestEveryScopeKindResolved(t *testing.T) {
 	t.Parallel()
 	kinds := []scopeKind{kindOrg, kindPerson, kindGrant, kindInspection, kindExamSession, kindRegistration, kindAttempt, kindCertificate,
-		kindPractical, kindCourse, kindLesson, kindAttachment, kindEntry, kindRound, kindRule, kindPracticeRun}
+		kindPractical, kindCourse, kindLesson, kindAttachment, kindEntry, kindRound, kindRule, kindPracticeRun, kindRegion, kindProvince}
 	for _, k := range kinds {
 		_, a := scopeResolvers[k]
 		_, b := placeResolvers[k]

@@ -123,7 +123,7 @@ var handStaffPerm = map[string]string{
 	"GET /learn/courses/:id":                      "courses.edit:read",
 }
 
-// handScoped: for the admin, certificate, exam and inspection routes, whether the guard refuses an
+// handScoped: for the admin, certificate, exam, inspection and planning routes, whether the guard refuses an
 // object outside the caller's domains. Written by hand; a route missing here fails the test.
 var handScoped = map[string]scopedness{}
 
@@ -256,17 +256,27 @@ func init() {
 		{"POST", "/inspections/:id/addendum", ownOrInside},
 		{"GET", "/inspections/:id/manage", ownOrInside},
 		{"POST", "/inspections/:id/manage", ownOrInside},
+		{"GET", "/dashboard/planning", anyObject},
+		{"GET", "/dashboard/planning/:kind/template.xlsx", anyObject},
+		{"POST", "/dashboard/planning/:kind/import", anyObject},
+		{"POST", "/dashboard/planning/targets", outsideDenied},
+		{"GET", "/dashboard/planning/townships", outsideDenied},
+		{"POST", "/dashboard/planning/townships/import", outsideDenied},
+		{"GET", "/dashboard/planning/population/:region", outsideDenied},
+		{"POST", "/dashboard/planning/population/:region", outsideDenied},
+		{"GET", "/dashboard/geo/:region.json", outsideDenied},
 	} {
 		handScoped[r.method+" "+r.path] = r.s
 	}
 }
 
-var handPattern = regexp.MustCompile(`^(/api/v1/admin|/admin|/api/v1/organisations|/org/|/certificates|/api/v1/certificates|/api/v1/centres/:code/certificate-progress|/exams|/api/v1/exam-|/api/v1/attempts|/api/v1/my/|/centres/:code/exams|/api/v1/centres/:code/blueprints|/api/v1/centres/:code/exam-sessions|/inspections|/api/v1/inspections|/api/v1/public/inspections)`)
+var handPattern = regexp.MustCompile(`^(/api/v1/admin|/admin|/api/v1/organisations|/org/|/certificates|/api/v1/certificates|/api/v1/centres/:code/certificate-progress|/exams|/api/v1/exam-|/api/v1/attempts|/api/v1/my/|/centres/:code/exams|/api/v1/centres/:code/blueprints|/api/v1/centres/:code/exam-sessions|/inspections|/api/v1/inspections|/api/v1/public/inspections|/dashboard/planning|/dashboard/geo/)`)
 
 // guardedKinds are the declared kinds the guard resolves itself (server/scope.go); placeKinds are
 // those whose record may also be the caller's own.
 var guardedKinds = map[string]bool{"org": true, "exam_session": true, "registration": true, "practical_session": true, "hours_entry": true, "round": true, "person": true, "grant": true,
-	"rule": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true, "practice_run": true}
+	"rule": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true, "practice_run": true,
+	"region": true, "province": true}
 
 var placeKinds = map[string]bool{"practice_run": true, "certificate": true, "attempt": true, "inspection": true, "course": true, "lesson": true, "attachment": true}
 
@@ -357,9 +367,13 @@ func loadTargets(tb testing.TB, pool *pgxpool.Pool) matrixTargets {
 				SELECT u.person_id, c.organisation_id, c.id, 1, now() FROM c, users u WHERE u.username = 'caregiver' RETURNING id, person_id)
 			SELECT r.id::text, `+fmt.Sprintf(owners, "r.person_id")+` FROM r`, o.centre, o.region, o.centre)
 	}
+	// A region named in the path (Hangzhou, Ningbo), and the province as a whole, which no path names.
+	put("region", "3301", matrixObject{"region:3301", "", "3301", nil})
+	put("region", "3302", matrixObject{"region:3302", "", "3302", nil})
+	put("province", "", matrixObject{"province", "", "33", nil})
 	// A qualification rule applies in the whole province.
 	add("rule", `INSERT INTO audit_qualification_rules (line, note, created_by) SELECT 'p, doc:matrix, post:caregiver, health, allow', 'matrix', id FROM users WHERE username = 'admin' RETURNING id::text`, "", "33")
-	for _, k := range []string{"centre", "institution", "person", "grant", "exam_session", "registration", "practical_session", "certificate", "attempt", "inspection", "course", "lesson", "attachment", "rule", "practice_run"} {
+	for _, k := range []string{"centre", "institution", "person", "grant", "exam_session", "registration", "practical_session", "certificate", "attempt", "inspection", "course", "lesson", "attachment", "rule", "practice_run", "region", "province"} {
 		if len(t[k]) == 0 {
 			tb.Fatalf("the demo has no %s to test with", k)
 		}
@@ -369,9 +383,13 @@ func loadTargets(tb testing.TB, pool *pgxpool.Pool) matrixTargets {
 
 var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)
 
-// handKind says what an admin, certificate, exam or inspection route acts on, from its path.
+// handKind says what an admin, certificate, exam, inspection or planning route acts on, from its path.
 func handKind(path string) (kind, param string) {
 	switch {
+	case strings.Contains(path, "/population/:region"), strings.Contains(path, "/geo/:region"):
+		return "region", "region"
+	case strings.HasPrefix(path, "/dashboard/planning/townships"), path == "/dashboard/planning/targets":
+		return "province", "" // the province's own data: no path names it
 	case strings.Contains(path, "/admin/users/:id"):
 		return "person", "id"
 	case strings.Contains(path, "/admin/grants/:id"):
@@ -441,7 +459,7 @@ func runMatrix(tb testing.TB, srv *servertest.Instance, clients map[string]*clie
 				kind = "institution"
 			}
 		}
-		if (scoped != anyObject || guardedKinds[kind]) && param != "" {
+		if (scoped != anyObject || guardedKinds[kind]) && (param != "" || kind == "province") {
 			for _, t := range targets[kind] {
 				o := t.obj
 				objs = append(objs, target{t.value, &o})
@@ -540,12 +558,13 @@ func TestAccessMatrix(t *testing.T) {
 	t.Logf("access matrix: %d route × actor × object cases checked, %d mismatches, in %s", res.cases, res.mismatches, time.Since(start).Round(time.Millisecond))
 }
 
-// Deleting one route's declared scope (here: reading a person, and reading a certificate) lets the
-// Ningbo regulator read a Hangzhou trainer and a Hangzhou certificate: the matrix must turn red on
-// exactly those routes.
+// Deleting one route's declared scope (here: reading a person, reading a certificate, editing a
+// region's population, the province's township page) lets the Ningbo regulator read a Hangzhou
+// trainer and a Hangzhou certificate, edit Hangzhou's population and open the province's townships:
+// the matrix must turn red on exactly those routes.
 func TestAccessMatrixTurnsRedWithoutAScope(t *testing.T) {
 	t.Parallel()
-	dropped := []string{"GET /api/v1/admin/users/:id", "GET /api/v1/certificates/:number"}
+	dropped := []string{"GET /api/v1/admin/users/:id", "GET /api/v1/certificates/:number", "POST /dashboard/planning/population/:region", "GET /dashboard/planning/townships"}
 	srv, clients, targets := startMatrix(t, servertest.Options{Server: func(s *server.Server) {
 		for _, d := range dropped {
 			method, path, _ := strings.Cut(d, " ")
@@ -565,6 +584,10 @@ func TestAccessMatrixTurnsRedWithoutAScope(t *testing.T) {
 			red[dropped[0]]++
 		case strings.HasPrefix(f, "GET /api/v1/certificates/") && !strings.Contains(strings.Fields(f)[1], "/pdf") && !strings.Contains(strings.Fields(f)[1], "/ob3"):
 			red[dropped[1]]++
+		case strings.HasPrefix(f, "POST /dashboard/planning/population/3301 as \"regulator.nb\""):
+			red[dropped[2]]++
+		case strings.HasPrefix(f, "GET /dashboard/planning/townships as \"regulator.nb\""):
+			red[dropped[3]]++
 		default:
 			t.Errorf("unexpected mismatch: %s", f)
 		}
