@@ -26,6 +26,10 @@ var kindStatus = map[failure.Kind]int{
 	failure.Unavailable:     http.StatusServiceUnavailable,
 }
 
+// dbRetryAfter is the Retry-After, in seconds, of an answer refused because the database cannot be
+// reached: about what a restart of PostgreSQL takes (scripts/drill db-restart).
+const dbRetryAfter = 5
+
 // fiberKinds maps the errors fiber itself raises (no route, body too large…) onto our kinds.
 func fromFiber(fe *fiber.Error) *failure.Error {
 	switch fe.Code {
@@ -95,6 +99,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		// is broken; the client may try again shortly (docs/architecture.md, Transactions and locks).
 		e = &failure.Error{Kind: failure.Unavailable, Msg: failure.Msg{Key: "error.busy"}, RetryAfter: 1, Err: err}
 		s.log.WarnContext(c.UserContext(), "request refused: database busy", slog.String("request_id", requestID(c)),
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Any("err", err))
+	}
+	if e.Kind == failure.Internal && pg.IsUnreachable(err) {
+		// The database is down, restarting or failing over (a refused or lost connection, the pool
+		// closed, the server shutting sessions down): a known fault, not a bug; the client may try
+		// again in a few seconds (the exam page does, with the same answer).
+		e = &failure.Error{Kind: failure.Unavailable, Msg: failure.Msg{Key: "error.db_unavailable"}, RetryAfter: dbRetryAfter, Err: err}
+		s.log.WarnContext(c.UserContext(), "request refused: database unreachable", slog.String("request_id", requestID(c)),
 			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Any("err", err))
 	}
 	status := kindStatus[e.Kind]
