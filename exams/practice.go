@@ -3,7 +3,9 @@ package exams
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -27,6 +29,19 @@ var (
 	ErrPracticeEmpty    = failure.New(failure.Conflict, "exams.practice.empty")    // nothing can be practised in it now
 	ErrPracticeDone     = failure.New(failure.Conflict, "exams.practice.done")     // every item of the run is answered
 	ErrPracticeAnswered = failure.New(failure.Conflict, "exams.practice.answered") // that item was answered already
+	ErrPracticeTooMany  = failure.New(failure.TooMany, "exams.practice.too_many")  // practiceRunsPerHour runs started in the last hour
+)
+
+// Practice is bounded per learner: at most practiceRunsPerHour runs started in any hour (the next
+// one is refused, saying when one may start again), and starting again in a category whose run of
+// the last hour is unfinished goes back to that run instead of making another, so a learner keeps
+// at most one open run per category.
+const (
+	practiceRunsPerHour = 20
+	practiceWindow      = time.Hour
+	// practiceLockSpace is the advisory-lock key space of a learner's run starts ("prac"): two starts
+	// of one learner take turns, so that both cannot pass the count.
+	practiceLockSpace = int64(0x70726163) << 32
 )
 
 // practiceRunItems is how many items a run asks at most.
@@ -46,9 +61,14 @@ type PracticePool struct {
 // practicableItems selects the items of category $1 (and its subcategories) a run may draw at $2:
 // active, objective, and in no pool of the centre's sessions that is not published or not closed.
 // A run drawing adds `AND i.id NOT IN (the run's items)`.
-const practicableItems = `FROM bank_items i
+var practicableItems = practicableIn("$1")
+
+// practicableIn is practicableItems for the category the SQL expression top names ($1, or a
+// column of the query it is part of).
+func practicableIn(top string) string {
+	return `FROM bank_items i
 	JOIN bank_categories c ON c.id = i.category_id
-	JOIN bank_categories top ON top.id = $1 AND top.organisation_id = i.organisation_id
+	JOIN bank_categories top ON top.id = ` + top + ` AND top.organisation_id = i.organisation_id
 		AND c.path[1:cardinality(top.path)] = top.path
 	WHERE i.status = 'active' AND i.type NOT IN ('essay', 'practical')
 		AND NOT EXISTS (SELECT 1 FROM exam_sessions x JOIN exam_session_pools p ON p.session_id = x.id,
@@ -56,6 +76,7 @@ const practicableItems = `FROM bank_items i
 			WHERE x.organisation_id = i.organisation_id
 				AND (x.published_at IS NULL OR x.closes_at + x.grace_s * interval '1 second' > $2)
 				AND (v->>0)::bigint = i.id)`
+}
 
 // OpenPractice opens or closes a category of the centre's bank for practice.
 func (s *Service) OpenPractice(ctx context.Context, actorID, centreID, categoryID int64, open bool) error {
@@ -80,28 +101,21 @@ func (s *Service) OpenPractice(ctx context.Context, actorID, centreID, categoryI
 	})
 }
 
-// PracticePools lists the categories open for practice, of one centre or (centreID 0) of all.
+// PracticePools lists the categories open for practice, of one centre or (centreID 0) of all, each
+// with how many items it can give now: one query, whatever the number of categories.
 func (s *Service) PracticePools(ctx context.Context, centreID int64) ([]PracticePool, error) {
-	rows, err := s.db.Query(ctx, `SELECT o.category_id, o.organisation_id, c.path FROM exam_practice_categories o
-		JOIN bank_categories c ON c.id = o.category_id WHERE $1 = 0 OR o.organisation_id = $1
-		ORDER BY o.organisation_id, c.path LIMIT 200`, centreID)
+	rows, err := s.db.Query(ctx, `SELECT o.category_id, o.organisation_id, o.path, n.available
+		FROM (SELECT p.category_id, p.organisation_id, pc.path FROM exam_practice_categories p JOIN bank_categories pc ON pc.id = p.category_id
+			WHERE $1 = 0 OR p.organisation_id = $1 ORDER BY p.organisation_id, pc.path LIMIT 200) o,
+		LATERAL (SELECT count(*) AS available `+practicableIn("o.category_id")+`) n
+		ORDER BY o.organisation_id, o.path`, centreID, s.now())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("practice pools: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PracticePool, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (PracticePool, error) {
 		var p PracticePool
-		return p, row.Scan(&p.CategoryID, &p.CentreID, &p.Path)
+		return p, row.Scan(&p.CategoryID, &p.CentreID, &p.Path, &p.Available)
 	})
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	for i := range list {
-		if err := s.db.QueryRow(ctx, `SELECT count(*) `+practicableItems, list[i].CategoryID, now).Scan(&list[i].Available); err != nil {
-			return nil, fmt.Errorf("practice pool: %w", err)
-		}
-	}
-	return list, nil
 }
 
 // PracticeScore is a run's running score.
@@ -127,13 +141,18 @@ type PracticeRun struct {
 func (r PracticeRun) Done() bool { return r.Score.Answered >= r.Score.Asked }
 
 // StartPractice begins a run of the person in a category open for practice: as many items as the
-// category can give now, up to practiceRunItems.
+// category can give now, up to practiceRunItems. The person's unfinished run of the last hour in the
+// category is returned instead, if there is one; the run after practiceRunsPerHour in an hour is
+// refused (ErrPracticeTooMany, with when to try again).
 func (s *Service) StartPractice(ctx context.Context, personID, categoryID int64) (PracticeRun, error) {
 	if categoryID <= 0 {
 		return PracticeRun{}, failure.Field("category", "exams.practice.category_unknown")
 	}
 	var r PracticeRun
 	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, practiceLockSpace|(personID&0xffffffff)); err != nil {
+			return err
+		}
 		var centre int64
 		if err := tx.QueryRow(ctx, `SELECT organisation_id FROM exam_practice_categories WHERE category_id = $1`, categoryID).Scan(&centre); pg.IsNoRows(err) {
 			return ErrPracticeClosed
@@ -141,6 +160,18 @@ func (s *Service) StartPractice(ctx context.Context, personID, categoryID int64)
 			return err
 		}
 		now := s.now()
+		open, err := scanPracticeRun(tx.QueryRow(ctx, `SELECT `+practiceRunColumns+` FROM exam_practice_runs r
+			WHERE r.person_id = $1 AND r.category_id = $2 AND r.started_at > $3 AND r.answered < r.item_count
+			ORDER BY r.started_at DESC, r.id DESC LIMIT 1`, personID, categoryID, now.Add(-practiceWindow)))
+		if err == nil {
+			r = open
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := practiceRate(ctx, tx, personID, now); err != nil {
+			return err
+		}
 		var available int
 		if err := tx.QueryRow(ctx, `SELECT count(*) `+practicableItems, categoryID, now).Scan(&available); err != nil {
 			return err
@@ -154,6 +185,24 @@ func (s *Service) StartPractice(ctx context.Context, personID, categoryID int64)
 			VALUES ($1, $2, $3, $4, $5) RETURNING id`, personID, centre, categoryID, r.Score.Asked, now).Scan(&r.ID)
 	})
 	return r, err
+}
+
+// practiceRate refuses a run when the person started practiceRunsPerHour in the last hour, saying
+// when the oldest of them leaves the window.
+func practiceRate(ctx context.Context, tx pgx.Tx, personID int64, now time.Time) error {
+	var n int
+	var oldest *time.Time
+	if err := tx.QueryRow(ctx, `SELECT count(*), min(started_at) FROM exam_practice_runs WHERE person_id = $1 AND started_at > $2`,
+		personID, now.Add(-practiceWindow)).Scan(&n, &oldest); err != nil {
+		return err
+	}
+	if n < practiceRunsPerHour || oldest == nil {
+		return nil
+	}
+	wait := max(int(math.Ceil(oldest.Add(practiceWindow).Sub(now).Seconds())), 1)
+	e := ErrPracticeTooMany.Wrap(nil)
+	e.Msg.Args, e.RetryAfter = []any{practiceRunsPerHour, (wait + 59) / 60}, wait
+	return e
 }
 
 const practiceRunColumns = `r.id, r.person_id, r.organisation_id, r.category_id, r.started_at, r.item_count, r.answered, r.correct,

@@ -43,28 +43,33 @@ type practicePool struct {
 }
 
 func (s *Server) practicePage(c *fiber.Ctx) error {
+	return s.renderPractice(c, "")
+}
+
+// renderPractice shows the practice page, with message when a start was refused.
+func (s *Server) renderPractice(c *fiber.Ctx, message string) error {
 	ctx := c.UserContext()
 	pools, err := s.domains.Exams.PracticePools(ctx, 0)
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
+	ids := make([]int64, len(pools))
+	for i, p := range pools {
+		ids[i] = p.CentreID
+	}
+	centres, err := s.accounts.Organisations(ctx, ids) // one query for every centre, as the pools are one
+	if err != nil {
+		return err
+	}
 	rows := make([]practicePool, len(pools))
 	for i, p := range pools {
-		if _, ok := names[p.CentreID]; !ok {
-			o, err := s.accounts.OrganisationByID(ctx, p.CentreID)
-			if err != nil {
-				return err
-			}
-			names[p.CentreID] = o.Name
-		}
-		rows[i] = practicePool{PracticePool: p, Centre: names[p.CentreID]}
+		rows[i] = practicePool{PracticePool: p, Centre: centres[p.CentreID].Name}
 	}
 	runs, err := s.domains.Exams.MyPracticeRuns(ctx, personOf(c))
 	if err != nil {
 		return err
 	}
-	return s.render(c, "practice", page{Title: s.i18n.T(langOf(c), "exams.practice.title"), Data: fiber.Map{"Pools": rows, "Runs": runs}})
+	return s.render(c, "practice", page{Title: s.i18n.T(langOf(c), "exams.practice.title"), Data: fiber.Map{"Pools": rows, "Runs": runs, "Message": message}})
 }
 
 func (s *Server) practiceStartSubmit(c *fiber.Ctx) error {
@@ -73,8 +78,12 @@ func (s *Server) practiceStartSubmit(c *fiber.Ctx) error {
 		return failure.Field("category", "exams.practice.category_unknown")
 	}
 	r, err := s.domains.Exams.StartPractice(c.UserContext(), personOf(c), category)
-	if err != nil {
-		return err
+	// A refused start (too many in the hour, nothing left to practise) is told on the practice page,
+	// with its status (429 with Retry-After, 409).
+	if f, ferr := s.failedForm(c, err, "category"); ferr != nil {
+		return ferr
+	} else if f != nil {
+		return s.renderPractice(c, f.First())
 	}
 	return c.Redirect(fmt.Sprintf("/exams/practice/%d", r.ID), fiber.StatusSeeOther)
 }

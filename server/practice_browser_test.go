@@ -2,9 +2,13 @@ package server_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -66,6 +70,53 @@ func TestPracticeAndReviewOnAPhone(t *testing.T) {
 		t.Errorf("axe on review: %v", v)
 	}
 	p.screenshot("review-phone")
+}
+
+// TestPracticeRefusedOnAPhone: a learner who started 20 practice runs in the last hour (here 50
+// minutes ago) is refused the next on the practice page itself, 429 with Retry-After, in zh-CN and,
+// after switching language, in English, readable at 360 px.
+func TestPracticeRefusedOnAPhone(t *testing.T) {
+	t.Parallel()
+	srv, _ := startPractice(t)
+	ctx := context.Background()
+	var cat int64
+	if err := srv.Pool.QueryRow(ctx, `SELECT category_id FROM exam_practice_categories`).Scan(&cat); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Pool.Exec(ctx, `INSERT INTO exam_practice_runs (person_id, organisation_id, category_id, item_count, answered, started_at)
+		SELECT u.person_id, c.organisation_id, c.category_id, 1, 1, now() - interval '50 minutes'
+		FROM users u, exam_practice_categories c, generate_series(1, 20) WHERE u.username = 'caregiver' AND c.category_id = $1`, cat); err != nil {
+		t.Fatal(err)
+	}
+	r := mustLogin(t, srv, "caregiver").auditForm("/exams/practice", url.Values{"category": {strconv.FormatInt(cat, 10)}})
+	if retry, _ := strconv.Atoi(r.Header.Get("Retry-After")); r.Status != http.StatusTooManyRequests || retry < 500 || retry > 600 {
+		t.Errorf("the 21st start in the hour: %d, Retry-After %q; want 429 and about 600 s", r.Status, r.Header.Get("Retry-After"))
+	}
+
+	p := &phone{t: t, ctx: browsertest.New(t, browsertest.Phone), name: "practice-refused", typed: map[int]int{}}
+	signIn(t, p.ctx, srv.URL, "/exams/practice", "caregiver")
+	for _, c := range []struct{ lang, want string }{
+		{"zh-CN", "一小时内最多开始 20 次练习，请 10 分钟后再试。"},
+		{"en", "You can start at most 20 practice runs in an hour; please try again in 10 min."},
+	} {
+		if c.lang == "en" {
+			if _, err := chromedp.Run(p.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("a.lang")))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clickAndLoad(t, p.ctx, `.exam-card form button[type=submit]`)
+		if got := p.eval(`(document.getElementById("practice-refused") || {}).textContent || ""`); got != c.want {
+			t.Errorf("%s: the refusal reads %q, want %q", c.lang, got, c.want)
+		}
+		if got := p.eval(`String(document.querySelectorAll(".exam-card form button").length)`); got != "1" {
+			t.Errorf("%s: the category is no longer offered with the refusal (%s buttons)", c.lang, got)
+		}
+		browsertest.AssertFits(t, p.ctx, browsertest.Phone)
+		if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
+			t.Errorf("axe on the refusal (%s): %v", c.lang, v)
+		}
+		p.screenshot("practice-refused-phone-" + c.lang)
+	}
 }
 
 // startPractice starts a server whose demo caregiver has a published, reviewable attempt answered
