@@ -263,17 +263,13 @@ type practiceItem struct {
 
 func pendingItem(ctx context.Context, db pg.DB, runID int64, position int) (practiceItem, error) {
 	var p practiceItem
-	var order []int32
 	where := `answered_at IS NULL ORDER BY position LIMIT 1`
 	args := []any{runID}
 	if position >= 0 {
 		where, args = `position = $2`, append(args, position)
 	}
 	err := db.QueryRow(ctx, `SELECT position, item_id, version_id, points::float8, option_order, answered_at IS NOT NULL, response
-		FROM exam_practice_items WHERE run_id = $1 AND `+where, args...).Scan(&p.Position, &p.ItemID, &p.VersionID, &p.Points, &order, &p.answered, &p.response)
-	for _, o := range order {
-		p.OptionOrder = append(p.OptionOrder, int(o))
-	}
+		FROM exam_practice_items WHERE run_id = $1 AND `+where, args...).Scan(&p.Position, &p.ItemID, &p.VersionID, &p.Points, &p.OptionOrder, &p.answered, &p.response)
 	p.Part = Theory
 	if pg.IsNoRows(err) {
 		return p, ErrNotFound

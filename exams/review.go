@@ -196,12 +196,7 @@ func (s *Service) ReviewAttempt(ctx context.Context, attemptID, personID int64) 
 	}
 	paper, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (scored, error) {
 		var p scored
-		var order []int32
-		err := row.Scan(&p.Position, &p.Section, &p.Part, &p.ItemID, &p.VersionID, &p.Points, &order, &p.earned)
-		for _, o := range order {
-			p.OptionOrder = append(p.OptionOrder, int(o))
-		}
-		return p, err
+		return p, row.Scan(&p.Position, &p.Section, &p.Part, &p.ItemID, &p.VersionID, &p.Points, &p.OptionOrder, &p.earned)
 	})
 	if err != nil {
 		return Review{}, err

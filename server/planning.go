@@ -125,7 +125,6 @@ func (s *Server) planningImport(c *fiber.Ctx) error {
 	if _, ok := audits.PlanColumns[kind]; !ok || kind == audits.PlanTownships { // townships: townshipsImport's own route
 		return failure.New(failure.NotFound, "error.not_found")
 	}
-	lang := langOf(c)
 	d := fiber.Map{"Kind": kind}
 	format, data, err := rosterFile(c)
 	var rows []audits.PlanRow
@@ -138,17 +137,29 @@ func (s *Server) planningImport(c *fiber.Ctx) error {
 			rows, err = s.domains.Audits.ParsePlanning(c.UserContext(), kind, region, format, data)
 		}
 	}
-	lines, good := s.planLines(lang, rows)
-	d["Lines"], d["Good"], d["Bad"], d["Committed"], d["Imported"] = lines, good, len(rows)-good, commit && err == nil, imported
+	d["Imported"] = imported
+	if err := s.planPreview(c, d, rows, commit, format, data, err); err != nil {
+		return err
+	}
+	return s.renderPlanning(c, region, d)
+}
+
+// planPreview adds what a planning import (population, places, townships) previewed or committed
+// to its page's data: the lines with their problems, the counts, the file to send again for the
+// commit, and whether the form failed: a refused file (its message), or a preview with bad lines
+// (422, the lines named). Any other error is returned, for handleError.
+func (s *Server) planPreview(c *fiber.Ctx, d fiber.Map, rows []audits.PlanRow, commit bool, format string, data []byte, err error) error {
+	lines, good := s.planLines(langOf(c), rows)
+	d["Lines"], d["Good"], d["Bad"], d["Committed"] = lines, good, len(rows)-good, commit && err == nil
 	d["Format"], d["Data"] = format, base64.StdEncoding.EncodeToString(data)
 	if f, ferr := s.failedForm(c, err); ferr != nil {
 		return ferr
 	} else if f != nil {
 		d["Failed"], d["Message"] = true, f.All("；")
 	} else if len(rows) > good {
-		d["Failed"] = true // a preview with bad lines is a failed form: 422, the lines named
+		d["Failed"] = true
 	}
-	return s.renderPlanning(c, region, d)
+	return nil
 }
 
 // planningTargets sets a year's targets, which are the province's (scopeProvince); the page shown

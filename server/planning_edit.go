@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"errors"
 	"strconv"
 	"strings"
@@ -186,15 +185,9 @@ func (s *Server) townshipsImport(c *fiber.Ctx) error {
 			plan, err = s.domains.Audits.ParseTownships(c.UserContext(), format, data, replace)
 		}
 	}
-	lines, good := s.planLines(langOf(c), plan.Rows)
-	d["Lines"], d["Good"], d["Bad"], d["Committed"], d["Plan"] = lines, good, len(plan.Rows)-good, commit && err == nil, plan
-	d["Format"], d["Data"] = format, base64.StdEncoding.EncodeToString(data)
-	if f, ferr := s.failedForm(c, err); ferr != nil {
-		return ferr
-	} else if f != nil {
-		d["Failed"], d["Message"] = true, f.All("；")
-	} else if len(plan.Rows) > good {
-		d["Failed"] = true
+	d["Plan"] = plan
+	if err := s.planPreview(c, d, plan.Rows, commit, format, data, err); err != nil {
+		return err
 	}
 	return s.renderTownships(c, d)
 }

@@ -88,16 +88,26 @@ func (s *Server) practiceStartSubmit(c *fiber.Ctx) error {
 	return c.Redirect(fmt.Sprintf("/exams/practice/%d", r.ID), fiber.StatusSeeOther)
 }
 
-func (s *Server) practiceRunPage(c *fiber.Ctx) error {
+// ownRecord reads the signed-in person's own record named by the path's id (a practice run, the
+// review of an attempt) with get, which refuses anyone else's; the answer is never cached.
+func ownRecord[T any](c *fiber.Ctx, get func(ctx context.Context, id, personID int64) (T, error)) (T, error) {
 	id, err := idParam(c, "id")
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	v, err := s.domains.Exams.Practice(c.UserContext(), id, personOf(c))
+	v, err := get(c.UserContext(), id, personOf(c))
+	if err == nil {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	return v, err
+}
+
+func (s *Server) practiceRunPage(c *fiber.Ctx) error {
+	v, err := ownRecord(c, s.domains.Exams.Practice)
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, "practice_run", page{Title: s.i18n.T(langOf(c), "exams.practice.title"), Data: fiber.Map{"Run": v.Run}})
 }
 
@@ -139,15 +149,10 @@ func (s *Server) apiPracticeNext(c *fiber.Ctx) error {
 }
 
 func (s *Server) practiceView(c *fiber.Ctx, get func(ctx context.Context, runID, personID int64) (exams.PracticeView, error)) error {
-	id, err := idParam(c, "id")
+	v, err := ownRecord(c, get)
 	if err != nil {
 		return err
 	}
-	v, err := get(c.UserContext(), id, personOf(c))
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(v)
 }
 
@@ -173,28 +178,18 @@ func (s *Server) apiPracticeAnswer(c *fiber.Ctx) error {
 }
 
 func (s *Server) reviewPage(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	r, err := ownRecord(c, s.domains.Exams.ReviewAttempt)
 	if err != nil {
 		return err
 	}
-	r, err := s.domains.Exams.ReviewAttempt(c.UserContext(), id, personOf(c))
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, "exam_review", page{Title: s.i18n.T(langOf(c), "exams.review.title"), Data: fiber.Map{"Review": r}})
 }
 
 func (s *Server) apiReview(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	r, err := ownRecord(c, s.domains.Exams.ReviewAttempt)
 	if err != nil {
 		return err
 	}
-	r, err := s.domains.Exams.ReviewAttempt(c.UserContext(), id, personOf(c))
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(r)
 }
 
