@@ -23,13 +23,20 @@ import (
 
 func init() { benches["audit"] = benchAudit }
 
-// scratchDatabase creates an empty database named prefix_<nanoseconds> next to the configured one
-// and returns its URL, a connection to the configured one (closed by drop) and drop, which also drops
-// the scratch database unless keep.
-func scratchDatabase(ctx context.Context, cfg config.Config, prefix string, keep bool) (scratchURL string, admin *pgx.Conn, drop func(), err error) {
-	admin, err = pgx.Connect(ctx, cfg.DatabaseURL)
+// scratch is a migrated database of a bench's own, created next to the configured one as
+// prefix_<nanoseconds>, with a pool on it and a connection to the configured database.
+type scratch struct {
+	Pool  *pgxpool.Pool
+	Admin *pgx.Conn
+	drop  func()
+}
+
+// openScratch creates and migrates a scratch database and opens a pool on it: maxConns connections,
+// all of them at once, when maxConns > 0; pgx's default otherwise. Close drops it unless keep.
+func openScratch(ctx context.Context, cfg config.Config, prefix string, keep bool, maxConns int32, stdout io.Writer) (*scratch, error) {
+	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
 	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 	u, err := url.Parse(cfg.DatabaseURL)
@@ -38,17 +45,60 @@ func scratchDatabase(ctx context.Context, cfg config.Config, prefix string, keep
 	}
 	if err != nil {
 		admin.Close(context.WithoutCancel(ctx))
-		return "", nil, nil, fmt.Errorf("scratch database: %w", err)
+		return nil, fmt.Errorf("scratch database: %w", err)
 	}
 	u.Path = "/" + name
-	drop = func() {
+	s := &scratch{Admin: admin, drop: func() {
 		bg := context.WithoutCancel(ctx)
 		if !keep {
 			_, _ = admin.Exec(bg, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		}
 		admin.Close(bg)
+	}}
+	pcfg, err := pgxpool.ParseConfig(u.String())
+	if err == nil && maxConns > 0 {
+		pcfg.MaxConns, pcfg.MinConns = maxConns, maxConns
 	}
-	return u.String(), admin, drop, nil
+	if err == nil {
+		s.Pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	}
+	if err != nil {
+		s.drop()
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "scratch database %s\n", name)
+	if _, err := migrations.Up(ctx, s.Pool); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the pool and drops the database (unless keep).
+func (s *scratch) Close() {
+	s.Pool.Close()
+	s.drop()
+}
+
+// provinceScratch is openScratch with what a synthetic province is built on (the regions, the
+// class types) and the accounts service on it.
+func provinceScratch(ctx context.Context, cfg config.Config, prefix string, keep bool, stdout io.Writer) (*scratch, *accounts.Service, error) {
+	sc, err := openScratch(ctx, cfg, prefix, keep, 0, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	acc, err := accounts.New(sc.Pool, cfg.SecretKey, accounts.DefaultPolicy)
+	if err == nil {
+		_, err = accounts.SeedRegions(ctx, sc.Pool)
+	}
+	if err == nil {
+		err = audits.EnsureClassTypes(ctx, sc.Pool)
+	}
+	if err != nil {
+		sc.Close()
+		return nil, nil, err
+	}
+	return sc, acc, nil
 }
 
 // benchAudit builds a synthetic province in a scratch database (created next to the configured one
@@ -64,30 +114,12 @@ func benchAudit(ctx context.Context, cfg config.Config, args []string, stdout io
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	scratch, _, drop, err := scratchDatabase(ctx, cfg, "shanyu_bench_audit", *keep)
+	sc, acc, err := provinceScratch(ctx, cfg, "shanyu_bench_audit", *keep, stdout)
 	if err != nil {
 		return err
 	}
-	defer drop()
-	pool, err := pgxpool.New(ctx, scratch)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	fmt.Fprintf(stdout, "scratch database %s\n", pool.Config().ConnConfig.Database)
-	if _, err := migrations.Up(ctx, pool); err != nil {
-		return err
-	}
-	if _, err := accounts.SeedRegions(ctx, pool); err != nil {
-		return err
-	}
-	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
-	if err != nil {
-		return err
-	}
-	if err := audits.EnsureClassTypes(ctx, pool); err != nil {
-		return err
-	}
+	defer sc.Close()
+	pool := sc.Pool
 	start := time.Now()
 	orgIDs, err := benchProvince(ctx, pool, *nInst, *nAssign)
 	if err != nil {

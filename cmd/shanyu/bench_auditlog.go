@@ -17,7 +17,6 @@ import (
 	"shanyu/accounts"
 	"shanyu/internal/config"
 	"shanyu/internal/pg"
-	"shanyu/migrations"
 )
 
 func init() { benches["auditlog"] = benchAuditLog }
@@ -66,32 +65,19 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	if *writers < 1 || *writers > 256 || *seconds < 1 || *seconds > 600 || *rounds < 1 || *rounds > 20 || *statements < 1 || *statements > 20 {
 		return fmt.Errorf("--writers must be 1–256, --seconds 1–600, --rounds 1–20, --statements 1–20: %w", errUsage)
 	}
-	scratch, admin, drop, err := scratchDatabase(ctx, cfg, "shanyu_bench_auditlog", *keep)
+	// A pool for the writers, the sealer's rounds and the bench's own queries.
+	sc, err := openScratch(ctx, cfg, "shanyu_bench_auditlog", *keep, int32(*writers+4), stdout)
 	if err != nil {
 		return err
 	}
-	defer drop()
+	defer sc.Close()
+	pool := sc.Pool
 	res := auditLogBench{Writers: *writers, Cores: runtime.NumCPU(), PhaseS: *seconds, Rounds: *rounds, Statements: *statements}
 	var fsync string
-	if err := admin.QueryRow(ctx, `SHOW fsync`).Scan(&fsync); err != nil {
+	if err := sc.Admin.QueryRow(ctx, `SHOW fsync`).Scan(&fsync); err != nil {
 		return err
 	}
 	res.Synchronized = fsync == "on"
-	pcfg, err := pgxpool.ParseConfig(scratch)
-	if err != nil {
-		return err
-	}
-	pcfg.MaxConns = int32(*writers + 4) // the writers, the sealer's rounds and the bench's own queries
-	pcfg.MinConns = pcfg.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	fmt.Fprintf(stdout, "scratch database %s\n", pool.Config().ConnConfig.Database)
-	if _, err := migrations.Up(ctx, pool); err != nil {
-		return err
-	}
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_auditlog_writes (
 		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, writer int NOT NULL, n int NOT NULL, at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return err

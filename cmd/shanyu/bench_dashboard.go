@@ -17,7 +17,6 @@ import (
 	"shanyu/audits"
 	"shanyu/internal/clock"
 	"shanyu/internal/config"
-	"shanyu/migrations"
 )
 
 func init() { benches["dashboard"] = benchDashboard }
@@ -40,30 +39,12 @@ func benchDashboard(ctx context.Context, cfg config.Config, args []string, stdou
 	if *nInst < 1 || *nTowns < 1 || *runs < 1 {
 		return fmt.Errorf("--institutions, --townships and --runs must be positive: %w", errUsage)
 	}
-	scratch, _, drop, err := scratchDatabase(ctx, cfg, "shanyu_bench_dashboard", *keep)
+	sc, acc, err := provinceScratch(ctx, cfg, "shanyu_bench_dashboard", *keep, stdout)
 	if err != nil {
 		return err
 	}
-	defer drop()
-	pool, err := pgxpool.New(ctx, scratch)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	fmt.Fprintf(stdout, "scratch database %s\n", pool.Config().ConnConfig.Database)
-	if _, err := migrations.Up(ctx, pool); err != nil {
-		return err
-	}
-	if _, err := accounts.SeedRegions(ctx, pool); err != nil {
-		return err
-	}
-	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
-	if err != nil {
-		return err
-	}
-	if err := audits.EnsureClassTypes(ctx, pool); err != nil {
-		return err
-	}
+	defer sc.Close()
+	pool := sc.Pool
 	start := time.Now()
 	if _, err := benchProvince(ctx, pool, *nInst, *nAssign); err != nil {
 		return err
