@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jung-kurt/gofpdf"
 	"github.com/xuri/excelize/v2"
 
 	"shanyu/internal/clock"
@@ -164,16 +163,7 @@ func RenderIndicatorSummary(font *pdfdoc.Font, t IndicatorTable, l SummaryLabels
 	if err != nil {
 		return nil, err
 	}
-	pdf := gofpdf.New("L", "mm", "A4", "")
-	stamp := t.AsOf.UTC()
-	pdf.SetCreationDate(stamp)
-	pdf.SetModificationDate(stamp)
-	pdf.SetCatalogSort(true)
-	pdf.SetProducer("Shanyu", false)
-	pdf.SetCreator("Shanyu", false)
-	pdf.SetTitle("Indicators "+t.Region.Code, false)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
+	pdf := pdfdoc.NewDocument("L", t.AsOf.UTC(), "Shanyu", "Indicators "+t.Region.Code)
 	p := pdfdoc.NewPage(pdf, font, subset)
 	pdf.AddPage()
 	p.Ink([3]int{34, 30, 28})

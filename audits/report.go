@@ -494,16 +494,7 @@ func RenderReport(font *pdfdoc.Font, d ReportData, labels ReportLabels) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	pdf := gofpdf.New("P", "mm", "A4", "")
-	stamp := d.FinishedAt.UTC()
-	pdf.SetCreationDate(stamp)
-	pdf.SetModificationDate(stamp)
-	pdf.SetCatalogSort(true)
-	pdf.SetProducer("Shanyu", false)
-	pdf.SetCreator("Shanyu", false)
-	pdf.SetTitle(fmt.Sprintf("Inspection report %d", d.InspectionID), false)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
+	pdf := pdfdoc.NewDocument("P", d.FinishedAt.UTC(), "Shanyu", fmt.Sprintf("Inspection report %d", d.InspectionID))
 	w := &reportWriter{pdf: pdf, tw: pdfdoc.NewPage(pdf, font, subset), y: repTop}
 	pdf.AddPage()
 	w.tw.Ink([3]int{34, 30, 28})

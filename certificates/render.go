@@ -173,16 +173,8 @@ func (r *Renderer) Render(ctx context.Context, d Document) (Rendered, error) {
 		return Rendered{}, err
 	}
 
-	pdf := gofpdf.New("L", "mm", "A4", "")
 	stamp := time.Date(d.IssuedOn.Year(), d.IssuedOn.Month(), d.IssuedOn.Day(), 0, 0, 0, 0, time.UTC)
-	pdf.SetCreationDate(stamp)
-	pdf.SetModificationDate(stamp)
-	pdf.SetCatalogSort(true)
-	pdf.SetProducer(creatorLabel, false)
-	pdf.SetCreator(creatorLabel, false)
-	pdf.SetTitle(l.TitleEN+" "+d.Number, false)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
+	pdf := pdfdoc.NewDocument("L", stamp, creatorLabel, l.TitleEN+" "+d.Number)
 	p := pdfdoc.NewPage(pdf, r.font, subset)
 	pdf.AddPage()
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jung-kurt/gofpdf"
 	"golang.org/x/image/font/sfnt"
@@ -19,6 +20,22 @@ const (
 	gofpdfName   = "/utf8" + fontFamily
 	subsetPSName = "ShanyuCJK"
 )
+
+// NewDocument starts an A4 document ("P" portrait, "L" landscape, in mm) whose bytes depend only on
+// what is drawn: its dates are stamp, its dictionaries sorted; creator is its producer and creator.
+// It has no margins and no automatic page break: the caller lays out every line.
+func NewDocument(orientation string, stamp time.Time, creator, title string) *gofpdf.Fpdf {
+	pdf := gofpdf.New(orientation, "mm", "A4", "")
+	pdf.SetCreationDate(stamp)
+	pdf.SetModificationDate(stamp)
+	pdf.SetCatalogSort(true)
+	pdf.SetProducer(creator, false)
+	pdf.SetCreator(creator, false)
+	pdf.SetTitle(title, false)
+	pdf.SetAutoPageBreak(false, 0)
+	pdf.SetMargins(0, 0, 0)
+	return pdf
+}
 
 // NewPage adds subset (from font.Subset, holding every character the document prints) to pdf as its
 // font and returns a Page drawing with it.
