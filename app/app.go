@@ -77,6 +77,9 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	if o.NoticeText == nil {
 		return nil, fmt.Errorf("app: Options.NoticeText is required")
 	}
+	if o.ReportLabels == nil {
+		return nil, fmt.Errorf("app: Options.ReportLabels is required")
+	}
 	sender, err := newSender(cfg, log)
 	if err != nil {
 		return nil, err

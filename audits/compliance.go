@@ -289,7 +289,7 @@ func (s *Service) load(ctx context.Context, db querier, orgIDs []int64, on time.
 	if w.regions, err = s.regionsOf(ctx, w, orgIDs); err != nil {
 		return nil, fmt.Errorf("regions: %w", err)
 	}
-	if s.certs != nil && len(people) > 0 {
+	if len(people) > 0 {
 		platform, err := s.certs.ForPeople(ctx, people)
 		if err != nil {
 			return nil, fmt.Errorf("certificates: %w", err)

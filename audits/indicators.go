@@ -441,9 +441,6 @@ func (s *Service) addInspections(ctx context.Context, up func(string, func(*Indi
 
 // addExams adds the results published in year, by the region of the training centre.
 func (s *Service) addExams(ctx context.Context, up func(string, func(*IndicatorRow)), year int) error {
-	if s.exams == nil {
-		return nil
-	}
 	from, to := yearBounds(year)
 	counts, err := s.exams.PassCounts(ctx, from, to)
 	if err != nil {

@@ -629,20 +629,18 @@ func (s *Service) scanByClientID(ctx context.Context, db pg.DB, inspectionID int
 	return sc, json.Unmarshal(res, &sc.Result)
 }
 
-// resolve finds the certificate behind a code (the certificates domain when it is wired, else the
-// certificates the institution recorded) and decides the holder's posts. ref is logged with the
-// certificates' verification. It asks the certificates domain, so it must run outside any transaction.
+// resolve finds the certificate behind a code (the certificates domain's, else one the institution
+// recorded) and decides the holder's posts. ref is logged with the certificates' verification. It
+// asks the certificates domain, so it must run outside any transaction.
 func (s *Service) resolve(ctx context.Context, db querier, orgID int64, code, ref string, on time.Time) (ScanResult, error) {
 	var res ScanResult
 	var personID int64
-	if s.certs != nil {
-		cert, pid, err := s.certs.ByCode(ctx, code, ref)
-		switch {
-		case err == nil:
-			res.Known, res.Verified, res.Certificate, personID = true, true, &cert, pid
-		case failure.As(err) == nil || failure.As(err).Kind != failure.NotFound:
-			return res, err
-		}
+	cert, pid, err := s.certs.ByCode(ctx, code, ref)
+	switch {
+	case err == nil:
+		res.Known, res.Verified, res.Certificate, personID = true, true, &cert, pid
+	case failure.As(err) == nil || failure.As(err).Kind != failure.NotFound:
+		return res, err
 	}
 	if !res.Known {
 		var c Cert

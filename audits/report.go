@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,10 +39,10 @@ type InspectionReport struct {
 }
 
 // reportOnFinish makes the report of a just finished inspection; a failure is logged and the report
-// is made on its first download instead.
+// is made on its first download instead, as it is when this service makes none (Deps.ReportsElsewhere).
 func (s *Service) reportOnFinish(ctx context.Context, inspectionID int64) {
-	if s.tools == nil || s.reportLabels.Load() == nil {
-		return // no font, signer or words here (a bare service, as in the demo seed): made on first download
+	if s.reportsElsewhere {
+		return
 	}
 	if _, err := s.InspectionReportPDF(ctx, inspectionID); err != nil {
 		s.log.Error("inspection report", "inspection", inspectionID, "err", err)
@@ -68,22 +69,18 @@ func (s *Service) InspectionReportPDF(ctx context.Context, inspectionID int64) (
 	if x.Status != "finished" || x.FinishedAt == nil {
 		return rep, ErrNoReport
 	}
-	t := s.tools
-	if t == nil {
-		return rep, fmt.Errorf("inspection report: no font and signer configured")
+	if s.reportsElsewhere {
+		return rep, errReportsElsewhere
 	}
-	font, err := t.ReportFont()
+	font, err := s.tools.ReportFont()
 	if err != nil {
 		return rep, err
 	}
-	signer, err := t.ReportSigner(ctx)
+	signer, err := s.tools.ReportSigner(ctx)
 	if err != nil {
 		return rep, err
 	}
 	labels := s.reportLabels.Load()
-	if labels == nil {
-		return rep, errNoReportLabels
-	}
 	data, err := s.reportData(ctx, x)
 	if err != nil {
 		return rep, err
@@ -185,8 +182,9 @@ type ReportWords struct {
 // ReportLabels are the report's words in Chinese and in English.
 type ReportLabels struct{ ZH, EN ReportWords }
 
-// errNoReportLabels: the report's words were never given (the server sets them from its locales).
-var errNoReportLabels = fmt.Errorf("inspection report: no labels configured")
+// errReportsElsewhere: this service was built to make no report (Deps.ReportsElsewhere); the
+// server's service makes it on the first download.
+var errReportsElsewhere = errors.New("inspection report: this service makes no reports (Deps.ReportsElsewhere)")
 
 // both prints a label in Chinese, then in English.
 func (l ReportLabels) both(f func(ReportWords) string) string {

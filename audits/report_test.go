@@ -190,5 +190,5 @@ func TestExplainNamesTheRuleOrTheGap(t *testing.T) {
 // withReports gives the service the test font, signer and words.
 func withReports(t *testing.T) func(*Deps) {
 	tools, labels := newTestTools(t), testLabels()
-	return func(d *Deps) { d.Reports, d.Labels = tools, &labels }
+	return func(d *Deps) { d.Reports, d.Labels, d.ReportsElsewhere = tools, &labels, false }
 }

@@ -339,9 +339,6 @@ func (s *Service) Bars(ctx context.Context) ([]Bar, error) {
 // listed the certificate as revoked or suspended when the page was loaded.
 func (s *Service) RosterCertificateStatuses(ctx context.Context, orgID int64) (map[string]string, error) {
 	out := map[string]string{}
-	if s.certs == nil {
-		return out, nil
-	}
 	members, err := s.Roster(ctx, orgID)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package audits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -49,35 +48,56 @@ type Service struct {
 	db       *pgxpool.Pool
 	read     querier // the dashboard's reads: a standby while it is caught up (pg.Reads), else db
 	accounts *accounts.Service
-	certs    CertificateSource // nil: no platform certificates (a bare service, as in unit tests)
-	exams    ExamResults       // nil: no exam results (a bare service): the exam indicators are zero
-	tools    ReportTools       // nil: inspection reports cannot be made here
-	log      *slog.Logger
-	policy   atomic.Pointer[Policy]
-	loads    atomic.Int64
-	staffing Staffing
+	certs    CertificateSource
+	exams    ExamResults
+	tools    ReportTools // nil only with Deps.ReportsElsewhere
+	// reportsElsewhere: this service makes no inspection report (Deps.ReportsElsewhere).
+	reportsElsewhere bool
+	log              *slog.Logger
+	policy           atomic.Pointer[Policy]
+	loads            atomic.Int64
+	staffing         Staffing
 	// reportLabels are the inspection report's words, from the server's locales (report.go).
 	reportLabels atomic.Pointer[ReportLabels]
 }
 
-// Deps are the audits domain's collaborators, given once when it is built.
+// Deps are the audits domain's collaborators, given once when it is built. Accounts, Certificates
+// and Exams are required; Reports and Labels are required unless ReportsElsewhere. New panics
+// without a required one: a missing one would silently skip part of an audit.
 type Deps struct {
 	Accounts     *accounts.Service
 	Certificates CertificateSource // a person's platform certificates and the one behind a scanned code
 	Exams        ExamResults       // published exam results per training centre (the indicators)
 	Reports      ReportTools       // the font and signer of inspection reports
 	Labels       *ReportLabels     // the reports' words (from the server's locales)
-	Log          *slog.Logger
+	// ReportsElsewhere builds a service that makes no inspection report, for a process that has no
+	// report words (the demo seed, which runs without the server's locales): an inspection it
+	// finishes gets its signed report on its first download, from the server's service. Asked for a
+	// report it has not got, this service fails (InspectionReportPDF, AddAddendum), and it holds texts
+	// to what any font prints (Printable). Reports and Labels must then be nil.
+	ReportsElsewhere bool
+	Log              *slog.Logger
 	// Read is where the dashboard reads (app gives a pg.Reads: the standby while it is caught
 	// up, else the primary); the main pool when nil.
 	Read querier
 }
 
 // New builds the service: it stores the default class types (idempotent) and loads the policy with
-// the regional rules.
+// the regional rules. It panics when a required collaborator is missing.
 func New(ctx context.Context, db *pgxpool.Pool, d Deps) (*Service, error) {
-	if d.Accounts == nil {
-		return nil, errors.New("audits.New: Deps.Accounts (the accounts service) is required")
+	switch {
+	case d.Accounts == nil:
+		panic("audits.New: Deps.Accounts (the accounts service) is required")
+	case d.Certificates == nil:
+		panic("audits.New: Deps.Certificates (the certificates domain, through app's adapter) is required")
+	case d.Exams == nil:
+		panic("audits.New: Deps.Exams (the exams domain's published results, through app's adapter) is required")
+	case d.ReportsElsewhere && (d.Reports != nil || d.Labels != nil):
+		panic("audits.New: Deps.ReportsElsewhere makes no report: Deps.Reports and Deps.Labels must be nil with it")
+	case !d.ReportsElsewhere && d.Reports == nil:
+		panic("audits.New: Deps.Reports (the report font and signer: the certificates service) is required unless Deps.ReportsElsewhere")
+	case !d.ReportsElsewhere && d.Labels == nil:
+		panic("audits.New: Deps.Labels (the report words: server.ReportLabels) is required unless Deps.ReportsElsewhere")
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -86,13 +106,12 @@ func New(ctx context.Context, db *pgxpool.Pool, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staffing: %w", err)
 	}
-	s := &Service{db: db, read: d.Read, accounts: d.Accounts, certs: d.Certificates, exams: d.Exams, tools: d.Reports, log: d.Log, staffing: st}
+	s := &Service{db: db, read: d.Read, accounts: d.Accounts, certs: d.Certificates, exams: d.Exams, tools: d.Reports, reportsElsewhere: d.ReportsElsewhere,
+		log: d.Log, staffing: st}
 	if s.read == nil {
 		s.read = db
 	}
-	if d.Labels != nil {
-		s.reportLabels.Store(d.Labels)
-	}
+	s.reportLabels.Store(d.Labels)
 	if err := EnsureClassTypes(ctx, db); err != nil {
 		return nil, err
 	}

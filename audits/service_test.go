@@ -38,7 +38,9 @@ func newFixture(t *testing.T, with ...func(*Deps)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Accounts: acc}
+	// No platform certificate (the institutions' recorded ones are what the tests check), no exam
+	// result, no report made here: the tests that need more say so in with.
+	d := Deps{Accounts: acc, Certificates: platformCerts{}, Exams: &fakeExams{}, ReportsElsewhere: true}
 	for _, w := range with {
 		w(&d)
 	}
@@ -50,6 +52,32 @@ func newFixture(t *testing.T, with ...func(*Deps)) *fixture {
 	f.org = f.institution(t, 1)
 	f.admin = f.user(t, "regulator", accounts.RoleRegulatorAdmin, "region:33")
 	return f
+}
+
+// platformCerts is a CertificateSource holding the given platform certificates by holder: the
+// certificates domain itself is wired in by app (whose adapter this package cannot import), and
+// tested with it in server and app/demo.
+type platformCerts map[int64][]Cert
+
+func (p platformCerts) ForPeople(_ context.Context, people []int64) (map[int64][]Cert, error) {
+	out := map[int64][]Cert{}
+	for _, id := range people {
+		if cs, ok := p[id]; ok {
+			out[id] = cs
+		}
+	}
+	return out, nil
+}
+
+func (p platformCerts) ByCode(_ context.Context, code, _ string) (Cert, int64, error) {
+	for id, cs := range p {
+		for _, c := range cs {
+			if strings.EqualFold(c.Number, code) {
+				return c, id, nil
+			}
+		}
+	}
+	return Cert{}, 0, ErrCodeUnknown
 }
 
 func (f *fixture) institution(t *testing.T, n int) accounts.Organisation {
@@ -203,7 +231,7 @@ func TestRegionalRuleReachesEveryReplicaWithPreview(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	other, err := New(ctx, f.pool, Deps{Accounts: f.acc}) // a second replica
+	other, err := New(ctx, f.pool, Deps{Accounts: f.acc, Certificates: platformCerts{}, Exams: &fakeExams{}, ReportsElsewhere: true}) // a second replica
 	if err != nil {
 		t.Fatal(err)
 	}

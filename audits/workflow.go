@@ -581,14 +581,11 @@ func (s *Service) AddAddendum(ctx context.Context, userID, inspectionID int64, n
 	if x.Status != StatusFinished {
 		return ad, ErrNotFinished
 	}
-	var sum []byte
-	if s.tools != nil && s.reportLabels.Load() != nil {
-		rep, err := s.InspectionReportPDF(ctx, inspectionID)
-		if err != nil {
-			return ad, err
-		}
-		sum = rep.SHA256[:]
+	rep, err := s.InspectionReportPDF(ctx, inspectionID)
+	if err != nil {
+		return ad, err
 	}
+	sum := rep.SHA256[:]
 	ad.ReportSHA256 = sum
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO audit_addenda (inspection_id, note, report_sha256, created_by) VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
@@ -641,12 +638,13 @@ func (s *Service) loadWorkflow(ctx context.Context, x *Inspection, snap []byte) 
 }
 
 // Printable refuses a text the report's font cannot print (emoji among them), naming the field and
-// the first such character; line breaks and tabs are fine. Without a font (a bare service) only the
-// Basic Multilingual Plane is allowed, which is all gofpdf can embed.
+// the first such character; line breaks and tabs are fine. Only the Basic Multilingual Plane is
+// allowed, which is all gofpdf can embed; with no report font here (Deps.ReportsElsewhere), or one
+// that fails to load, that is the only bound.
 func (s *Service) Printable(field, text string) error {
 	var has func(rune) bool
-	if t := s.tools; t != nil {
-		if f, err := t.ReportFont(); err == nil && f != nil {
+	if !s.reportsElsewhere {
+		if f, err := s.tools.ReportFont(); err == nil && f != nil {
 			has = f.Has
 		}
 	}

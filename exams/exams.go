@@ -87,10 +87,10 @@ var (
 // Service is the exams domain, built once per process.
 type Service struct {
 	db      *pgxpool.Pool
-	jobs    jobs.Inserter  // nil: publishing records no certificate-issuance job (deadlines are swept by exams.sweep where workers run)
-	hours   HoursSource    // nil: every candidate has 0 completed hours
-	ids     IdentitySource // nil: nobody's identity is verified
-	conduct ConductSource  // nil: no conduct records are kept
+	jobs    jobs.Inserter // papers, paper rebuilds and certificate issuance are enqueued in the deciding transaction
+	hours   HoursSource
+	ids     IdentitySource
+	conduct ConductSource
 	names   NameSource
 	notices Notifier
 	now     func() time.Time
@@ -102,23 +102,33 @@ type Service struct {
 	places   placeCache
 }
 
-// Options configure a Service.
+// Options configure a Service. Every collaborator is required (New panics without one): a missing
+// one would not make the service simpler, it would silently skip its part of the rules (no hours, no
+// identity check, no conduct record, no paper or certificate job).
 type Options struct {
-	Jobs     jobs.Inserter
-	Hours    HoursSource
-	Identity IdentitySource
-	Conduct  ConductSource
-	Names    NameSource       // required
-	Notices  Notifier         // required: tells candidates of decisions, results and exams starting soon
-	Now      func() time.Time // the clock; tests move it
+	Jobs     jobs.Inserter    // enqueues papers, paper rebuilds and certificate issuance (a River client)
+	Hours    HoursSource      // the training hours completed (the curriculum service)
+	Identity IdentitySource   // whose identity staff verified (the accounts service)
+	Conduct  ConductSource    // conduct records: bars and background checks (the audits domain)
+	Names    NameSource       // people's names (the accounts service)
+	Notices  Notifier         // tells candidates of decisions, results and exams starting soon (accounts.Notices)
+	Now      func() time.Time // the clock; tests move it (time.Now when nil)
 }
 
-// New builds the service.
+// New builds the service; it panics when a collaborator is missing.
 func New(db *pgxpool.Pool, o Options) *Service {
-	if o.Names == nil {
+	switch {
+	case o.Jobs == nil:
+		panic("exams.New: Options.Jobs (a River client) is required")
+	case o.Hours == nil:
+		panic("exams.New: Options.Hours (the curriculum service) is required")
+	case o.Identity == nil:
+		panic("exams.New: Options.Identity (the accounts service) is required")
+	case o.Conduct == nil:
+		panic("exams.New: Options.Conduct (the audits domain's conduct records) is required")
+	case o.Names == nil:
 		panic("exams.New: Options.Names (the accounts service) is required")
-	}
-	if o.Notices == nil {
+	case o.Notices == nil:
 		panic("exams.New: Options.Notices (accounts.Notices) is required")
 	}
 	if o.Now == nil {

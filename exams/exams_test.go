@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"shanyu/accounts"
+	"shanyu/curriculum"
 	"shanyu/exams/bank"
 	"shanyu/internal/jobs"
 	"shanyu/internal/pgtest"
@@ -45,8 +46,8 @@ type fixtureOpts struct {
 	grace    time.Duration
 	duration time.Duration
 	essay    bool
-	hours    HoursSource   // nil: none
-	conduct  ConductSource // nil: none
+	hours    HoursSource   // nil: the curriculum service's ledger, where nobody has hours
+	conduct  ConductSource // nil: a ledger with no record (audits builds on the app's adapters, which this package cannot import)
 	minHours float64
 }
 
@@ -67,6 +68,12 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	acc, err := accounts.New(f.pool, []byte("exams test secret of 32 bytes!!!"), accounts.DefaultPolicy)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.hours == nil {
+		o.hours = curriculum.New(f.pool, []byte("exams test secret of 32 bytes!!!"), curriculum.Options{Directory: acc})
+	}
+	if o.conduct == nil {
+		o.conduct = &ledger{}
 	}
 	f.svc = New(f.pool, Options{Now: f.clock.now, Identity: f.ids, Names: acc, Jobs: inserter, Hours: o.hours, Conduct: o.conduct, Notices: accounts.NewNotices(inserter)})
 	if _, err := f.pool.Exec(ctx, `INSERT INTO regions (code, gb_code, name) VALUES ('33', '330000', '浙江省') ON CONFLICT DO NOTHING`); err != nil {

@@ -344,9 +344,6 @@ func (s *Service) refreshPools(ctx context.Context, tx pgx.Tx, cond string, arg 
 		changed = append(changed, x.id)
 	}
 	for _, id := range changed {
-		if s.jobs == nil {
-			break // rebuilt after the commit (afterRefresh)
-		}
 		if _, err := s.jobs.InsertTx(ctx, tx, RebuildPapersArgs{SessionID: id}, nil); err != nil {
 			return nil, fmt.Errorf("enqueue paper rebuild: %w", err)
 		}
@@ -360,39 +357,18 @@ func samePool(a, b []PoolSection) bool {
 	})
 }
 
-// afterRefresh rebuilds the papers of the sessions whose pool changed, where no job queue was given
-// (tests, tools): the rebuild then happens before the caller returns rather than in a job.
-func (s *Service) afterRefresh(ctx context.Context, changed []int64) error {
-	if s.jobs != nil {
-		return nil
-	}
-	var errs []error
-	for _, id := range changed {
-		if _, err := s.BuildPapers(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // ChangeBank runs a change of a centre's question bank (change gets the transaction: an edit, a
 // retirement, a reactivation, a move or a tag) and, in the same transaction, resolves again the pools
 // of the centre's sessions that may still start: a new starter draws from the bank as it now is
 // (retired items out, corrected keys in), and the papers not yet started are rebuilt by a job.
 func (s *Service) ChangeBank(ctx context.Context, centreID int64, change func(tx pgx.Tx) error) error {
-	var changed []int64
-	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := change(tx); err != nil {
 			return err
 		}
-		var err error
-		changed, err = s.refreshPools(ctx, tx, `x.organisation_id = $1`, centreID)
+		_, err := s.refreshPools(ctx, tx, `x.organisation_id = $1`, centreID)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return s.afterRefresh(ctx, changed)
 }
 
 // UpdateBlueprint changes a blueprint's name and sections (its mode, occupation and level stay:
@@ -429,7 +405,7 @@ func (s *Service) UpdateBlueprint(ctx context.Context, actorID int64, b Blueprin
 	if err != nil {
 		return Blueprint{}, err
 	}
-	return b, s.afterRefresh(ctx, changed)
+	return b, nil
 }
 
 // BuildPaperArgs is the job, enqueued by an approval, that builds the registration's paper.

@@ -115,7 +115,8 @@ func TestPaperIsBuiltAtApprovalAndStartCopiesIt(t *testing.T) {
 
 	// The start reads no bank version and draws nothing: count its statements on a fresh service,
 	// whose memory holds no version.
-	fresh := New(pgtest.OpenCounting(t, f.pool.Config().ConnString()), Options{Now: f.clock.now, Identity: f.ids, Names: f.svc.names, Jobs: f.svc.jobs, Notices: f.svc.notices})
+	fresh := New(pgtest.OpenCounting(t, f.pool.Config().ConnString()), Options{Now: f.clock.now, Identity: f.ids, Names: f.svc.names, Jobs: f.svc.jobs,
+		Hours: f.svc.hours, Conduct: f.svc.conduct, Notices: f.svc.notices})
 	cctx, counted := pgtest.CountQueries(ctx)
 	st, err := fresh.Start(cctx, f.session.ID, person)
 	if err != nil {

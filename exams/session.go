@@ -327,18 +327,13 @@ func (s *Service) Decide(ctx context.Context, actorID, registrationID int64, app
 			return err
 		}
 		// The paper is built before the start, by a job enqueued here (papers.go).
-		if approve && s.jobs != nil {
+		if approve {
 			if _, err := s.jobs.InsertTx(ctx, tx, BuildPaperArgs{RegistrationID: registrationID}, nil); err != nil {
 				return fmt.Errorf("enqueue paper: %w", err)
 			}
 		}
 		return audit(ctx, tx, actorID, "exam.registration."+status, fmt.Sprintf("exam_registration:%d", registrationID), details)
 	})
-	if err != nil || !approve || s.jobs != nil {
-		return err
-	}
-	// With no job queue (tests, tools) the paper is built now, after the decision committed.
-	_, err = s.BuildPaper(ctx, registrationID)
 	return err
 }
 
@@ -395,7 +390,7 @@ func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registr
 	for i := range list {
 		list[i].Name = names[list[i].PersonID]
 	}
-	if len(list) == 0 || s.ids == nil {
+	if len(list) == 0 {
 		return list, nil
 	}
 	people := make([]int64, len(list))
@@ -428,14 +423,12 @@ func (s *Service) checkEligible(ctx context.Context, x Session, personID int64, 
 		return hours, failure.New(ErrNotEligible.Kind, ErrNotEligible.Msg.Key, hours, x.MinHours, x.MinHours-hours).
 			Wrap(fmt.Errorf("%.1f of %.1f hours", hours, x.MinHours))
 	}
-	if s.conduct != nil {
-		clear, err := s.conduct.ConductClear(ctx, personID, s.now())
-		if err != nil {
-			return hours, fmt.Errorf("conduct: %w", err)
-		}
-		if !clear {
-			return hours, ErrConductRecord
-		}
+	clear, err := s.conduct.ConductClear(ctx, personID, s.now())
+	if err != nil {
+		return hours, fmt.Errorf("conduct: %w", err)
+	}
+	if !clear {
+		return hours, ErrConductRecord
 	}
 	if withIdentity {
 		if err := s.checkIdentity(ctx, x, personID); err != nil {
@@ -459,11 +452,8 @@ func (s *Service) checkIdentity(ctx context.Context, x Session, personID int64) 
 	return nil
 }
 
-// identity asks the accounts domain about one person; with no source nobody is verified.
+// identity asks the accounts domain about one person.
 func (s *Service) identity(ctx context.Context, personID int64) (accounts.Identity, error) {
-	if s.ids == nil {
-		return accounts.Identity{PersonID: personID}, nil
-	}
 	m, err := s.ids.Identities(ctx, []int64{personID})
 	if err != nil {
 		return accounts.Identity{}, fmt.Errorf("identity: %w", err)

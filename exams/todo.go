@@ -74,9 +74,6 @@ func (s *Service) unverifiedPending(ctx context.Context, sessionID int64) (int, 
 	if err != nil || len(people) == 0 {
 		return 0, err
 	}
-	if s.ids == nil {
-		return len(people), nil
-	}
 	ids, err := s.ids.Identities(ctx, people)
 	if err != nil {
 		return 0, fmt.Errorf("identities: %w", err)
@@ -94,8 +91,5 @@ func (s *Service) unverifiedPending(ctx context.Context, sessionID int64) (int, 
 // Register counts them (the year before the session opens), so that what a learner sees is what
 // registration will find.
 func (s *Service) HoursTowards(ctx context.Context, personID int64, x Session) (float64, error) {
-	if s.hours == nil {
-		return 0, nil
-	}
 	return s.hours.CompletedHours(ctx, personID, x.Occupation, x.OpensAt.AddDate(-1, 0, 0), x.OpensAt)
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
-	"shanyu/internal/jobs"
+	"shanyu/exams"
+	"shanyu/internal/servertest"
 )
 
 // signIn signs a demo user in through the login page, lands on next, and waits until the browser is
@@ -48,11 +49,13 @@ func clickAndLoad(t *testing.T, ctx context.Context, css string) {
 	}
 }
 
-// testNotices is the notification hook for an exams service a test builds on pool.
-func testNotices(pool *pgxpool.Pool) *accounts.Notices {
-	q, err := jobs.NewInserter(pool, nil)
+// testExams is the exams service for a test's set-up on pool: the one of the full set of services
+// that serve builds (servertest.Services), whose jobs (papers, notices) the server started on the
+// database then works. done releases what the set opened.
+func testExams(pool *pgxpool.Pool) (svc *exams.Service, done func(), err error) {
+	full, err := servertest.Services(context.Background(), pool)
 	if err != nil {
-		panic(err)
+		return nil, nil, err
 	}
-	return accounts.NewNotices(q)
+	return full.Exams, full.Close, nil
 }

@@ -386,7 +386,7 @@ func TestExamDayLateAnswersAreRecordedAndExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := readStored(t, srv.Pool, sessionID)
-	if _, err := exams.New(srv.Pool, exams.Options{Names: srv.App.Accounts, Notices: srv.App.Notices}).Submit(ctx, st.attempt, 0, "", exams.ByDeadline); err != nil {
+	if _, err := srv.App.Exams.Submit(ctx, st.attempt, 0, "", exams.ByDeadline); err != nil {
 		t.Fatal(err)
 	}
 	if err := setOffline(a.ctx, false); err != nil {

@@ -60,11 +60,14 @@ func seedExam(pool *pgxpool.Pool, items []bank.Item, sections []exams.Section, d
 			return 0, err
 		}
 	}
-	acc, err := verifyIdentityOf(pool, "caregiver")
+	if _, err := verifyIdentityOf(pool, "caregiver"); err != nil {
+		return 0, err
+	}
+	svc, done, err := testExams(pool)
 	if err != nil {
 		return 0, err
 	}
-	svc := exams.New(pool, exams.Options{Identity: acc, Names: acc, Notices: testNotices(pool)})
+	defer done()
 	b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre, Name: "测试卷", Occupation: "4-10-01-03", Level: 4, Mode: exams.Random, Sections: sections})
 	if err != nil {
 		return 0, err

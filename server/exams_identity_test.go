@@ -72,7 +72,11 @@ func seedOpenSession(pool *pgxpool.Pool, blueprint, session string, more func(co
 			return 0, err
 		}
 	}
-	svc := exams.New(pool, exams.Options{Identity: acc, Names: acc, Notices: testNotices(pool)})
+	svc, done, err := testExams(pool)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: blueprint, Occupation: "4-10-01-03", Level: 4,
 		Mode: exams.Random, Sections: []exams.Section{{Name: "理论", Part: exams.Theory, Count: 3, Points: 10}}})
 	if err != nil {

@@ -61,7 +61,11 @@ func sitRegradeSession(pool *pgxpool.Pool) (sessionID, itemA int64, err error) {
 	if _, err := bank.Create(ctx, pool, centre.ID, regradeItem("题目B：奶瓶多久消毒一次？")); err != nil {
 		return 0, 0, err
 	}
-	svc := exams.New(pool, exams.Options{Identity: acc, Names: acc, Notices: testNotices(pool)})
+	svc, done, err := testExams(pool)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer done()
 	b, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: centre.ID, Name: "重评卷", Occupation: "4-10-01-03", Level: 4, Mode: exams.Fixed,
 		Sections: []exams.Section{{Name: "单选", Part: exams.Theory, Count: 2, Points: 50, Type: bank.SingleChoice}}})
 	if err != nil {

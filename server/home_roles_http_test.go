@@ -137,7 +137,11 @@ func TestExamHoursHeldAgainstEachSession(t *testing.T) {
 		if err := pool.QueryRow(ctx, `SELECT b.organisation_id, b.id FROM exam_blueprints b WHERE b.occupation = '4-10-01-03' ORDER BY b.id LIMIT 1`).Scan(&centreID, &blueprintID); err != nil {
 			return err
 		}
-		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc, Notices: testNotices(pool)})
+		svc, done, err := testExams(pool)
+		if err != nil {
+			return err
+		}
+		defer done()
 		now := time.Now()
 		for name, need := range map[string]float64{"学时不足批次": 100, "学时恰好批次": held} {
 			x, err := svc.CreateSession(ctx, 0, exams.Session{CentreID: centreID, BlueprintID: blueprintID, Name: name, Occupation: "4-10-01-03", Level: 4,

@@ -143,11 +143,14 @@ func startPractice(t *testing.T) (*servertest.Instance, int64) {
 			Explanation: "六个月起添加辅食。", Category: []string{"练习"}}); err != nil {
 			return err
 		}
-		acc, err := verifyIdentityOf(pool, "caregiver")
+		if _, err := verifyIdentityOf(pool, "caregiver"); err != nil {
+			return err
+		}
+		svc, done, err := testExams(pool)
 		if err != nil {
 			return err
 		}
-		svc := exams.New(pool, exams.Options{Identity: acc, Names: acc, Notices: testNotices(pool)})
+		defer done()
 		var cat int64
 		if err := pool.QueryRow(ctx, `SELECT id FROM bank_categories WHERE organisation_id = $1 AND path = ARRAY['练习']`, centre).Scan(&cat); err != nil {
 			return err

@@ -208,7 +208,11 @@ func (f *raceFixture) seed(pool *pgxpool.Pool) error {
 		INSERT INTO role_grants (user_id, role, domain) SELECT id, 'caregiver', '*' FROM u`, raceCandidates); err != nil {
 		return fmt.Errorf("candidates: %w", err)
 	}
-	svc := exams.New(pool, exams.Options{Names: acc, Notices: testNotices(pool)})
+	svc, done, err := testExams(pool)
+	if err != nil {
+		return err
+	}
+	defer done()
 	bp, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: org.ID, Name: "并发卷", Occupation: "4-10-01-03", Level: 4, Mode: exams.Random,
 		Sections: []exams.Section{
 			{Name: "单选题", Part: exams.Theory, Count: 20, Points: 3, Type: bank.SingleChoice},
@@ -239,6 +243,11 @@ func (f *raceFixture) seed(pool *pgxpool.Pool) error {
 		if err := svc.Decide(ctx, 0, r.ID, true, 0); err != nil {
 			return err
 		}
+	}
+	// The approvals enqueued the papers; they are built now, so that the starts below begin on
+	// papers built before the start, as on an exam day, rather than racing the server's workers.
+	if _, err := svc.BuildPapers(ctx, x.ID); err != nil {
+		return err
 	}
 	f.startSession = x.ID
 	if f.regradeSession, _, err = sitRegradeSession(pool); err != nil {

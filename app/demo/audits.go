@@ -21,10 +21,7 @@ var demoGiven = []string{"晓梅", "丽华", "静", "敏", "婷婷", "海燕", "
 // some with documents about to expire, one class over its ratio), a finished inspection round and an
 // open inspection of HZI001 assigned to the demo inspector. Running it again adds nothing.
 func seedAudits(ctx context.Context, env seedEnv) error {
-	svc, err := audits.New(ctx, env.pool, audits.Deps{Accounts: env.accounts})
-	if err != nil {
-		return err
-	}
+	svc := env.audits
 	acc := env.accounts
 	admin, err := acc.UserByUsername(ctx, "admin")
 	if err != nil {

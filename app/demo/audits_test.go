@@ -11,6 +11,7 @@ import (
 	"shanyu/audits"
 	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
+	"shanyu/internal/servertest"
 )
 
 // The audits demo: 20 Hangzhou institutions, the home childcare point HZH001 and NBI001 in Ningbo with
@@ -29,14 +30,12 @@ func TestSeedAudits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+	full, err := servertest.Services(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer full.Close()
+	svc, acc := full.Audits, full.Accounts
 	reports, err := svc.ComplianceOf(ctx, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)

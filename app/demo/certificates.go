@@ -8,7 +8,6 @@ import (
 
 	"shanyu/accounts"
 	"shanyu/certificates"
-	"shanyu/curriculum"
 )
 
 // demoHolder is a demo caregiver who holds a certificate, and how old or in what state it is.
@@ -33,8 +32,7 @@ var demoHolders = []demoHolder{
 // seedCertificates issues the certificates of the demo: first whatever the exams demo requested,
 // then one for each demo holder without one; one is revoked, one suspended and one expires within a month.
 func seedCertificates(ctx context.Context, env seedEnv) error {
-	svc := certificates.New(env.pool, certificates.Config{BaseURL: env.cfg.BaseURL, Secret: env.cfg.SecretKey, TSAURL: env.cfg.TSAURL, TokenAlgorithm: env.cfg.TokenAlg, Directory: env.accounts,
-		Notices: accounts.NewNotices(env.jobs), Hours: curriculum.New(env.pool, env.cfg.SecretKey, curriculum.Options{Directory: env.accounts})})
+	svc := env.certificates
 	n, err := svc.IssuePending(ctx)
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)

@@ -48,7 +48,7 @@ func seedCurriculum(ctx context.Context, env seedEnv) error {
 	if err != nil {
 		return err
 	}
-	svc := curriculum.New(env.pool, env.cfg.SecretKey, curriculum.Options{Directory: env.accounts})
+	svc := env.curriculum
 	res, err := svc.SeedDemo(ctx, centres, learner.PersonID)
 	if err != nil {
 		return fmt.Errorf("curriculum: %w", err)

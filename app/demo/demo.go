@@ -13,7 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
+	"shanyu/app"
+	"shanyu/audits"
 	"shanyu/certificates"
+	"shanyu/curriculum"
 	"shanyu/exams/bank"
 	"shanyu/internal/config"
 	"shanyu/internal/jobs"
@@ -68,6 +71,15 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 		return fmt.Errorf("jobs: %w", err)
 	}
 	env := seedEnv{cfg: cfg, pool: pool, accounts: acc, jobs: inserter, out: out}
+	// The services, each with its collaborators, in app.Build's order. The seed has no report words
+	// (they are the server's), so the inspections it finishes get their reports on first download.
+	env.curriculum = curriculum.New(pool, cfg.SecretKey, curriculum.Options{Directory: acc})
+	env.certificates = certificates.New(pool, certificates.Config{BaseURL: cfg.BaseURL, Secret: cfg.SecretKey, TSAURL: cfg.TSAURL, TokenAlgorithm: cfg.TokenAlg,
+		Directory: acc, Notices: accounts.NewNotices(inserter), Hours: env.curriculum})
+	if env.audits, err = audits.New(ctx, pool, audits.Deps{Accounts: acc, Certificates: app.CertificateSource(env.certificates), Exams: app.ExamResults(pool),
+		ReportsElsewhere: true}); err != nil {
+		return fmt.Errorf("audits: %w", err)
+	}
 	for _, step := range []func(context.Context, seedEnv) error{seedCurriculum, seedExams, seedCertificates, seedAudits, seedPlanning} {
 		if err := step(ctx, env); err != nil {
 			return err
@@ -78,9 +90,12 @@ func Seed(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, out io.Wri
 
 // seedEnv is what each domain's demo seeding gets.
 type seedEnv struct {
-	cfg      config.Config
-	pool     *pgxpool.Pool
-	accounts *accounts.Service
-	jobs     jobs.Inserter
-	out      io.Writer
+	cfg          config.Config
+	pool         *pgxpool.Pool
+	accounts     *accounts.Service
+	curriculum   *curriculum.Service
+	certificates *certificates.Service
+	audits       *audits.Service
+	jobs         jobs.Inserter
+	out          io.Writer
 }

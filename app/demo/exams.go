@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"shanyu/accounts"
+	"shanyu/app"
 	"shanyu/audits"
 	"shanyu/exams"
 	"shanyu/exams/bank"
@@ -52,7 +53,8 @@ func seedExams(ctx context.Context, env seedEnv) error {
 		return err
 	}
 	seedClock := &demoClock{t: time.Now()}
-	svc := exams.New(env.pool, exams.Options{Now: seedClock.now, Identity: env.accounts, Names: env.accounts, Jobs: env.jobs, Notices: accounts.NewNotices(env.jobs)})
+	svc := exams.New(env.pool, exams.Options{Now: seedClock.now, Identity: env.accounts, Names: env.accounts, Jobs: env.jobs, Notices: accounts.NewNotices(env.jobs),
+		Hours: env.curriculum, Conduct: app.ConductSource(env.audits)})
 	existing, err := svc.Sessions(ctx, centre.ID)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"shanyu/accounts"
-	"shanyu/app"
 	"shanyu/audits"
 	"shanyu/internal/clock"
 )
@@ -42,10 +41,7 @@ var demoCounties = []demoCounty{
 // townships with places and 普惠 places, places for the demo institutions that have a roster, and 12
 // months of snapshots. Running it again adds nothing.
 func seedPlanning(ctx context.Context, env seedEnv) error {
-	svc, err := audits.New(ctx, env.pool, audits.Deps{Accounts: env.accounts, Exams: app.ExamResults(env.pool)})
-	if err != nil {
-		return err
-	}
+	svc := env.audits
 	acc := env.accounts
 	towns, _, err := audits.LoadProvinceTownships(ctx, env.pool)
 	if err != nil {

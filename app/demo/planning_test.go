@@ -6,12 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"shanyu/accounts"
-	"shanyu/app"
 	"shanyu/app/demo"
-	"shanyu/audits"
 	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
+	"shanyu/internal/servertest"
 )
 
 // The planning demo: every Hangzhou and Ningbo county has demo population and places, so each has
@@ -35,14 +33,12 @@ func TestSeedPlanning(t *testing.T) {
 	if !strings.Contains(out.String(), "0 small institutions new, 0 months of snapshots") {
 		t.Errorf("second seed: %s", out.String())
 	}
-	acc, err := accounts.New(pool, cfg.SecretKey, accounts.DefaultPolicy)
+	full, err := servertest.Services(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc, Exams: app.ExamResults(pool)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer full.Close()
+	svc := full.Audits
 	under, over := 0, 0
 	for _, city := range []string{"3301", "3302"} {
 		table, err := svc.Indicators(ctx, city, 0)

@@ -80,25 +80,22 @@ func (s *scratch) Close() {
 	s.drop()
 }
 
-// provinceScratch is openScratch with what a synthetic province is built on (the regions, the
-// class types) and the accounts service on it.
-func provinceScratch(ctx context.Context, cfg config.Config, prefix string, keep bool, stdout io.Writer) (*scratch, *accounts.Service, error) {
+// provinceScratch is openScratch with what a synthetic province is built on: the regions and the
+// class types.
+func provinceScratch(ctx context.Context, cfg config.Config, prefix string, keep bool, stdout io.Writer) (*scratch, error) {
 	sc, err := openScratch(ctx, cfg, prefix, keep, 0, stdout)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	acc, err := accounts.New(sc.Pool, cfg.SecretKey, accounts.DefaultPolicy)
-	if err == nil {
-		_, err = accounts.SeedRegions(ctx, sc.Pool)
-	}
+	_, err = accounts.SeedRegions(ctx, sc.Pool)
 	if err == nil {
 		err = audits.EnsureClassTypes(ctx, sc.Pool)
 	}
 	if err != nil {
 		sc.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return sc, acc, nil
+	return sc, nil
 }
 
 // benchAudit builds a synthetic province in a scratch database (created next to the configured one
@@ -114,7 +111,7 @@ func benchAudit(ctx context.Context, cfg config.Config, args []string, stdout io
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	sc, acc, err := provinceScratch(ctx, cfg, "shanyu_bench_audit", *keep, stdout)
+	sc, err := provinceScratch(ctx, cfg, "shanyu_bench_audit", *keep, stdout)
 	if err != nil {
 		return err
 	}
@@ -126,10 +123,12 @@ func benchAudit(ctx context.Context, cfg config.Config, args []string, stdout io
 		return err
 	}
 	fmt.Fprintf(stdout, "built %d institutions, %d assignments in %s\n", *nInst, *nAssign, time.Since(start).Round(time.Millisecond))
-	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc})
+	full, err := services(ctx, cfg, pool)
 	if err != nil {
 		return err
 	}
+	defer full.Close()
+	svc := full.Audits
 	on := time.Now()
 	start = time.Now()
 	all, err := svc.ComplianceOf(ctx, nil, on)

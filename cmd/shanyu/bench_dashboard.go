@@ -13,8 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/accounts"
-	"shanyu/app"
-	"shanyu/audits"
 	"shanyu/internal/clock"
 	"shanyu/internal/config"
 )
@@ -39,7 +37,7 @@ func benchDashboard(ctx context.Context, cfg config.Config, args []string, stdou
 	if *nInst < 1 || *nTowns < 1 || *runs < 1 {
 		return fmt.Errorf("--institutions, --townships and --runs must be positive: %w", errUsage)
 	}
-	sc, acc, err := provinceScratch(ctx, cfg, "shanyu_bench_dashboard", *keep, stdout)
+	sc, err := provinceScratch(ctx, cfg, "shanyu_bench_dashboard", *keep, stdout)
 	if err != nil {
 		return err
 	}
@@ -53,10 +51,12 @@ func benchDashboard(ctx context.Context, cfg config.Config, args []string, stdou
 		return err
 	}
 	fmt.Fprintf(stdout, "built %d institutions, %d assignments, %d townships in %s\n", *nInst, *nAssign, *nTowns, time.Since(start).Round(time.Millisecond))
-	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc, Exams: app.ExamResults(pool)})
+	full, err := services(ctx, cfg, pool)
 	if err != nil {
 		return err
 	}
+	defer full.Close()
+	svc := full.Audits
 	year := clock.In(time.Now()).Year()
 	times := make([]float64, 0, *runs)
 	var regions int

@@ -23,7 +23,6 @@ import (
 	"shanyu/exams"
 	"shanyu/exams/bank"
 	"shanyu/internal/config"
-	"shanyu/internal/jobs"
 )
 
 func init() { benches["exam"] = benchExam }
@@ -508,11 +507,12 @@ func prepareExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool
 	if err := acc.AddGrant(ctx, 0, fu.ID, accounts.RoleCaregiver, accounts.OrgDomain(benchCentre)); err != nil {
 		return 0, nil, err
 	}
-	inserter, err := jobs.NewInserter(pool, nil)
+	full, err := services(ctx, cfg, pool)
 	if err != nil {
 		return 0, nil, err
 	}
-	svc := exams.New(pool, exams.Options{Names: acc, Notices: accounts.NewNotices(inserter)})
+	defer full.Close()
+	svc := full.Exams
 	bp, err := svc.CreateBlueprint(ctx, 0, exams.Blueprint{CentreID: org.ID, Name: "压测卷", Occupation: "4-10-01-03", Level: 4, Mode: exams.Random,
 		Sections: []exams.Section{
 			{Name: "单选题", Part: exams.Theory, Count: 20, Points: 3, Type: bank.SingleChoice},
@@ -548,8 +548,9 @@ func prepareExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool
 		people = append(people, id)
 	}
 	rows.Close()
-	// Register and approve, a few at a time; each approval builds the candidate's paper (this
-	// service has no job queue, so it builds it as the approval's job would).
+	// Register and approve, a few at a time; each approval enqueues the building of the candidate's
+	// paper, and the papers are then built here, before the run, rather than by the server's workers
+	// during it (the queued jobs then find them built).
 	var next atomic.Int64
 	errs := make([]error, 4)
 	var wg sync.WaitGroup
@@ -569,6 +570,9 @@ func prepareExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return 0, nil, err
+	}
+	if _, err := svc.BuildPapers(ctx, x.ID); err != nil {
+		return 0, nil, fmt.Errorf("papers: %w", err)
 	}
 	return x.ID, usernames, nil
 }

@@ -27,6 +27,7 @@ import (
 	"shanyu/audits"
 	"shanyu/internal/config"
 	"shanyu/internal/pgtest"
+	"shanyu/internal/servertest"
 )
 
 // uploadBudget is the most one upload may add to the server's resident memory (README, "Bounds").
@@ -290,14 +291,12 @@ func (s *binaryServer) openFinding(t *testing.T) (inspection, finding int64) {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.Open(t, s.dbURL)
-	acc, err := accounts.New(pool, s.cfg.SecretKey, accounts.DefaultPolicy)
+	full, err := servertest.Services(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := audits.New(ctx, pool, audits.Deps{Accounts: acc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(full.Close)
+	acc, svc := full.Accounts, full.Audits
 	admin, err := acc.UserByUsername(ctx, "admin")
 	if err != nil {
 		t.Fatal(err)

@@ -260,15 +260,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := migrations.CheckCurrent(ctx, pool); err != nil {
 		return err
 	}
-	labels, err := server.ReportLabels()
+	o, err := server.AppOptions()
 	if err != nil {
 		return err
 	}
-	text, err := server.NoticeText()
-	if err != nil {
-		return err
-	}
-	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels, NoticeText: text})
+	a, err := app.Build(ctx, cfg, pool, log, o)
 	if err != nil {
 		return err
 	}

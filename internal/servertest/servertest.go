@@ -68,6 +68,22 @@ func (s *Seeded) URL(tb testing.TB) string {
 	})
 }
 
+// Services builds the full set of domain services on pool as `shanyu serve` does (app.Build, with
+// the default configuration and the server's words), without starting their background work: the
+// jobs they enqueue wait in the database for a server's workers. It is for test set-up that runs
+// before a server starts (Options.Setup) or beside one; close it when done.
+func Services(ctx context.Context, pool *pgxpool.Pool) (*app.App, error) {
+	cfg, err := config.Parse(func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	o, err := server.AppOptions()
+	if err != nil {
+		return nil, err
+	}
+	return app.Build(ctx, cfg, pool, slog.New(slog.NewTextHandler(io.Discard, nil)), o)
+}
+
 // Start runs a server until the test ends.
 func Start(tb testing.TB, opts Options) *Instance {
 	tb.Helper()
@@ -108,17 +124,12 @@ func Start(tb testing.TB, opts Options) *Instance {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	labels, err := server.ReportLabels()
+	o, err := server.AppOptions()
 	if err != nil {
 		cancel()
 		tb.Fatal(err)
 	}
-	text, err := server.NoticeText()
-	if err != nil {
-		cancel()
-		tb.Fatal(err)
-	}
-	a, err := app.Build(ctx, cfg, pool, log, app.Options{ReportLabels: labels, NoticeText: text})
+	a, err := app.Build(ctx, cfg, pool, log, o)
 	if err != nil {
 		cancel()
 		tb.Fatal(err)
