@@ -101,7 +101,8 @@ func TestPracticePoolsIsOneQuery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	counting := New(pgtest.OpenCounting(t, f.pool.Config().ConnString()), Options{Now: f.svc.now, Names: f.svc.names, Notices: f.svc.notices, Jobs: f.svc.jobs, Identity: f.svc.ids})
+	counting := New(pgtest.OpenCounting(t, f.pool.Config().ConnString()), Options{Now: f.svc.now, Names: f.svc.names, Notices: f.svc.notices, Jobs: f.svc.jobs, Identity: f.svc.ids,
+		Hours: f.svc.hours, Conduct: f.svc.conduct})
 	cctx, q := pgtest.CountQueries(ctx)
 	pools, err := counting.PracticePools(cctx, f.centre)
 	if err != nil {
