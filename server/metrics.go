@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"shanyu/internal/pg"
 )
 
 // metricEvents names the routes whose answers are product events on the metrics endpoint.
@@ -28,7 +30,7 @@ func (s *Server) observe(c *fiber.Ctx, status int, took time.Duration) {
 	if status == fiber.StatusNotFound && (route == "/" || route == "*" || route == "/*") {
 		route = "unmatched"
 	}
-	s.metrics.Request(route, method, status, took)
+	s.metrics.Request(route, method, status, took, pg.Statements(c.UserContext()))
 	if ev, ok := metricEvents[method+" "+route]; ok {
 		s.metrics.Event(ev, status)
 	}

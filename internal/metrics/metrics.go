@@ -23,6 +23,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	events   *prometheus.CounterVec
+	sql      *prometheus.CounterVec
 }
 
 // Pools are the database pools whose use is reported, by name ("main", "public").
@@ -49,7 +50,10 @@ func New(pools Pools, reads Reads) *Metrics {
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shanyu_events_total", Help: "Product events (exam_start, exam_save, verification, login, throttled) by outcome (ok, refused, error).",
 	}, []string{"event", "outcome"})
-	m.reg.MustRegister(m.requests, m.latency, m.events,
+	m.sql = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shanyu_db_statements_total", Help: "SQL statements (BEGIN and COMMIT included) sent while answering HTTP requests, by route pattern and method: divided by shanyu_http_requests_total, the statements per request.",
+	}, []string{"route", "method"})
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.sql,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{pools: pools}, riverCollector{pool: pools["main"]})
 	if reads != nil {
@@ -63,10 +67,11 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Request records one answered request.
-func (m *Metrics) Request(route, method string, status int, took time.Duration) {
+// Request records one answered request and the SQL statements it sent.
+func (m *Metrics) Request(route, method string, status int, took time.Duration, statements int) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+	m.sql.WithLabelValues(route, method).Add(float64(statements))
 }
 
 // Event records a product event with its outcome, from the status it was answered with.

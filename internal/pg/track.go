@@ -19,7 +19,12 @@ import (
 // caller and counted (Stats().NestedAcquires). Such a wait is how the whole server froze: the holder
 // of a row lock waited for a connection that the requests queued behind its lock were holding.
 
-type tracker struct{ open atomic.Int32 }
+type tracker struct {
+	open atomic.Int32
+	// statements counts the SQL statements sent under the context (queries and batch entries), so
+	// that the server can report how many each route costs (Statements).
+	statements atomic.Int32
+}
 
 type trackKey struct{}
 
@@ -30,6 +35,14 @@ func Track(ctx context.Context) context.Context {
 		return ctx
 	}
 	return context.WithValue(ctx, trackKey{}, &tracker{})
+}
+
+// Statements returns how many SQL statements were sent under ctx since Track (0 when untracked).
+func Statements(ctx context.Context) int {
+	if t := tracked(ctx); t != nil {
+		return int(t.statements.Load())
+	}
+	return 0
 }
 
 func tracked(ctx context.Context) *tracker {
@@ -81,10 +94,26 @@ func (t *tracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, data pgxp
 }
 
 func (t *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if tr := tracked(ctx); tr != nil {
+		tr.statements.Add(1)
+	}
 	return ctx
 }
 
 func (t *tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A batch's statements go in one round trip but each is a statement of its own to PostgreSQL.
+func (t *tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (t *tracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchQueryData) {
+	if tr := tracked(ctx); tr != nil {
+		tr.statements.Add(1)
+	}
+}
+
+func (t *tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // acquireCtx is the context a bounded acquire waits with: when its own bound passes (and not the
 // caller's context), its error says the database is busy rather than that the request timed out.
