@@ -167,7 +167,7 @@ func (s *Service) ResetPasswordWithCode(ctx context.Context, phone, code, next, 
 		return err
 	}
 	wrong := false
-	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	err = s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		wrong = false
 		// Decided under the code's row lock: of two resets with the right code one wins, and tries
 		// are counted without losing any.

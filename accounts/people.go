@@ -89,7 +89,7 @@ func (s *Service) VerifyIdentity(ctx context.Context, personID, byUserID int64) 
 	if hash == nil {
 		return ErrNoIDNumber
 	}
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		// Every holder of the number, locked in ascending id (docs/architecture.md, one lock order),
 		// so two checks of two claimants of one number take turns.
 		rows, err := tx.Query(ctx, `SELECT id, identity_verified_at IS NOT NULL, id_claimed FROM people
@@ -168,7 +168,7 @@ func (s *Service) ClaimIDNumber(ctx context.Context, userID int64, idNumber stri
 		return failure.Field("id_number", "accounts.id_number_invalid")
 	}
 	v := s.sealID(idNumber)
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		var personID int64
 		var verified bool
 		err := tx.QueryRow(ctx, `SELECT p.id, p.identity_verified_at IS NOT NULL FROM users u JOIN people p ON p.id = u.person_id
@@ -193,22 +193,43 @@ func (s *Service) ClaimIDNumber(ctx context.Context, userID int64, idNumber stri
 // Identities tells, for each of the people, whether their identity is verified; people not found
 // are absent from the map.
 func (s *Service) Identities(ctx context.Context, personIDs []int64) (map[int64]Identity, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, identity_verified_at, coalesce(identity_verified_by, 0), id_number_hash IS NOT NULL,
-		id_claim_dropped_at IS NOT NULL AND identity_verified_at IS NULL FROM people WHERE id = ANY($1)`, personIDs)
+	rows, err := s.db.Query(ctx, identitiesQuery, personIDs)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]Identity, len(personIDs))
+	return scanIdentities(rows, len(personIDs))
+}
+
+const identitiesQuery = `SELECT id, identity_verified_at, coalesce(identity_verified_by, 0), id_number_hash IS NOT NULL,
+	id_claim_dropped_at IS NOT NULL AND identity_verified_at IS NULL FROM people WHERE id = ANY($1)`
+
+func scanIdentities(rows pgx.Rows, n int) (map[int64]Identity, error) {
+	defer rows.Close()
+	out := make(map[int64]Identity, n)
 	for rows.Next() {
 		var v Identity
 		if err := rows.Scan(&v.PersonID, &v.VerifiedAt, &v.VerifiedBy, &v.HasIDNumber, &v.ClaimDropped); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		v.Verified = v.VerifiedAt != nil
 		out[v.PersonID] = v
 	}
 	return out, rows.Err()
+}
+
+// QueueIdentity is one person's Identities queued on b, for a caller that sends it with statements of
+// its own in one round trip (the exam start's transaction); *out is set when b's results are read
+// (the zero Identity, with PersonID, for a person not found).
+func (s *Service) QueueIdentity(b *pgx.Batch, personID int64, out *Identity) {
+	b.Queue(identitiesQuery, []int64{personID}).Query(func(rows pgx.Rows) error {
+		m, err := scanIdentities(rows, 1)
+		if v, ok := m[personID]; ok {
+			*out = v
+		} else {
+			*out = Identity{PersonID: personID}
+		}
+		return err
+	})
 }
 
 // IdentityVerified reports whether one person's identity is verified.

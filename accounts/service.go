@@ -48,6 +48,8 @@ type Service struct {
 	policy Policy
 	now    func() time.Time
 	hasher *hasher
+	// principals is Authenticate's cache (principals.go).
+	principals principals
 }
 
 // New makes the accounts service. secret is the 32-byte key that protects ID numbers.

@@ -155,10 +155,16 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if token == "" {
 		return Principal{}, ErrNoSession
 	}
+	key := string(tokenHash(token))
+	cached, gen, ok := s.principals.get(key, s.now())
+	if ok {
+		return s.stillValid(ctx, key, cached)
+	}
 	var p Principal
 	var grants []grantRow
 	sess, u := &p.Session, &p.User
-	// One round trip for session, user and grants: this runs on every signed-in request.
+	// One round trip for session, user and grants: this runs on every signed-in request that the
+	// cache (principals.go) does not answer.
 	err := s.db.QueryRow(ctx, `SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent,
 			`+userColumns+`,
 			coalesce((SELECT json_agg(json_build_object('id', g.id, 'role', g.role, 'domain', g.domain,
@@ -175,19 +181,29 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	now := s.now()
-	if u.Disabled || now.After(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.policy.SessionIdle {
+	for _, g := range grants {
+		p.Grants = append(p.Grants, Grant{ID: g.ID, UserID: u.ID, Role: g.Role, Domain: g.Domain, GrantedBy: g.GrantedBy, GrantedAt: g.GrantedAt})
+	}
+	if u.Disabled {
 		return Principal{}, ErrNoSession
 	}
-	// Refresh the idle clock at most once a minute, so that reads do not all become writes.
+	s.principals.put(key, p, s.now(), gen)
+	return s.stillValid(ctx, key, p)
+}
+
+// stillValid checks a session against the clock (expired, idle too long), cached or just read, and
+// refreshes its idle clock at most once a minute, so that reads do not all become writes.
+func (s *Service) stillValid(ctx context.Context, key string, p Principal) (Principal, error) {
+	now, sess := s.now(), &p.Session
+	if now.After(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.policy.SessionIdle {
+		return Principal{}, ErrNoSession
+	}
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, sess.ID, now); err != nil {
 			return Principal{}, err
 		}
 		sess.LastSeenAt = now
-	}
-	for _, g := range grants {
-		p.Grants = append(p.Grants, Grant{ID: g.ID, UserID: u.ID, Role: g.Role, Domain: g.Domain, GrantedBy: g.GrantedBy, GrantedAt: g.GrantedAt})
+		s.principals.touch(key, now)
 	}
 	return p, nil
 }
@@ -203,7 +219,7 @@ type grantRow struct {
 
 // Logout ends one session.
 func (s *Service) Logout(ctx context.Context, sessionID, userID int64, ip string) error {
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, sessionID, userID); err != nil {
 			return err
 		}
@@ -229,7 +245,7 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error)
 // RevokeOtherSessions ends every session of the user except keep ("sign out everywhere else").
 func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keep int64) (int64, error) {
 	var n int64
-	err := pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keep)
 		if err != nil {
 			return err

@@ -447,7 +447,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, keepSession 
 	if err != nil {
 		return err
 	}
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = false, password_changed_at = now()
 			WHERE id = $1 AND password_hash = $3`, userID, newHash, hash)
 		if err != nil {
@@ -485,7 +485,7 @@ func (s *Service) ResetPassword(ctx context.Context, actorID, userID int64, temp
 	if err != nil {
 		return err
 	}
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = true, password_changed_at = now() WHERE id = $1`, userID, hash)
 		if err != nil {
 			return err
@@ -505,8 +505,10 @@ func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) er
 	if lang != "zh-CN" && lang != "en" {
 		return failure.Field("language", "accounts.language_invalid")
 	}
-	_, err := s.db.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1`, userID, lang)
-	return err
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1`, userID, lang)
+		return err
+	})
 }
 
 // SetDisabled blocks or unblocks an account, audited with the reason; blocking ends its sessions
@@ -520,7 +522,7 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabl
 	if reason == "" || len([]rune(reason)) > 500 {
 		return failure.Field("reason", "accounts.reason_required")
 	}
-	return pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+	return s.sessionsTx(ctx, func(tx pgx.Tx) error {
 		var personID int64
 		err := tx.QueryRow(ctx, `UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1 RETURNING person_id`, userID, disabled).Scan(&personID)
 		if pg.IsNoRows(err) {

@@ -70,6 +70,7 @@ func Build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	if a.Access, err = accounts.NewAccess(ctx, pool, log); err != nil {
 		return nil, fmt.Errorf("access policy: %w", err)
 	}
+	a.Access.OnReload(a.Accounts.ForgetPrincipals) // the cached sessions carry grants
 	inserter, err := jobs.NewInserter(pool, log)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -163,6 +164,7 @@ func (a *App) Reads() *pg.Reads { return a.reads }
 // Start runs the background work (job workers, the access-policy listener) until ctx ends or Stop.
 func (a *App) Start(ctx context.Context) error {
 	go a.Access.Listen(ctx)
+	go a.Accounts.ListenSessions(ctx, a.Log)
 	go a.Audits.Listen(ctx)
 	go a.AuditSealer.Run(ctx)
 	if a.registry.Works() {
