@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"shanyu/audits"
 	"shanyu/exams"
 )
@@ -23,4 +25,10 @@ func (s conductSource) ConductClear(ctx context.Context, personID int64, on time
 		return false, err
 	}
 	return c.Clear(), nil
+}
+
+// QueueConductClear is ConductClear queued on b (the exam start sends it in its transaction's round
+// trip); *out is set when b's results are read.
+func (s conductSource) QueueConductClear(b *pgx.Batch, personID int64, on time.Time, out *bool) {
+	s.audits.QueueConductOf(b, personID, on, func(c audits.Conduct) { *out = c.Clear() })
 }

@@ -154,9 +154,17 @@ func (s *Service) Correct(ctx context.Context, actorID, entryID int64, delta flo
 // certificates for renewal.
 func (s *Service) CompletedHours(ctx context.Context, personID int64, occupationCode string, from, to time.Time) (float64, error) {
 	var h float64
-	err := s.db.QueryRow(ctx, `SELECT coalesce(sum(hours), 0)::float8 FROM hours_ledger
-		WHERE person_id = $1 AND occupation_code = $2 AND earned_at >= $3 AND earned_at < $4`, personID, occupationCode, from, to).Scan(&h)
+	err := s.db.QueryRow(ctx, completedHoursQuery, personID, occupationCode, from, to).Scan(&h)
 	return h, err
+}
+
+const completedHoursQuery = `SELECT coalesce(sum(hours), 0)::float8 FROM hours_ledger
+	WHERE person_id = $1 AND occupation_code = $2 AND earned_at >= $3 AND earned_at < $4`
+
+// QueueCompletedHours is CompletedHours queued on b, for a caller that sends it with statements of
+// its own in one round trip (the exam start's transaction); *out is set when b's results are read.
+func (s *Service) QueueCompletedHours(b *pgx.Batch, personID int64, occupationCode string, from, to time.Time, out *float64) {
+	b.Queue(completedHoursQuery, personID, occupationCode, from, to).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 
 // HoursReport is a person's hours over a period, grouped three ways.

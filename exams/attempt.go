@@ -96,11 +96,12 @@ func newDeviceToken() string {
 // ErrHeldElsewhere: a device takes an attempt over only by asking to (TakeOver), so that a reload or a
 // second tab never takes it back silently.
 //
-// A province's candidates start together, so Start is kept to three statements in one transaction,
-// with no drawing and no item loading: one reads the session and locks the registration (which
+// A province's candidates start together, so Start is kept to two round trips in one transaction,
+// with no drawing and no item loading: one batch reads the session and locks the registration (which
 // serialises two starts of the same candidate; the partial unique index exam_attempts_one_active
-// backs it), one counts the attempts and reads the paper built before the start (papers.go), and one
-// inserts the attempt with a copy of that paper and stamps its start and deadline. Deadlines are
+// backs it), counts the attempts and reads the paper built before the start (papers.go), and asks
+// the eligibility checks of the other domains; then one statement inserts the attempt with a copy of
+// that paper and stamps its start and deadline. Deadlines are
 // enforced by the periodic sweep (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
 	return s.start(ctx, sessionID, personID, false)
@@ -115,24 +116,37 @@ func (s *Service) TakeOver(ctx context.Context, sessionID, personID int64) (Star
 }
 
 func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver bool) (Started, error) {
-	// Eligibility is asked again before a new attempt, of the other domains through the pool and so
-	// before the transaction (never while holding the registration's lock). Its verdict only counts
-	// when an attempt is to begin: taking over or resuming one in progress is not refused by it (a
-	// centre that must stop a sitting candidate rejects the registration, which ends the attempt).
+	// Eligibility is asked again before a new attempt, once, of the other domains' exported checks:
+	// queued in the batch that locks the registration, so that they cost no round trip of their own
+	// and run on the transaction's connection (never a second one). A source that cannot queue its
+	// check is asked through the pool before the transaction instead. The verdict only counts when an
+	// attempt is to begin: taking over or resuming one in progress is not refused by it (a centre
+	// that must stop a sitting candidate rejects the registration, which ends the attempt).
 	x0, err := s.settings(ctx, sessionID)
 	if err != nil {
 		return Started{}, err
 	}
-	_, ineligible := s.checkEligible(ctx, x0, personID, true)
-	if ineligible != nil && failure.As(ineligible) == nil {
-		return Started{}, ineligible // not a verdict: a source failed
+	var ineligible error
+	batched := s.canQueueEligible()
+	if !batched {
+		if _, ineligible = s.checkEligible(ctx, x0, personID, true); ineligible != nil && failure.As(ineligible) == nil {
+			return Started{}, ineligible // not a verdict: a source failed
+		}
 	}
 	now := s.now()
 	var out Started
 	var d drawn
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		d = drawn{}
-		st, err := lockRegistration(ctx, tx, `x.id = $1 AND r.person_id = $2`, sessionID, personID)
+		var e eligibility
+		st, err := lockStart(ctx, tx, sessionID, personID, func(b *pgx.Batch) {
+			if batched {
+				s.queueEligible(b, x0, personID, &e)
+			}
+		})
+		if err == nil && batched {
+			ineligible = e.verdict(x0, true)
+		}
 		if errors.Is(err, ErrNotFound) {
 			// No registration, or no session: tell which.
 			if _, err := s.getSession(ctx, tx, sessionID); err != nil {
@@ -341,6 +355,22 @@ type View struct {
 	Answers    map[int]Answer `json:"answers"`
 	LastSeq    int64          `json:"last_seq"` // the highest seq the holding device has saved
 	Evidence   []Evidence     `json:"evidence"`
+	// rawQuestions, when set (PaperJSON), is the stored paper's questions as built before the start,
+	// written out as they are instead of Questions: decoding and encoding them again for every
+	// candidate of a sitting was most of the paper's cost.
+	rawQuestions json.RawMessage
+}
+
+// MarshalJSON writes the view, with the stored questions as they are when it has them.
+func (v View) MarshalJSON() ([]byte, error) {
+	type plain View
+	if v.rawQuestions == nil {
+		return json.Marshal(plain(v))
+	}
+	return json.Marshal(struct {
+		plain
+		Questions json.RawMessage `json:"questions"`
+	}{plain(v), v.rawQuestions})
 }
 
 // Evidence is an answer the server received but did not count: it arrived after the attempt was
@@ -396,6 +426,20 @@ func (a Attempt) heldBy(personID int64, device string) error {
 // trip, with no read per item; they are thrown away unless the attempt is the caller's. An attempt
 // started before papers were stored has its questions made from its positions and bank versions.
 func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device string) (View, error) {
+	v, err := s.PaperJSON(ctx, attemptID, personID, device)
+	if err != nil || v.rawQuestions == nil {
+		return v, err
+	}
+	if err := json.Unmarshal(v.rawQuestions, &v.Questions); err != nil {
+		return View{}, fmt.Errorf("stored paper: %w", err)
+	}
+	v.rawQuestions = nil
+	return v, nil
+}
+
+// PaperJSON is Paper for the exam page's API: a paper built before the start keeps its questions as
+// stored (Questions stays empty; the view's JSON carries them).
+func (s *Service) PaperJSON(ctx context.Context, attemptID, personID int64, device string) (View, error) {
 	var a Attempt
 	var questions []byte
 	var answers []storedAnswer
@@ -423,9 +467,7 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 	}
 	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}, Evidence: evidence}
 	if questions != nil {
-		if err := json.Unmarshal(questions, &v.Questions); err != nil {
-			return View{}, fmt.Errorf("stored paper: %w", err)
-		}
+		v.rawQuestions = questions
 	} else {
 		paper, err := loadPaper(ctx, s.db, attemptID)
 		if err != nil {

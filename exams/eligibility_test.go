@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"shanyu/internal/failure"
 )
 
@@ -40,6 +42,18 @@ func (l *ledger) ConductClear(_ context.Context, person int64, _ time.Time) (boo
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return !l.barred[person], nil
+}
+
+// The queued forms answer through the start's own batch, as the real sources' statements do, so that
+// the tests run the start's one-round-trip path.
+func (l *ledger) QueueCompletedHours(b *pgx.Batch, person int64, occupation string, from, to time.Time, out *float64) {
+	h, _ := l.CompletedHours(context.Background(), person, occupation, from, to)
+	b.Queue(`SELECT $1::float8`, h).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+}
+
+func (l *ledger) QueueConductClear(b *pgx.Batch, person int64, on time.Time, out *bool) {
+	clear, _ := l.ConductClear(context.Background(), person, on)
+	b.Queue(`SELECT $1::bool`, clear).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 
 func (f *fixture) person(t *testing.T, name string) int64 {

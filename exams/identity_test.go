@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"shanyu/accounts"
 )
 
@@ -36,6 +38,14 @@ func (f *fakeIdentities) Identities(_ context.Context, people []int64) (map[int6
 			HasIDNumber: !f.dropped[p] || f.hasID[p]}
 	}
 	return out, nil
+}
+
+func (f *fakeIdentities) QueueIdentity(b *pgx.Batch, person int64, out *accounts.Identity) {
+	m, _ := f.Identities(context.Background(), []int64{person})
+	b.Queue(`SELECT $1::bool`, m[person].Verified).QueryRow(func(row pgx.Row) error {
+		*out = m[person]
+		return row.Scan(&out.Verified)
+	})
 }
 
 func TestApprovalRequiresVerifiedIdentity(t *testing.T) {

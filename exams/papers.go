@@ -92,32 +92,66 @@ type regState struct {
 // and reads what both need in two statements. cond selects the registration (r) of the session (x).
 func lockRegistration(ctx context.Context, tx pgx.Tx, cond string, args ...any) (regState, error) {
 	var st regState
-	x, err := scanSession(withExtra(tx.QueryRow(ctx, `SELECT `+sessionColumnsNoPool+`, x.pool_rev, r.id, r.person_id, r.status, r.extra_s
-		FROM exam_sessions x JOIN exam_blueprints b ON b.id = x.blueprint_id
-		JOIN exam_registrations r ON r.session_id = x.id
-		WHERE `+cond+` FOR UPDATE OF r`, args...), &st.rev, &st.regID, &st.personID, &st.status, &st.extra))
-	if err != nil {
+	if err := st.scanLocked(tx.QueryRow(ctx, lockRegistrationQuery(cond), args...)); err != nil {
 		return st, err
 	}
-	st.x = x
 	// Read the attempts only now that the registration is locked: a statement that waited for the
 	// lock of a concurrent start would otherwise see the attempts as they were before that start.
+	err := st.scanAttempts(tx.QueryRow(ctx, `WITH c AS (SELECT max(id) FILTER (WHERE status = 'active') AS active, count(*)::int AS n
+			FROM exam_attempts WHERE registration_id = $1)
+		SELECT c.active, c.n, p.seed, p.pool_rev, p.items FROM c
+		LEFT JOIN exam_papers p ON p.registration_id = $1 AND p.number = c.n + 1`, st.regID))
+	return st, err
+}
+
+// lockStart is lockRegistration for a start, in one round trip: the two statements, selecting the
+// registration by session and person, go in one batch with whatever queue adds (the eligibility
+// checks). The batch's statements run one after the other in the transaction, each with a snapshot
+// of its own, so the attempts are still read only once the registration is locked.
+func lockStart(ctx context.Context, tx pgx.Tx, sessionID, personID int64, queue func(*pgx.Batch)) (regState, error) {
+	var st regState
+	var b pgx.Batch
+	b.Queue(lockRegistrationQuery(`x.id = $1 AND r.person_id = $2`), sessionID, personID).QueryRow(st.scanLocked)
+	b.Queue(`WITH r AS (SELECT id FROM exam_registrations WHERE session_id = $1 AND person_id = $2),
+			c AS (SELECT max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
+				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id)
+		SELECT c.active, c.n, p.seed, p.pool_rev, p.items FROM c
+		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).QueryRow(st.scanAttempts)
+	queue(&b)
+	err := tx.SendBatch(ctx, &b).Close()
+	return st, err
+}
+
+func lockRegistrationQuery(cond string) string {
+	return `SELECT ` + sessionColumnsNoPool + `, x.pool_rev, r.id, r.person_id, r.status, r.extra_s
+		FROM exam_sessions x JOIN exam_blueprints b ON b.id = x.blueprint_id
+		JOIN exam_registrations r ON r.session_id = x.id
+		WHERE ` + cond + ` FOR UPDATE OF r`
+}
+
+// scanLocked reads lockRegistrationQuery's row.
+func (st *regState) scanLocked(row pgx.Row) error {
+	x, err := scanSession(withExtra(row, &st.rev, &st.regID, &st.personID, &st.status, &st.extra))
+	st.x = x
+	return err
+}
+
+// scanAttempts reads the registration's attempts and the paper stored for the next one.
+func (st *regState) scanAttempts(row pgx.Row) error {
 	var seed *int64
 	var rev *int
 	var items []byte
-	if err := tx.QueryRow(ctx, `WITH c AS (SELECT max(id) FILTER (WHERE status = 'active') AS active, count(*)::int AS n
-			FROM exam_attempts WHERE registration_id = $1)
-		SELECT c.active, c.n, p.seed, p.pool_rev, p.items FROM c
-		LEFT JOIN exam_papers p ON p.registration_id = $1 AND p.number = c.n + 1`, st.regID).Scan(&st.activeID, &st.used, &seed, &rev, &items); err != nil {
-		return st, err
+	if err := row.Scan(&st.activeID, &st.used, &seed, &rev, &items); err != nil {
+		return err
 	}
 	if seed != nil {
 		st.paper = &paperRow{number: st.used + 1, seed: *seed, rev: *rev}
+		var err error
 		if st.paper.items, err = decodeItems(items); err != nil {
-			return st, err
+			return err
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // sessionColumnsNoPool are sessionColumns without the pool (read as JSON null), which a start on a

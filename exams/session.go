@@ -415,41 +415,79 @@ func (s *Service) Registrations(ctx context.Context, sessionID int64) ([]Registr
 // registers online, then shows the ID card to the centre, whose staff record the check on the
 // registrations list before approving.
 func (s *Service) checkEligible(ctx context.Context, x Session, personID int64, withIdentity bool) (float64, error) {
-	hours, err := s.HoursTowards(ctx, personID, x)
-	if err != nil {
+	e := eligibility{conductClear: true, identity: accounts.Identity{PersonID: personID}}
+	var err error
+	if e.hours, err = s.HoursTowards(ctx, personID, x); err != nil {
 		return 0, fmt.Errorf("completed hours: %w", err)
 	}
-	if hours < x.MinHours {
-		return hours, failure.New(ErrNotEligible.Kind, ErrNotEligible.Msg.Key, hours, x.MinHours, x.MinHours-hours).
-			Wrap(fmt.Errorf("%.1f of %.1f hours", hours, x.MinHours))
+	if e.hours < x.MinHours {
+		return e.hours, e.verdict(x, false)
 	}
-	clear, err := s.conduct.ConductClear(ctx, personID, s.now())
-	if err != nil {
-		return hours, fmt.Errorf("conduct: %w", err)
+	if e.conductClear, err = s.conduct.ConductClear(ctx, personID, s.now()); err != nil {
+		return e.hours, fmt.Errorf("conduct: %w", err)
 	}
-	if !clear {
-		return hours, ErrConductRecord
-	}
-	if withIdentity {
-		if err := s.checkIdentity(ctx, x, personID); err != nil {
-			return hours, err
+	if withIdentity && e.conductClear {
+		if e.identity, err = s.identity(ctx, personID); err != nil {
+			return e.hours, err
 		}
 	}
-	return hours, nil
+	return e.hours, e.verdict(x, withIdentity)
 }
 
-// checkIdentity refuses a person whose identity is not verified when the session requires it, or
-// whose claim of an ID number was dropped (a centre bound that number to someone else): they take
-// part only once a centre checked their own card, whatever the session's setting.
-func (s *Service) checkIdentity(ctx context.Context, x Session, personID int64) error {
-	id, err := s.identity(ctx, personID)
-	if err != nil {
-		return err
+// eligibility is what the gates ask the other domains about a person.
+type eligibility struct {
+	hours        float64
+	conductClear bool
+	identity     accounts.Identity
+}
+
+// verdict is the gate's answer on what was asked, in the order the gates tell it: hours, conduct,
+// then (withIdentity) the identity.
+func (e eligibility) verdict(x Session, withIdentity bool) error {
+	if e.hours < x.MinHours {
+		return failure.New(ErrNotEligible.Kind, ErrNotEligible.Msg.Key, e.hours, x.MinHours, x.MinHours-e.hours).
+			Wrap(fmt.Errorf("%.1f of %.1f hours", e.hours, x.MinHours))
 	}
-	if !id.Verified && (x.RequiresIdentity() || id.ClaimDropped) {
+	if !e.conductClear {
+		return ErrConductRecord
+	}
+	if withIdentity && !e.identity.Verified && (x.RequiresIdentity() || e.identity.ClaimDropped) {
 		return ErrIdentityUnverified
 	}
 	return nil
+}
+
+// Sources whose check can travel in a batch of the caller's (the start's one round trip) implement
+// these besides their interface; each sets *out when the batch's results are read.
+type (
+	hoursQueuer interface {
+		QueueCompletedHours(b *pgx.Batch, personID int64, occupationCode string, from, to time.Time, out *float64)
+	}
+	identityQueuer interface {
+		QueueIdentity(b *pgx.Batch, personID int64, out *accounts.Identity)
+	}
+	conductQueuer interface {
+		QueueConductClear(b *pgx.Batch, personID int64, on time.Time, out *bool)
+	}
+)
+
+// canQueueEligible reports whether every source can queue its check (queueEligible).
+func (s *Service) canQueueEligible() bool {
+	_, hok := s.hours.(hoursQueuer)
+	_, cok := s.conduct.(conductQueuer)
+	_, iok := s.ids.(identityQueuer)
+	return hok && cok && iok
+}
+
+// queueEligible queues the checks of checkEligible (with the identity) on b, filling e when b's
+// results are read; every source must be able to (canQueueEligible).
+func (s *Service) queueEligible(b *pgx.Batch, x Session, personID int64, e *eligibility) {
+	hq, cq, iq := s.hours.(hoursQueuer), s.conduct.(conductQueuer), s.ids.(identityQueuer)
+	*e = eligibility{conductClear: true, identity: accounts.Identity{PersonID: personID}}
+	from, to := x.hoursWindow()
+	hq.QueueCompletedHours(b, personID, x.Occupation, from, to, &e.hours)
+	cq.QueueConductClear(b, personID, s.now(), &e.conductClear)
+	iq.QueueIdentity(b, personID, &e.identity)
 }
 
 // identity asks the accounts domain about one person.

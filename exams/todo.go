@@ -91,5 +91,9 @@ func (s *Service) unverifiedPending(ctx context.Context, sessionID int64) (int, 
 // Register counts them (the year before the session opens), so that what a learner sees is what
 // registration will find.
 func (s *Service) HoursTowards(ctx context.Context, personID int64, x Session) (float64, error) {
-	return s.hours.CompletedHours(ctx, personID, x.Occupation, x.OpensAt.AddDate(-1, 0, 0), x.OpensAt)
+	from, to := x.hoursWindow()
+	return s.hours.CompletedHours(ctx, personID, x.Occupation, from, to)
 }
+
+// hoursWindow is the period whose training hours count towards a session: the year before it opens.
+func (x Session) hoursWindow() (from, to time.Time) { return x.OpensAt.AddDate(-1, 0, 0), x.OpensAt }

@@ -127,7 +127,7 @@ func (s *Server) apiPaper(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.domains.Exams.Paper(c.UserContext(), id, personOf(c), c.Get(deviceHeader))
+	v, err := s.domains.Exams.PaperJSON(c.UserContext(), id, personOf(c), c.Get(deviceHeader))
 	if err != nil {
 		return err
 	}

@@ -486,8 +486,14 @@ var placeResolvers = map[scopeKind]func(s *Server, c *fiber.Ctx, r *route, who *
 		if err != nil {
 			return place{}, err
 		}
+		personal := personID == who.User.PersonID
+		if learnerPerm(r.Perm) {
+			// Only the candidate may (checkPlace): the centre's domains would not be read. This is the
+			// path of every save and poll of an exam day.
+			return place{personal: personal, denied: exams.ErrNotFound}, nil
+		}
 		domains, err := s.orgDomains(c.UserContext(), centreID)
-		return place{domains: domains, personal: personID == who.User.PersonID, denied: exams.ErrNotFound}, err
+		return place{domains: domains, personal: personal, denied: exams.ErrNotFound}, err
 	},
 	kindPracticeRun: func(s *Server, c *fiber.Ctx, r *route, who *accounts.Principal) (place, error) {
 		id, err := idParam(c, r.Scope.Param)
