@@ -177,9 +177,11 @@ func (s *Server) render(c *fiber.Ctx, name string, p page) error {
 		p.User, p.CSRF = &who.User, who.Session.CSRFToken
 		if !p.Focus {
 			n, err := s.accounts.Unread(c.UserContext(), who.User.ID)
-			if err != nil {
+			if err != nil && name != "error" {
 				return err
 			}
+			// An error page is drawn without the count it could not read: it may be telling of
+			// that very fault (the database unreachable while the session was known).
 			p.Unread = n
 		}
 	}
