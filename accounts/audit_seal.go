@@ -114,7 +114,7 @@ func (s *Sealer) Seal(ctx context.Context) (SealResult, error) {
 			break
 		}
 	}
-	err = s.db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE hash IS NULL LIMIT 100000) u`).Scan(&res.Waiting)
+	res.Waiting, _, err = UnsealedAudit(ctx, s.db, 0)
 	return res, err
 }
 
@@ -172,8 +172,21 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 		}
 		// Re-offer the bound to later batches of this round (it stays valid for ever).
 		s.pending = append([]checkpoint{{lastID: bound, xmax: 0}}, s.pending...)
+		// The tail: the sealed rows are a prefix of the log, so the last of them ends the chain and
+		// the unsealed rows are the ones after it (found by the primary key: no index holds them).
+		prev := make([]byte, sha256.Size)
+		var tailID int64
+		var tail []byte
+		err = tx.QueryRow(ctx, lastSealed).Scan(&tailID, &tail)
+		switch {
+		case pg.IsNoRows(err):
+		case err != nil:
+			return err
+		default:
+			prev = tail
+		}
 		rows, err := tx.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, xid::text
-			FROM audit_log WHERE hash IS NULL AND id <= $1 ORDER BY id LIMIT $2`, bound, sealBatch)
+			FROM audit_log WHERE id > $1 AND id <= $2 AND hash IS NULL ORDER BY id LIMIT $3`, tailID, bound, sealBatch)
 		if err != nil {
 			return err
 		}
@@ -192,19 +205,6 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 				s.pending = s.pending[1:] // nothing left below the bound
 			}
 			return err
-		}
-		// The tail: every row below the first unsealed one is sealed, so the last of them ends the chain.
-		prev := make([]byte, sha256.Size)
-		var tail []byte
-		err = tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1`, list[0].id).Scan(&tail)
-		switch {
-		case pg.IsNoRows(err):
-		case err != nil:
-			return err
-		case tail == nil:
-			return fmt.Errorf("audit seal: the row before %d is not sealed", list[0].id)
-		default:
-			prev = tail
 		}
 		ids := make([]int64, 0, len(list))
 		prevs := make([][]byte, 0, len(list))
