@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +34,9 @@ type auditLogBench struct {
 	PlainPerSec float64 `json:"plain_tx_s"`   // the write without the audit append
 	AuditPerSec float64 `json:"audited_tx_s"` // the same write with it
 	Ratio       float64 `json:"ratio"`        // audited ÷ plain; the target is ≥ 0.8
-	// The control: the write with one more insert into the bench table in place of the append, i.e.
-	// what one more statement costs here, and the audited rate against it.
+	// The control: the write with one more insert into the bench table in place of the append, sent
+	// with the COMMIT as the append is (pg.Defer), i.e. what one more statement in that batch costs
+	// here, and the audited rate against it.
 	ControlPerSec  float64 `json:"control_tx_s"`
 	RatioToControl float64 `json:"ratio_to_control"`
 	Errors         int64   `json:"errors"`
@@ -40,8 +44,119 @@ type auditLogBench struct {
 	Sealed         int     `json:"sealed"`
 	SealLagMS      float64 `json:"seal_lag_ms"` // from the last commit until every row was sealed
 	ChainIntact    bool    `json:"chain_intact"`
-	MaxUnsealed    int     `json:"max_unsealed"` // the most rows seen waiting for the sealer during the run
+	MaxUnsealed    int     `json:"max_unsealed"` // the most rows seen waiting for the sealer during the run (sampled every 500 ms)
 	Synchronized   bool    `json:"fsync"`
+	// Processor time per committed write, by phase: the bench process (writers, sealer, sampler) and
+	// the database backends of the scratch database (read from /proc when the server runs on this
+	// machine; 0 otherwise). Unlike the rates, these hardly depend on what else the machine runs.
+	// CPURatio is plain ÷ audited processor time per write: the rate ratio a processor-bound
+	// machine would show.
+	PlainCPU   txCPU      `json:"plain_cpu_us"`
+	AuditCPU   txCPU      `json:"audited_cpu_us"`
+	ControlCPU txCPU      `json:"control_cpu_us"`
+	CPURatio   float64    `json:"cpu_ratio"`
+	Load1      [2]float64 `json:"load1"` // the 1-minute load average before and after the run
+}
+
+// txCPU is processor time per committed write, in microseconds.
+type txCPU struct {
+	Client float64 `json:"client"`
+	Server float64 `json:"server"`     // every backend of the scratch database: writers, sealer, autovacuum
+	Sealer float64 `json:"sealer"`     // of Server, the sealer's backends
+	Vacuum float64 `json:"autovacuum"` // of Server, autovacuum's workers
+}
+
+// Total is the client's and the server's time together.
+func (c txCPU) Total() float64 { return c.Client + c.Server }
+
+// sealerApp is the application_name of the sealer's connections in the bench; autovacuum is the
+// backend_type of autovacuum's workers.
+const (
+	sealerApp  = "shanyu bench auditlog sealer"
+	autovacuum = "autovacuum worker"
+)
+
+// cpuSample is the processor time used so far by the bench process and by the scratch database's
+// backends (server is negative when it cannot be read: a server on another machine).
+type cpuSample struct {
+	client   time.Duration
+	backends map[int]time.Duration
+	kind     map[int]string // sealerApp, "autovacuum worker" or "" (the writers and the bench)
+}
+
+// phaseCPU sums a phase's processor time over the rounds.
+type phaseCPU struct {
+	client, server, sealer, vacuum time.Duration
+	serverOK                       bool
+	writes                         int64
+}
+
+func (p *phaseCPU) add(a, b cpuSample, writes int64) {
+	p.client += b.client - a.client
+	p.writes += writes
+	if a.backends == nil || b.backends == nil {
+		return
+	}
+	p.serverOK = true
+	for pid, t := range b.backends { // backends that ended during the phase are not counted
+		d := t - a.backends[pid]
+		p.server += d
+		switch b.kind[pid] {
+		case sealerApp:
+			p.sealer += d
+		case autovacuum:
+			p.vacuum += d
+		}
+	}
+}
+
+func (p *phaseCPU) perTx() txCPU {
+	if p.writes == 0 {
+		return txCPU{}
+	}
+	us := func(d time.Duration) float64 {
+		return round1(float64(d) / float64(time.Microsecond) / float64(p.writes))
+	}
+	c := txCPU{Client: us(p.client)}
+	if p.serverOK {
+		c.Server, c.Sealer, c.Vacuum = us(p.server), us(p.sealer), us(p.vacuum)
+	}
+	return c
+}
+
+// sampleCPU reads the bench process's processor time and that of every backend connected to the
+// scratch database (the pool is full from the start, so they are the same ones throughout).
+func sampleCPU(ctx context.Context, pool *pgxpool.Pool) cpuSample {
+	s := cpuSample{client: selfCPU()}
+	rows, err := pool.Query(ctx, `SELECT pid, CASE WHEN application_name = $1 THEN $1 WHEN backend_type = $2 THEN $2 ELSE '' END
+		FROM pg_stat_activity WHERE datname = current_database()`, sealerApp, autovacuum)
+	if err != nil {
+		return s
+	}
+	type backend struct {
+		PID  int
+		Kind string
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[backend])
+	if err != nil {
+		return s
+	}
+	s.backends, s.kind = make(map[int]time.Duration, len(list)), make(map[int]string, len(list))
+	for _, b := range list {
+		pid := b.PID
+		s.kind[pid] = b.Kind
+		cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres")) {
+			s.backends = nil // not this machine's server
+			return s
+		}
+		t, err := processCPUTime(pid)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		s.backends[pid] = t
+	}
+	return s
 }
 
 // benchAuditLog runs the same small write — --statements inserts into a bench table, in a transaction
@@ -66,13 +181,14 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 		return fmt.Errorf("--writers must be 1–256, --seconds 1–600, --rounds 1–20, --statements 1–20: %w", errUsage)
 	}
 	// A pool for the writers, the sealer's rounds and the bench's own queries.
-	sc, err := openScratch(ctx, cfg, "shanyu_bench_auditlog", *keep, int32(*writers+4), stdout)
+	sc, err := openScratch(ctx, cfg, "shanyu_bench_auditlog", *keep, int32(*writers+2), stdout) // the writers and the bench's own queries
 	if err != nil {
 		return err
 	}
 	defer sc.Close()
 	pool := sc.Pool
 	res := auditLogBench{Writers: *writers, Cores: runtime.NumCPU(), PhaseS: *seconds, Rounds: *rounds, Statements: *statements}
+	res.Load1[0] = loadAverage()
 	var fsync string
 	if err := sc.Admin.QueryRow(ctx, `SHOW fsync`).Scan(&fsync); err != nil {
 		return err
@@ -82,8 +198,18 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, writer int NOT NULL, n int NOT NULL, at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return err
 	}
+	// The sealer has a pool of its own (as many connections as it uses at once: a round and the
+	// LISTEN), named, so that its database time is told apart from the writers'.
+	scfg := pool.Config().Copy()
+	scfg.MaxConns, scfg.MinConns = 2, 2
+	scfg.ConnConfig.RuntimeParams["application_name"] = sealerApp
+	sealPool, err := pgxpool.NewWithConfig(ctx, scfg)
+	if err != nil {
+		return err
+	}
+	defer sealPool.Close()
 	sealCtx, stopSealer := context.WithCancel(ctx)
-	sealer := accounts.NewSealer(pool, nil)
+	sealer := accounts.NewSealer(sealPool, nil)
 	sealerDone := make(chan struct{})
 	go func() { defer close(sealerDone); sealer.Run(sealCtx) }()
 	defer func() { stopSealer(); <-sealerDone }()
@@ -92,18 +218,19 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	go func() { // how far the sealer falls behind, sampled
 		defer close(watchDone)
 		for sealCtx.Err() == nil {
-			var n int64
-			if err := pool.QueryRow(sealCtx, `SELECT count(*) FROM audit_log WHERE hash IS NULL`).Scan(&n); err == nil && n > maxUnsealed.Load() {
-				maxUnsealed.Store(n)
+			if n, _, err := accounts.UnsealedAudit(sealCtx, pool, 0); err == nil && int64(n) > maxUnsealed.Load() {
+				maxUnsealed.Store(int64(n))
 			}
 			select {
 			case <-sealCtx.Done():
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(500 * time.Millisecond): // each sample walks the unsealed rows: rarely, to cost the writers little
 			}
 		}
 	}()
 	var errs atomic.Int64
+	var cpu [3]phaseCPU // by writeMode, summed over the rounds
 	phase := func(mode writeMode) (int64, time.Duration) {
+		c0 := sampleCPU(ctx, pool)
 		var done atomic.Int64
 		var wg sync.WaitGroup
 		end := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
@@ -123,7 +250,9 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 			}()
 		}
 		wg.Wait()
-		return done.Load(), time.Since(t0)
+		d := time.Since(t0)
+		cpu[mode].add(c0, sampleCPU(ctx, pool), done.Load())
+		return done.Load(), d
 	}
 	var plainN, auditN, controlN int64
 	var plainD, auditD, controlD time.Duration
@@ -147,11 +276,15 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	res.Ratio = round2(res.AuditPerSec / res.PlainPerSec)
 	res.ControlPerSec = round1(float64(controlN) / controlD.Seconds())
 	res.RatioToControl = round2(res.AuditPerSec / res.ControlPerSec)
+	res.PlainCPU, res.AuditCPU, res.ControlCPU = cpu[writePlain].perTx(), cpu[writeAudited].perTx(), cpu[writeControl].perTx()
+	if res.PlainCPU.Total() > 0 && res.AuditCPU.Total() > 0 {
+		res.CPURatio = round2(res.PlainCPU.Total() / res.AuditCPU.Total())
+	}
 	// Every row sealed, within a minute, by the sealer that ran all along.
 	t0 := time.Now()
 	for {
-		var waiting int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE hash IS NULL`).Scan(&waiting); err != nil {
+		waiting, _, err := accounts.UnsealedAudit(ctx, pool, 0)
+		if err != nil {
 			return err
 		}
 		if waiting == 0 {
@@ -174,6 +307,9 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	}
 	fmt.Fprintf(stdout, "%d writers: %.0f tx/s without the audit append, %.0f with it: ratio %.2f (target ≥ 0.8); %.0f with one more insert instead (ratio to it %.2f); %d audit rows, %d sealed, chain intact: %v\n",
 		res.Writers, res.PlainPerSec, res.AuditPerSec, res.Ratio, res.ControlPerSec, res.RatioToControl, res.AuditRows, res.Sealed, res.ChainIntact)
+	res.Load1[1] = loadAverage()
+	fmt.Fprintf(stdout, "processor time per write (client + server): %.0f + %.0f µs without the append, %.0f + %.0f with it (%.0f of it the sealer's, %.0f autovacuum's; ratio %.2f), %.0f + %.0f with one more insert\n",
+		res.PlainCPU.Client, res.PlainCPU.Server, res.AuditCPU.Client, res.AuditCPU.Server, res.AuditCPU.Sealer, res.AuditCPU.Vacuum, res.CPURatio, res.ControlCPU.Client, res.ControlCPU.Server)
 	b, _ := json.Marshal(res)
 	fmt.Fprintln(stdout, string(b))
 	if err != nil {
@@ -190,7 +326,7 @@ type writeMode int
 const (
 	writePlain   writeMode = iota // the write alone
 	writeAudited                  // the write and its audit event
-	writeControl                  // the write and one more insert into the bench table
+	writeControl                  // the write and one more insert into the bench table, deferred as the append is
 )
 
 // auditLogWrite is the bench's write: statements rows into the bench table and, by mode, its audit
@@ -204,9 +340,8 @@ func auditLogWrite(ctx context.Context, pool *pgxpool.Pool, w, n, statements int
 			}
 		}
 		switch mode {
-		case writeControl:
-			_, err := tx.Exec(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2)`, w, -n)
-			return err
+		case writeControl: // deferred like the append, so that it too travels with the COMMIT
+			return pg.Defer(ctx, tx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2)`, w, -n)
 		case writeAudited:
 			return accounts.Audit(ctx, tx, accounts.Event{ActorID: int64(w + 1), Action: "bench.write", Subject: fmt.Sprintf("bench:%d", id),
 				Details: map[string]any{"n": n}, IP: "127.0.0.1"})
