@@ -137,6 +137,8 @@ func giftBlock(it Item) (block, why string) {
 		return "{}", ""
 	case Practical:
 		return "", "GIFT has no practical tasks"
+	case Ordering:
+		return "", "GIFT has no ordering questions"
 	case Cloze:
 		if len(it.Gaps) != 1 {
 			return "", "GIFT holds one answer block per question, the cloze has several gaps"

@@ -24,10 +24,11 @@ const (
 	Essay          Type = "essay"           // marked by an examiner against Rubric
 	Practical      Type = "practical"       // 实操: Rubric items scored by an examiner
 	Cloze          Type = "cloze"           // Gaps in the Stem (Moodle's embedded answers); see cloze.go
+	Ordering       Type = "ordering"        // Sequence put in order by the candidate; Scoring says how
 )
 
 // Types lists every type in the order forms show them.
-var Types = []Type{SingleChoice, MultipleChoice, TrueFalse, FillBlank, Numeric, Matching, Cloze, Essay, Practical}
+var Types = []Type{SingleChoice, MultipleChoice, TrueFalse, FillBlank, Numeric, Matching, Ordering, Cloze, Essay, Practical}
 
 // Valid reports whether t is a known type.
 func (t Type) Valid() bool {
@@ -42,14 +43,16 @@ func (t Type) Valid() bool {
 // Objective reports whether the type is scored by Score rather than by an examiner.
 func (t Type) Objective() bool { return t != Essay && t != Practical && t.Valid() }
 
-// Scoring says how a multiple-choice item turns a set of picked choices into a mark.
+// Scoring says how a multiple-choice or ordering item turns a response into a mark.
 type Scoring string
 
 const (
-	// AllOrNothing gives full marks only when exactly the choices with a positive weight are picked.
+	// AllOrNothing gives full marks only when exactly the choices with a positive weight are picked,
+	// or, for an ordering item, when every element is in its place.
 	AllOrNothing Scoring = "all_or_nothing"
 	// Partial adds up the weights of the picked choices (wrong ones may carry negative weights), clamped
-	// to [0, 1] of the item's points.
+	// to [0, 1] of the item's points. For an ordering item it is the share of elements the candidate
+	// put at their right position (Moodle's ordering "absolute position" grading).
 	Partial Scoring = "partial"
 )
 
@@ -122,6 +125,9 @@ type Item struct {
 	Rubric  []Criterion     `json:"rubric,omitempty"`  // essay and practical
 	Images  []Image         `json:"images,omitempty"`
 
+	// Sequence is an ordering item's elements in their right order; the paper shows them shuffled.
+	Sequence []string `json:"sequence,omitempty"`
+
 	// Metadata: where the item is filed and what it is for. Not part of the content hash.
 	Category   []string `json:"-"` // path from the root, e.g. ["保育师", "生活照料"]
 	Tags       []string `json:"-"`
@@ -151,6 +157,9 @@ const (
 	keyLevelRange        = "bank.item.level_range"
 	keyTextTooLong       = "bank.item.text_too_long"
 	keyTooManyParts      = "bank.item.too_many_parts"
+	keySequenceTooFew    = "bank.item.sequence_too_few"
+	keySequenceEmpty     = "bank.item.sequence_empty"
+	keySequenceDuplicate = "bank.item.sequence_duplicate"
 )
 
 // maxParts bounds the choices, blanks, pairs, numbers and rubric lines of one question.
@@ -181,7 +190,7 @@ func (it Item) Check() []string {
 		}
 	}
 	if len(it.Images) > MaxImages || len(it.Choices) > maxParts || len(it.Blanks) > maxParts || len(it.Pairs) > maxParts ||
-		len(it.Numbers) > maxParts || len(it.Gaps) > maxParts || len(it.Rubric) > maxParts {
+		len(it.Numbers) > maxParts || len(it.Gaps) > maxParts || len(it.Rubric) > maxParts || len(it.Sequence) > maxParts {
 		add(keyTooManyParts)
 	}
 	if len(it.Stem) > MaxTextBytes || len(it.Title) > MaxTextBytes || len(it.Explanation) > MaxTextBytes {
@@ -245,6 +254,8 @@ func (it Item) Check() []string {
 		if lefts < 2 {
 			add(keyPairsTooFew)
 		}
+	case Ordering:
+		checkSequence(it, add)
 	case Cloze:
 		checkCloze(it, add)
 	case Essay, Practical:
@@ -258,6 +269,32 @@ func (it Item) Check() []string {
 		}
 	}
 	return dedupe(bad)
+}
+
+// checkSequence adds the problems of an ordering item: at least two elements, none empty and no two
+// the same once normalised (the candidate could not tell them apart, nor Score their places).
+func checkSequence(it Item, add func(string)) {
+	if len(it.Sequence) < 2 {
+		add(keySequenceTooFew)
+	}
+	seen := map[string]bool{}
+	for _, e := range it.Sequence {
+		n := Normalize(e)
+		if n == "" {
+			add(keySequenceEmpty)
+			continue
+		}
+		if len(e) > MaxTextBytes {
+			add(keyTextTooLong)
+		}
+		if seen[n] {
+			add(keySequenceDuplicate)
+		}
+		seen[n] = true
+	}
+	if it.Scoring != AllOrNothing && it.Scoring != Partial {
+		add(keyScoringUnknown)
+	}
 }
 
 // checkNumbers adds the problems of numeric answers and reports whether one of them earns marks.
@@ -346,6 +383,14 @@ func (it Item) Hash() string {
 		// cloze existed stay as they were.
 		str("gaps")
 		num(float64(len(it.Gaps)))
+	}
+	if len(it.Sequence) > 0 {
+		// As for gaps: only ordering items hash a sequence, so older hashes stay as they were.
+		str("sequence")
+		num(float64(len(it.Sequence)))
+		for _, e := range it.Sequence {
+			str(e)
+		}
 	}
 	for _, g := range it.Gaps {
 		str(string(g.Kind))

@@ -9,6 +9,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,7 +36,7 @@ const (
 var moodleUnsupported = map[string]bool{
 	"description": true, "calculated": true, "calculatedsimple": true,
 	"calculatedmulti": true, "ddwtos": true, "ddimageortext": true, "ddmarker": true, "gapselect": true,
-	"randomsamatch": true, "random": true, "ordering": true, "gapfill": true, "wordselect": true,
+	"randomsamatch": true, "random": true, "gapfill": true, "wordselect": true,
 }
 
 type mxText struct {
@@ -110,6 +111,12 @@ type mxQuestion struct {
 	Subquestions    []mxSub    `xml:"subquestion"`
 	Tags            []mxTag    `xml:"tags>tag,omitempty"`
 	Shanyu          *mxShanyu  `xml:"shanyu,omitempty"`
+
+	// qtype_ordering (a plugin, in the standard distribution since Moodle 4.4): the answers' fractions
+	// are their places, 1 to n.
+	SelectType  string `xml:"selecttype,omitempty"`
+	SelectCount string `xml:"selectcount,omitempty"`
+	GradingType string `xml:"gradingtype,omitempty"`
 }
 
 // ParseMoodleXML reads a Moodle XML file. Whole-file faults (too large, not UTF-8, a DOCTYPE, broken or
@@ -520,6 +527,10 @@ func moodleItem(q mxQuestion) (it Item, problem *Problem, known bool) {
 				it.Points += g.Weight
 			}
 		}
+	case "ordering":
+		if p := moodleOrdering(&it, q); p != nil {
+			return it, p, true
+		}
 	case "essay":
 		it.Type = Essay
 		if ext.Type == string(Practical) {
@@ -537,6 +548,41 @@ func moodleItem(q mxQuestion) (it Item, problem *Problem, known bool) {
 		return it, nil, false
 	}
 	return it, nil, true
+}
+
+// moodleOrdering reads a qtype_ordering question: the answers sorted by their fraction, which is their
+// place. Grading all or nothing (ALL_OR_NOTHING, -1) or by absolute position (ABSOLUTE_POSITION, 0,
+// the bank's partial credit) is read; the relative gradings, a missing grading type (whose default
+// is a relative one) and showing a subset of the answers are skipped by name.
+func moodleOrdering(it *Item, q mxQuestion) *Problem {
+	it.Type, it.Scoring = Ordering, AllOrNothing
+	switch g := strings.ToUpper(strings.TrimSpace(q.GradingType)); g {
+	case "ALL_OR_NOTHING", "-1":
+	case "ABSOLUTE_POSITION", "0":
+		it.Scoring = Partial
+	default:
+		return &Problem{Key: keyMoodleUnsupported, Detail: "ordering grading type " + strconv.Quote(clip(q.GradingType)) + " is not supported (ALL_OR_NOTHING and ABSOLUTE_POSITION are)"}
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(q.SelectCount)); n != 0 && n != len(q.Answers) {
+		return &Problem{Key: keyMoodleUnsupported, Detail: "an ordering question showing " + strconv.Itoa(n) + " of its answers is not supported"}
+	}
+	type placed struct {
+		at   float64
+		text string
+	}
+	var list []placed
+	for _, a := range q.Answers {
+		f, err := strconv.ParseFloat(strings.TrimSpace(a.Fraction), 64)
+		if err != nil {
+			return &Problem{Key: keyMoodleBadNumber, Detail: "ordering answer place " + strconv.Quote(clip(a.Fraction)) + " is not a number"}
+		}
+		list = append(list, placed{f, plainText(a.Text)})
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].at < list[j].at })
+	for _, p := range list {
+		it.Sequence = append(it.Sequence, p.text)
+	}
+	return nil
 }
 
 func feedbackOf(t *mxText, f TextFormat) string {
@@ -742,6 +788,14 @@ func moodleQuestion(it Item) mxQuestion {
 			s := mxSub{Format: format, Text: p.Left}
 			s.Answer.Text = p.Right
 			q.Subquestions = append(q.Subquestions, s)
+		}
+	case Ordering:
+		q.Type, q.SelectType, q.SelectCount, q.GradingType = "ordering", "ALL", "0", "ALL_OR_NOTHING"
+		if it.Scoring == Partial {
+			q.GradingType = "ABSOLUTE_POSITION"
+		}
+		for i, e := range it.Sequence {
+			q.Answers = append(q.Answers, mxAnswer{Fraction: strconv.Itoa(i + 1), Format: "plain_text", Text: e})
 		}
 	case Essay, Practical:
 		q.Type, q.ResponseFormat = "essay", "editor"

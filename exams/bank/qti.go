@@ -317,7 +317,8 @@ func (d *qtiDecl) weight(v string, max float64) float64 {
 func clampWeight(w float64) float64 { return math.Max(-1, math.Min(1, w)) }
 
 // qtiInteractions the bank has a type for; all other qti-*-interaction elements are skipped by name.
-var qtiBlock = map[string]bool{"qti-choice-interaction": true, "qti-extended-text-interaction": true, "qti-match-interaction": true}
+var qtiBlock = map[string]bool{"qti-choice-interaction": true, "qti-extended-text-interaction": true, "qti-match-interaction": true,
+	"qti-order-interaction": true}
 var qtiInline = map[string]bool{"qti-text-entry-interaction": true, "qti-inline-choice-interaction": true}
 
 // qtiItem reads an item; kind names what it was (its interactions) for the skipped list.
@@ -387,6 +388,8 @@ func qtiItem(root *qtiNode) (it Item, kind string, problem *Problem) {
 			return it, kind, &Problem{Key: keyQTIProcessing, Detail: "map_response_point needs a graphic interaction, which is not supported"}
 		case t == "" && qtiSumOfMaps(rp):
 			tmpl = "map_response"
+		case t == "" && qtiPositionShare(rp) != nil:
+			tmpl = "position"
 		case t == "" && hasElements(rp):
 			return it, kind, &Problem{Key: keyQTIProcessing, Detail: "custom response processing is not supported; use a standard template"}
 		default:
@@ -403,7 +406,10 @@ func qtiItem(root *qtiNode) (it Item, kind string, problem *Problem) {
 	if d == nil && in.Name != "qti-extended-text-interaction" {
 		return it, kind, &Problem{Key: keyQTIProcessing, Detail: "no response declaration for " + in.attr("response-identifier")}
 	}
-	if tmpl == "map_response" && d != nil && !d.mapped {
+	if tmpl == "position" && in.Name != "qti-order-interaction" {
+		return it, kind, &Problem{Key: keyQTIProcessing, Detail: "custom response processing is not supported; use a standard template"}
+	}
+	if tmpl == "map_response" && d != nil && !d.mapped && in.Name != "qti-order-interaction" {
 		return it, kind, &Problem{Key: keyQTIProcessing, Detail: "map_response without a qti-mapping"}
 	}
 	if p := in.child("qti-prompt"); p != nil {
@@ -438,6 +444,10 @@ func qtiItem(root *qtiNode) (it Item, kind string, problem *Problem) {
 				o.Feedback = strings.TrimSpace(fb.text())
 			}
 			it.Choices = append(it.Choices, o)
+		}
+	case "qti-order-interaction":
+		if p := qtiOrder(&it, in, d, tmpl, root.child("qti-response-processing")); p != nil {
+			return it, kind, p
 		}
 	case "qti-match-interaction":
 		it.Type = Matching
@@ -485,6 +495,51 @@ func qtiItem(root *qtiNode) (it Item, kind string, problem *Problem) {
 		}
 	}
 	return it, kind, nil
+}
+
+// qtiOrder reads an order interaction as an ordering item: its simple choices put in the order of the
+// correct response. match_correct (or no processing) is all or nothing. map_response maps each
+// identifier whatever its place, which does not grade an order, so it is read as the bank's partial
+// credit: the share of elements in their right place. That share is what the processing WriteQTI
+// writes for a partial-credit item (see qtiPositionShare), which comes back the same.
+func qtiOrder(it *Item, in *qtiNode, d *qtiDecl, tmpl string, rp *qtiNode) *Problem {
+	it.Type, it.Scoring = Ordering, AllOrNothing
+	if d.cardinality != "ordered" {
+		return &Problem{Key: keyQTIProcessing, Detail: "an order interaction needs a response declaration with cardinality ordered"}
+	}
+	choices := in.children("qti-simple-choice")
+	if mn, mx := in.attr("min-choices"), in.attr("max-choices"); (mn != "" && mn != "0" && mn != strconv.Itoa(len(choices))) ||
+		(mx != "" && mx != "0" && mx != strconv.Itoa(len(choices))) {
+		return &Problem{Key: keyQTIUnsupported, Detail: "qti-order-interaction with min-choices or max-choices (ordering a subset) is not supported"}
+	}
+	texts := map[string]string{}
+	for _, c := range choices {
+		texts[c.attr("identifier")] = strings.TrimSpace(c.text())
+	}
+	for _, id := range d.correct {
+		t, ok := texts[id]
+		if !ok {
+			return &Problem{Key: keyQTIProcessing, Detail: "the correct order names " + clip(id) + ", which is not a choice"}
+		}
+		delete(texts, id)
+		it.Sequence = append(it.Sequence, t)
+	}
+	if len(texts) > 0 || len(d.correct) == 0 {
+		return &Problem{Key: keyQTIProcessing, Detail: "the correct response must put every choice in order, once"}
+	}
+	switch tmpl {
+	case "map_response":
+		it.Scoring = Partial
+		if d.upper != nil && *d.upper > 0 {
+			it.Points = *d.upper
+		}
+	case "position":
+		if ids := qtiPositionShare(rp); len(ids) != len(d.correct) || strings.Join(ids, " ") != strings.Join(d.correct, " ") {
+			return &Problem{Key: keyQTIProcessing, Detail: "custom response processing is not supported; use a standard template"}
+		}
+		it.Scoring = Partial
+	}
+	return nil
 }
 
 func (n *qtiNode) textOrEmpty() string {

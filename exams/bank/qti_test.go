@@ -70,7 +70,7 @@ func TestQTIImportsEverySupportedInteraction(t *testing.T) {
 		}
 		got[e.At.Element] = e.Item
 	}
-	if len(got) != 6 {
+	if len(got) != 8 {
 		t.Fatalf("%d entries", len(got))
 	}
 	if it := got["items/choice.xml"]; it.Type != SingleChoice || it.Stem != "七步洗手法每次至少揉搓多久？" || it.Choices[1].Weight != 1 || it.Choices[0].Weight != 0 {
@@ -89,6 +89,14 @@ func TestQTIImportsEverySupportedInteraction(t *testing.T) {
 	}
 	if it := got["items/match.xml"]; it.Type != Matching || len(it.Pairs) != 3 || it.Pairs[0] != (Pair{"6 月龄", "米粉"}) || it.Pairs[2] != (Pair{"", "坚果"}) {
 		t.Errorf("match: %+v", it)
+	}
+	if it := got["items/order.xml"]; it.Type != Ordering || it.Scoring != AllOrNothing || it.Stem != "按正确顺序排列换尿布的步骤。" ||
+		!cmp.Equal(it.Sequence, []string{"洗手", "准备用品", "更换尿布", "记录排便情况"}) || it.Check() != nil {
+		t.Errorf("order: %+v %v", it, it.Check())
+	}
+	if it := got["items/order-mapped.xml"]; it.Type != Ordering || it.Scoring != Partial || it.Points != 3 ||
+		!cmp.Equal(it.Sequence, []string{"胸外按压", "开放气道", "人工呼吸"}) || it.Check() != nil {
+		t.Errorf("order with map_response: %+v %v", it, it.Check())
 	}
 	if it := got["items/mapped-text.xml"]; it.Type != Cloze || it.Points != 2 || it.Gaps[0].CaseSensitive || len(it.Gaps[0].Options) != 2 || it.Gaps[0].Options[1].Weight != 1 {
 		t.Errorf("mapped text: %+v", it)
@@ -109,7 +117,7 @@ func TestQTISkipsUnsupportedConstructsByName(t *testing.T) {
 	want := []string{
 		"items/custom.xml: bank.qti.processing custom response processing is not supported; use a standard template",
 		"items/hotspot.xml: bank.qti.unsupported qti-hotspot-interaction is not supported",
-		"items/order.xml: bank.qti.unsupported qti-order-interaction is not supported",
+		"items/order.xml: bank.qti.unsupported qti-order-interaction with min-choices or max-choices (ordering a subset) is not supported",
 		"items/missing.xml: bank.qti.resource items/missing.xml is not in the package",
 	}
 	if ok != 1 || !cmp.Equal(reasons, want) {

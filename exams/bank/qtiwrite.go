@@ -41,6 +41,57 @@ func qtiSumOfMaps(rp *qtiNode) bool {
 	return hasElements(sum)
 }
 
+// qtiPositionShare recognises the response processing WriteQTI writes for a partial-credit ordering
+// item: SCORE set to 0, then one condition per place adding the same share when the response holds
+// the right identifier there. It returns the identifiers by place, nil for anything else.
+func qtiPositionShare(rp *qtiNode) []string {
+	if rp == nil {
+		return nil
+	}
+	var ids []string
+	var share string
+	for i, k := range elements(rp) {
+		if i == 0 {
+			if k.Name != "qti-set-outcome-value" || k.attr("identifier") != "SCORE" || strings.TrimSpace(k.child("qti-base-value").textOrEmpty()) != "0" {
+				return nil
+			}
+			continue
+		}
+		rif := k.child("qti-response-if")
+		if k.Name != "qti-response-condition" || len(elements(k)) != 1 || rif == nil || len(elements(rif)) != 2 {
+			return nil
+		}
+		m, set := elements(rif)[0], elements(rif)[1]
+		idx, val := m.child("qti-index"), m.child("qti-base-value")
+		if m.Name != "qti-match" || idx == nil || val == nil || idx.attr("n") != strconv.Itoa(i) ||
+			idx.child("qti-variable") == nil || idx.child("qti-variable").attr("identifier") != "RESPONSE" {
+			return nil
+		}
+		sum := set.child("qti-sum")
+		if set.Name != "qti-set-outcome-value" || set.attr("identifier") != "SCORE" || sum == nil || len(elements(sum)) != 2 ||
+			elements(sum)[0].Name != "qti-variable" || elements(sum)[0].attr("identifier") != "SCORE" || elements(sum)[1].Name != "qti-base-value" {
+			return nil
+		}
+		add := strings.TrimSpace(elements(sum)[1].text())
+		if share != "" && add != share {
+			return nil
+		}
+		share = add
+		ids = append(ids, strings.TrimSpace(val.text()))
+	}
+	return ids
+}
+
+func elements(n *qtiNode) []*qtiNode {
+	var out []*qtiNode
+	for _, k := range n.Kids {
+		if k.Name != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // WriteQTI writes items as a QTI 3.0 content package: imsmanifest.xml and items/item-N.xml. Items QTI's
 // standard response processing cannot express (numbers with a tolerance, practical tasks) are left out
 // and listed.
@@ -267,6 +318,24 @@ func qtiDocument(it Item, id string) (string, string) {
 		}
 		body.WriteString("</qti-simple-match-set></qti-match-interaction>")
 		resp = append(resp, r)
+	case Ordering:
+		// The elements are written in their right order and shuffled by the player; all or nothing is
+		// match_correct, the share of elements in place is one condition per place (qtiPositionShare).
+		r := qtiResp{id: "RESPONSE", cardinality: "ordered", baseType: "identifier"}
+		stem()
+		body.WriteString(`<qti-order-interaction response-identifier="RESPONSE" shuffle="true">`)
+		for i, e := range it.Sequence {
+			cid := "C" + strconv.Itoa(i+1)
+			r.correct = append(r.correct, cid)
+			fmt.Fprintf(&body, `<qti-simple-choice identifier="%s">`, cid)
+			body.text(e)
+			body.WriteString("</qti-simple-choice>")
+		}
+		body.WriteString("</qti-order-interaction>")
+		resp = append(resp, r)
+		if it.Scoring == Partial {
+			tmpl = "position"
+		}
 	case Essay:
 		if len(it.Rubric) > 0 {
 			return "", "QTI has no place for an essay's marking rubric"
@@ -372,6 +441,16 @@ func qtiDocument(it Item, id string) (string, string) {
 			fmt.Fprintf(&b, `<qti-map-response identifier="%s"/>`, r.id)
 		}
 		b.WriteString("</qti-sum></qti-set-outcome-value></qti-response-processing>\n")
+	case "position":
+		share := qtiNum(it.Points / float64(len(it.Sequence)))
+		b.WriteString(`<qti-response-processing><qti-set-outcome-value identifier="SCORE"><qti-base-value base-type="float">0</qti-base-value></qti-set-outcome-value>`)
+		for i, id := range resp[0].correct {
+			fmt.Fprintf(&b, `<qti-response-condition><qti-response-if><qti-match><qti-index n="%d"><qti-variable identifier="RESPONSE"/></qti-index>`+
+				`<qti-base-value base-type="identifier">%s</qti-base-value></qti-match><qti-set-outcome-value identifier="SCORE"><qti-sum>`+
+				`<qti-variable identifier="SCORE"/><qti-base-value base-type="float">%s</qti-base-value></qti-sum></qti-set-outcome-value>`+
+				`</qti-response-if></qti-response-condition>`, i+1, id, share)
+		}
+		b.WriteString("</qti-response-processing>\n")
 	}
 	if it.Explanation != "" {
 		// The explanation is shown once the item is answered, as modal feedback.

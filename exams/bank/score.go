@@ -21,6 +21,9 @@ type Response struct {
 	// in Gap.Options (as decimal text), for a multi gap the indexes ticked, comma-separated ("0,2"),
 	// for text and number gaps what was typed; "" when unanswered.
 	Gaps []string
+	// Order is an ordering item's response: indexes into Item.Sequence in the order the candidate put
+	// them, first to last; nil when unanswered.
+	Order []int
 }
 
 // Score marks a response to an objective item and returns the points earned and the points possible.
@@ -52,6 +55,8 @@ func Score(item Item, r Response) (earned, possible float64) {
 		fraction = scoreMatching(item.Pairs, r.Matches)
 	case Cloze:
 		fraction = scoreCloze(item.Gaps, r.Gaps)
+	case Ordering:
+		fraction = scoreOrder(item, r.Order)
 	}
 	return possible * clamp01(fraction), possible
 }
@@ -164,6 +169,33 @@ func scoreMatching(pairs []Pair, matches []string) float64 {
 		return 0
 	}
 	return float64(right) / float64(lefts)
+}
+
+// scoreOrder marks an ordering response. A response that is not a permutation of the sequence (an
+// index missing, repeated or out of range) is not trusted and earns nothing.
+func scoreOrder(item Item, order []int) float64 {
+	n := len(item.Sequence)
+	if n == 0 || len(order) != n {
+		return 0
+	}
+	seen := make([]bool, n)
+	right := 0
+	for pos, k := range order {
+		if k < 0 || k >= n || seen[k] {
+			return 0
+		}
+		seen[k] = true
+		if k == pos {
+			right++
+		}
+	}
+	if item.Scoring == Partial {
+		return float64(right) / float64(n)
+	}
+	if right == n {
+		return 1
+	}
+	return 0
 }
 
 // Normalize prepares a typed answer for comparison: NFKC folds full-width letters, digits and

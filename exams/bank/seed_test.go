@@ -85,6 +85,12 @@ func keyResponse(it Item) (right, wrong Response) {
 			right.Matches = append(right.Matches, p.Right)
 			wrong.Matches = append(wrong.Matches, "")
 		}
+	case Ordering:
+		// Every element one place late: none in its place, so partial credit earns nothing either.
+		for i := range it.Sequence {
+			right.Order = append(right.Order, i)
+			wrong.Order = append(wrong.Order, (i+1)%len(it.Sequence))
+		}
 	case Cloze:
 		for _, g := range it.Gaps {
 			r, w := "", "不知道"

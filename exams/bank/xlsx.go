@@ -76,13 +76,14 @@ var typeNames = map[string]Type{
 	"匹配题": Matching, "连线题": Matching, "配对题": Matching,
 	"简答题": Essay, "问答题": Essay, "论述题": Essay, "案例分析题": Essay, "简答": Essay,
 	"实操题": Practical, "操作题": Practical, "技能操作题": Practical, "实操": Practical,
+	"排序题": Ordering, "排序": Ordering,
 	"完形填空": Cloze, "完形填空题": Cloze, "嵌入式答案": Cloze, "cloze": Cloze,
 }
 
 // typeLabel is the name written for each type, the first in the template's drop-down.
 var typeLabel = map[Type]string{
 	SingleChoice: "单选题", MultipleChoice: "多选题", TrueFalse: "判断题", FillBlank: "填空题",
-	Numeric: "数值题", Matching: "匹配题", Essay: "简答题", Practical: "实操题", Cloze: "完形填空",
+	Numeric: "数值题", Matching: "匹配题", Essay: "简答题", Practical: "实操题", Cloze: "完形填空", Ordering: "排序题",
 }
 
 var difficultyNames = map[string]int{"易": 1, "容易": 1, "简单": 1, "较易": 2, "中": 3, "中等": 3, "一般": 3, "较难": 4, "难": 5, "困难": 5}
@@ -279,13 +280,8 @@ func xlsxItem(get func(string) string, opts []string) (Item, *cellProblem) {
 		}
 		it.Scoring = ""
 		if typ == MultipleChoice {
-			switch s := get(colScoring); s {
-			case "", scoringAll, "全部正确得分":
-				it.Scoring = AllOrNothing
-			case scoringPartial, "部分得分制":
-				it.Scoring = Partial
-			default:
-				return it, fail(colScoring, keyXLSXBadScoring, "计分方式 %q is neither %s nor %s", clip(s), scoringAll, scoringPartial)
+			if it.Scoring, ok = xlsxScoring(get(colScoring)); !ok {
+				return it, fail(colScoring, keyXLSXBadScoring, "计分方式 %q is neither %s nor %s", clip(get(colScoring)), scoringAll, scoringPartial)
 			}
 		}
 		explicit := strings.Contains(answer, "%")
@@ -338,6 +334,12 @@ func xlsxItem(get func(string) string, opts []string) (Item, *cellProblem) {
 			}
 			n.Weight = w
 			it.Numbers = append(it.Numbers, n)
+		}
+	case Ordering:
+		// The options in their right order; the paper shuffles them.
+		it.Sequence = opts
+		if it.Scoring, ok = xlsxScoring(get(colScoring)); !ok {
+			return it, fail(colScoring, keyXLSXBadScoring, "计分方式 %q is neither %s nor %s", clip(get(colScoring)), scoringAll, scoringPartial)
 		}
 	case Matching:
 		for _, o := range opts {
@@ -392,6 +394,17 @@ var (
 )
 
 // choiceWeights reads "ABD" or "A(50%)B(50%)C(-100%)" into a weight per option.
+// xlsxScoring reads the 计分方式 cell of a multiple-choice or ordering row; empty is all or nothing.
+func xlsxScoring(s string) (Scoring, bool) {
+	switch s {
+	case "", scoringAll, "全部正确得分":
+		return AllOrNothing, true
+	case scoringPartial, "部分得分制":
+		return Partial, true
+	}
+	return "", false
+}
+
 func choiceWeights(answer string, n int) ([]float64, error) {
 	s := strings.ToUpper(Normalize(answer))
 	s = strings.NewReplacer(",", "", "、", "", ";", "").Replace(s)
@@ -515,7 +528,7 @@ func WriteXLSX(w io.Writer, items []Item) error {
 		if it.Type == Matching {
 			n = len(it.Pairs)
 		}
-		options = max(options, n)
+		options = max(options, n, len(it.Sequence))
 	}
 	if options > 26 {
 		return fmt.Errorf("an item has more than 26 options")
@@ -597,6 +610,12 @@ func xlsxRow(it Item, options int) []any {
 	case Matching:
 		for i, p := range it.Pairs {
 			opts[i] = strings.TrimSpace(text(p.Left) + " -> " + text(p.Right))
+		}
+	case Ordering:
+		copy(opts, it.Sequence)
+		scoring = scoringAll
+		if it.Scoring == Partial {
+			scoring = scoringPartial
 		}
 	case Essay, Practical:
 		var lines []string

@@ -1,0 +1,4 @@
+DELETE FROM bank_items WHERE type = 'ordering';
+ALTER TABLE bank_items DROP CONSTRAINT bank_items_type_check;
+ALTER TABLE bank_items ADD CONSTRAINT bank_items_type_check CHECK (type IN ('single_choice', 'multiple_choice',
+	'true_false', 'fill_blank', 'numeric', 'matching', 'essay', 'practical', 'cloze'));
