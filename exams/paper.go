@@ -45,10 +45,36 @@ func optionCount(it bank.Item) int {
 		return len(it.Choices)
 	case bank.Matching:
 		return len(it.Pairs)
+	case bank.Ordering:
+		return len(it.Sequence)
 	case bank.Cloze:
 		return clozeOptionCount(it)
 	}
 	return 0
+}
+
+// sequenceShown is, for each row of an ordering item as the paper first shows it, the index of the
+// element in Item.Sequence. It is the paper's permutation, except that the right order itself is
+// turned by one row: a paper must not show the answer. A paper drawn before the item had this many
+// elements shows it turned by one as well.
+func sequenceShown(pi PaperItem, it bank.Item) []int {
+	n := len(it.Sequence)
+	shown := make([]int, n)
+	usable := len(pi.OptionOrder) == n
+	inOrder := true
+	for i := range shown {
+		shown[i] = i
+		if usable {
+			shown[i] = pi.OptionOrder[i]
+		}
+		inOrder = inOrder && shown[i] == i
+	}
+	if inOrder && n > 1 {
+		for i := range shown {
+			shown[i] = (i + 1) % n
+		}
+	}
+	return shown
 }
 
 // clozeOptionCount is the number of choices of all a cloze item's choice and multi gaps: the paper
@@ -158,7 +184,7 @@ type Question struct {
 	Stem     string   `json:"stem"`
 	Format   string   `json:"format"`
 	Points   float64  `json:"points"`
-	Options  []string `json:"options,omitempty"` // choices; for matching, the right-hand texts
+	Options  []string `json:"options,omitempty"` // choices; for matching, the right-hand texts; for ordering, the elements as first shown
 	Lefts    []Left   `json:"lefts,omitempty"`   // matching prompts
 	Blanks   int      `json:"blanks,omitempty"`
 	// Gaps of a cloze item, in the order of their {#n} markers in Stem.
@@ -215,6 +241,10 @@ func questionOf(pi PaperItem, it bank.Item) Question {
 				q.Lefts = append(q.Lefts, Left{Index: i, Text: p.Left})
 			}
 		}
+	case bank.Ordering:
+		for _, k := range sequenceShown(pi, it) {
+			q.Options = append(q.Options, it.Sequence[k])
+		}
 	case bank.FillBlank:
 		q.Blanks = len(it.Blanks)
 	case bank.Cloze:
@@ -253,14 +283,17 @@ type Answer struct {
 	// multi gap the indexes of the boxes ticked as shown, comma-separated ("0,2"), for the others
 	// what was typed.
 	Gaps []string `json:"gaps,omitempty"`
-	Text string   `json:"text,omitempty"` // essay and practical notes
+	// Order of an ordering item: the options as first shown (their indexes in Question.Options), in
+	// the order the candidate put them, first to last.
+	Order []int  `json:"order,omitempty"`
+	Text  string `json:"text,omitempty"` // essay and practical notes
 }
 
 const maxAnswerBytes = 16 << 10
 
 func (a Answer) check() error {
 	b, _ := json.Marshal(a)
-	if len(b) > maxAnswerBytes || len(a.Choices) > 64 || len(a.Blanks) > 64 || len(a.Matches) > 64 || len(a.Gaps) > 64 {
+	if len(b) > maxAnswerBytes || len(a.Choices) > 64 || len(a.Blanks) > 64 || len(a.Matches) > 64 || len(a.Gaps) > 64 || len(a.Order) > 64 {
 		return ErrBadAnswer
 	}
 	return nil
@@ -276,6 +309,17 @@ func response(pi PaperItem, it bank.Item, a Answer) bank.Response {
 				g = unshuffleGap(orders[gi], it.Gaps[gi].Kind == bank.GapMulti, g)
 			}
 			r.Gaps = append(r.Gaps, g)
+		}
+		return r
+	}
+	if it.Type == bank.Ordering {
+		shown := sequenceShown(pi, it)
+		for _, k := range a.Order {
+			if k < 0 || k >= len(shown) {
+				r.Order = append(r.Order, -1) // names no row: scores nothing
+				continue
+			}
+			r.Order = append(r.Order, shown[k])
 		}
 		return r
 	}

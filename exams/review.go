@@ -64,6 +64,12 @@ func solutionOf(pi PaperItem, it bank.Item) Answer {
 				a.Matches[i] = p.Right
 			}
 		}
+	case bank.Ordering:
+		shown := sequenceShown(pi, it)
+		a.Order = make([]int, len(shown))
+		for row, k := range shown {
+			a.Order[k] = row
+		}
 	case bank.Cloze:
 		orders := gapOrders(pi, it)
 		for gi, g := range it.Gaps {

@@ -58,7 +58,7 @@ var itemSchema = object([]string{"type", "stem"}, map[string]any{
 	"type": map[string]any{"type": "string", "enum": bank.Types}, "title": str, "stem": str, "format": str,
 	"points": map[string]any{"type": "number"}, "explanation": str, "scoring": str, "truth": map[string]any{"type": "boolean"},
 	"choices": map[string]any{"type": "array"}, "blanks": map[string]any{"type": "array"}, "numbers": map[string]any{"type": "array"},
-	"pairs": map[string]any{"type": "array"}, "gaps": map[string]any{"type": "array"}, "cloze_text": str, "rubric": map[string]any{"type": "array"}, "images": map[string]any{"type": "array"},
+	"pairs": map[string]any{"type": "array"}, "sequence": map[string]any{"type": "array", "items": str}, "gaps": map[string]any{"type": "array"}, "cloze_text": str, "rubric": map[string]any{"type": "array"}, "images": map[string]any{"type": "array"},
 	"category": str, "tags": map[string]any{"type": "array", "items": str}, "difficulty": integer, "occupation": str, "level": integer,
 })
 

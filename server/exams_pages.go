@@ -490,6 +490,13 @@ func answerText(yes, no string, a exams.Answer) string {
 		parts = append(parts, strconv.FormatFloat(*a.Number, 'g', -1, 64))
 	}
 	parts = append(parts, a.Matches...)
+	if len(a.Order) > 0 {
+		var rows []string
+		for _, k := range a.Order {
+			rows = append(rows, string(rune('A'+k)))
+		}
+		parts = append(parts, strings.Join(rows, "→"))
+	}
 	for i, g := range a.Gaps {
 		parts = append(parts, "("+strconv.Itoa(i+1)+") "+g)
 	}

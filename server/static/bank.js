@@ -68,6 +68,8 @@
         var i = l.indexOf("->");
         return i < 0 ? { left: l, right: "" } : { left: l.slice(0, i).trim(), right: l.slice(i + 2).trim() };
       });
+    } else if (type === "ordering") {
+      it.sequence = lines;
     } else if (type === "essay" || type === "practical") {
       it.rubric = lines.map(function (l) {
         var i = l.lastIndexOf("|");
@@ -93,6 +95,8 @@
         return (it.numbers || []).map(function (n) { return n.value + (n.tolerance ? "±" + n.tolerance : ""); }).join("\n");
       case "matching":
         return (it.pairs || []).map(function (p) { return (p.left ? p.left + " " : "") + "-> " + p.right; }).join("\n");
+      case "ordering":
+        return (it.sequence || []).join("\n");
       case "essay": case "practical":
         return (it.rubric || []).map(function (r) { return r.text + " | " + r.points; }).join("\n");
     }
@@ -130,7 +134,7 @@
       it.points = num(f("points").value);
       it.explanation = f("explanation").value;
       it.truth = f("truth").value === "true";
-      if (type === "multiple_choice") it.scoring = f("scoring").value;
+      if (type === "multiple_choice" || type === "ordering") it.scoring = f("scoring").value;
       it.category = f("category").value;
       it.tags = f("tags").value.split(/[,，、;；]/).map(function (t) { return t.trim(); }).filter(Boolean);
       it.difficulty = parseInt(f("difficulty").value, 10) || 0;
@@ -224,6 +228,12 @@
           list.appendChild(li);
         });
         box.appendChild(list);
+      } else if (it.type === "ordering") {
+        // The right order, numbered; the candidate sees the same elements shuffled.
+        var ol = el("ol", "q-options q-order");
+        (it.sequence || []).forEach(function (t) { ol.appendChild(el("li", "", t)); });
+        box.appendChild(ol);
+        box.appendChild(el("p", "q-key", msg("key") + ": " + (it.sequence || []).join(" → ")));
       } else if (it.type === "essay" || it.type === "practical") {
         box.appendChild(el("div", "q-box", msg("answer")));
         if ((it.rubric || []).length) {

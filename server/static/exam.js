@@ -444,7 +444,7 @@
     var a = answers[pos];
     if (!a) return false;
     return (a.choices && a.choices.length) || a.truth !== undefined || (a.blanks && a.blanks.some(Boolean)) ||
-      a.number !== undefined || (a.matches && a.matches.some(Boolean)) || (a.gaps && a.gaps.some(Boolean)) || !!a.text;
+      a.number !== undefined || (a.matches && a.matches.some(Boolean)) || (a.gaps && a.gaps.some(Boolean)) || (a.order && a.order.length) || !!a.text;
   }
   // render shows the current question with the player shared with practice and review (player.js).
   function render() {

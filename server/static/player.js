@@ -1,6 +1,6 @@
 // The question player shared by the exam, practice and review pages (reuse, not a copy): it draws
 // one question into a box — stem with its images, inline cloze gaps, options, blanks, matching,
-// essay — with the given answer, and reports each change of the answer. The pages own everything
+// ordering, essay — with the given answer, and reports each change of the answer. The pages own everything
 // else (saving, the clock, feedback). Every control has a label, so the keyboard and a screen reader
 // reach it as in the exam.
 //
@@ -154,6 +154,8 @@ window.ShanyuPlayer = (function () {
         });
         var f = el("div", "field"); f.appendChild(lab); f.appendChild(sel); box.appendChild(f);
       });
+    } else if (q.type === "ordering") {
+      drawOrder(box, q, a, o, name, change);
     } else {
       var ta = el("textarea"); ta.rows = 8; ta.id = name; ta.value = a.text || "";
       ta.setAttribute("aria-label", o.label);
@@ -180,6 +182,66 @@ window.ShanyuPlayer = (function () {
     });
     t.appendChild(body); wrap.appendChild(t);
     return wrap;
+  }
+
+  // drawOrder shows an ordering question as a numbered list with a move-up and a move-down button on
+  // every row: no dragging, each button a 44 px target labelled with its element for a screen reader,
+  // and the new place announced. The answer is the rows as first shown (indexes into q.options) in
+  // the candidate's order; until a move or "answer with this order" the question is unanswered.
+  function drawOrder(box, q, a, o, name, change) {
+    var msg = o.msg, n = q.options.length, order = [];
+    var given = a.order || [], seen = {};
+    given.forEach(function (k) { if (k >= 0 && k < n && !seen[k]) { seen[k] = true; order.push(k); } });
+    if (order.length !== n) { order = []; for (var i = 0; i < n; i++) order.push(i); }
+    var list = el("ol", "order-list");
+    list.id = name + "-order";
+    list.setAttribute("aria-label", msg("order-list"));
+    var live = el("p", "sr-only"); live.setAttribute("role", "status"); live.setAttribute("aria-live", "polite");
+    var keep = null;
+    function save() { change(q.position, { order: order.slice() }); }
+    function draw(focusKey, dir) {
+      list.textContent = "";
+      order.forEach(function (k, row) {
+        var li = el("li", "order-row"), text = q.options[k];
+        li.setAttribute("data-option", String(k));
+        li.appendChild(el("span", "order-place", String(row + 1)));
+        li.appendChild(el("span", "order-text", text));
+        [["up", -1, "↑"], ["down", 1, "↓"]].forEach(function (b) {
+          var btn = el("button", "order-move order-" + b[0], b[2]);
+          btn.type = "button";
+          btn.setAttribute("aria-label", msg("order-" + b[0]).replace("%s", text));
+          btn.disabled = !!o.disabled || (b[1] < 0 ? row === 0 : row === n - 1);
+          btn.addEventListener("click", function () { move(row, b[1]); });
+          li.appendChild(btn);
+        });
+        list.appendChild(li);
+      });
+      if (focusKey === undefined) return;
+      // Keep the focus on the element that moved; at the top or bottom, on its other button.
+      var row = list.querySelector('[data-option="' + focusKey + '"]');
+      var btn = row.querySelector(dir < 0 ? ".order-up" : ".order-down");
+      if (btn.disabled) btn = row.querySelector(dir < 0 ? ".order-down" : ".order-up");
+      btn.focus();
+    }
+    function move(row, d) {
+      var to = row + d;
+      if (to < 0 || to >= n) return;
+      var k = order[row];
+      order[row] = order[to]; order[to] = k;
+      draw(k, d);
+      live.textContent = msg("order-moved").replace("%s", q.options[k]).replace("%d", to + 1).replace("%d", n);
+      if (keep) keep.hidden = true;
+      save();
+    }
+    draw();
+    box.appendChild(list);
+    box.appendChild(live);
+    if (!o.disabled && !(a.order && a.order.length)) {
+      keep = el("button", "order-keep", msg("order-keep"));
+      keep.type = "button";
+      keep.addEventListener("click", function () { keep.hidden = true; save(); });
+      box.appendChild(keep);
+    }
   }
   function textInput(o, id, value, mode, onchange, n) {
     var f = el("div", "field"), inp = el("input");

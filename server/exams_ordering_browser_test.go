@@ -1,0 +1,195 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shanyu/exams"
+	"shanyu/exams/bank"
+	"shanyu/internal/browsertest"
+	"shanyu/internal/servertest"
+)
+
+// orderingSteps is the right order of the ordering item of these tests.
+var orderingSteps = []string{"洗手并准备用品", "解开脏尿布，由前向后清洁", "涂护臀霜并换上干净尿布", "整理用品，洗手并记录"}
+
+func orderingExamItem() bank.Item {
+	return bank.Item{Type: bank.Ordering, Stem: "按正确顺序排列为婴儿更换尿布的步骤。", Format: bank.Plain, Points: 4,
+		Scoring: bank.AllOrNothing, Sequence: orderingSteps, Explanation: "先准备后操作。"}
+}
+
+// TestCaregiverOrdersStepsWithTheKeyboardOnAPhone: an ordering item on a 360 px phone is a numbered
+// list with a move-up and a move-down button on each row, each labelled with its step; no dragging,
+// no sideways scrolling, no axe violation. The paper never shows the right order. The candidate sorts
+// the list with Enter alone (the focus follows the step that moved, and the new place is announced),
+// the order is saved through the usual save, survives a reload, and the submitted attempt earns full
+// marks.
+func TestCaregiverOrdersStepsWithTheKeyboardOnAPhone(t *testing.T) {
+	t.Parallel()
+	var sessionID int64
+	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+		sessionID, err = seedExam(pool, []bank.Item{orderingExamItem()}, []exams.Section{
+			{Name: "排序题", Part: exams.Theory, Count: 1, Points: 100, Type: bank.Ordering},
+		}, time.Hour)
+		return err
+	}})
+	p := newPhone(t, srv.URL, sessionID, "ordering")
+	p.wait(`document.querySelectorAll("#question .order-list .order-row").length === 4`, 30*time.Second)
+	rows := func() []string {
+		var out []string
+		if err := json.Unmarshal([]byte(p.eval(`JSON.stringify(Array.prototype.map.call(document.querySelectorAll("#question .order-row .order-text"), function (e) { return e.textContent; }))`)), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	first := rows()
+	if strings.Join(first, "|") == strings.Join(orderingSteps, "|") {
+		t.Fatalf("the paper shows the right order: %v", first)
+	}
+	if got := p.eval(`document.querySelector("#question .order-row .order-down").getAttribute("aria-label")`); got != "下移："+first[0] {
+		t.Errorf("the first row's move-down button is labelled %q", got)
+	}
+	if got := p.eval(`String(document.querySelector("#question .order-row .order-up").disabled) + document.querySelector("#question .order-list").getAttribute("aria-label")`); got != "true排序（用上移、下移按钮调整）" {
+		t.Errorf("first row's move-up and the list's label: %q", got)
+	}
+	if w := p.eval(`String(document.documentElement.scrollWidth <= window.innerWidth)`); w != "true" {
+		t.Errorf("the ordering question scrolls sideways at 360 px")
+	}
+	if got := p.eval(`String(Math.min.apply(null, Array.prototype.map.call(document.querySelectorAll("#question .order-move"), function (b) { var r = b.getBoundingClientRect(); return Math.min(r.width, r.height); })))`); got != "44" {
+		t.Errorf("the smallest move button is %s px, want 44", got)
+	}
+	if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
+		t.Errorf("axe: %v", v)
+	}
+	p.screenshot("exam-ordering-phone")
+	// Sort with the keyboard alone: focus a step's move-up button and press Enter until it is in its
+	// place; the focus must stay on that step's buttons after every move.
+	moves := 0
+	for place, step := range orderingSteps {
+		cur := rows()
+		at := -1
+		for i, s := range cur {
+			if s == step {
+				at = i
+			}
+		}
+		if at < place {
+			t.Fatalf("%s is at %d before %d: %v", step, at, place, cur)
+		}
+		if at == place {
+			continue
+		}
+		p.eval(`document.querySelectorAll("#question .order-row")[` + strconv.Itoa(at) + `].querySelector(".order-up").focus(); ""`)
+		for ; at > place; at-- {
+			p.run(chromedp.KeyEvent(kb.Enter))
+			moves++
+			if got := p.eval(`document.activeElement.closest(".order-row").querySelector(".order-text").textContent`); got != step {
+				t.Fatalf("after a move the focus is on %q, not on %q", got, step)
+			}
+		}
+		if got := p.eval(`document.querySelector("#question [role=status]").textContent`); got != step+" 现在是第 "+strconv.Itoa(place+1)+" 项（共 4 项）" {
+			t.Errorf("announced %q", got)
+		}
+	}
+	if got := rows(); strings.Join(got, "|") != strings.Join(orderingSteps, "|") || moves == 0 {
+		t.Fatalf("after %d moves the list is %v", moves, got)
+	}
+	p.wait(`document.getElementById("save-status").textContent.indexOf("已保存") === 0 && document.querySelector("#navigator li button").classList.contains("answered")`, 30*time.Second)
+	p.screenshot("exam-ordering-sorted-phone")
+	// The saved order comes back after a reload, drawn from the server's paper and the saved answer.
+	p.reload()
+	p.wait(`document.querySelectorAll("#question .order-row").length === 4`, 30*time.Second)
+	if got := rows(); strings.Join(got, "|") != strings.Join(orderingSteps, "|") {
+		t.Fatalf("after a reload the list is %v", got)
+	}
+	if p.eval(`String(!!document.querySelector("#question .order-keep"))`) != "false" {
+		t.Errorf("an answered ordering question still offers to answer with the shown order")
+	}
+	p.run(chromedp.Click(chromedp.CSS(`#submit`)))
+	p.waitStatus("已交卷")
+	var earned float64
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := srv.Pool.QueryRow(context.Background(), `SELECT coalesce(sum(earned), -1) FROM exam_attempt_items i
+			JOIN exam_attempts a ON a.id = i.attempt_id WHERE a.session_id = $1`, sessionID).Scan(&earned)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if earned >= 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if earned != 100 {
+		t.Errorf("the ordering item earned %v of 100", earned)
+	}
+}
+
+// TestOrderingReviewShowsBothOrders: the review of a published attempt whose ordering answer was the
+// order first shown (never the right one) draws the candidate's order and the right order with the
+// same player, locked, on a 360 px phone, and axe finds nothing.
+func TestOrderingReviewShowsBothOrders(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+		ctx := context.Background()
+		sessionID, err := seedExam(pool, []bank.Item{orderingExamItem()}, []exams.Section{
+			{Name: "排序题", Part: exams.Theory, Count: 1, Points: 100, Type: bank.Ordering}}, time.Hour)
+		if err != nil {
+			return err
+		}
+		var person int64
+		if err := pool.QueryRow(ctx, `SELECT person_id FROM users WHERE username = 'caregiver'`).Scan(&person); err != nil {
+			return err
+		}
+		if _, err := verifyIdentityOf(pool, "caregiver"); err != nil {
+			return err
+		}
+		svc, done, err := testExams(pool)
+		if err != nil {
+			return err
+		}
+		defer done()
+		st, err := svc.Start(ctx, sessionID, person)
+		if err != nil {
+			return err
+		}
+		if _, err := svc.Save(ctx, st.Attempt.ID, person, st.DeviceToken, 1, 0, exams.Answer{Order: []int{0, 1, 2, 3}}, nil); err != nil {
+			return err
+		}
+		if _, err := svc.Submit(ctx, st.Attempt.ID, person, st.DeviceToken, exams.ByCandidate); err != nil {
+			return err
+		}
+		if _, err := svc.Publish(ctx, 0, sessionID); err != nil {
+			return err
+		}
+		return svc.AllowReview(ctx, 0, sessionID, true)
+	}})
+	p := &phone{t: t, ctx: browsertest.New(t, browsertest.Phone), name: "ordering-review", typed: map[int]int{}}
+	signIn(t, p.ctx, srv.URL, "/exams/results", "caregiver")
+	clickAndLoad(t, p.ctx, `a[href$="/review"]`)
+	p.wait(`document.querySelectorAll("#review-items .review-item .order-list").length === 2`, 30*time.Second)
+	var lists [][]string
+	if err := json.Unmarshal([]byte(p.eval(`JSON.stringify(Array.prototype.map.call(document.querySelectorAll("#review-items .order-list"), function (l) {
+		return Array.prototype.map.call(l.querySelectorAll(".order-text"), function (e) { return e.textContent; }); }))`)), &lists); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(lists[1], "|") != strings.Join(orderingSteps, "|") || strings.Join(lists[0], "|") == strings.Join(orderingSteps, "|") || len(lists[0]) != 4 {
+		t.Errorf("review shows the candidate's %v and the right %v", lists[0], lists[1])
+	}
+	if got := p.eval(`String(Array.prototype.every.call(document.querySelectorAll("#review-items .order-move"), function (b) { return b.disabled; }))`); got != "true" {
+		t.Errorf("a review's move buttons are not all locked")
+	}
+	browsertest.AssertFits(t, p.ctx, browsertest.Phone)
+	if v := browsertest.Axe(t, p.ctx); len(v) > 0 {
+		t.Errorf("axe on review: %v", v)
+	}
+	p.screenshot("review-ordering-phone")
+}
