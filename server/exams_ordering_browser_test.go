@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -192,4 +193,52 @@ func TestOrderingReviewShowsBothOrders(t *testing.T) {
 		t.Errorf("axe on review: %v", v)
 	}
 	p.screenshot("review-ordering-phone")
+}
+
+// TestBankEditorWritesAnOrderingItem: a trainer writes an ordering item in the bank's editor at
+// 360 px, one step a line in the right order; the preview numbers the steps and shows the key; one
+// step alone is refused with the field's message; saved, the bank holds the sequence and scoring.
+func TestBankEditorWritesAnOrderingItem(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	p := &phone{t: t, ctx: browsertest.New(t, browsertest.Phone), name: "ordering-editor", typed: map[int]int{}}
+	signIn(t, p.ctx, srv.URL, "/centres/HZ001/bank/items/new", "trainer")
+	p.wait(`!!document.getElementById("f-stem")`, 30*time.Second)
+	set := func(id, value string) {
+		v, _ := json.Marshal(value)
+		p.eval(`(function(){var e=document.getElementById("` + id + `");e.value=` + string(v) + `;e.dispatchEvent(new Event("change",{bubbles:true}));return "";})()`)
+	}
+	set("f-type", "ordering")
+	if p.eval(`String(document.getElementById("f-scoring").closest(".field").hidden || document.getElementById("f-answers").closest(".field").hidden)`) != "false" {
+		t.Fatal("the scoring and answers fields are hidden for an ordering item")
+	}
+	set("f-stem", "按正确顺序排列为婴儿更换尿布的步骤。")
+	set("f-answers", orderingSteps[0])
+	p.run(chromedp.Click(chromedp.CSS("#item-save")))
+	p.wait(`document.getElementById("item-status").textContent.indexOf("排序项：至少需要两项") >= 0`, 30*time.Second)
+	set("f-answers", strings.Join(orderingSteps, "\n"))
+	set("f-scoring", "partial")
+	if got := p.eval(`Array.prototype.map.call(document.querySelectorAll("#preview ol.q-order li"), function (l) { return l.textContent; }).join("|")`); got != strings.Join(orderingSteps, "|") {
+		t.Errorf("the preview lists %q", got)
+	}
+	if got := p.eval(`document.querySelector("#preview .q-key").textContent`); !strings.HasSuffix(got, strings.Join(orderingSteps, " → ")) {
+		t.Errorf("the preview's key is %q", got)
+	}
+	browsertest.AssertFits(t, p.ctx, browsertest.Phone)
+	browsertest.Screenshot(t, p.ctx, "bank-editor-ordering-phone")
+	if _, err := chromedp.Run(p.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#item-save")))); err != nil {
+		t.Fatal(err)
+	}
+	var content []byte
+	if err := srv.Pool.QueryRow(context.Background(), `SELECT v.content FROM bank_items i JOIN bank_item_versions v ON v.item_id = i.id
+		WHERE i.type = 'ordering' ORDER BY v.id DESC LIMIT 1`).Scan(&content); err != nil {
+		t.Fatal(err)
+	}
+	var it bank.Item
+	if err := json.Unmarshal(content, &it); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(it.Sequence, "|") != strings.Join(orderingSteps, "|") || it.Scoring != bank.Partial {
+		t.Errorf("stored %+v", it)
+	}
 }

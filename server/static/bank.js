@@ -233,7 +233,7 @@
         var ol = el("ol", "q-options q-order");
         (it.sequence || []).forEach(function (t) { ol.appendChild(el("li", "", t)); });
         box.appendChild(ol);
-        box.appendChild(el("p", "q-key", msg("key") + ": " + (it.sequence || []).join(" → ")));
+        box.appendChild(el("p", "q-key q-key-line", msg("key") + ": " + (it.sequence || []).join(" → ")));
       } else if (it.type === "essay" || it.type === "practical") {
         box.appendChild(el("div", "q-box", msg("answer")));
         if ((it.rubric || []).length) {
