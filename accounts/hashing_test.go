@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+
+	"shanyu/internal/pgtest"
 )
 
 // The budget admits budget ÷ 64 MiB hashes at once; one more waits its queue deadline and gets
@@ -89,5 +91,52 @@ func TestHashParameters(t *testing.T) {
 		if ok, _ := h.compare(context.Background(), "another", s); ok {
 			t.Errorf("a wrong password matched %q", s)
 		}
+	}
+}
+
+// TestStoredHashesHaveTheProductsCost: whatever writes a password (the demo seed, an account made by
+// an administrator, a reset, a change) stores it with the product's parameters, never the cheaper
+// ones the test fixtures use (pgtest.UseTestHashes); those exist only in test support code.
+func TestStoredHashesHaveTheProductsCost(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t)
+	ctx := context.Background()
+	if _, _, err := s.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, 0, CreateUserInput{Username: "cost.check", Name: "成本核对", Password: "cost-check-2024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangePassword(ctx, u.ID, 0, "cost-check-2024", "cost-check-2025"); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := s.UserByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, 0, admin.ID, "reset-temporary-2024"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT username, password_hash FROM users ORDER BY username`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var name, stored string
+		if err := rows.Scan(&name, &stored); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !HashParamsCurrent(stored) || pgtest.IsTestHash(stored) {
+			t.Errorf("%s: stored %q, not at the product's cost", name, stored)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n < 11 {
+		t.Errorf("%d users checked; want the demo's and one more", n)
 	}
 }

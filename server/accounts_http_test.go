@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"shanyu/accounts"
+	"shanyu/internal/pgtest"
 	"shanyu/internal/servertest"
 )
 
@@ -616,5 +617,49 @@ func TestSignupRateLimitedPerAddress(t *testing.T) {
 	}
 	if r := from("198.51.100.20", good); r.Status != http.StatusCreated {
 		t.Fatalf("another address: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestSignInAtTheProductsHashCost: the fixtures' users carry test-cost hashes (servertest.Seeded),
+// so this is the sign-in at the product's own cost. A user the administrator creates through the API
+// is stored with the product's argon2id parameters, and signs in with its password and not another;
+// the demo users of the same server sign in with their test-cost hashes.
+func TestSignInAtTheProductsHashCost(t *testing.T) {
+	t.Parallel()
+	srv := startWithDemo(t)
+	admin := mustLogin(t, srv, "admin")
+	if r := admin.send("POST", "/api/v1/admin/users", map[string]string{"username": "full.cost", "name": "全价用户", "password": "full-cost-2024"}); r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	hashes := map[string]string{}
+	rows, err := srv.Pool.Query(t.Context(), `SELECT username, password_hash FROM users WHERE username IN ('full.cost', 'admin')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var u, h string
+		if err := rows.Scan(&u, &h); err != nil {
+			t.Fatal(err)
+		}
+		hashes[u] = h
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !accounts.HashParamsCurrent(hashes["full.cost"]) || pgtest.IsTestHash(hashes["full.cost"]) {
+		t.Fatalf("the new user's hash %q does not have the product's parameters", hashes["full.cost"])
+	}
+	if !pgtest.IsTestHash(hashes["admin"]) {
+		t.Errorf("the fixture's admin has hash %q, not a test-cost one", hashes["admin"])
+	}
+	if r := newClient(t, srv).login("full.cost", "full-cost-2025"); r.Status != http.StatusUnauthorized {
+		t.Errorf("a wrong password: %d %s", r.Status, r.Body)
+	}
+	c := newClient(t, srv)
+	if r := c.login("full.cost", "full-cost-2024"); r.Status != http.StatusOK {
+		t.Fatalf("sign-in at the product's cost: %d %s", r.Status, r.Body)
+	}
+	if me := c.send("GET", "/api/v1/me", nil); me.Status != http.StatusOK || !strings.Contains(string(me.Body), "全价用户") {
+		t.Errorf("/api/v1/me after the sign-in: %d %s", me.Status, me.Body)
 	}
 }

@@ -11,22 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"shanyu/app/demo"
 	"shanyu/audits"
-	"shanyu/internal/config"
 	"shanyu/internal/servertest"
 )
-
-// seedFullDemo runs the whole demo seed, institutions and inspections included.
-func seedFullDemo(pool *pgxpool.Pool) error {
-	cfg, err := config.Parse(func(string) string { return "" })
-	if err != nil {
-		return err
-	}
-	return demo.Seed(context.Background(), cfg, pool, io.Discard)
-}
 
 // The published results name institutions and counts, never a person: no staff name, no ID number
 // (not even its last four characters), on the JSON endpoint or the page.

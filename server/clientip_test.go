@@ -19,7 +19,7 @@ import (
 // (issue #14 item 10; OWASP ASVS 5.0 V2.4.1 anti-automation keyed on the real client).
 func TestForwardedForReadAcrossEveryHeaderLine(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{Setup: seedDemoAccounts, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1/32"}})
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1/32"}})
 	signup := func(forged string) int {
 		body, _ := json.Marshal(map[string]string{"name": "王", "phone": "1", "id_number": "1", "password": "x"})
 		req, err := http.NewRequest("POST", srv.URL+"/api/v1/auth/signup", bytes.NewReader(body))

@@ -39,7 +39,7 @@ func TestCaregiverTakesAnExamOnAPhoneThroughANetworkCut(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
 	items := examItems()[:4] // single, multiple, true/false, fill in the blank
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, items, []exams.Section{{Name: "理论", Part: exams.Theory, Count: 4, Points: 25}}, time.Hour)
 		return err
 	}})

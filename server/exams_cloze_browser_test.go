@@ -27,7 +27,7 @@ func TestCaregiverAnswersAClozeInTheSentence(t *testing.T) {
 	}
 	item := bank.Item{Type: bank.Cloze, Stem: stem, Format: bank.Plain, Points: 6, Gaps: gaps}
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, []bank.Item{item}, []exams.Section{
 			{Name: "完形填空", Part: exams.Theory, Count: 1, Points: 100, Type: bank.Cloze},
 		}, time.Hour)

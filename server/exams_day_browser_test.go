@@ -39,7 +39,7 @@ func dayItems() []bank.Item {
 func startDayExam(t *testing.T) (*servertest.Instance, int64) {
 	t.Helper()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, dayItems(), []exams.Section{{Name: "单选", Part: exams.Theory, Count: 6, Points: 10}}, time.Hour)
 		return err
 	}})

@@ -138,7 +138,7 @@ func decodeJSON[T any](tb testing.TB, r response) T {
 func TestCandidateNeverReceivesTheKeyBeforeSubmission(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems(), append([]exams.Section{{Name: "论述", Part: exams.Practical, Count: 1, Points: 100, Type: bank.Essay}}, allTypes...), time.Hour)
 		return err
 	}})
@@ -195,7 +195,7 @@ func TestCandidateNeverReceivesTheKeyBeforeSubmission(t *testing.T) {
 func TestOlderDeviceIsToldItWasTakenOver(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems()[:3], []exams.Section{{Name: "单选", Part: exams.Theory, Count: 3, Points: 10}}, time.Hour)
 		return err
 	}})
@@ -246,7 +246,7 @@ func TestOlderDeviceIsToldItWasTakenOver(t *testing.T) {
 func TestDrillServerRestartMidExam(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	first := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	first := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems(), allTypes, time.Hour)
 		return err
 	}})
@@ -306,7 +306,7 @@ func examForm(c *client, path string, values url.Values) response {
 func TestCentreMarksPublishesAndTheCandidateSeesTheResult(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems(), []exams.Section{
 			{Name: "论述", Part: exams.Practical, Count: 1, Points: 100, Type: bank.Essay},
 			{Name: "单选", Part: exams.Theory, Count: 1, Points: 100, Type: bank.SingleChoice},

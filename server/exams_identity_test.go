@@ -94,7 +94,7 @@ func seedOpenSession(pool *pgxpool.Pool, blueprint, session string, more func(co
 func TestExamRegistrationNeedsVerifiedIdentity(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) error {
 		var err error
 		sessionID, err = seedOpenSession(pool, "测试卷", "核验批次", nil)
 		return err

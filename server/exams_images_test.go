@@ -53,7 +53,7 @@ func imageItems(tb testing.TB) []bank.Item {
 func TestExamItemImagesServedToTheOwnerOnly(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, imageItems(t), []exams.Section{{Name: "看图", Part: exams.Theory, Count: 2, Points: 50}}, time.Hour)
 		if err != nil {
 			return err

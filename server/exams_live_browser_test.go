@@ -40,7 +40,7 @@ func examPoll(t *testing.T, ctx context.Context, what, js string) {
 func TestExamLiveViewAndMarkingInTheBrowser(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		items := []bank.Item{examItems()[6], examItems()[0], imageItems(t)[1]}
 		sessionID, err = seedExam(pool, items, []exams.Section{
 			{Name: "论述", Part: exams.Practical, Count: 1, Points: 100, Type: bank.Essay},
@@ -173,7 +173,7 @@ func TestExamLiveViewAndMarkingInTheBrowser(t *testing.T) {
 func TestExamRegradeAndRegistrationsPagesOnAPhone(t *testing.T) {
 	t.Parallel()
 	var sessionID, itemA int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, itemA, err = sitRegradeSession(pool)
 		if err != nil {
 			return err

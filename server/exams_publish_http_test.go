@@ -20,7 +20,7 @@ import (
 func startOneQuestionExam(t *testing.T) (*servertest.Instance, int64) {
 	t.Helper()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems(), []exams.Section{
 			{Name: "单选", Part: exams.Theory, Count: 1, Points: 100, Type: bank.SingleChoice},
 		}, time.Hour)

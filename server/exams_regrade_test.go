@@ -141,7 +141,7 @@ func theoryOf(tb testing.TB, pool *pgxpool.Pool, username string) float64 {
 func TestExamRegradePageDryRunThenApply(t *testing.T) {
 	t.Parallel()
 	var sessionID, itemA int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, itemA, err = sitRegradeSession(pool)
 		return err
 	}})
@@ -211,7 +211,7 @@ func TestExamRegradePageDryRunThenApply(t *testing.T) {
 func TestExamResultsExcelExport(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) (err error) {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, _, err = sitRegradeSession(pool)
 		return err
 	}})

@@ -28,7 +28,7 @@ import (
 func TestHomeCountsAreLiveForCentreAndLearner(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) error {
 		var err error
 		sessionID, err = seedOpenSession(pool, "首页测试卷", "首页批次", func(ctx context.Context, acc *accounts.Service) error {
 			// The centre administrator also runs an institution: their home shows both parts.
@@ -112,10 +112,7 @@ func TestExamHoursHeldAgainstEachSession(t *testing.T) {
 	t.Parallel()
 	ids := map[string]int64{}
 	var held float64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
-		if err := seedDemo(pool); err != nil {
-			return err
-		}
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded, Setup: func(pool *pgxpool.Pool) error {
 		ctx := context.Background()
 		acc, err := demoAccounts(pool)
 		if err != nil {

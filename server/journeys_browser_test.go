@@ -56,7 +56,7 @@ func TestRefusedFormsOnAPhone(t *testing.T) {
 	t.Run("approval", func(t *testing.T) {
 		t.Parallel()
 		var sessionID int64
-		srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+		srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) error {
 			var err error
 			sessionID, err = seedOpenSession(pool, "手机卷", "手机核验批次", nil)
 			return err

@@ -129,7 +129,7 @@ func startPractice(t *testing.T) (*servertest.Instance, int64) {
 		t.Fatal(err)
 	}
 	truth := bank.Item{Type: bank.TrueFalse, Stem: "婴儿睡眠宜仰卧。", Format: bank.Plain, Points: 1, Truth: true, Explanation: "仰卧可降低猝死风险。"}
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) error {
 		ctx := context.Background()
 		sessionID, err := seedExam(pool, []bank.Item{truth}, []exams.Section{{Name: "判断", Part: exams.Theory, Count: 1, Points: 100, Type: bank.TrueFalse}}, time.Hour)
 		if err != nil {

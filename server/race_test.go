@@ -181,13 +181,10 @@ type raceFixture struct {
 	regradeSession int64
 }
 
-// seedRace runs the whole demo, then adds an exam session at a centre of its own, with a bank
+// seed adds to the whole demo (demoSeeded) an exam session at a centre of its own, with a bank
 // whose versions no paper has delivered yet, and raceCandidates approved candidates; and the
 // regrade suite's marked session.
 func (f *raceFixture) seed(pool *pgxpool.Pool) error {
-	if err := seedFullDemo(pool); err != nil {
-		return err
-	}
 	ctx := context.Background()
 	acc, err := demoAccounts(pool)
 	if err != nil {
@@ -260,7 +257,7 @@ func TestRaceSuite(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
 	var f raceFixture
-	srv := servertest.Start(t, servertest.Options{Setup: f.seed,
+	srv := servertest.Start(t, servertest.Options{Seeded: demoSeeded, Setup: f.seed,
 		Limits: &pg.Limits{MaxConns: 4, AcquireTimeout: 2 * time.Second, LockTimeout: pg.DefaultLimits.LockTimeout,
 			StatementTimeout: pg.DefaultLimits.StatementTimeout, IdleInTransactionSessionTimeout: pg.DefaultLimits.IdleInTransactionSessionTimeout}})
 	t.Logf("fixture and server ready in %v", time.Since(began).Round(time.Millisecond))

@@ -64,7 +64,7 @@ func median(d []time.Duration) time.Duration {
 // Not parallel: Go runs it before the package's parallel tests start, so their load does not drown a
 // 50 ms difference.
 func TestSignupRevealsNothingAboutIDNumberV6_3_8(t *testing.T) {
-	srv := servertest.Start(t, servertest.Options{Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1"}, Setup: func(pool *pgxpool.Pool) error {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Env: map[string]string{"SHANYU_TRUSTED_PROXIES": "127.0.0.1"}, Setup: func(pool *pgxpool.Pool) error {
 		if err := seedDemoAccounts(pool); err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func headerNames(h http.Header) []string {
 func TestDroppedClaimantCannotRegisterForExamsAndIsToldWhy(t *testing.T) {
 	t.Parallel()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Setup: func(pool *pgxpool.Pool) error {
+	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) error {
 		var err error
 		sessionID, err = seedOpenSession(pool, "测试卷", "核验批次", nil)
 		return err
