@@ -92,7 +92,7 @@ func TestDashboardMapDrillsDownFromTheProvince(t *testing.T) {
 				t.Fatal(err)
 			}
 		} else {
-			browsertest.Screenshot(t, ctx, "dashboard-province-1280")
+			browsertest.FullScreenshot(t, ctx, "dashboard-province-1280") // docs/screenshots/dashboard-1280.png
 		}
 
 		// A real click on Hangzhou (a point of 桐庐县, inside the city's boundary).

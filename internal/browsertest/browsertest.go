@@ -171,8 +171,21 @@ func SetViewport(vp Viewport) chromedp.Action[chromedp.Void] {
 	return chromedp.EmulateViewport(vp.Width, vp.Height, opts...)
 }
 
-// Screenshot saves a full-page PNG as var/screenshots/<name>.png and returns its path.
+// Screenshot saves what the screen shows (the viewport) as var/screenshots/<name>.png and returns
+// its path: a picture to look at, checked by nothing. A full-page capture (FullScreenshot) costs
+// Chromium a relayout at the page's height and a larger encode; about 80 calls took one each.
 func Screenshot(tb testing.TB, ctx context.Context, name string) string {
+	tb.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.Fatalf("browsertest: screenshot %s: %v", name, err)
+	}
+	return save(tb, name, buf)
+}
+
+// FullScreenshot saves the whole page as var/screenshots/<name>.png (for the copies in
+// docs/screenshots) and returns its path.
+func FullScreenshot(tb testing.TB, ctx context.Context, name string) string {
 	tb.Helper()
 	// A full-page capture can stall while a page plays live video (the inspector's camera, under a
 	// loaded machine); the visible part is then enough of a picture.
@@ -186,6 +199,11 @@ func Screenshot(tb testing.TB, ctx context.Context, name string) string {
 	if err != nil {
 		tb.Fatalf("browsertest: screenshot %s: %v", name, err)
 	}
+	return save(tb, name, buf)
+}
+
+func save(tb testing.TB, name string, buf []byte) string {
+	tb.Helper()
 	root, err := pgtest.RepoRoot()
 	if err != nil {
 		tb.Fatal(err)
