@@ -24,7 +24,7 @@ func (s *Server) routesExams() {
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/registrations", Scope: byExamSession("id"), Summary: "Register for a session", Tag: "exams", Perm: take, Response: schemaOf[exams.Registration](), Status: 201}, s.apiRegister)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/start", Scope: byExamSession("id"), Summary: "Start my attempt, or take it over with take_over (returns the device token)", Tag: "exams", Perm: take,
 		Request: object(nil, map[string]any{"take_over": map[string]any{"type": "boolean"}}), Optional: true, Response: schemaOf[exams.Started]()}, s.apiStart)
-	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Scope: byAttempt("id"), Summary: "My paper, saved answers, evidence and the clock (X-Exam-Device)", Tag: "exams", Perm: take, Response: schemaOf[exams.View]()}, s.apiPaper)
+	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Scope: byAttempt("id"), Summary: "My paper, saved answers, evidence and the clock (X-Exam-Device)", Tag: "exams", Perm: take, Response: schemaOf[paperView]()}, s.apiPaper)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/state", Scope: byAttempt("id"), Summary: "Server time, deadline and whether this device holds the attempt (X-Exam-Device)", Tag: "exams", Perm: take,
 		Query: []string{"answered"}, Response: schemaOf[exams.State]()}, s.apiState)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/attempts/:id/answers", Scope: byAttempt("id"), Summary: "Save one answer, idempotent by the device's seq (X-Exam-Device); kept as evidence when it cannot count", Tag: "exams", Perm: take,
@@ -344,3 +344,7 @@ func (s *Server) resultsCSV(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="results-`+strconv.FormatInt(id, 10)+`.csv"`)
 	return s.domains.Exams.WriteResultsCSV(c.UserContext(), id, c.Response().BodyWriter())
 }
+
+// paperView is exams.View as the paper route declares it: View writes its stored questions as they
+// are (its MarshalJSON), in this same shape, which a schema cannot read from a MarshalJSON.
+type paperView exams.View
