@@ -1,12 +1,16 @@
 package server
 
 import (
+	"context"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/exams"
+	"shanyu/internal/failure"
+	"shanyu/internal/pg"
 )
 
 // deviceHeader carries the token of the device that holds an attempt.
@@ -176,6 +180,11 @@ func (s *Server) apiSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.submitSlot(c.UserContext())
+	if err != nil {
+		return err
+	}
+	defer release()
 	a, err := s.domains.Exams.Submit(c.UserContext(), id, personOf(c), c.Get(deviceHeader), exams.ByCandidate)
 	if err != nil {
 		return err
@@ -348,3 +357,34 @@ func (s *Server) resultsCSV(c *fiber.Ctx) error {
 // paperView is exams.View as the paper route declares it: View writes its stored questions as they
 // are (its MarshalJSON), in this same shape, which a schema cannot read from a MarshalJSON.
 type paperView exams.View
+
+// A sitting ends with every candidate pressing 交卷 in the same second, and a submit is the heaviest
+// request of an exam (it marks the paper). Let all of them compete for the database pool and a
+// burst of 2,000 waits past the pool's acquire bound (SHANYU_DB_ACQUIRE_TIMEOUT): some are refused
+// with 503 and the saves arriving meanwhile wait behind them (`shanyu bench exam`). So submits take
+// a slot first: at most half the pool's connections mark papers at once, the others wait their turn
+// here, in arrival order as the channel hands out slots, for at most submitQueueWait (then 503 with
+// Retry-After, which the exam page retries), and saves and polls keep the rest of the pool.
+const submitQueueWait = 30 * time.Second
+
+// submitSlots is how many submits run at once: half the pool, at least one.
+func submitSlots(pool *pgxpool.Pool) int {
+	if pool == nil {
+		return 1
+	}
+	return max(1, int(pool.Config().MaxConns)/2)
+}
+
+// submitSlot waits for a submit slot; release gives it back.
+func (s *Server) submitSlot(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(submitQueueWait)
+	defer t.Stop()
+	select {
+	case s.submitting <- struct{}{}:
+		return func() { <-s.submitting }, nil
+	case <-t.C:
+		return nil, &failure.Error{Kind: failure.Unavailable, Msg: failure.Msg{Key: "error.busy"}, RetryAfter: 1, Err: pg.ErrBusy}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -62,6 +62,9 @@ type Server struct {
 	accounts       *accounts.Service
 	access         *accounts.Access
 
+	// submitting holds a token per candidate's submit in progress (submitSlot).
+	submitting chan struct{}
+
 	// draining is set by Drain: /readyz answers 503 so that a load balancer stops sending new requests.
 	draining atomic.Bool
 }
@@ -74,7 +77,8 @@ func New(d Deps) (*Server, error) {
 	if d.App == nil {
 		return nil, errors.New("server: Deps.App is required")
 	}
-	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, metrics: d.Metrics, domains: d.App, accounts: d.App.Accounts, access: d.App.Access}
+	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, metrics: d.Metrics, domains: d.App, accounts: d.App.Accounts, access: d.App.Access,
+		submitting: make(chan struct{}, submitSlots(d.Pool))}
 	var err error
 	if s.i18n, err = loadCatalog(); err != nil {
 		return nil, fmt.Errorf("translations: %w", err)

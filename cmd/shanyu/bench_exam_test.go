@@ -29,7 +29,7 @@ func TestExamBenchSmallBurstLosesNothing(t *testing.T) {
 	if res.Errors != 0 || len(res.ErrorKinds) != 0 {
 		t.Errorf("%d errors: %v", res.Errors, res.ErrorKinds)
 	}
-	for name, p := range map[string]phase{"login": *res.Login, "start": res.Start, "first paper": res.FirstPaper, "submit": res.Submit} {
+	for name, p := range map[string]phase{"login": *res.Login, "open": res.Open, "start": res.Start, "first paper": res.FirstPaper, "submit": res.Submit} {
 		if p.OK != n || p.Failed != 0 {
 			t.Errorf("%s: %d ok, %d failed; want %d and 0", name, p.OK, p.Failed, n)
 		}
