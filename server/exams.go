@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/exams"
-	"shanyu/internal/failure"
 	"shanyu/internal/pg"
 )
 
@@ -383,7 +383,7 @@ func (s *Server) submitSlot(ctx context.Context) (release func(), err error) {
 	case s.submitting <- struct{}{}:
 		return func() { <-s.submitting }, nil
 	case <-t.C:
-		return nil, &failure.Error{Kind: failure.Unavailable, Msg: failure.Msg{Key: "error.busy"}, RetryAfter: 1, Err: pg.ErrBusy}
+		return nil, fmt.Errorf("no submit slot within %v: %w", submitQueueWait, pg.ErrBusy) // 503 error.busy, as a pool wait (errors.go)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

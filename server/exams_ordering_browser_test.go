@@ -212,6 +212,16 @@ func TestBankEditorWritesAnOrderingItem(t *testing.T) {
 	if p.eval(`String(document.getElementById("f-scoring").closest(".field").hidden || document.getElementById("f-answers").closest(".field").hidden)`) != "false" {
 		t.Fatal("the scoring and answers fields are hidden for an ordering item")
 	}
+	// The scoring choice speaks of no weights (ordering has none); the answers hint shown for an
+	// ordering item says what partial credit counts.
+	if got := p.eval(`document.querySelector("#f-scoring option[value=partial]").textContent`); got != "部分得分" {
+		t.Errorf("the partial-credit choice reads %q", got)
+	}
+	if got := p.eval(`document.querySelector("[data-hint=ordering]").hidden ? "" : document.querySelector("[data-hint=ordering]").textContent`); !strings.Contains(got, "按放在正确位置的项数比例计分") {
+		t.Errorf("the answers hint shown for an ordering item: %q", got)
+	}
+	p.eval(`(function(){document.getElementById("f-scoring").scrollIntoView({block: "center"});return "";})()`)
+	browsertest.Screenshot(t, p.ctx, "bank-editor-ordering-scoring-phone")
 	set("f-stem", "按正确顺序排列为婴儿更换尿布的步骤。")
 	set("f-answers", orderingSteps[0])
 	p.run(chromedp.Click(chromedp.CSS("#item-save")))

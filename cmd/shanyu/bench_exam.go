@@ -225,39 +225,27 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 		conc = n
 	}
 	fmt.Fprintf(stdout, "signing in %d candidates, %d at a time…\n", n, conc)
-	next := atomic.Int64{}
 	t0 := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				var c *benchCandidate
-				var err error
-				// A sign-in the load balancer or the server could not take (5xx, 429, no answer) is
-				// tried again, as a candidate would, for RetryFor.
-				rng, giveUp := rand.New(rand.NewPCG(uint64(i), 5)), time.Now().Add(o.RetryFor)
-				for wait := retryFirst; ; wait = backoff(wait, rng) {
-					t := time.Now()
-					c, err = newBenchCandidate(ctx, transports[i], o.Base, usernames[i])
-					logins.add(time.Since(t), err)
-					if err == nil || !retryable(err) || time.Now().After(giveUp) || ctx.Err() != nil {
-						break
-					}
-				}
-				if err != nil {
-					fmt.Fprintf(stdout, "  login %s: %v\n", usernames[i], err)
-					continue
-				}
-				cands[i] = c
+	forEachBounded(ctx, n, conc, func(i int) {
+		var c *benchCandidate
+		var err error
+		// A sign-in the load balancer or the server could not take (5xx, 429, no answer) is
+		// tried again, as a candidate would, for RetryFor.
+		rng, giveUp := rand.New(rand.NewPCG(uint64(i), 5)), time.Now().Add(o.RetryFor)
+		for wait := retryFirst; ; wait = backoff(wait, rng) {
+			t := time.Now()
+			c, err = newBenchCandidate(ctx, transports[i], o.Base, usernames[i])
+			logins.add(time.Since(t), err)
+			if err == nil || !retryable(err) || time.Now().After(giveUp) || ctx.Err() != nil {
+				break
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		if err != nil {
+			fmt.Fprintf(stdout, "  login %s: %v\n", usernames[i], err)
+			return
+		}
+		cands[i] = c
+	})
 	if o.Login {
 		p := logins.phase(time.Since(t0))
 		res.Login = &p
@@ -267,26 +255,14 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 	// time, as they do in the minutes before it: that is the connection their start goes out on.
 	opens := newRecorder("open", res.ErrorKinds)
 	fmt.Fprintf(stdout, "opening the exam page for %d candidates, 64 at a time…\n", n)
-	next.Store(0)
 	t0 = time.Now()
-	for w := 0; w < min(64, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if c := cands[i]; c != nil {
-					t := time.Now()
-					err := c.openExamPage(ctx, sessionID)
-					opens.add(time.Since(t), err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	forEachBounded(ctx, n, 64, func(i int) {
+		if c := cands[i]; c != nil {
+			t := time.Now()
+			err := c.openExamPage(ctx, sessionID)
+			opens.add(time.Since(t), err)
+		}
+	})
 	res.Open = opens.phase(time.Since(t0))
 
 	// Start together, or spread over the ramp: candidate i starts i/n of the way into it.
@@ -688,6 +664,27 @@ func (c *benchCandidate) call(ctx context.Context, method, path string, body, ou
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// forEachBounded calls f(i) for every i in [0, n), from at most conc goroutines at once, and returns
+// when all calls have (or ctx has ended).
+func forEachBounded(ctx context.Context, n, conc int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(conc, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // openExamPage loads the exam page as the candidate opens it before the start: the instructions.
