@@ -610,6 +610,9 @@ func gapSyntax(g Gap, enc func(string) string) string {
 		}
 		b.WriteString(text)
 		if fb != "" {
+			if strings.HasSuffix(text, "&") {
+				b.WriteByte(' ') // &# would read as a character reference; the reader trims the space
+			}
 			b.WriteString("#" + escapeCloze(enc(fb)))
 		}
 	}

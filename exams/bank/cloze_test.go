@@ -186,6 +186,7 @@ func FuzzCloze(f *testing.F) {
 	f.Add(clozeExample)
 	f.Add(`{1:MCS:a\}b~=c\~d#fb \# x}{1:SAC:=*x*}{1:NM:=1,5:0,1~%50%2}`)
 	f.Add(`&#39;{1:MC:=&amp;#39;~b#c&#35;d}`)
+	f.Add(`{1:MC:a~=& #0}`) // an answer ending in & before its feedback
 	f.Add(`{1:MR:=a~=b~c#no}{2:MRH:%50%a~%50%b~%-100%c}{1:MRS:%100%x~%0%y}{1:MULTIRESPONSE_HS:=p~=q~=r~s}`)
 	f.Add(`{1:MCH:=a~b}{1:MULTICHOICE_VS:=a~b}{1:MW:=w}{1:MWC:=W}{1:NUMERICAL:=1:0}{1:MULTIRESPONSE:%0%=~=%}`)
 	f.Fuzz(func(t *testing.T, text string) {
