@@ -100,8 +100,8 @@ func newDeviceToken() string {
 // with no drawing and no item loading: one batch reads the session and locks the registration (which
 // serialises two starts of the same candidate; the partial unique index exam_attempts_one_active
 // backs it), counts the attempts and reads the paper built before the start (papers.go), and asks
-// the eligibility checks of the other domains; then one statement inserts the attempt with a copy of
-// that paper and stamps its start and deadline. Deadlines are
+// the eligibility checks of the other domains; then one statement inserts the attempt, sat on that
+// paper where it is stored (not a copy of it: insertAttempt), and stamps its start and deadline. Deadlines are
 // enforced by the periodic sweep (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
 	return s.start(ctx, sessionID, personID, false)
@@ -201,11 +201,11 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 			if d, err = s.draw(ctx, tx, st, seed); err != nil {
 				return err
 			}
-			paper = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, items: d.items}
+			paper = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}
 		}
 		deadline := Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt)
 		a, err := insertAttempt(ctx, tx, newAttempt{sessionID: sessionID, registrationID: st.regID, personID: personID, number: paper.number,
-			seed: paper.seed, poolRev: paper.rev, start: now, deadline: deadline, grace: x.Grace, device: token}, paper.items)
+			seed: paper.seed, poolRev: paper.rev, start: now, deadline: deadline, grace: x.Grace, device: token}, paper.positions)
 		if err != nil {
 			return err
 		}
@@ -240,35 +240,36 @@ type newAttempt struct {
 	device                              string
 }
 
-// insertAttempt records an attempt and its paper in one statement.
-func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, paper []PaperItem) (Attempt, error) {
-	pos := make([]int32, len(paper))
-	sec := make([]int32, len(paper))
-	part := make([]string, len(paper))
-	items := make([]int64, len(paper))
-	versions := make([]int64, len(paper))
-	points := make([]float64, len(paper))
-	orders := make([]string, len(paper))
-	for i, p := range paper {
-		pos[i], sec[i], part[i], items[i], versions[i], points[i] = int32(p.Position), int32(p.Section), p.Part, p.ItemID, p.VersionID, p.Points
-		orders[i] = intArray(p.OptionOrder)
-	}
+// insertAttempt records an attempt sat on the paper stored for it (exam_papers, registration and
+// number: built before the start, or drawn in this transaction) and the device that holds it, in one
+// statement. The paper is not copied: exam_attempt_paper reads it from there until the attempt leaves
+// 'active' (grade, materialise), so that a start writes two rows and not one per question.
+func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, positions int) (Attempt, error) {
 	a, err := scanAttempt(tx.QueryRow(ctx, `WITH a AS (
 			INSERT INTO exam_attempts (session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
-				device_token, last_seen_at, pool_rev)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6, $17) RETURNING *),
-		device AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a),
-		paper AS (
-			INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
-			SELECT (SELECT id FROM a), p, s, pt, i, v, pts, o::int[]
-			FROM unnest($10::int[], $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::float8[], $16::text[]) AS t(p, s, pt, i, v, pts, o))
+				device_token, last_seen_at, pool_rev, positions)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6, $10, $11) RETURNING *),
+		device AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a)
 		SELECT `+attemptColumns+` FROM a`,
 		n.sessionID, n.registrationID, n.personID, n.number, n.seed, n.start, n.deadline, int(n.grace/time.Second), n.device,
-		pos, sec, part, items, versions, points, orders, n.poolRev))
+		n.poolRev, positions))
 	if err != nil {
 		return Attempt{}, fmt.Errorf("insert attempt: %w", err)
 	}
 	return a, nil
+}
+
+// materialise writes the positions of an attempt ended without grading (a rejected registration)
+// into exam_attempt_items, as grade does with their scores for a submitted one: every attempt that
+// has left 'active' has its rows there. An attempt that already has them gets nothing written.
+func materialise(ctx context.Context, tx pgx.Tx, attemptID int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order)
+		SELECT attempt_id, position, section, part, item_id, version_id, points, option_order FROM exam_attempt_paper
+		WHERE attempt_id = $1 ON CONFLICT (attempt_id, position) DO NOTHING`, attemptID)
+	if err != nil {
+		return fmt.Errorf("attempt %d paper: %w", attemptID, err)
+	}
+	return nil
 }
 
 // intArray writes a PostgreSQL integer array literal, such as {2,0,1}.
@@ -285,7 +286,7 @@ func intArray(v []int) string {
 }
 
 const paperQuery = `SELECT position, section, part, item_id, version_id, points::float8, option_order
-	FROM exam_attempt_items WHERE attempt_id = $1 ORDER BY position`
+	FROM exam_attempt_paper WHERE attempt_id = $1 ORDER BY position`
 
 func loadPaper(ctx context.Context, db pg.DB, attemptID int64) ([]PaperItem, error) {
 	rows, err := db.Query(ctx, paperQuery, attemptID)
@@ -588,7 +589,7 @@ func (s *Service) Save(ctx context.Context, attemptID, personID int64, device st
 		SELECT a.id, a.devices, $2, $3, $4, $7, $8 FROM exam_attempts a
 		WHERE a.id = $1 AND a.person_id = $5 AND a.device_token = $6 AND a.status = 'active'
 			AND $7 <= a.deadline_at + a.grace_s * interval '1 second'
-			AND EXISTS (SELECT 1 FROM exam_attempt_items i WHERE i.attempt_id = a.id AND i.position = $3)
+			AND $3 < a.positions
 		FOR KEY SHARE OF a
 		ON CONFLICT (attempt_id, device_no, seq) DO NOTHING RETURNING saved_at`,
 		attemptID, seq, position, raw, personID, device, now, typedAt).Scan(&saved)
@@ -614,7 +615,7 @@ func (s *Service) whyNotSaved(ctx context.Context, attemptID, personID int64, de
 	var status string
 	var until time.Time
 	err := s.db.QueryRow(ctx, `SELECT a.person_id, a.devices, d.device_no, a.status, a.deadline_at + a.grace_s * interval '1 second',
-		EXISTS (SELECT 1 FROM exam_attempt_items i WHERE i.attempt_id = a.id AND i.position = $3),
+		$3 < a.positions,
 		(SELECT e.position = $3 AND e.response = $4::jsonb FROM exam_answers e WHERE e.attempt_id = a.id AND e.device_no = d.device_no AND e.seq = $2),
 		(SELECT e.saved_at FROM exam_answers e WHERE e.attempt_id = a.id AND e.device_no = d.device_no AND e.seq = $2)
 		FROM exam_attempts a LEFT JOIN exam_attempt_devices d ON d.attempt_id = a.id AND d.token = $5

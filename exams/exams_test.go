@@ -207,7 +207,7 @@ func TestPaperIsRebuiltIdenticallyFromItsSeed(t *testing.T) {
 			t.Errorf("%s: rebuilt paper differs (-stored +rebuilt):\n%s", mode, d)
 		}
 		var delivered int
-		if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM bank_item_versions v JOIN exam_attempt_items i ON i.version_id = v.id
+		if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM bank_item_versions v JOIN exam_attempt_paper i ON i.version_id = v.id
 			WHERE i.attempt_id = $1 AND v.delivered_at IS NOT NULL`, st.Attempt.ID).Scan(&delivered); err != nil {
 			t.Fatal(err)
 		}

@@ -80,8 +80,16 @@ func (s *Service) grade(ctx context.Context, tx pgx.Tx, a Attempt) (Attempt, err
 		positions = append(positions, int32(p.Position))
 		earned = append(earned, scoreItem(p, it, answers[p.Position]))
 	}
-	if _, err := tx.Exec(ctx, `UPDATE exam_attempt_items i SET earned = t.e, scored_version_id = i.version_id
-		FROM unnest($2::int[], $3::float8[]) AS t(p, e) WHERE i.attempt_id = $1 AND i.position = t.p`, a.ID, positions, earned); err != nil {
+	// The attempt leaves 'active': its positions become rows of exam_attempt_items (see materialise),
+	// written with their scores in one statement; an item left to examiners has none yet.
+	if _, err := tx.Exec(ctx, `INSERT INTO exam_attempt_items (attempt_id, position, section, part, item_id, version_id, points, option_order,
+			earned, scored_version_id)
+		SELECT p.attempt_id, p.position, p.section, p.part, p.item_id, p.version_id, p.points, p.option_order,
+			t.e, CASE WHEN t.p IS NOT NULL THEN p.version_id END
+		FROM exam_attempt_paper p LEFT JOIN unnest($2::int[], $3::float8[]) AS t(p, e) ON t.p = p.position
+		WHERE p.attempt_id = $1
+		ON CONFLICT (attempt_id, position) DO UPDATE SET earned = EXCLUDED.earned, scored_version_id = EXCLUDED.scored_version_id
+		WHERE EXCLUDED.scored_version_id IS NOT NULL`, a.ID, positions, earned); err != nil {
 		return a, fmt.Errorf("store scores: %w", err)
 	}
 	a.Status = Graded

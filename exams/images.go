@@ -18,7 +18,7 @@ func (s *Service) AttemptImage(ctx context.Context, attemptID, personID int64, p
 		return bank.Image{}, ErrNotFound
 	}
 	var versionID int64
-	if err := s.db.QueryRow(ctx, `SELECT version_id FROM exam_attempt_items WHERE attempt_id = $1 AND position = $2`,
+	if err := s.db.QueryRow(ctx, `SELECT version_id FROM exam_attempt_paper WHERE attempt_id = $1 AND position = $2`,
 		attemptID, position).Scan(&versionID); pg.IsNoRows(err) {
 		return bank.Image{}, ErrNotFound
 	} else if err != nil {

@@ -70,7 +70,7 @@ func (s *Service) Live(ctx context.Context, sessionID int64) ([]LiveRow, error) 
 	now := s.now()
 	rows, err := s.db.Query(ctx, `SELECT r.id, r.person_id, a.id IS NOT NULL, coalesce(a.status, ''), a.deadline_at, coalesce(a.devices, 0),
 		(SELECT count(DISTINCT e.position) FROM exam_answers e WHERE e.attempt_id = a.id),
-		(SELECT count(*) FROM exam_attempt_items i WHERE i.attempt_id = a.id),
+		coalesce(a.positions, 0),
 		(SELECT max(e.saved_at) FROM exam_answers e WHERE e.attempt_id = a.id),
 		(SELECT count(*) FROM exam_signals g WHERE g.attempt_id = a.id), coalesce(a.submit_reason, '')
 		FROM exam_registrations r

@@ -33,12 +33,13 @@ import (
 // (exam_session_pools), so that an attempt can be rebuilt from its seed (Rebuild).
 
 // paperRow is a stored paper: the attempt number it is for, its seed, the pool revision it was
-// drawn from, and its positions.
+// drawn from, and how many positions it has (a start needs no more: the attempt reads its paper
+// where it is stored, exam_attempt_paper).
 type paperRow struct {
-	number int
-	seed   int64
-	rev    int
-	items  []PaperItem
+	number    int
+	seed      int64
+	rev       int
+	positions int
 }
 
 // storedItem is a position as exam_papers.items stores it (short keys: a paper is read at every start).
@@ -58,19 +59,6 @@ func encodeItems(paper []PaperItem) ([]byte, error) {
 		out[i] = storedItem{p.Position, p.Section, p.Part, p.ItemID, p.VersionID, p.Points, p.OptionOrder}
 	}
 	return json.Marshal(out)
-}
-
-func decodeItems(raw []byte) ([]PaperItem, error) {
-	var in []storedItem
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, fmt.Errorf("stored paper: %w", err)
-	}
-	out := make([]PaperItem, len(in))
-	for i, p := range in {
-		out[i] = PaperItem{Position: p.Position, Section: p.Section, Part: p.Part, ItemID: p.ItemID, VersionID: p.VersionID,
-			Points: p.Points, OptionOrder: p.Order}
-	}
-	return out, nil
 }
 
 // regState is a registration locked for a start or a paper build, with its session (without the
@@ -99,7 +87,7 @@ func lockRegistration(ctx context.Context, tx pgx.Tx, cond string, args ...any) 
 	// lock of a concurrent start would otherwise see the attempts as they were before that start.
 	err := st.scanAttempts(tx.QueryRow(ctx, `WITH c AS (SELECT max(id) FILTER (WHERE status = 'active') AS active, count(*)::int AS n
 			FROM exam_attempts WHERE registration_id = $1)
-		SELECT c.active, c.n, p.seed, p.pool_rev, p.items FROM c
+		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items) FROM c
 		LEFT JOIN exam_papers p ON p.registration_id = $1 AND p.number = c.n + 1`, st.regID))
 	return st, err
 }
@@ -115,7 +103,7 @@ func lockStart(ctx context.Context, tx pgx.Tx, sessionID, personID int64, queue 
 	b.Queue(`WITH r AS (SELECT id FROM exam_registrations WHERE session_id = $1 AND person_id = $2),
 			c AS (SELECT max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
 				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id)
-		SELECT c.active, c.n, p.seed, p.pool_rev, p.items FROM c
+		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items) FROM c
 		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).QueryRow(st.scanAttempts)
 	queue(&b)
 	err := tx.SendBatch(ctx, &b).Close()
@@ -139,17 +127,12 @@ func (st *regState) scanLocked(row pgx.Row) error {
 // scanAttempts reads the registration's attempts and the paper stored for the next one.
 func (st *regState) scanAttempts(row pgx.Row) error {
 	var seed *int64
-	var rev *int
-	var items []byte
-	if err := row.Scan(&st.activeID, &st.used, &seed, &rev, &items); err != nil {
+	var rev, positions *int
+	if err := row.Scan(&st.activeID, &st.used, &seed, &rev, &positions); err != nil {
 		return err
 	}
 	if seed != nil {
-		st.paper = &paperRow{number: st.used + 1, seed: *seed, rev: *rev}
-		var err error
-		if st.paper.items, err = decodeItems(items); err != nil {
-			return err
-		}
+		st.paper = &paperRow{number: st.used + 1, seed: *seed, rev: *rev, positions: *positions}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -330,4 +331,18 @@ func TestConcurrentStartsOfOneCandidateOnABuiltPaper(t *testing.T) {
 	if ok != 1 || attempts != 1 {
 		t.Errorf("%d starts succeeded and %d attempts exist, want 1 and 1", ok, attempts)
 	}
+}
+
+// decodeItems reads exam_papers.items back (the server reads it in SQL: exam_attempt_paper).
+func decodeItems(raw []byte) ([]PaperItem, error) {
+	var in []storedItem
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, fmt.Errorf("stored paper: %w", err)
+	}
+	out := make([]PaperItem, len(in))
+	for i, p := range in {
+		out[i] = PaperItem{Position: p.Position, Section: p.Section, Part: p.Part, ItemID: p.ItemID, VersionID: p.VersionID,
+			Points: p.Points, OptionOrder: p.Order}
+	}
+	return out, nil
 }

@@ -355,10 +355,12 @@ func (s *Service) applyToRunningAttempt(ctx context.Context, tx pgx.Tx, x Sessio
 	}
 	details["attempt_id"] = attemptID
 	if !approve {
-		_, err := tx.Exec(ctx, `UPDATE exam_attempts SET status = 'graded', submitted_at = $2, submit_reason = $3 WHERE id = $1`,
-			attemptID, s.now(), ByRejection)
+		if _, err := tx.Exec(ctx, `UPDATE exam_attempts SET status = 'graded', submitted_at = $2, submit_reason = $3 WHERE id = $1`,
+			attemptID, s.now(), ByRejection); err != nil {
+			return err
+		}
 		details["attempt_ended"] = ByRejection
-		return err
+		return materialise(ctx, tx, attemptID)
 	}
 	deadline := Deadline(started, x.Duration, extra, x.ClosesAt)
 	if _, err := tx.Exec(ctx, `UPDATE exam_attempts SET deadline_at = $2 WHERE id = $1`, attemptID, deadline); err != nil {

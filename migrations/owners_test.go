@@ -15,13 +15,13 @@ import (
 )
 
 var (
-	createTable = regexp.MustCompile(`(?i)CREATE TABLE (?:IF NOT EXISTS )?([a-z_][a-z0-9_]*)`)
+	createTable = regexp.MustCompile(`(?i)CREATE (?:TABLE|(?:OR REPLACE )?VIEW) (?:IF NOT EXISTS )?([a-z_][a-z0-9_]*)`)
 	tableRef    = regexp.MustCompile(`(?i)\b(?:join|into|update|from)\s+([a-z_][a-z0-9_]*)`)
 	fromList    = regexp.MustCompile(`(?is)\bfrom\s+(.*?)(?:\bwhere\b|\bjoin\b|\bgroup\b|\border\b|\blimit\b|\breturning\b|\bon\b|\)|;|$)`)
 	firstWord   = regexp.MustCompile(`^\s*([a-z_][a-z0-9_]*)`)
 )
 
-// tableOwners maps every table the migrations create to the package its range declares.
+// tableOwners maps every table (and view) the migrations create to the package its range declares.
 func tableOwners(t *testing.T) map[string]string {
 	t.Helper()
 	all, err := migrations.All()

@@ -300,7 +300,7 @@ func TestRaceSuite(t *testing.T) {
 		if n := one(`SELECT count(*) FROM exam_attempts WHERE session_id = $1`, f.startSession); n != raceCandidates {
 			t.Errorf("exam starts: %d attempts stored, want %d", n, raceCandidates)
 		}
-		if n := one(`SELECT count(*) FROM exam_attempt_items i JOIN exam_attempts a ON a.id = i.attempt_id
+		if n := one(`SELECT count(*) FROM exam_attempt_paper i JOIN exam_attempts a ON a.id = i.attempt_id
 			JOIN bank_item_versions v ON v.id = i.version_id WHERE a.session_id = $1 AND v.delivered_at IS NULL`, f.startSession); n != 0 {
 			t.Errorf("exam starts: %d delivered papers' items whose version is not marked delivered", n)
 		}
