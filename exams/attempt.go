@@ -69,6 +69,10 @@ type Started struct {
 	Attempt     Attempt `json:"attempt"`
 	DeviceToken string  `json:"device_token"`
 	Resumed     bool    `json:"resumed"`
+	// Paper is a new attempt's paper as GET /attempts/:id/paper answers it (no answers yet), so that a
+	// candidate pressing start waits for one request, not two; absent when an attempt in progress was
+	// resumed or taken over, whose answers the page reads with its paper.
+	Paper *View `json:"paper,omitempty"`
 }
 
 const attemptColumns = `a.id, a.session_id, a.person_id, a.number, a.seed, a.started_at, a.deadline_at,
@@ -195,13 +199,13 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 		}
 		// The paper was built before the start (papers.go); one missing, or drawn from a pool the
 		// bank or the blueprint has changed since, is drawn now: correct first, fast second.
-		paper := st.paper
+		paper, questions := st.paper, st.questions
 		if !st.current() {
 			seed := st.seedOf()
 			if d, err = s.draw(ctx, tx, st, seed); err != nil {
 				return err
 			}
-			paper = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}
+			paper, questions = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}, nil
 		}
 		deadline := Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt)
 		a, err := insertAttempt(ctx, tx, newAttempt{sessionID: sessionID, registrationID: st.regID, personID: personID, number: paper.number,
@@ -209,7 +213,8 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 		if err != nil {
 			return err
 		}
-		out = Started{Attempt: a, DeviceToken: token}
+		v := &View{Attempt: a, ServerTime: now, Questions: d.questions, Answers: map[int]Answer{}, Evidence: []Evidence{}, rawQuestions: questions}
+		out = Started{Attempt: a, DeviceToken: token, Paper: v}
 		return nil
 	})
 	if err == nil {

@@ -74,6 +74,9 @@ type regState struct {
 	activeID *int64
 	used     int
 	paper    *paperRow // nil: none stored for attempt used+1
+	// questions is the stored paper's questions as the exam page reads them (lockStart only: a new
+	// attempt's start answers with its paper).
+	questions json.RawMessage
 }
 
 // lockRegistration locks a registration (the first lock of a start or a build: docs/architecture.md)
@@ -103,8 +106,9 @@ func lockStart(ctx context.Context, tx pgx.Tx, sessionID, personID int64, queue 
 	b.Queue(`WITH r AS (SELECT id FROM exam_registrations WHERE session_id = $1 AND person_id = $2),
 			c AS (SELECT max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
 				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id)
-		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items) FROM c
-		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).QueryRow(st.scanAttempts)
+		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions FROM c
+		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).
+		QueryRow(func(row pgx.Row) error { return st.scanAttempts(withExtra(row, &st.questions)) })
 	queue(&b)
 	err := tx.SendBatch(ctx, &b).Close()
 	return st, err

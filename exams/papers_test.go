@@ -91,7 +91,7 @@ func (f *fixture) workQueued(t *testing.T, kind string) int {
 // TestPaperIsBuiltAtApprovalAndStartCopiesIt: the approval enqueues the paper's job in its
 // transaction; the job stores the paper; the start copies it (same seed, positions and questions)
 // without drawing or reading the bank; and the first read of the paper is the stored one.
-func TestPaperIsBuiltAtApprovalAndStartCopiesIt(t *testing.T) {
+func TestPaperIsBuiltAtApprovalAndStartSitsOnIt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{essay: true})
 	ctx := context.Background()
@@ -127,6 +127,9 @@ func TestPaperIsBuiltAtApprovalAndStartCopiesIt(t *testing.T) {
 		if containsAny(q, "bank_item_versions", "exam_session_pools", "INSERT INTO exam_papers") {
 			t.Errorf("the start drew or loaded items: %s", q)
 		}
+		if strings.Contains(q, "exam_attempt_items") {
+			t.Errorf("the start copied the paper: %s", q)
+		}
 	}
 	if counted.N() == 0 {
 		t.Error("no statement of the start was counted: the check above proves nothing")
@@ -156,6 +159,28 @@ func TestPaperIsBuiltAtApprovalAndStartCopiesIt(t *testing.T) {
 	fresh.versions.Range(func(any, any) bool { loaded++; return true })
 	if counted.N() != 0 || loaded != 0 {
 		t.Errorf("the first paper read sent %d statements besides its batch and loaded %d versions: %v", counted.N(), loaded, counted.SQL())
+	}
+	// The start answered with that same paper, so that the page needs no second request.
+	if st.Paper == nil {
+		t.Fatal("the start of a new attempt carries no paper")
+	}
+	page, err := fresh.PaperJSON(ctx, st.Attempt.ID, person, st.DeviceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withStart, _ := json.Marshal(st.Paper)
+	read, _ := json.Marshal(page)
+	var a, b map[string]any
+	if err := errors.Join(json.Unmarshal(withStart, &a), json.Unmarshal(read, &b)); err != nil {
+		t.Fatal(err)
+	}
+	delete(a, "server_time")
+	delete(b, "server_time")
+	if d := cmp.Diff(b, a); d != "" {
+		t.Errorf("the start's paper differs from the paper read after it (-read +start):\n%s", d)
+	}
+	if again, err := fresh.Start(ctx, f.session.ID, person); !errors.Is(err, ErrHeldElsewhere) || again.Paper != nil {
+		t.Errorf("a second start: %v, paper %v; want held elsewhere, none", err, again.Paper != nil)
 	}
 }
 

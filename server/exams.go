@@ -27,7 +27,7 @@ func (s *Server) routesExams() {
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/my/exams", Scope: scopeOwn, Summary: "My exam sessions", Tag: "exams", Perm: can("exams.take", "read"), Response: itemsOf[exams.MySession](nil)}, s.apiMyExams)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/registrations", Scope: byExamSession("id"), Summary: "Register for a session", Tag: "exams", Perm: take, Response: schemaOf[exams.Registration](), Status: 201}, s.apiRegister)
 	s.api(apiRoute{Method: "POST", Path: "/api/v1/exam-sessions/:id/start", Scope: byExamSession("id"), Summary: "Start my attempt, or take it over with take_over (returns the device token)", Tag: "exams", Perm: take,
-		Request: object(nil, map[string]any{"take_over": map[string]any{"type": "boolean"}}), Optional: true, Response: schemaOf[exams.Started]()}, s.apiStart)
+		Request: object(nil, map[string]any{"take_over": map[string]any{"type": "boolean"}}), Optional: true, Response: startedSchema()}, s.apiStart)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/paper", Scope: byAttempt("id"), Summary: "My paper, saved answers, evidence and the clock (X-Exam-Device)", Tag: "exams", Perm: take, Response: schemaOf[paperView]()}, s.apiPaper)
 	s.api(apiRoute{Method: "GET", Path: "/api/v1/attempts/:id/state", Scope: byAttempt("id"), Summary: "Server time, deadline and whether this device holds the attempt (X-Exam-Device)", Tag: "exams", Perm: take,
 		Query: []string{"answered"}, Response: schemaOf[exams.State]()}, s.apiState)
@@ -357,6 +357,13 @@ func (s *Server) resultsCSV(c *fiber.Ctx) error {
 // paperView is exams.View as the paper route declares it: View writes its stored questions as they
 // are (its MarshalJSON), in this same shape, which a schema cannot read from a MarshalJSON.
 type paperView exams.View
+
+// startedSchema is exams.Started's schema with its paper declared as the paper route's (see paperView).
+func startedSchema() map[string]any {
+	s := schemaOf[exams.Started]()
+	s["properties"].(map[string]any)["paper"] = schemaOf[paperView]()
+	return s
+}
 
 // A sitting ends with every candidate pressing 交卷 in the same second, and a submit is the heaviest
 // request of an exam (it marks the paper). Let all of them compete for the database pool and a

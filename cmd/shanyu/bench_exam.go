@@ -32,8 +32,9 @@ const benchCentre = "BENCH"
 // benchExam loads the attempt engine the way a province-wide sitting does: N candidates of a benchmark
 // centre (created in the database, every paper built before the start as approval builds it) sign in
 // over HTTP (measured as its own phase with --login: all at once, as the hashing queue admits them),
-// press start together (all within the same second, or spread uniformly over --ramp), read their
-// paper, save answers with think time for the given duration, and submit. Each phase is reported
+// press start together (all within the same second, or spread uniformly over --ramp), get their
+// paper (with the start's answer, as the page does: first_paper is then the start's own time; with a
+// GET when the start did not carry it), save answers with think time for the given duration, and submit. Each phase is reported
 // with its p50 and p99, and every failed request by phase, status and error code. At the end every
 // save the clients saw acknowledged is looked up in the database: lost_saves counts the ones missing.
 func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
@@ -281,9 +282,14 @@ func runExamBench(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, o 
 			time.Sleep(time.Until(t0.Add(o.Ramp * time.Duration(i) / time.Duration(n))))
 			t := time.Now()
 			err := c.start(ctx, sessionID)
-			starts.add(time.Since(t), err)
+			took := time.Since(t)
+			starts.add(took, err)
 			if err != nil {
 				fmt.Fprintf(stdout, "  start %s: %v\n", c.username, err)
+				return
+			}
+			if c.questions != nil {
+				papers.add(took, nil) // the start answered with the paper: the page waited for that one request
 				return
 			}
 			// The paper is a read: tried again as the page tries it (for RetryFor) when it gets no answer.
@@ -698,6 +704,9 @@ func (c *benchCandidate) start(ctx context.Context, sessionID int64) error {
 		return err
 	}
 	c.attempt, c.device = st.Attempt.ID, st.DeviceToken
+	if st.Paper != nil {
+		c.questions, c.seq = st.Paper.Questions, st.Paper.LastSeq
+	}
 	return nil
 }
 

@@ -155,6 +155,7 @@
         st.device = s.data.device_token;
         st.deviceNo = s.data.attempt.device;
         persist();
+        if (s.data.paper) { loaded(s.data.paper); return; } // a new attempt comes with its paper
         return api("GET", "/api/v1/attempts/" + st.attempt + "/paper").then(function (r) {
           if (r.status !== 200) throw r;
           loaded(r.data);
