@@ -368,15 +368,45 @@ type View struct {
 }
 
 // MarshalJSON writes the view, with the stored questions as they are when it has them.
-func (v View) MarshalJSON() ([]byte, error) {
+func (v View) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil) }
+
+// AppendJSON appends the view's JSON to b. The stored questions (most of its bytes) are copied as
+// they are: they are JSON PostgreSQL has already checked (jsonb). Handlers write this themselves
+// (AppendJSON, not json.Marshal), since encoding/json scans again, to check and compact it, whatever
+// a MarshalJSON returns, once for each MarshalJSON it is nested in.
+func (v View) AppendJSON(b []byte) ([]byte, error) {
 	type plain View
 	if v.rawQuestions == nil {
-		return json.Marshal(plain(v))
+		out, err := json.Marshal(plain(v))
+		return append(b, out...), err
 	}
-	return json.Marshal(struct {
-		plain
-		Questions json.RawMessage `json:"questions"`
-	}{plain(v), v.rawQuestions})
+	rest, err := json.Marshal(struct {
+		Attempt    Attempt        `json:"attempt"`
+		ServerTime time.Time      `json:"server_time"`
+		Answers    map[int]Answer `json:"answers"`
+		LastSeq    int64          `json:"last_seq"`
+		Evidence   []Evidence     `json:"evidence"`
+	}{v.Attempt, v.ServerTime, v.Answers, v.LastSeq, v.Evidence})
+	if err != nil {
+		return b, err
+	}
+	b = append(append(b, `{"questions":`...), v.rawQuestions...)
+	return append(append(b, ','), rest[1:]...), nil
+}
+
+// AppendJSON appends what json.Marshal writes for st to b, writing its paper with View.AppendJSON.
+func (st Started) AppendJSON(b []byte) ([]byte, error) {
+	paper := st.Paper
+	st.Paper = nil
+	out, err := json.Marshal(st)
+	if err != nil || paper == nil {
+		return append(b, out...), err
+	}
+	b = append(append(b, out[:len(out)-1]...), `,"paper":`...)
+	if b, err = paper.AppendJSON(b); err != nil {
+		return b, err
+	}
+	return append(b, '}'), nil
 }
 
 // Evidence is an answer the server received but did not count: it arrived after the attempt was

@@ -179,6 +179,30 @@ func TestPaperIsBuiltAtApprovalAndStartSitsOnIt(t *testing.T) {
 	if d := cmp.Diff(b, a); d != "" {
 		t.Errorf("the start's paper differs from the paper read after it (-read +start):\n%s", d)
 	}
+	// What the handlers send (AppendJSON, the stored questions copied as they are) reads back as
+	// the questions encoding/json would have written.
+	body, err := st.AppendJSON(nil)
+	if err != nil || !json.Valid(body) {
+		t.Fatalf("the start's answer is not JSON (%v): %.200s", err, body)
+	}
+	var back Started
+	if err := json.Unmarshal(body, &back); err != nil || back.Paper == nil {
+		t.Fatalf("the start's answer reads back: %v, paper %v", err, back.Paper != nil)
+	}
+	if d := cmp.Diff(v.Questions, back.Paper.Questions); d != "" || back.Attempt.ID != st.Attempt.ID || back.DeviceToken != st.DeviceToken {
+		t.Errorf("the start's answer read back differs (-paper +start):\n%s", d)
+	}
+	plain := *st.Paper
+	plain.rawQuestions, plain.Questions = nil, v.Questions
+	fromStructs, _ := plain.AppendJSON(nil)
+	var c map[string]any
+	if err := json.Unmarshal(fromStructs, &c); err != nil {
+		t.Fatal(err)
+	}
+	delete(c, "server_time")
+	if d := cmp.Diff(c, a); d != "" {
+		t.Errorf("the stored questions copied differ from the same view encoded (-encoded +copied):\n%s", d)
+	}
 	if again, err := fresh.Start(ctx, f.session.ID, person); !errors.Is(err, ErrHeldElsewhere) || again.Paper != nil {
 		t.Errorf("a second start: %v, paper %v; want held elsewhere, none", err, again.Paper != nil)
 	}

@@ -123,7 +123,7 @@ func (s *Server) apiStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(st)
+	return sendJSON(c, st.AppendJSON)
 }
 
 func (s *Server) apiPaper(c *fiber.Ctx) error {
@@ -136,7 +136,7 @@ func (s *Server) apiPaper(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(v)
+	return sendJSON(c, v.AppendJSON)
 }
 
 func (s *Server) apiState(c *fiber.Ctx) error {
@@ -357,6 +357,17 @@ func (s *Server) resultsCSV(c *fiber.Ctx) error {
 // paperView is exams.View as the paper route declares it: View writes its stored questions as they
 // are (its MarshalJSON), in this same shape, which a schema cannot read from a MarshalJSON.
 type paperView exams.View
+
+// sendJSON answers with the JSON appendJSON writes: the paper routes' bodies, whose stored questions
+// c.JSON would have encoding/json scan again (View.AppendJSON).
+func sendJSON(c *fiber.Ctx, appendJSON func([]byte) ([]byte, error)) error {
+	b, err := appendJSON(make([]byte, 0, 16<<10))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
+}
 
 // startedSchema is exams.Started's schema with its paper declared as the paper route's (see paperView).
 func startedSchema() map[string]any {
