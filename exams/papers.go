@@ -75,8 +75,9 @@ type regState struct {
 	used     int
 	paper    *paperRow // nil: none stored for attempt used+1
 	// questions is the stored paper's questions as the exam page reads them (lockStart only: a new
-	// attempt's start answers with its paper).
-	questions json.RawMessage
+	// attempt's start answers with its paper). A []byte, which pgx fills with the bytes as they came:
+	// into a json.RawMessage it would run json.Unmarshal on them.
+	questions []byte
 }
 
 // lockRegistration locks a registration (the first lock of a start or a build: docs/architecture.md)
