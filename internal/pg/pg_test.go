@@ -3,11 +3,15 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shanyu/internal/pg"
 	"shanyu/internal/pgtest"
@@ -261,5 +265,147 @@ func TestDeferRunsWithTheCommit(t *testing.T) {
 	// The connection went back clean: the pool still serves.
 	if err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error { return pg.Defer(ctx, tx, `INSERT INTO deferred VALUES ('after')`) }); err != nil || count("after") != 1 {
 		t.Fatalf("after a failed commit batch: %v", err)
+	}
+}
+
+// countingConn counts the writes a client makes: each is one trip to the server (pgx writes a
+// statement, or a whole pipelined batch, with one write, and then waits for the answer).
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// A transaction on a pool sends its BEGIN with its first statement, whatever kind it is, and
+// sends nothing at all when fn sends nothing; what it ran is still one transaction (rolled back
+// together, committed together), and the connection serves the next statement after each kind.
+func TestBeginTravelsWithTheFirstStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int32
+	cfg.MaxConns = 1
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, writes: &writes}, nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE begun (k text PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	firsts := map[string]func(tx pgx.Tx, k string) error{
+		"exec": func(tx pgx.Tx, k string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO begun VALUES ($1)`, k)
+			return err
+		},
+		"query row": func(tx pgx.Tx, k string) error {
+			var got string
+			return tx.QueryRow(ctx, `INSERT INTO begun VALUES ($1) RETURNING k`, k).Scan(&got)
+		},
+		"query": func(tx pgx.Tx, k string) error {
+			rows, err := tx.Query(ctx, `INSERT INTO begun VALUES ($1) RETURNING k`, k)
+			if err != nil {
+				return err
+			}
+			ks, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err == nil && (len(ks) != 1 || ks[0] != k) {
+				err = fmt.Errorf("rows %q", ks)
+			}
+			return err
+		},
+		"batch": func(tx pgx.Tx, k string) error {
+			var b pgx.Batch
+			b.Queue(`INSERT INTO begun VALUES ($1)`, k)
+			b.Queue(`SELECT 1`)
+			return tx.SendBatch(ctx, &b).Close()
+		},
+	}
+	count := func(k string) int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM begun WHERE k = $1`, k).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for name, first := range firsts {
+		for round := 0; round < 2; round++ { // the first round prepares the statements
+			k := fmt.Sprintf("%s %d", name, round)
+			writes.Store(0)
+			err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+				if err := first(tx, k); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO begun VALUES ($1)`, k+" second")
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			// The first statement with BEGIN, the second, COMMIT.
+			if n := writes.Load(); round == 1 && n != 3 {
+				t.Errorf("%s: %d trips to the server, want 3", name, n)
+			}
+			if count(k) != 1 || count(k+" second") != 1 {
+				t.Errorf("%s: not committed", name)
+			}
+			// The same, rolled back: neither row stays, so the first was inside the transaction.
+			k += " rolled back"
+			_ = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+				if err := first(tx, k); err != nil {
+					return err
+				}
+				_, _ = tx.Exec(ctx, `INSERT INTO begun VALUES ($1)`, k+" second")
+				return errors.New("roll back")
+			})
+			if count(k) != 0 || count(k+" second") != 0 {
+				t.Errorf("%s: rows of a rolled-back transaction stayed", name)
+			}
+		}
+	}
+	// Nothing sent, nothing deferred: no trip at all. Only a deferred statement: one, with BEGIN and COMMIT.
+	writes.Store(0)
+	if err := pg.WithTx(ctx, pool, func(pgx.Tx) error { return nil }); err != nil || writes.Load() != 0 {
+		t.Errorf("empty transaction: %v, %d trips", err, writes.Load())
+	}
+	for round := 0; round < 2; round++ {
+		writes.Store(0)
+		k := fmt.Sprintf("deferred %d", round)
+		if err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error { return pg.Defer(ctx, tx, `INSERT INTO begun VALUES ($1)`, k) }); err != nil {
+			t.Fatal(err)
+		}
+		if n := writes.Load(); round == 1 && n != 1 {
+			t.Errorf("deferred only: %d trips, want 1", n)
+		}
+		if count(k) != 1 {
+			t.Errorf("deferred only: not committed")
+		}
+	}
+	// A first statement that fails leaves the pool serving.
+	err = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO begun VALUES ($1)`, "exec 1")
+		return err
+	})
+	if _, ok := pg.HasCode(err, pg.CodeUniqueViolation); !ok {
+		t.Fatalf("duplicate first statement: %v", err)
+	}
+	if err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO begun VALUES ('after')`)
+		return err
+	}); err != nil || count("after") != 1 {
+		t.Fatalf("after a failed first statement: %v", err)
 	}
 }
