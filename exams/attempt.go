@@ -101,12 +101,13 @@ func newDeviceToken() string {
 // second tab never takes it back silently.
 //
 // A province's candidates start together, so Start is kept to two round trips in one transaction,
-// with no drawing and no item loading: one batch reads the session and locks the registration (which
-// serialises two starts of the same candidate; the partial unique index exam_attempts_one_active
-// backs it), counts the attempts and reads the paper built before the start (papers.go), and asks
-// the eligibility checks of the other domains; then one statement inserts the attempt, sat on that
-// paper where it is stored (not a copy of it: insertAttempt), and stamps its start and deadline. Deadlines are
-// enforced by the periodic sweep (jobs.go), not by a job per attempt.
+// with no drawing and no item loading: the BEGIN travels with one batch that reads the session and
+// locks the registration (which serialises two starts of the same candidate; the partial unique
+// index exam_attempts_one_active backs it), counts the attempts, reads the paper built before the
+// start (papers.go), draws the new attempt's id, and asks the eligibility checks of the other
+// domains; then the one statement that inserts the attempt, sat on that paper where it is stored (not
+// a copy of it: insertAttempt), travels with the COMMIT. Deadlines are enforced by the periodic sweep
+// (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
 	return s.start(ctx, sessionID, personID, false)
 }
@@ -208,8 +209,9 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 			paper, questions = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}, nil
 		}
 		deadline := Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt)
-		a, err := insertAttempt(ctx, tx, newAttempt{sessionID: sessionID, registrationID: st.regID, personID: personID, number: paper.number,
-			seed: paper.seed, poolRev: paper.rev, start: now, deadline: deadline, grace: x.Grace, device: token}, paper.positions)
+		a, err := insertAttempt(ctx, tx, newAttempt{id: st.nextID, sessionID: sessionID, registrationID: st.regID, personID: personID,
+			number: paper.number, seed: paper.seed, poolRev: paper.rev, start: now, deadline: deadline, grace: x.Grace, device: token},
+			paper.positions)
 		if err != nil {
 			return err
 		}
@@ -236,6 +238,7 @@ func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.ext
 
 // newAttempt is what insertAttempt records about a new attempt.
 type newAttempt struct {
+	id                                  int64 // drawn from exam_attempts_id_seq
 	sessionID, registrationID, personID int64
 	number                              int
 	seed                                int64
@@ -247,21 +250,27 @@ type newAttempt struct {
 
 // insertAttempt records an attempt sat on the paper stored for it (exam_papers, registration and
 // number: built before the start, or drawn in this transaction) and the device that holds it, in one
-// statement. The paper is not copied: exam_attempt_paper reads it from there until the attempt leaves
-// 'active' (grade, materialise), so that a start writes two rows and not one per question.
+// statement deferred to the commit's round trip (pg.Defer): the attempt it returns is built here from
+// what the statement writes, which is why its id is drawn beforehand. The paper is not copied:
+// exam_attempt_paper reads it from there until the attempt leaves 'active' (grade, materialise), so
+// that a start writes two rows and not one per question.
 func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, positions int) (Attempt, error) {
-	a, err := scanAttempt(tx.QueryRow(ctx, `WITH a AS (
-			INSERT INTO exam_attempts (session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
+	// As PostgreSQL will store and pgx read them: to the microsecond, in the process's zone.
+	start, deadline := n.start.Truncate(time.Microsecond).Local(), n.deadline.Truncate(time.Microsecond).Local()
+	grace := int(n.grace / time.Second)
+	err := pg.Defer(ctx, tx, `WITH a AS (
+			INSERT INTO exam_attempts (id, session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
 				device_token, last_seen_at, pool_rev, positions)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6, $10, $11) RETURNING *),
-		device AS (INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a)
-		SELECT `+attemptColumns+` FROM a`,
-		n.sessionID, n.registrationID, n.personID, n.number, n.seed, n.start, n.deadline, int(n.grace/time.Second), n.device,
-		n.poolRev, positions))
+			OVERRIDING SYSTEM VALUE
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, $11, $12) RETURNING id, device_token, started_at)
+		INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a`,
+		n.id, n.sessionID, n.registrationID, n.personID, n.number, n.seed, start, deadline, grace, n.device, n.poolRev, positions)
 	if err != nil {
 		return Attempt{}, fmt.Errorf("insert attempt: %w", err)
 	}
-	return a, nil
+	return Attempt{ID: n.id, SessionID: n.sessionID, PersonID: n.personID, Number: n.number, Seed: n.seed, StartedAt: start,
+		Deadline: deadline, AcceptUntil: deadline.Add(time.Duration(grace) * time.Second), Status: "active", Device: 1,
+		device: n.device}, nil
 }
 
 // materialise writes the positions of an attempt ended without grading (a rejected registration)

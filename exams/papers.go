@@ -78,6 +78,10 @@ type regState struct {
 	// attempt's start answers with its paper). A []byte, which pgx fills with the bytes as they came:
 	// into a json.RawMessage it would run json.Unmarshal on them.
 	questions []byte
+	// nextID is the id a new attempt will have, drawn in lockStart's batch (so that the attempt's
+	// INSERT, whose result is then known beforehand, can go with the COMMIT). A start that begins no
+	// attempt leaves a gap in the ids.
+	nextID int64
 }
 
 // lockRegistration locks a registration (the first lock of a start or a build: docs/architecture.md)
@@ -107,9 +111,9 @@ func lockStart(ctx context.Context, tx pgx.Tx, sessionID, personID int64, queue 
 	b.Queue(`WITH r AS (SELECT id FROM exam_registrations WHERE session_id = $1 AND person_id = $2),
 			c AS (SELECT max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
 				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id)
-		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions FROM c
+		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions, nextval('exam_attempts_id_seq') FROM c
 		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).
-		QueryRow(func(row pgx.Row) error { return st.scanAttempts(withExtra(row, &st.questions)) })
+		QueryRow(func(row pgx.Row) error { return st.scanAttempts(withExtra(row, &st.questions, &st.nextID)) })
 	queue(&b)
 	err := tx.SendBatch(ctx, &b).Close()
 	return st, err
