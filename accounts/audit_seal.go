@@ -118,6 +118,25 @@ func (s *Sealer) Seal(ctx context.Context) (SealResult, error) {
 	return res, err
 }
 
+// SealWaiting seals until no row waits, going round every 20 ms while rows wait behind
+// transactions still running, for at most patience. It returns how many rows it sealed and how many
+// still wait (behind a transaction that outlasted patience).
+func (s *Sealer) SealWaiting(ctx context.Context, patience time.Duration) (sealed, waiting int, err error) {
+	deadline := time.Now().Add(patience)
+	for {
+		res, err := s.Seal(ctx)
+		sealed += res.Sealed
+		if err != nil || res.Waiting == 0 || time.Now().After(deadline) {
+			return sealed, res.Waiting, err
+		}
+		select {
+		case <-ctx.Done():
+			return sealed, res.Waiting, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // takeCheckpoint reads V and then X, in two statements (two snapshots), in that order.
 func takeCheckpoint(ctx context.Context, db pg.DB) (checkpoint, error) {
 	var cp checkpoint
@@ -238,14 +257,16 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 	return n, busy, err
 }
 
-// Run wakes the sealer whenever an append announces itself (LISTEN on AuditChannel) and when the
-// periodic job asks (Wake), until ctx ends. While it finds rows to seal it goes round every
-// busySealPause;
-// otherwise it looks again after 5, 10, … 200 ms, and then, while rows still wait behind a
-// transaction running, every 200 ms; when none waits it stops until the next wake (the last half
-// second of looking catches the appends that did not NOTIFY, see notifyEvery).
+// Run seals once when it starts, then whenever an append announces itself (LISTEN on AuditChannel)
+// and when the periodic job asks (Wake), until ctx ends. While it finds rows to seal it goes round
+// every busySealPause; otherwise it looks again after 5, 10, … 200 ms, and then, while rows still
+// wait behind a transaction running, every 200 ms; when none waits it stops until the next wake (the
+// last half second of looking catches the appends that did not NOTIFY, see notifyEvery).
 func (s *Sealer) Run(ctx context.Context) {
 	go pg.Listen(ctx, s.db, AuditChannel, func(context.Context) error { s.Wake(); return nil }, s.log)
+	// A first round at once: rows appended before this process started (by another process, or
+	// before a restart) wait for no append or periodic job of this one.
+	s.Wake()
 	pause := time.Duration(0)
 	for {
 		var retry <-chan time.Time

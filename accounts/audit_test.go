@@ -15,24 +15,12 @@ import (
 	"shanyu/internal/pgtest"
 )
 
-// sealAll runs sealing rounds until no row is left unsealed, within a deadline: the horizon depends
-// on every transaction of the cluster (other tests' too), so a round may have to wait for some.
+// sealAll seals until no row is left unsealed, within a deadline: the horizon depends on every
+// transaction of the cluster (other tests' too), so a round may have to wait for some.
 func sealAll(t *testing.T, db *pgxpool.Pool) {
 	t.Helper()
-	s := NewSealer(db, nil)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := s.Seal(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Waiting == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d audit rows still unsealed after 30 s", res.Waiting)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if _, waiting, err := NewSealer(db, nil).SealWaiting(context.Background(), 30*time.Second); err != nil || waiting > 0 {
+		t.Fatalf("%d audit rows still unsealed after 30 s (%v)", waiting, err)
 	}
 }
 
@@ -221,6 +209,32 @@ func testLateCommit(t *testing.T, after int) {
 	}
 	if err := db.QueryRow(ctx, `SELECT string_agg(subject, ',' ORDER BY id) FROM audit_log`).Scan(&order); err != nil || order != want {
 		t.Fatalf("chain order %q, %v", order, err)
+	}
+}
+
+// Rows appended before a sealer starts (by another process, or before a restart: their NOTIFY went
+// to nobody) are sealed when it starts, with no append and no periodic job to wake it.
+func TestAuditSealerRunSealsWhatWaitsAtStart(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	for i := range 3 {
+		if err := AuditNow(ctx, db, Event{Action: "test.before_start", Subject: fmt.Sprint("s", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { NewSealer(db, nil).Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(20 * time.Second)
+	for unsealedCount(t, db) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows appended before the sealer started are still unsealed after 20 s", unsealedCount(t, db))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c, err := CheckAudit(ctx, db, 0); err != nil || c.Sealed != 3 {
+		t.Fatalf("after the first round: %+v, %v", c, err)
 	}
 }
 

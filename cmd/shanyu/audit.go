@@ -66,26 +66,13 @@ func auditVerify(ctx context.Context, pool *pgxpool.Pool, args []string, stdout 
 // auditSeal seals what can be sealed now, as a server's sealer would (one sealer at a time: it waits
 // its turn), retrying for up to 30 s while rows wait behind transactions still running.
 func auditSeal(ctx context.Context, pool *pgxpool.Pool, stdout io.Writer) error {
-	s := accounts.NewSealer(pool, nil)
-	deadline := time.Now().Add(30 * time.Second)
-	total := 0
-	for {
-		res, err := s.Seal(ctx)
-		total += res.Sealed
-		if err != nil {
-			return err
-		}
-		if res.Waiting == 0 {
-			fmt.Fprintf(stdout, "audit log: %d rows sealed, none waiting\n", total)
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("audit log: %d rows sealed, %d still waiting after 30 s (a long transaction holds them back)", total, res.Waiting)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	total, waiting, err := accounts.NewSealer(pool, nil).SealWaiting(ctx, 30*time.Second)
+	if err != nil {
+		return err
 	}
+	if waiting > 0 {
+		return fmt.Errorf("audit log: %d rows sealed, %d still waiting after 30 s (a long transaction holds them back)", total, waiting)
+	}
+	fmt.Fprintf(stdout, "audit log: %d rows sealed, none waiting\n", total)
+	return nil
 }
