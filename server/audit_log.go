@@ -216,6 +216,7 @@ func (s *Server) auditLogPage(c *fiber.Ctx) error {
 		return err
 	}
 	data.FullEvery = int(fullChainEvery / time.Minute)
+	data.UnsealedBound = int(accounts.UnsealedBound / time.Second)
 	data.FullAt = data.Chain.FullCheckAt.In(clock.Zone()).Format("2006-01-02 15:04:05")
 	return s.render(c, "audit_log", page{Title: s.i18n.T(lang, "audit.page.title"), Data: data})
 }
@@ -229,6 +230,7 @@ type auditPage struct {
 	CSVURL           string
 	Chain            chainResult
 	FullEvery        int
+	UnsealedBound    int // seconds
 	FullAt           string
 }
 

@@ -156,10 +156,19 @@ func (p *phone) answer(n, k int) {
 	p.typed[p.position(n)] = k
 }
 
+// open taps question n in the navigator. A tap that lands while the page re-renders the navigator
+// (a save answered, the network lost) can miss; opening a question is idempotent, so it taps again.
 func (p *phone) open(n int) {
 	p.t.Helper()
-	p.run(chromedp.Click(chromedp.CSS(fmt.Sprintf("#navigator li:nth-child(%d) button", n))))
-	p.wait(fmt.Sprintf(`document.querySelector("#navigator li:nth-child(%d) button").getAttribute("aria-current") === "step"`, n), 10*time.Second)
+	button := fmt.Sprintf("#navigator li:nth-child(%d) button", n)
+	current := fmt.Sprintf(`document.querySelector(%s).getAttribute("aria-current") === "step"`, jsString(button))
+	for range 3 {
+		p.run(chromedp.Click(chromedp.CSS(button)))
+		if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](current, chromedp.WithPollingTimeout(3*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err == nil {
+			return
+		}
+	}
+	p.wait(current, 5*time.Second)
 }
 
 // shown reads, question by question, the option the page shows as picked and how the navigator
