@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 
 	"shanyu/exams/bank"
@@ -394,4 +395,60 @@ func decodeItems(raw []byte) ([]PaperItem, error) {
 			Points: p.Points, OptionOrder: p.Order}
 	}
 	return out, nil
+}
+
+// The keys a start and a grading used to check by share-locking rows every candidate shares (the
+// session's, the bank versions'), migrations 0495 and 0496, still hold: an attempt's session must be
+// its registration's, and a delivered version can be neither deleted nor undelivered.
+func TestAttemptKeysHoldWithoutSharedRowLocks(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	person := f.candidate(t, "吴二", 0)
+	reg := f.registrationOf(t, person)
+	f.workQueued(t, BuildPaperArgs{}.Kind())
+	st, err := f.svc.Start(ctx, f.session.ID, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func(sql string, args ...any) string {
+		t.Helper()
+		tx, err := f.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck
+		_, err = tx.Exec(ctx, sql, args...)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return pgErr.Code
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ""
+	}
+	other := f.session.ID + 1000
+	if c := code(`UPDATE exam_attempts SET session_id = $2 WHERE id = $1`, st.Attempt.ID, other); c != "23503" {
+		t.Errorf("an attempt moved to another session than its registration's: SQLSTATE %q, want 23503", c)
+	}
+	if c := code(`UPDATE exam_registrations SET session_id = $2 WHERE id = $1`, reg, other); c != "23503" {
+		t.Errorf("the registration of an attempt moved to another session: SQLSTATE %q, want 23503", c)
+	}
+	var delivered int64
+	if err := f.pool.QueryRow(ctx, `SELECT version_id FROM exam_attempt_paper WHERE attempt_id = $1 LIMIT 1`, st.Attempt.ID).Scan(&delivered); err != nil {
+		t.Fatal(err)
+	}
+	if c := code(`DELETE FROM bank_item_versions WHERE id = $1`, delivered); c != "23001" {
+		t.Errorf("a delivered version was deleted: SQLSTATE %q, want 23001", c)
+	}
+	if c := code(`DELETE FROM bank_items WHERE id = (SELECT item_id FROM bank_item_versions WHERE id = $1)`, delivered); c != "23001" {
+		t.Errorf("the item of a delivered version was deleted: SQLSTATE %q, want 23001", c)
+	}
+	if c := code(`UPDATE bank_item_versions SET delivered_at = NULL WHERE id = $1`, delivered); c != "23514" {
+		t.Errorf("a delivered version was undelivered: SQLSTATE %q, want 23514", c)
+	}
+	if c := code(`UPDATE bank_item_versions SET delivered_at = now() WHERE id = $1`, delivered); c != "" {
+		t.Errorf("restamping a delivered version: SQLSTATE %q", c)
+	}
 }
