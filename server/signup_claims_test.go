@@ -84,10 +84,11 @@ func TestSignupRevealsNothingAboutIDNumberV6_3_8(t *testing.T) {
 	// Rounds alternate the order (ABBA) so a drift in the machine's load falls on both alike. The
 	// machine is shared and its noise only ever adds time, so the fastest run of each kind is the
 	// estimate of what the server does (medians and the median of paired differences are logged).
-	// When 12 runs of each do not settle it, 12 more are pooled with them: pooling (not "best of")
-	// keeps a real difference in the work done visible — a 120 ms delay injected for registered
-	// numbers fails this test — while giving the estimate more runs to find the quiet moments.
-	const rounds, batches = 12, 2
+	// When 12 runs of each do not settle it, 12 more (and then 12 more) are pooled with them:
+	// pooling (not "best of") keeps a real difference in the work done visible — a 120 ms delay
+	// injected for registered numbers fails this test — while giving the estimate more runs to find
+	// the quiet moments.
+	const rounds, batches = 12, 3
 	var registered, fresh, paired []time.Duration
 	var diff time.Duration
 	for batch := range batches {
