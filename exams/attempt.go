@@ -221,6 +221,8 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 	})
 	if err == nil {
 		s.remember(d)
+		// The attempt's first save needs no read for its scope.
+		s.places.put(out.Attempt.ID, [2]int64{out.Attempt.PersonID, x0.CentreID})
 	}
 	return out, err
 }
