@@ -111,8 +111,16 @@ func chainHash(prev []byte, id int64, at time.Time, actor int64, action, subject
 // ErrChainBroken is returned by VerifyAudit with the first row that does not fit the chain.
 type ErrChainBroken struct {
 	ID     int64
-	Reason string
+	Kind   string // BrokenLink, BrokenContent or BrokenSkipped, for a translated message
+	Reason string // in English, for logs and the CLI
 }
+
+// What an ErrChainBroken found.
+const (
+	BrokenLink    = "link"    // the row does not name the previous row's hash
+	BrokenContent = "content" // the row's content does not hash to its stored hash
+	BrokenSkipped = "skipped" // a sealed row follows an unsealed one
+)
 
 func (e *ErrChainBroken) Error() string {
 	return fmt.Sprintf("audit log broken at row %d: %s", e.ID, e.Reason)
@@ -131,10 +139,10 @@ func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
 // its content.
 func checkLink(prev []byte, id int64, at time.Time, actor int64, action, subject string, details []byte, ip string, prevHash, storedHash []byte) error {
 	if string(prevHash) != string(prev) {
-		return &ErrChainBroken{ID: id, Reason: "prev_hash does not match the previous row"}
+		return &ErrChainBroken{ID: id, Kind: BrokenLink, Reason: "prev_hash does not match the previous row"}
 	}
 	if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
-		return &ErrChainBroken{ID: id, Reason: "content does not match its hash"}
+		return &ErrChainBroken{ID: id, Kind: BrokenContent, Reason: "content does not match its hash"}
 	}
 	return nil
 }
@@ -189,7 +197,7 @@ func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck,
 			continue
 		}
 		if c.Unsealed > 0 {
-			return c, &ErrChainBroken{ID: id, Reason: "sealed after an unsealed row: a row was skipped"}
+			return c, &ErrChainBroken{ID: id, Kind: BrokenSkipped, Reason: "sealed after an unsealed row: a row was skipped"}
 		}
 		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
 			return c, err
@@ -233,7 +241,7 @@ func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []b
 			continue
 		}
 		if unsealed {
-			return n, lastID, prev, &ErrChainBroken{ID: id, Reason: "sealed after an unsealed row: a row was skipped"}
+			return n, lastID, prev, &ErrChainBroken{ID: id, Kind: BrokenSkipped, Reason: "sealed after an unsealed row: a row was skipped"}
 		}
 		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
 			return n, lastID, prev, err

@@ -49,7 +49,8 @@ type chainCheck struct {
 type chainResult struct {
 	OK          bool      `json:"ok"`
 	BrokenAt    int64     `json:"broken_at,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
+	Kind        string    `json:"kind,omitempty"`   // what was found (accounts.Broken*), for a translated message
+	Reason      string    `json:"reason,omitempty"` // the same in English
 	Rows        int       `json:"rows_checked"`
 	FullCheckAt time.Time `json:"full_check_at"`
 	NewRows     int       `json:"rows_checked_now"` // rows added since the last full walk, checked on this request
@@ -66,7 +67,7 @@ func (s *Server) auditChain(ctx context.Context) (chainResult, error) {
 	now := time.Now()
 	full := ch.fullAt.IsZero() || now.Sub(ch.fullAt) >= fullChainEvery
 	if !full && ch.broken != nil {
-		return chainResult{BrokenAt: ch.broken.ID, Reason: ch.broken.Reason, Rows: ch.rows, FullCheckAt: ch.fullAt}, nil
+		return chainResult{BrokenAt: ch.broken.ID, Kind: ch.broken.Kind, Reason: ch.broken.Reason, Rows: ch.rows, FullCheckAt: ch.fullAt}, nil
 	}
 	after, prev := ch.lastID, ch.lastHash
 	if full {
@@ -93,7 +94,7 @@ func (s *Server) auditChain(ctx context.Context) (chainResult, error) {
 		r.OK = false
 	}
 	if broken != nil {
-		r.BrokenAt, r.Reason = broken.ID, broken.Reason
+		r.BrokenAt, r.Kind, r.Reason = broken.ID, broken.Kind, broken.Reason
 	}
 	return r, nil
 }

@@ -71,5 +71,7 @@ func TestAuditLogPageForRegulators(t *testing.T) {
 	}
 	if status, body = page(admin, ""); !strings.Contains(body, fmt.Sprintf("哈希链在第 %d 条断开", forged)) {
 		t.Errorf("after a forged row: %d, the page does not say the chain is broken at %d", status, forged)
+	} else if !strings.Contains(body, "该条记录所记的前一条哈希与前一条记录不符") {
+		t.Errorf("after a forged row the page does not say, in Chinese, what is wrong with it")
 	}
 }

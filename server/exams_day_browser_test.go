@@ -412,6 +412,7 @@ func TestExamDayLateAnswersAreRecordedAndExplained(t *testing.T) {
 	if a.eval(`String(document.getElementById("take-over").offsetParent !== null)`) != "false" {
 		t.Error("after submission the page offers to continue on this device")
 	}
+	a.wait(`document.getElementById("countdown").textContent === "--:--"`, 5*time.Second) // no time left to count
 	a.screenshot("exam-late-answers-reloaded")
 
 	st = readStored(t, srv.Pool, sessionID)

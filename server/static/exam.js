@@ -251,6 +251,7 @@
     mode = "submitted";
     clearTimeout(finishTimer);
     lock();
+    tick();
     message(msg("submitted"), false);
     showStatus();
     try { localStorage.removeItem(paperKey); } catch (_) { /* nothing kept */ }
@@ -289,6 +290,11 @@
     lastLeft = left;
   }
   function tick() {
+    if (mode === "submitted") { // the time no longer counts, whatever this phone last knew of the deadline
+      $("countdown").textContent = "--:--";
+      $("countdown").classList.remove("low");
+      return;
+    }
     if (!deadline) return;
     var left = Math.max(0, Math.floor((deadline - (Date.now() + offset)) / 1000));
     announce(left);
