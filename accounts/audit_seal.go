@@ -257,16 +257,15 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 	return n, busy, err
 }
 
-// Run seals once when it starts, then whenever an append announces itself (LISTEN on AuditChannel)
+// Run seals once as it starts listening, then whenever an append announces itself (LISTEN on AuditChannel)
 // and when the periodic job asks (Wake), until ctx ends. While it finds rows to seal it goes round
 // every busySealPause; otherwise it looks again after 5, 10, … 200 ms, and then, while rows still
 // wait behind a transaction running, every 200 ms; when none waits it stops until the next wake (the
 // last half second of looking catches the appends that did not NOTIFY, see notifyEvery).
 func (s *Sealer) Run(ctx context.Context) {
+	// pg.Listen calls back as it connects too: that first round seals the rows appended before this
+	// process started (by another process, or before a restart), with no append or job to wake it.
 	go pg.Listen(ctx, s.db, AuditChannel, func(context.Context) error { s.Wake(); return nil }, s.log)
-	// A first round at once: rows appended before this process started (by another process, or
-	// before a restart) wait for no append or periodic job of this one.
-	s.Wake()
 	pause := time.Duration(0)
 	for {
 		var retry <-chan time.Time

@@ -259,19 +259,19 @@ type newAttempt struct {
 func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, positions int) (Attempt, error) {
 	// As PostgreSQL will store and pgx read them: to the microsecond, in the process's zone.
 	start, deadline := n.start.Truncate(time.Microsecond).Local(), n.deadline.Truncate(time.Microsecond).Local()
-	grace := int(n.grace / time.Second)
+	grace := n.grace.Truncate(time.Second) // grace_s holds whole seconds
 	err := pg.Defer(ctx, tx, `WITH a AS (
 			INSERT INTO exam_attempts (id, session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
 				device_token, last_seen_at, pool_rev, positions)
 			OVERRIDING SYSTEM VALUE
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, $11, $12) RETURNING id, device_token, started_at)
 		INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a`,
-		n.id, n.sessionID, n.registrationID, n.personID, n.number, n.seed, start, deadline, grace, n.device, n.poolRev, positions)
+		n.id, n.sessionID, n.registrationID, n.personID, n.number, n.seed, start, deadline, int(grace/time.Second), n.device, n.poolRev, positions)
 	if err != nil {
 		return Attempt{}, fmt.Errorf("insert attempt: %w", err)
 	}
 	return Attempt{ID: n.id, SessionID: n.sessionID, PersonID: n.personID, Number: n.number, Seed: n.seed, StartedAt: start,
-		Deadline: deadline, AcceptUntil: deadline.Add(time.Duration(grace) * time.Second), Status: "active", Device: 1,
+		Deadline: deadline, AcceptUntil: deadline.Add(grace), Status: Active, Device: 1,
 		device: n.device}, nil
 }
 

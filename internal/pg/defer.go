@@ -117,6 +117,13 @@ func (tx *Tx) send(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return br
 }
 
+// sendOne sends one statement with the transaction's BEGIN in front.
+func (tx *Tx) sendOne(ctx context.Context, sql string, args []any) pgx.BatchResults {
+	var b pgx.Batch
+	b.Queue(sql, args...)
+	return tx.send(ctx, &b)
+}
+
 // Exec runs sql in the transaction, with its BEGIN when it is the first statement.
 func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if tx.inner == nil && len(args) == 0 {
@@ -128,9 +135,7 @@ func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Command
 	if tx.inner != nil {
 		return tx.inner.Exec(ctx, sql, args...)
 	}
-	var b pgx.Batch
-	b.Queue(sql, args...)
-	br := tx.send(ctx, &b)
+	br := tx.sendOne(ctx, sql, args)
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -143,9 +148,7 @@ func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, err
 	if tx.inner != nil {
 		return tx.inner.Query(ctx, sql, args...)
 	}
-	var b pgx.Batch
-	b.Queue(sql, args...)
-	br := tx.send(ctx, &b)
+	br := tx.sendOne(ctx, sql, args)
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
@@ -249,12 +252,7 @@ func (tx *Tx) commitBatch(ctx context.Context) error {
 		b.Queue(d.sql, d.args...)
 	}
 	b.Queue("commit")
-	var br pgx.BatchResults
-	if tx.inner == nil {
-		br = tx.send(ctx, b) // BEGIN, the deferred statements and COMMIT: one round trip in all
-	} else {
-		br = tx.conn.SendBatch(ctx, b)
-	}
+	br := tx.send(ctx, b) // with the BEGIN too when nothing was sent yet: one round trip in all
 	var err error
 	for range tx.deferred {
 		if _, err = br.Exec(); err != nil {
