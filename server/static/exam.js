@@ -290,18 +290,17 @@
     lastLeft = left;
   }
   function tick() {
+    var c = $("countdown");
     if (mode === "submitted") { // the time no longer counts, whatever this phone last knew of the deadline
-      $("countdown").textContent = "--:--";
-      $("countdown").classList.remove("low");
+      c.textContent = "--:--";
+      c.classList.remove("low");
       return;
     }
     if (!deadline) return;
     var left = Math.max(0, Math.floor((deadline - (Date.now() + offset)) / 1000));
     announce(left);
     var h = Math.floor(left / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
-    var text = (h ? h + ":" : "") + (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
-    var c = $("countdown");
-    c.textContent = text;
+    c.textContent = (h ? h + ":" : "") + (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
     c.classList.toggle("low", left < 300);
     if (left === 0 && (active() || mode === "submitting") && paper) {
       mode = "timeup";
