@@ -61,11 +61,13 @@ drills: build
 db:
 	@scripts/localpg start | tail -n 1
 
-# test: every test, with the race detector, against a real PostgreSQL and a real headless Chromium.
+# test: every test against a real PostgreSQL and a real headless Chromium: with the race detector,
+# but for the browser journeys, which run after the rest without it (scripts/test-go; RACE_BROWSER=1
+# runs them under it too).
 test:
 	@scripts/deps test
 	@db="$${DATABASE_URL:-$$(scripts/localpg start | tail -n 1)}"; \
-	SHANYU_TEST_DATABASE_URL="$$db" $(GO) test -race -count=1 -timeout 50m ./...
+	SHANYU_TEST_DATABASE_URL="$$db" GO=$(GO) scripts/test-go
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cluster-test
 	@$(MAKE) --no-print-directory drills
