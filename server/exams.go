@@ -395,13 +395,13 @@ func submitSlots(pool *pgxpool.Pool) int {
 
 // submitSlot waits for a submit slot; release gives it back.
 func (s *Server) submitSlot(ctx context.Context) (release func(), err error) {
-	t := time.NewTimer(submitQueueWait)
+	t := time.NewTimer(s.submitWait)
 	defer t.Stop()
 	select {
 	case s.submitting <- struct{}{}:
 		return func() { <-s.submitting }, nil
 	case <-t.C:
-		return nil, fmt.Errorf("no submit slot within %v: %w", submitQueueWait, pg.ErrBusy) // 503 error.busy, as a pool wait (errors.go)
+		return nil, fmt.Errorf("no submit slot within %v: %w", s.submitWait, pg.ErrBusy) // 503 error.busy, as a pool wait (errors.go)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -1,5 +1,7 @@
 package server
 
+import "time"
+
 // RouteScope is a registered route with its declared scope, for the tests in package server_test.
 type RouteScope struct {
 	Method, Path string
@@ -40,3 +42,20 @@ func (s *Server) DropScope(method, path string) bool {
 // GuardOnly makes every guarded route answer 204 once the guard lets the request through, without
 // running its handler, so that the access matrix sees the guard's decision alone and changes nothing.
 func (s *Server) GuardOnly(on bool) { s.guardOnly.Store(on) }
+
+// ShortenSubmitWait makes a submit wait at most d for a slot instead of 30 s. Call it before the
+// server serves (servertest.Options.Server).
+func (s *Server) ShortenSubmitWait(d time.Duration) { s.submitWait = d }
+
+// HoldSubmitSlots takes every submit slot, as that many submits in progress would; release gives
+// them back.
+func (s *Server) HoldSubmitSlots() (release func()) {
+	for range cap(s.submitting) {
+		s.submitting <- struct{}{}
+	}
+	return func() {
+		for range cap(s.submitting) {
+			<-s.submitting
+		}
+	}
+}

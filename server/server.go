@@ -62,8 +62,10 @@ type Server struct {
 	accounts       *accounts.Service
 	access         *accounts.Access
 
-	// submitting holds a token per candidate's submit in progress (submitSlot).
+	// submitting holds a token per candidate's submit in progress (submitSlot); a submit waits at
+	// most submitWait for one (submitQueueWait; tests shorten it before the server serves).
 	submitting chan struct{}
+	submitWait time.Duration
 
 	// draining is set by Drain: /readyz answers 503 so that a load balancer stops sending new requests.
 	draining atomic.Bool
@@ -78,7 +80,7 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("server: Deps.App is required")
 	}
 	s := &Server{cfg: d.Config, pool: d.Pool, log: d.Logger, metrics: d.Metrics, domains: d.App, accounts: d.App.Accounts, access: d.App.Access,
-		submitting: make(chan struct{}, submitSlots(d.Pool))}
+		submitting: make(chan struct{}, submitSlots(d.Pool)), submitWait: submitQueueWait}
 	var err error
 	if s.i18n, err = loadCatalog(); err != nil {
 		return nil, fmt.Errorf("translations: %w", err)
