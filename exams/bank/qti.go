@@ -36,12 +36,11 @@ var qtiZipLimits = limits.XLSX{Total: 64 << 20, Part: 4 << 20, Sheet: 4 << 20, S
 
 // qtiNode is an element of a QTI file, kept whole because item bodies mix text and elements.
 type qtiNode struct {
-	Name  string
-	Attr  map[string]string
-	Kids  []*qtiNode // elements and text nodes in order
-	Text  string     // a text node when Name is ""
-	Line  int
-	isRaw bool
+	Name string
+	Attr map[string]string
+	Kids []*qtiNode // elements and text nodes in order
+	Text string     // a text node when Name is ""
+	Line int
 }
 
 func (n *qtiNode) attr(k string) string { return n.Attr[k] }
