@@ -209,6 +209,10 @@ func TestBankEditorWritesAnOrderingItem(t *testing.T) {
 		p.eval(`(function(){var e=document.getElementById("` + id + `");e.value=` + string(v) + `;e.dispatchEvent(new Event("change",{bubbles:true}));return "";})()`)
 	}
 	set("f-type", "ordering")
+	// The new item's choice template ("=", "~" lines) does not become the ordering's elements.
+	if got := p.eval(`document.getElementById("f-answers").value`); got != "" {
+		t.Errorf("after choosing ordering the answers still hold %q", got)
+	}
 	if p.eval(`String(document.getElementById("f-scoring").closest(".field").hidden || document.getElementById("f-answers").closest(".field").hidden)`) != "false" {
 		t.Fatal("the scoring and answers fields are hidden for an ordering item")
 	}

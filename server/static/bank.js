@@ -120,8 +120,21 @@
       f("answers").value = answerLines(stored);
       if (stored.type === "cloze" && stored.cloze_text) f("stem").value = stored.cloze_text;
     } else {
-      f("answers").value = "=\n~\n~\n~";
+      f("answers").value = template("single_choice");
     }
+    // A new item starts with the choice template ("=" the right choice, "~" the others). Changing the
+    // type while the answers are still a template replaces it with the new type's (empty where the
+    // type's lines have no markers), so that an ordering item does not start with "=" and "~" as its
+    // elements; answers the author has written are kept.
+    var shownType = f("type").value;
+    function template(type) {
+      return type === "single_choice" || type === "multiple_choice" ? "=\n~\n~\n~" : "";
+    }
+    f("type").addEventListener("change", function () {
+      var now = f("type").value;
+      if (f("answers").value === template(shownType)) f("answers").value = template(now);
+      shownType = now;
+    });
 
     function current() {
       var type = f("type").value;
