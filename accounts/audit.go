@@ -110,9 +110,8 @@ func chainHash(prev []byte, id int64, at time.Time, actor int64, action, subject
 
 // ErrChainBroken is returned by VerifyAudit with the first row that does not fit the chain.
 type ErrChainBroken struct {
-	ID     int64
-	Kind   string // BrokenLink, BrokenContent or BrokenSkipped, for a translated message
-	Reason string // in English, for logs and the CLI
+	ID   int64
+	Kind string // BrokenLink, BrokenContent or BrokenSkipped; pages translate it, Reason says it in English
 }
 
 // What an ErrChainBroken found.
@@ -122,8 +121,17 @@ const (
 	BrokenSkipped = "skipped" // a sealed row follows an unsealed one
 )
 
+var brokenReasons = map[string]string{
+	BrokenLink:    "prev_hash does not match the previous row",
+	BrokenContent: "content does not match its hash",
+	BrokenSkipped: "sealed after an unsealed row: a row was skipped",
+}
+
+// Reason says what was found, in English, for logs and the CLI.
+func (e *ErrChainBroken) Reason() string { return brokenReasons[e.Kind] }
+
 func (e *ErrChainBroken) Error() string {
-	return fmt.Sprintf("audit log broken at row %d: %s", e.ID, e.Reason)
+	return fmt.Sprintf("audit log broken at row %d: %s", e.ID, e.Reason())
 }
 
 // VerifyAudit walks the sealed chain and returns the number of sealed rows checked, or
@@ -139,10 +147,10 @@ func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
 // its content.
 func checkLink(prev []byte, id int64, at time.Time, actor int64, action, subject string, details []byte, ip string, prevHash, storedHash []byte) error {
 	if string(prevHash) != string(prev) {
-		return &ErrChainBroken{ID: id, Kind: BrokenLink, Reason: "prev_hash does not match the previous row"}
+		return &ErrChainBroken{ID: id, Kind: BrokenLink}
 	}
 	if string(chainHash(prevHash, id, at, actor, action, subject, details, ip)) != string(storedHash) {
-		return &ErrChainBroken{ID: id, Kind: BrokenContent, Reason: "content does not match its hash"}
+		return &ErrChainBroken{ID: id, Kind: BrokenContent}
 	}
 	return nil
 }
@@ -197,7 +205,7 @@ func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck,
 			continue
 		}
 		if c.Unsealed > 0 {
-			return c, &ErrChainBroken{ID: id, Kind: BrokenSkipped, Reason: "sealed after an unsealed row: a row was skipped"}
+			return c, &ErrChainBroken{ID: id, Kind: BrokenSkipped}
 		}
 		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
 			return c, err
@@ -241,7 +249,7 @@ func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []b
 			continue
 		}
 		if unsealed {
-			return n, lastID, prev, &ErrChainBroken{ID: id, Kind: BrokenSkipped, Reason: "sealed after an unsealed row: a row was skipped"}
+			return n, lastID, prev, &ErrChainBroken{ID: id, Kind: BrokenSkipped}
 		}
 		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
 			return n, lastID, prev, err

@@ -291,7 +291,7 @@ func TestAuditSealTamperingDetected(t *testing.T) {
 			}
 			_, err = VerifyAudit(ctx, db)
 			var broken *ErrChainBroken
-			if !errors.As(err, &broken) || broken.ID != ids[tc.want] || broken.Reason != tc.reason {
+			if !errors.As(err, &broken) || broken.ID != ids[tc.want] || broken.Reason() != tc.reason {
 				t.Fatalf("want row %d broken (%s), got %v", ids[tc.want], tc.reason, err)
 			}
 		})

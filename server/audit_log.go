@@ -67,7 +67,7 @@ func (s *Server) auditChain(ctx context.Context) (chainResult, error) {
 	now := time.Now()
 	full := ch.fullAt.IsZero() || now.Sub(ch.fullAt) >= fullChainEvery
 	if !full && ch.broken != nil {
-		return chainResult{BrokenAt: ch.broken.ID, Kind: ch.broken.Kind, Reason: ch.broken.Reason, Rows: ch.rows, FullCheckAt: ch.fullAt}, nil
+		return chainResult{BrokenAt: ch.broken.ID, Kind: ch.broken.Kind, Reason: ch.broken.Reason(), Rows: ch.rows, FullCheckAt: ch.fullAt}, nil
 	}
 	after, prev := ch.lastID, ch.lastHash
 	if full {
@@ -94,7 +94,7 @@ func (s *Server) auditChain(ctx context.Context) (chainResult, error) {
 		r.OK = false
 	}
 	if broken != nil {
-		r.BrokenAt, r.Kind, r.Reason = broken.ID, broken.Kind, broken.Reason
+		r.BrokenAt, r.Kind, r.Reason = broken.ID, broken.Kind, broken.Reason()
 	}
 	return r, nil
 }

@@ -6,13 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"shanyu/accounts"
 	"shanyu/internal/browsertest"
-	"shanyu/internal/servertest"
 )
 
 // The audit-log viewer as a page for regulators: reachable from their navigation, filtered by
@@ -33,7 +30,7 @@ func TestAuditLogPageForRegulators(t *testing.T) {
 		return r.Status, string(r.Body)
 	}
 	rows := func(body string) int { return strings.Count(body, "<code>password.reset</code>") }
-	waitSealed(t, srv) // the page checks the chain as far as it is sealed
+	srv.SealAudit(t) // the page checks the chain as far as it is sealed
 	status, body := page(admin, "?action=password.reset&from=2000-01-01&to=2999-12-31")
 	if status != http.StatusOK || rows(body) != 2 || !strings.Contains(body, "哈希链完整") ||
 		!strings.Contains(body, `href="/api/v1/audit-log.csv?action=password.reset&amp;from=2000-01-01&amp;to=2999-12-31"`) {
@@ -69,9 +66,9 @@ func TestAuditLogPageForRegulators(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "audit-log-phone")
 
 	// A row appended without its hash (straight into the table) is found on the next visit. First the
-	// server's sealer chains the rows this test's own requests appended: forged behind an unsealed
-	// row, the sealed row would be reported as one sealed out of order, not as a broken link.
-	waitSealed(t, srv)
+	// rows this test's own requests appended are sealed: forged behind an unsealed row, the sealed
+	// row would be reported as one sealed out of order, not as a broken link.
+	srv.SealAudit(t)
 	var forged int64
 	if err := srv.Pool.QueryRow(context.Background(), `INSERT INTO audit_log (action, prev_hash, hash) VALUES ('forged', '\x00', '\x01') RETURNING id`).Scan(&forged); err != nil {
 		t.Fatal(err)
@@ -81,21 +78,14 @@ func TestAuditLogPageForRegulators(t *testing.T) {
 	} else if !strings.Contains(body, "该条记录所记的前一条哈希与前一条记录不符") {
 		t.Errorf("after a forged row the page does not say, in Chinese, what is wrong with it")
 	}
-}
-
-// waitSealed waits until the server's sealer has chained every audit row.
-func waitSealed(t *testing.T, srv *servertest.Instance) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		waiting, _, err := accounts.UnsealedAudit(context.Background(), srv.Pool, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waiting == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d audit rows still unsealed after 30 s", waiting)
-		}
+	// The break as a regulator sees it, on a phone and on a desktop.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/audit-log"), chromedp.WaitVisible(chromedp.CSS("#chain .notice.error"))); err != nil {
+		t.Fatal(err)
 	}
+	browsertest.AssertFits(t, ctx, browsertest.Phone)
+	browsertest.Screenshot(t, ctx, "audit-log-broken-phone")
+	if err := chromedp.Do(ctx, browsertest.SetViewport(browsertest.Desktop)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "audit-log-broken-desktop")
 }

@@ -13,19 +13,25 @@ import (
 	"shanyu/exams"
 	"shanyu/exams/bank"
 	"shanyu/internal/servertest"
+	"shanyu/server"
 )
 
 // startOneQuestionExam starts a server with the demo accounts and an hour-long session of one
 // single-choice question worth 100 points, open now, for which the demo caregiver is approved.
-func startOneQuestionExam(t *testing.T) (*servertest.Instance, int64) {
+// before, if given, runs on the server before it serves (servertest.Options.Server).
+func startOneQuestionExam(t *testing.T, before ...func(*server.Server)) (*servertest.Instance, int64) {
 	t.Helper()
 	var sessionID int64
-	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
+	opts := servertest.Options{Seeded: demoAccountsSeeded, Setup: func(pool *pgxpool.Pool) (err error) {
 		sessionID, err = seedExam(pool, examItems(), []exams.Section{
 			{Name: "单选", Part: exams.Theory, Count: 1, Points: 100, Type: bank.SingleChoice},
 		}, time.Hour)
 		return err
-	}})
+	}}
+	if len(before) > 0 {
+		opts.Server = before[0]
+	}
+	srv := servertest.Start(t, opts)
 	return srv, sessionID
 }
 

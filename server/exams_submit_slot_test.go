@@ -7,11 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"shanyu/exams"
-	"shanyu/exams/bank"
-	"shanyu/internal/servertest"
 	"shanyu/server"
 )
 
@@ -21,17 +17,7 @@ import (
 // Once a slot is free, the same submit goes through.
 func TestSubmitWithNoSlotFreeIs503AndLeavesTheAttemptActive(t *testing.T) {
 	t.Parallel()
-	var sessionID int64
-	var srvRef *server.Server
-	srv := servertest.Start(t, servertest.Options{Seeded: demoAccountsSeeded,
-		Setup: func(pool *pgxpool.Pool) (err error) {
-			sessionID, err = seedExam(pool, examItems(), []exams.Section{
-				{Name: "单选", Part: exams.Theory, Count: 1, Points: 100, Type: bank.SingleChoice},
-			}, time.Hour)
-			return err
-		},
-		Server: func(s *server.Server) { s.ShortenSubmitWait(300 * time.Millisecond); srvRef = s },
-	})
+	srv, sessionID := startOneQuestionExam(t, func(s *server.Server) { s.ShortenSubmitWait(300 * time.Millisecond) })
 	cand := &recorder{client: mustLogin(t, srv, "caregiver")}
 	st := decodeJSON[startOut](t, cand.call("POST", fmt.Sprintf("/api/v1/exam-sessions/%d/start", sessionID), nil, ""))
 	base := fmt.Sprintf("/api/v1/attempts/%d", st.Attempt.ID)
@@ -43,7 +29,7 @@ func TestSubmitWithNoSlotFreeIs503AndLeavesTheAttemptActive(t *testing.T) {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
 
-	release := srvRef.HoldSubmitSlots()
+	release := srv.Server.HoldSubmitSlots()
 	t0 := time.Now()
 	r := cand.call("POST", base+"/submit", nil, st.DeviceToken)
 	waited := time.Since(t0)

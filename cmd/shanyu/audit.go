@@ -49,7 +49,7 @@ func auditVerify(ctx context.Context, pool *pgxpool.Pool, args []string, stdout 
 	c, err := accounts.CheckAudit(ctx, pool, *bound)
 	var broken *accounts.ErrChainBroken
 	if errors.As(err, &broken) {
-		fmt.Fprintf(stdout, "audit log: %d sealed rows verified, then row %d is broken: %s\n", c.Sealed, broken.ID, broken.Reason)
+		fmt.Fprintf(stdout, "audit log: %d sealed rows verified, then row %d is broken: %s\n", c.Sealed, broken.ID, broken.Reason())
 		return err
 	}
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -59,12 +57,6 @@ func benchExam(ctx context.Context, cfg config.Config, args []string, stdout io.
 	}
 	if o.Candidates <= 0 || o.Duration <= 0 || o.Think <= 0 || o.Ramp < 0 || o.Poll < 0 || o.LoginConcurrency <= 0 || o.RetryFor < 0 || o.FaultAfter < 0 {
 		return fmt.Errorf("candidates, duration, think and login-concurrency must be positive, ramp, poll, retry-for and fault-after not negative: %w", errUsage)
-	}
-	// The bench's own garbage collector, as the server's (serve): thousands of candidates' requests
-	// and answers are short-lived, and the processor time the bench spends collecting them is taken
-	// from the server it measures when both share a machine. A GOGC in the environment wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
 	}
 	if *faultCmd != "" {
 		if o.FaultAfter == 0 {

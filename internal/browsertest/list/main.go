@@ -49,8 +49,7 @@ func browserTests(root string) (string, []string, error) {
 			return err
 		}
 		if d.IsDir() {
-			switch name := d.Name(); {
-			case path != root && (strings.HasPrefix(name, ".") || name == "var" || name == "testdata" || name == "node_modules"):
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "var" || name == "testdata" || name == "node_modules") {
 				return filepath.SkipDir
 			}
 			return nil
