@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shanyu/internal/failure"
+	"shanyu/internal/gzsplice"
 	"shanyu/internal/pg"
 )
 
@@ -206,7 +207,7 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 			if d, err = s.draw(ctx, tx, st, seed); err != nil {
 				return err
 			}
-			paper, questions = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}, nil
+			paper, questions = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}, paperQuestions{}
 		}
 		deadline := Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt)
 		a, err := insertAttempt(ctx, tx, newAttempt{id: st.nextID, sessionID: sessionID, registrationID: st.regID, personID: personID,
@@ -215,7 +216,7 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 		if err != nil {
 			return err
 		}
-		v := &View{Attempt: a, ServerTime: now, Questions: d.questions, Answers: map[int]Answer{}, Evidence: []Evidence{}, rawQuestions: questions}
+		v := &View{Attempt: a, ServerTime: now, Questions: d.questions, Answers: map[int]Answer{}, Evidence: []Evidence{}, stored: questions}
 		out = Started{Attempt: a, DeviceToken: token, Paper: v}
 		return nil
 	})
@@ -372,25 +373,60 @@ type View struct {
 	Answers    map[int]Answer `json:"answers"`
 	LastSeq    int64          `json:"last_seq"` // the highest seq the holding device has saved
 	Evidence   []Evidence     `json:"evidence"`
-	// rawQuestions, when set (PaperJSON), is the stored paper's questions as built before the start,
-	// written out as they are instead of Questions: decoding and encoding them again for every
-	// candidate of a sitting was most of the paper's cost.
-	rawQuestions json.RawMessage
+	// stored, when set (a start or PaperJSON on a paper built before the start), is the paper's
+	// questions as stored, written out as they are instead of Questions: decoding and encoding them
+	// again for every candidate of a sitting was most of the paper's cost.
+	stored paperQuestions
+}
+
+// paperQuestions is a stored paper's questions as the exam page reads them: the compressed segment
+// built with the paper (gz), or the json text of a paper built before migration 0498. Neither is
+// set for a paper made from its positions.
+type paperQuestions struct {
+	gz   []byte
+	text []byte
+}
+
+func (q paperQuestions) ok() bool { return q.gz != nil || q.text != nil }
+
+// json returns the questions as json text.
+func (q paperQuestions) json() ([]byte, error) {
+	if q.gz == nil {
+		return q.text, nil
+	}
+	text, err := gzsplice.Segment(q.gz).Text()
+	if err != nil {
+		return nil, fmt.Errorf("stored paper: %w", err)
+	}
+	return text, nil
 }
 
 // MarshalJSON writes the view, with the stored questions as they are when it has them.
 func (v View) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil) }
 
 // AppendJSON appends the view's JSON to b. The stored questions (most of its bytes) are copied as
-// they are: they are JSON PostgreSQL has already checked (jsonb). Handlers write this themselves
-// (AppendJSON, not json.Marshal), since encoding/json scans again, to check and compact it, whatever
-// a MarshalJSON returns, once for each MarshalJSON it is nested in.
+// they are: they are JSON the paper's builder wrote. Handlers write this themselves (AppendJSON, not
+// json.Marshal), since encoding/json scans again, to check and compact it, whatever a MarshalJSON
+// returns, once for each MarshalJSON it is nested in.
 func (v View) AppendJSON(b []byte) ([]byte, error) {
-	type plain View
-	if v.rawQuestions == nil {
+	if !v.stored.ok() {
+		type plain View
 		out, err := json.Marshal(plain(v))
 		return append(b, out...), err
 	}
+	questions, err := v.stored.json()
+	if err != nil {
+		return b, err
+	}
+	b, tail, err := v.split(b)
+	if err != nil {
+		return b, err
+	}
+	return append(append(b, questions...), tail...), nil
+}
+
+// split appends to b the view's JSON up to its stored questions, and returns what follows them.
+func (v View) split(b []byte) (head, tail []byte, err error) {
 	rest, err := json.Marshal(struct {
 		Attempt    Attempt        `json:"attempt"`
 		ServerTime time.Time      `json:"server_time"`
@@ -399,25 +435,64 @@ func (v View) AppendJSON(b []byte) ([]byte, error) {
 		Evidence   []Evidence     `json:"evidence"`
 	}{v.Attempt, v.ServerTime, v.Answers, v.LastSeq, v.Evidence})
 	if err != nil {
-		return b, err
+		return b, nil, err
 	}
-	b = append(append(b, `{"questions":`...), v.rawQuestions...)
-	return append(append(b, ','), rest[1:]...), nil
+	rest[0] = ',' // the object's other members follow the questions
+	return append(b, `{"questions":`...), rest, nil
+}
+
+// AppendGzip appends the view's JSON to b as a gzip stream, when its questions are stored compressed
+// (ok false otherwise: nothing appended). The stored segment goes in as it is (internal/gzsplice): no
+// compressor runs while candidates wait for their papers.
+func (v View) AppendGzip(b []byte) (out []byte, ok bool, err error) {
+	if v.stored.gz == nil {
+		return b, false, nil
+	}
+	head, tail, err := v.split(nil)
+	if err != nil {
+		return b, false, err
+	}
+	out, err = gzsplice.AppendGzip(b, head, gzsplice.Segment(v.stored.gz), tail)
+	return out, err == nil, err
 }
 
 // AppendJSON appends what json.Marshal writes for st to b, writing its paper with View.AppendJSON.
 func (st Started) AppendJSON(b []byte) ([]byte, error) {
-	paper := st.Paper
-	st.Paper = nil
-	out, err := json.Marshal(st)
+	head, paper, err := st.head()
 	if err != nil || paper == nil {
-		return append(b, out...), err
+		return append(b, head...), err
 	}
-	b = append(append(b, out[:len(out)-1]...), `,"paper":`...)
+	b = append(b, head...)
 	if b, err = paper.AppendJSON(b); err != nil {
 		return b, err
 	}
 	return append(b, '}'), nil
+}
+
+// head returns st's JSON without its paper, open for the paper to follow when it has one.
+func (st Started) head() ([]byte, *View, error) {
+	paper := st.Paper
+	st.Paper = nil
+	out, err := json.Marshal(st)
+	if err != nil || paper == nil {
+		return out, nil, err
+	}
+	return append(out[:len(out)-1], `,"paper":`...), paper, nil
+}
+
+// AppendGzip is View.AppendGzip for a start's answer: ok only when it carries a paper whose
+// questions are stored compressed.
+func (st Started) AppendGzip(b []byte) (out []byte, ok bool, err error) {
+	head, paper, err := st.head()
+	if err != nil || paper == nil || paper.stored.gz == nil {
+		return b, false, err
+	}
+	head, tail, err := paper.split(head)
+	if err != nil {
+		return b, false, err
+	}
+	out, err = gzsplice.AppendGzip(b, head, gzsplice.Segment(paper.stored.gz), append(tail, '}'))
+	return out, err == nil, err
 }
 
 // Evidence is an answer the server received but did not count: it arrived after the attempt was
@@ -474,13 +549,17 @@ func (a Attempt) heldBy(personID int64, device string) error {
 // started before papers were stored has its questions made from its positions and bank versions.
 func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device string) (View, error) {
 	v, err := s.PaperJSON(ctx, attemptID, personID, device)
-	if err != nil || v.rawQuestions == nil {
+	if err != nil || !v.stored.ok() {
 		return v, err
 	}
-	if err := json.Unmarshal(v.rawQuestions, &v.Questions); err != nil {
+	text, err := v.stored.json()
+	if err != nil {
+		return View{}, err
+	}
+	if err := json.Unmarshal(text, &v.Questions); err != nil {
 		return View{}, fmt.Errorf("stored paper: %w", err)
 	}
-	v.rawQuestions = nil
+	v.stored = paperQuestions{}
 	return v, nil
 }
 
@@ -488,14 +567,14 @@ func (s *Service) Paper(ctx context.Context, attemptID, personID int64, device s
 // stored (Questions stays empty; the view's JSON carries them).
 func (s *Service) PaperJSON(ctx context.Context, attemptID, personID int64, device string) (View, error) {
 	var a Attempt
-	var questions []byte
+	var questions paperQuestions
 	var answers []storedAnswer
 	var evidence []Evidence
 	var b pgx.Batch
-	b.Queue(`SELECT `+attemptColumns+`, p.questions FROM exam_attempts a
+	b.Queue(`SELECT `+attemptColumns+`, p.questions_gz, p.questions FROM exam_attempts a
 		LEFT JOIN exam_papers p ON p.registration_id = a.registration_id AND p.number = a.number AND p.pool_rev = a.pool_rev AND p.seed = a.seed
 		WHERE a.id = $1`, attemptID).QueryRow(func(row pgx.Row) (err error) {
-		a, err = scanAttempt(withExtra(row, &questions))
+		a, err = scanAttempt(withExtra(row, &questions.gz, &questions.text))
 		return err
 	})
 	b.Queue(answersQuery, attemptID).Query(func(rows pgx.Rows) (err error) {
@@ -513,8 +592,8 @@ func (s *Service) PaperJSON(ctx context.Context, attemptID, personID int64, devi
 		return View{}, err
 	}
 	v := View{Attempt: a, ServerTime: s.now(), Answers: map[int]Answer{}, Evidence: evidence}
-	if questions != nil {
-		v.rawQuestions = questions
+	if questions.ok() {
+		v.stored = questions
 	} else {
 		paper, err := loadPaper(ctx, s.db, attemptID)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"shanyu/exams/bank"
+	"shanyu/internal/gzsplice"
 	"shanyu/internal/pg"
 )
 
@@ -75,9 +76,10 @@ type regState struct {
 	used     int
 	paper    *paperRow // nil: none stored for attempt used+1
 	// questions is the stored paper's questions as the exam page reads them (lockStart only: a new
-	// attempt's start answers with its paper). A []byte, which pgx fills with the bytes as they came:
-	// into a json.RawMessage it would run json.Unmarshal on them.
-	questions []byte
+	// attempt's start answers with its paper): compressed (built since migration 0498), or as json
+	// text. []byte, which pgx fills with the bytes as they came: into a json.RawMessage it would run
+	// json.Unmarshal on them.
+	questions paperQuestions
 	// nextID is the id a new attempt will have, drawn in lockStart's batch (so that the attempt's
 	// INSERT, whose result is then known beforehand, can go with the COMMIT). A start that begins no
 	// attempt leaves a gap in the ids.
@@ -111,9 +113,11 @@ func lockStart(ctx context.Context, tx pgx.Tx, sessionID, personID int64, queue 
 	b.Queue(`WITH r AS (SELECT id FROM exam_registrations WHERE session_id = $1 AND person_id = $2),
 			c AS (SELECT max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
 				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id)
-		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions, nextval('exam_attempts_id_seq') FROM c
+		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions_gz, p.questions, nextval('exam_attempts_id_seq') FROM c
 		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).
-		QueryRow(func(row pgx.Row) error { return st.scanAttempts(withExtra(row, &st.questions, &st.nextID)) })
+		QueryRow(func(row pgx.Row) error {
+			return st.scanAttempts(withExtra(row, &st.questions.gz, &st.questions.text, &st.nextID))
+		})
 	queue(&b)
 	err := tx.SendBatch(ctx, &b).Close()
 	return st, err
@@ -216,11 +220,16 @@ func (s *Service) draw(ctx context.Context, tx pgx.Tx, st regState, seed int64) 
 	if err != nil {
 		return drawn{}, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO exam_papers (registration_id, number, session_id, seed, pool_rev, items, questions, built_at)
+	// Compressed once here, to be spliced as it is into every answer that carries the paper.
+	segment, err := gzsplice.Compress(questions)
+	if err != nil {
+		return drawn{}, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO exam_papers (registration_id, number, session_id, seed, pool_rev, items, questions_gz, built_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (registration_id, number) DO UPDATE SET seed = EXCLUDED.seed, pool_rev = EXCLUDED.pool_rev,
-			items = EXCLUDED.items, questions = EXCLUDED.questions, built_at = EXCLUDED.built_at`,
-		st.regID, st.used+1, st.x.ID, seed, st.rev, items, questions, s.now()); err != nil {
+			items = EXCLUDED.items, questions = NULL, questions_gz = EXCLUDED.questions_gz, built_at = EXCLUDED.built_at`,
+		st.regID, st.used+1, st.x.ID, seed, st.rev, items, []byte(segment), s.now()); err != nil {
 		return drawn{}, fmt.Errorf("store paper: %w", err)
 	}
 	return d, nil

@@ -1,10 +1,13 @@
 package exams
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"shanyu/exams/bank"
+	"shanyu/internal/gzsplice"
 	"shanyu/internal/pgtest"
 )
 
@@ -33,10 +37,10 @@ func (f *fixture) registrationOf(t *testing.T, person int64) int64 {
 // storedPaperOf reads the paper stored for a registration's attempt number, and its pool revision.
 func (f *fixture) storedPaperOf(t *testing.T, registrationID int64, number int) ([]PaperItem, []Question, int) {
 	t.Helper()
-	var items, questions []byte
+	var items, gz []byte
 	var rev int
-	err := f.pool.QueryRow(context.Background(), `SELECT items, questions, pool_rev FROM exam_papers WHERE registration_id = $1 AND number = $2`,
-		registrationID, number).Scan(&items, &questions, &rev)
+	err := f.pool.QueryRow(context.Background(), `SELECT items, questions_gz, pool_rev FROM exam_papers WHERE registration_id = $1 AND number = $2`,
+		registrationID, number).Scan(&items, &gz, &rev)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, 0
 	}
@@ -44,6 +48,10 @@ func (f *fixture) storedPaperOf(t *testing.T, registrationID int64, number int) 
 		t.Fatal(err)
 	}
 	paper, err := decodeItems(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	questions, err := gzsplice.Segment(gz).Text() // a paper built now is stored compressed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +201,20 @@ func TestPaperIsBuiltAtApprovalAndStartSitsOnIt(t *testing.T) {
 	if d := cmp.Diff(v.Questions, back.Paper.Questions); d != "" || back.Attempt.ID != st.Attempt.ID || back.DeviceToken != st.DeviceToken {
 		t.Errorf("the start's answer read back differs (-paper +start):\n%s", d)
 	}
+	// Sent gzip-compressed with the stored segment spliced in, the start's answer and the paper's
+	// are the same bytes once decompressed (compress/gzip checks the stream's CRC and length).
+	for name, pair := range map[string][2]func([]byte) ([]byte, error){
+		"start": {st.AppendJSON, func(b []byte) ([]byte, error) { return gunzipped(st.AppendGzip(b)) }},
+		"paper": {page.AppendJSON, func(b []byte) ([]byte, error) { return gunzipped(page.AppendGzip(b)) }},
+	} {
+		text, err1 := pair[0](nil)
+		unzipped, err2 := pair[1](nil)
+		if err := errors.Join(err1, err2); err != nil || !bytes.Equal(text, unzipped) {
+			t.Errorf("%s: the gzip answer decompressed differs from the JSON answer (%v):\n%.300s\n%.300s", name, err, unzipped, text)
+		}
+	}
 	plain := *st.Paper
-	plain.rawQuestions, plain.Questions = nil, v.Questions
+	plain.stored, plain.Questions = paperQuestions{}, v.Questions
 	fromStructs, _ := plain.AppendJSON(nil)
 	var c map[string]any
 	if err := json.Unmarshal(fromStructs, &c); err != nil {
@@ -207,6 +227,18 @@ func TestPaperIsBuiltAtApprovalAndStartSitsOnIt(t *testing.T) {
 	if again, err := fresh.Start(ctx, f.session.ID, person); !errors.Is(err, ErrHeldElsewhere) || again.Paper != nil {
 		t.Errorf("a second start: %v, paper %v; want held elsewhere, none", err, again.Paper != nil)
 	}
+}
+
+// gunzipped decompresses what an AppendGzip wrote, which must have had a compressed paper to write.
+func gunzipped(b []byte, ok bool, err error) ([]byte, error) {
+	if err != nil || !ok {
+		return nil, fmt.Errorf("no gzip answer: ok %v, %v", ok, err)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
 }
 
 func containsAny(s string, subs ...string) bool {

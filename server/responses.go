@@ -80,7 +80,15 @@ func (s *Server) checkedAnswer(i int) fiber.Handler {
 			rc.report(fmt.Sprintf("%s %s answered %d with JSON but declares no response schema", r.Method, r.Path, status))
 			return nil
 		}
-		rc.validate(rc.routes[i], r.Method+" "+c.Path(), status, res.Body())
+		body := res.Body()
+		if string(res.Header.ContentEncoding()) == "gzip" { // a paper sent with its stored segment spliced in (sendPaper)
+			var err error
+			if body, err = res.BodyGunzip(); err != nil {
+				rc.report(fmt.Sprintf("%s %s answered %d with a gzip body that does not decompress: %v", r.Method, c.Path(), status, err))
+				return nil
+			}
+		}
+		rc.validate(rc.routes[i], r.Method+" "+c.Path(), status, body)
 		return nil
 	}
 }
