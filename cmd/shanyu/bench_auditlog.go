@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,7 +33,8 @@ type auditLogBench struct {
 	Cores       int     `json:"cores"`
 	PhaseS      float64 `json:"phase_s"`
 	Rounds      int     `json:"rounds"`
-	Statements  int     `json:"statements"`   // inserts in the write, besides the append
+	Write       string  `json:"write"`        // the write's shape: insert (the bench table's rows) or signin (sign-in's statements)
+	Statements  int     `json:"statements"`   // statements in the write besides the append: --statements inserts, or sign-in's two
 	PlainPerSec float64 `json:"plain_tx_s"`   // the write without the audit append
 	AuditPerSec float64 `json:"audited_tx_s"` // the same write with it
 	Ratio       float64 `json:"ratio"`        // audited ÷ plain; the target is ≥ 0.8
@@ -179,13 +183,20 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	writers := fs.Int("writers", 64, "concurrent writers, each with its own connection (1–256)")
 	seconds := fs.Float64("seconds", 5, "length of each phase (1–600)")
 	rounds := fs.Int("rounds", 2, "rounds of the four phases, alternating (1–20)")
-	statements := fs.Int("statements", 1, "inserts into the bench table in each write (1–20)")
+	statements := fs.Int("statements", 1, "with --write insert: inserts into the bench table in each write (1–20)")
+	write := fs.String("write", "insert", "the audited write: insert (--statements rows into a table with only its key: the floor) or signin (what a sign-in writes besides its event: a session row with its indexes, and its failure counters cleared)")
 	keep := fs.Bool("keep", false, "keep the scratch database")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
 	if *writers < 1 || *writers > 256 || *seconds < 1 || *seconds > 600 || *rounds < 1 || *rounds > 20 || *statements < 1 || *statements > 20 {
 		return fmt.Errorf("--writers must be 1–256, --seconds 1–600, --rounds 1–20, --statements 1–20: %w", errUsage)
+	}
+	if *write != "insert" && *write != "signin" {
+		return fmt.Errorf("--write must be insert or signin: %w", errUsage)
+	}
+	if *write == "signin" {
+		*statements = 2
 	}
 	// A pool for the writers, the sealer's rounds and the bench's own queries.
 	sc, err := openScratch(ctx, cfg, "shanyu_bench_auditlog", *keep, int32(*writers+2), stdout) // the writers and the bench's own queries
@@ -194,7 +205,7 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	}
 	defer sc.Close()
 	pool := sc.Pool
-	res := auditLogBench{Writers: *writers, Cores: runtime.NumCPU(), PhaseS: *seconds, Rounds: *rounds, Statements: *statements}
+	res := auditLogBench{Writers: *writers, Cores: runtime.NumCPU(), PhaseS: *seconds, Rounds: *rounds, Write: *write, Statements: *statements}
 	res.Load1[0] = loadAverage()
 	var fsync string
 	if err := sc.Admin.QueryRow(ctx, `SHOW fsync`).Scan(&fsync); err != nil {
@@ -203,6 +214,15 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	res.Synchronized = fsync == "on"
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_auditlog_writes (
 		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, writer int NOT NULL, n int NOT NULL, at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return err
+	}
+	// Sign-in's tables, shaped as accounts' sessions and login_failures (migrations 0100–0199).
+	if _, err := pool.Exec(ctx, `CREATE TABLE bench_auditlog_sessions (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, token_hash bytea NOT NULL UNIQUE, user_id bigint NOT NULL,
+		csrf_token text NOT NULL, created_at timestamptz NOT NULL, last_seen_at timestamptz NOT NULL,
+		expires_at timestamptz NOT NULL, revoked_at timestamptz, ip text NOT NULL, user_agent text NOT NULL);
+		CREATE INDEX ON bench_auditlog_sessions (user_id);
+		CREATE TABLE bench_auditlog_failures (key text PRIMARY KEY, failures int NOT NULL, first_at timestamptz NOT NULL)`); err != nil {
 		return err
 	}
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_auditlog_other (
@@ -252,7 +272,7 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 			go func() {
 				defer wg.Done()
 				for n := 0; time.Now().Before(end) && ctx.Err() == nil; n++ {
-					err := auditLogWrite(ctx, pool, w, n, *statements, mode)
+					err := auditLogWrite(ctx, pool, w, n, *write, *statements, mode)
 					if err != nil {
 						errs.Add(1)
 						continue
@@ -350,10 +370,29 @@ const (
 
 // auditLogWrite is the bench's write: statements rows into the bench table and, by mode, its audit
 // event or one more row, in one transaction of pg.WithTx, as the product's audited writes run.
-func auditLogWrite(ctx context.Context, pool *pgxpool.Pool, w, n, statements int, mode writeMode) error {
+//
+// With write "signin" the write is what accounts' Login writes besides its event: a session row (a
+// random token's hash under a unique index, the user's index) and the deletion of the sign-in's
+// failure counters, as statements of the same shapes on tables of the same shapes.
+func auditLogWrite(ctx context.Context, pool *pgxpool.Pool, w, n int, write string, statements int, mode writeMode) error {
 	return pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
 		var id int64
-		for range statements {
+		if write == "signin" {
+			var token [32]byte
+			_, _ = rand.Read(token[:])
+			hash := sha256.Sum256(token[:])
+			now := time.Now()
+			if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
+				VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id`, hash[:], int64(w+1), hex.EncodeToString(token[:12]), now, now.Add(12*time.Hour),
+				"127.0.0.1", "bench").Scan(&id); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM bench_auditlog_failures WHERE key = ANY($1)`,
+				[]string{fmt.Sprintf("pair:%d:127.0.0.1", w), fmt.Sprintf("account:%d", w)}); err != nil {
+				return err
+			}
+		}
+		for i := 0; write == "insert" && i < statements; i++ {
 			if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2) RETURNING id`, w, n).Scan(&id); err != nil {
 				return err
 			}
