@@ -444,15 +444,19 @@ func (v View) split(b []byte) (head, tail []byte, err error) {
 // AppendGzip appends the view's JSON to b as a gzip stream, when its questions are stored compressed
 // (ok false otherwise: nothing appended). The stored segment goes in as it is (internal/gzsplice): no
 // compressor runs while candidates wait for their papers.
-func (v View) AppendGzip(b []byte) (out []byte, ok bool, err error) {
+func (v View) AppendGzip(b []byte) (out []byte, ok bool, err error) { return v.appendGzip(b, nil, "") }
+
+// appendGzip is AppendGzip for the view written after prefix and followed by suffix (a start's answer
+// around its paper).
+func (v View) appendGzip(b, prefix []byte, suffix string) (out []byte, ok bool, err error) {
 	if v.stored.gz == nil {
 		return b, false, nil
 	}
-	head, tail, err := v.split(nil)
+	head, tail, err := v.split(prefix)
 	if err != nil {
 		return b, false, err
 	}
-	out, err = gzsplice.AppendGzip(b, head, gzsplice.Segment(v.stored.gz), tail)
+	out, err = gzsplice.AppendGzip(b, head, gzsplice.Segment(v.stored.gz), append(tail, suffix...))
 	return out, err == nil, err
 }
 
@@ -484,15 +488,10 @@ func (st Started) head() ([]byte, *View, error) {
 // questions are stored compressed.
 func (st Started) AppendGzip(b []byte) (out []byte, ok bool, err error) {
 	head, paper, err := st.head()
-	if err != nil || paper == nil || paper.stored.gz == nil {
+	if err != nil || paper == nil {
 		return b, false, err
 	}
-	head, tail, err := paper.split(head)
-	if err != nil {
-		return b, false, err
-	}
-	out, err = gzsplice.AppendGzip(b, head, gzsplice.Segment(paper.stored.gz), append(tail, '}'))
-	return out, err == nil, err
+	return paper.appendGzip(b, head, "}")
 }
 
 // Evidence is an answer the server received but did not count: it arrived after the attempt was

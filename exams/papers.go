@@ -77,8 +77,8 @@ type regState struct {
 	paper    *paperRow // nil: none stored for attempt used+1
 	// questions is the stored paper's questions as the exam page reads them (lockStart only: a new
 	// attempt's start answers with its paper): compressed (built since migration 0498), or as json
-	// text. []byte, which pgx fills with the bytes as they came: into a json.RawMessage it would run
-	// json.Unmarshal on them.
+	// text. Its fields are []byte, which pgx fills with the bytes as they came: into a
+	// json.RawMessage it would run json.Unmarshal on them.
 	questions paperQuestions
 	// nextID is the id a new attempt will have, drawn in lockStart's batch (so that the attempt's
 	// INSERT, whose result is then known beforehand, can go with the COMMIT). A start that begins no

@@ -196,7 +196,12 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 		return fmt.Errorf("--write must be insert or signin: %w", errUsage)
 	}
 	if *write == "signin" {
-		*statements = 2
+		statementsSet := false
+		fs.Visit(func(f *flag.Flag) { statementsSet = statementsSet || f.Name == "statements" })
+		if statementsSet {
+			return fmt.Errorf("--statements is for --write insert: a sign-in's write is its own two statements: %w", errUsage)
+		}
+		*statements = len(signinStatements)
 	}
 	// A pool for the writers, the sealer's rounds and the bench's own queries.
 	sc, err := openScratch(ctx, cfg, "shanyu_bench_auditlog", *keep, int32(*writers+2), stdout) // the writers and the bench's own queries
@@ -359,6 +364,38 @@ func benchAuditLog(ctx context.Context, cfg config.Config, args []string, stdout
 	return nil
 }
 
+// signinStatements are what accounts' Login writes besides its event, on tables of the same shapes
+// (bench_auditlog_sessions, bench_auditlog_failures): the session row, and its failure counters cleared.
+var signinStatements = [...]string{
+	`INSERT INTO bench_auditlog_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id`,
+	`DELETE FROM bench_auditlog_failures WHERE key = ANY($1)`,
+}
+
+// writeRows runs the write's own statements and returns the id of the row it wrote (the subject of
+// its audit event).
+func writeRows(ctx context.Context, tx pgx.Tx, w, n int, write string, statements int) (int64, error) {
+	var id int64
+	if write == "signin" {
+		var token [32]byte
+		_, _ = rand.Read(token[:])
+		hash := sha256.Sum256(token[:])
+		now := time.Now()
+		if err := tx.QueryRow(ctx, signinStatements[0], hash[:], int64(w+1), hex.EncodeToString(token[:12]), now, now.Add(12*time.Hour),
+			"127.0.0.1", "bench").Scan(&id); err != nil {
+			return 0, err
+		}
+		_, err := tx.Exec(ctx, signinStatements[1], []string{fmt.Sprintf("pair:%d:127.0.0.1", w), fmt.Sprintf("account:%d", w)})
+		return id, err
+	}
+	for range statements {
+		if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2) RETURNING id`, w, n).Scan(&id); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
 type writeMode int
 
 const (
@@ -368,34 +405,14 @@ const (
 	writeOther                    // the write and a row of the audit's columns into another table, deferred as the append is
 )
 
-// auditLogWrite is the bench's write: statements rows into the bench table and, by mode, its audit
-// event or one more row, in one transaction of pg.WithTx, as the product's audited writes run.
-//
-// With write "signin" the write is what accounts' Login writes besides its event: a session row (a
-// random token's hash under a unique index, the user's index) and the deletion of the sign-in's
-// failure counters, as statements of the same shapes on tables of the same shapes.
+// auditLogWrite is the bench's write (writeRows: statements rows into the bench table, or a
+// sign-in's statements) and, by mode, its audit event or one more row, in one transaction of
+// pg.WithTx, as the product's audited writes run.
 func auditLogWrite(ctx context.Context, pool *pgxpool.Pool, w, n int, write string, statements int, mode writeMode) error {
 	return pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
-		var id int64
-		if write == "signin" {
-			var token [32]byte
-			_, _ = rand.Read(token[:])
-			hash := sha256.Sum256(token[:])
-			now := time.Now()
-			if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
-				VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id`, hash[:], int64(w+1), hex.EncodeToString(token[:12]), now, now.Add(12*time.Hour),
-				"127.0.0.1", "bench").Scan(&id); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM bench_auditlog_failures WHERE key = ANY($1)`,
-				[]string{fmt.Sprintf("pair:%d:127.0.0.1", w), fmt.Sprintf("account:%d", w)}); err != nil {
-				return err
-			}
-		}
-		for i := 0; write == "insert" && i < statements; i++ {
-			if err := tx.QueryRow(ctx, `INSERT INTO bench_auditlog_writes (writer, n) VALUES ($1, $2) RETURNING id`, w, n).Scan(&id); err != nil {
-				return err
-			}
+		id, err := writeRows(ctx, tx, w, n, write, statements)
+		if err != nil {
+			return err
 		}
 		switch mode {
 		case writeControl: // deferred like the append, so that it too travels with the COMMIT

@@ -34,7 +34,9 @@ func TestAuditLogBenchSealsEveryWrite(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	if err := benchAuditLog(context.Background(), config.Config{}, []string{"--write", "update"}, &out); err == nil {
-		t.Error("--write update: no error")
+	for _, args := range [][]string{{"--write", "update"}, {"--write", "signin", "--statements", "3"}} {
+		if err := benchAuditLog(context.Background(), config.Config{}, args, &out); err == nil {
+			t.Errorf("%v: no error", args)
+		}
 	}
 }

@@ -685,12 +685,14 @@ var (
 	bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 )
 
+// maxAnswer bounds what the bench reads of one answer, decompressed: a paper is tens of KB.
+const maxAnswer = 16 << 20
+
 // readBody reads an answer's body into buf, decompressed when it came gzip-compressed (the reader
-// checks the stream's checksum and length at its end).
+// checks the stream's checksum and length at its end), refusing more than maxAnswer bytes.
 func readBody(buf *bytes.Buffer, res *http.Response) error {
 	if res.Header.Get("Content-Encoding") != "gzip" {
-		_, err := buf.ReadFrom(res.Body)
-		return err
+		return readBounded(buf, res.Body)
 	}
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	var err error
@@ -703,8 +705,18 @@ func readBody(buf *bytes.Buffer, res *http.Response) error {
 		return fmt.Errorf("gzip: %w", err)
 	}
 	defer gzipReaders.Put(zr)
-	if _, err := buf.ReadFrom(zr); err != nil {
+	if err := readBounded(buf, zr); err != nil {
 		return fmt.Errorf("gzip: %w", err)
+	}
+	return nil
+}
+
+func readBounded(buf *bytes.Buffer, r io.Reader) error {
+	if _, err := buf.ReadFrom(io.LimitReader(r, maxAnswer+1)); err != nil {
+		return err
+	}
+	if buf.Len() > maxAnswer {
+		return fmt.Errorf("answer longer than %d bytes", maxAnswer)
 	}
 	return nil
 }

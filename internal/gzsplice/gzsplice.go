@@ -24,8 +24,9 @@ import (
 // header is a Segment's prefix: the text's CRC-32 (IEEE) and length, both little-endian uint32.
 const header = 8
 
-// MaxText is the longest text a Segment holds (gzip's ISIZE is 32 bits; a paper is a few KB).
-const MaxText = 1 << 30
+// MaxText is the longest text a Segment holds: a paper's questions are a few KB, and at the bank's
+// bounds (texts of 64 KB) a few MB. Text refuses a segment whose header claims more before it reads.
+const MaxText = 64 << 20
 
 // Segment is a text compressed to be spliced into gzip streams: an 8-byte header and the deflate
 // blocks. It is stored as it is (a bytea).
@@ -62,7 +63,11 @@ func (s Segment) parse() (crc uint32, n int, blocks []byte, err error) {
 	if len(s) < header {
 		return 0, 0, nil, errBadSegment
 	}
-	return binary.LittleEndian.Uint32(s), int(binary.LittleEndian.Uint32(s[4:])), s[header:], nil
+	n = int(binary.LittleEndian.Uint32(s[4:]))
+	if n > MaxText {
+		return 0, 0, nil, fmt.Errorf("gzsplice: segment claims %d bytes, more than %d", n, MaxText)
+	}
+	return binary.LittleEndian.Uint32(s), n, s[header:], nil
 }
 
 // finalEmpty is an empty final stored block: it ends a deflate stream made of non-final blocks.

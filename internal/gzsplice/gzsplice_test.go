@@ -107,14 +107,18 @@ func TestDamagedSegmentsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, s := range map[string]Segment{
-		"short":          seg[:5],
-		"checksum":       append(Segment{seg[0] ^ 1}, seg[1:]...),
-		"length":         append(append(Segment{}, seg[:4]...), append([]byte{1, 0, 0, 0}, seg[8:]...)...),
-		"length too big": append(append(Segment{}, seg[:4]...), append([]byte{0, 0, 0, 1}, seg[8:]...)...),
+		"short":                 seg[:5],
+		"checksum":              append(Segment{seg[0] ^ 1}, seg[1:]...),
+		"length":                append(append(Segment{}, seg[:4]...), append([]byte{1, 0, 0, 0}, seg[8:]...)...),
+		"length too big":        append(append(Segment{}, seg[:4]...), append([]byte{0, 0, 0, 1}, seg[8:]...)...),
+		"length over the bound": append(append(Segment{}, seg[:4]...), append([]byte{0xff, 0xff, 0xff, 0xff}, seg[8:]...)...),
 	} {
 		if _, err := s.Text(); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+	if _, err := Compress(make([]byte, MaxText+1)); err == nil {
+		t.Error("Compress of a text over MaxText: no error")
 	}
 	if _, err := AppendGzip(nil, nil, seg[:3], nil); err == nil {
 		t.Error("AppendGzip of a short segment: no error")
