@@ -217,16 +217,14 @@ func scanIdentities(rows pgx.Rows, n int) (map[int64]Identity, error) {
 	return out, rows.Err()
 }
 
-// QueueIdentity is one person's Identities queued on b, for a caller that sends it with statements of
-// its own in one round trip (the exam start's transaction); *out is set when b's results are read
-// (the zero Identity, with PersonID, for a person not found).
-func (s *Service) QueueIdentity(b *pgx.Batch, personID int64, out *Identity) {
-	b.Queue(identitiesQuery, []int64{personID}).Query(func(rows pgx.Rows) error {
-		m, err := scanIdentities(rows, 1)
-		if v, ok := m[personID]; ok {
-			*out = v
-		} else {
-			*out = Identity{PersonID: personID}
+// QueueIdentities is Identities queued on b, for a caller that sends it with statements of its own
+// in one round trip (the exam start's transaction); out is given the people found when b's results
+// are read.
+func (s *Service) QueueIdentities(b *pgx.Batch, personIDs []int64, out map[int64]Identity) {
+	b.Queue(identitiesQuery, personIDs).Query(func(rows pgx.Rows) error {
+		m, err := scanIdentities(rows, len(personIDs))
+		for id, v := range m {
+			out[id] = v
 		}
 		return err
 	})

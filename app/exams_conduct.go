@@ -6,8 +6,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"shanyu/accounts"
 	"shanyu/audits"
+	"shanyu/curriculum"
 	"shanyu/exams"
+)
+
+// The product's sources of the exams' eligibility checks queue them in the start's batch.
+var (
+	_ exams.HoursQueuer    = (*curriculum.Service)(nil)
+	_ exams.IdentityQueuer = (*accounts.Service)(nil)
+	_ exams.ConductQueuer  = conductSource{}
 )
 
 // conductSource gives the exams domain the audits domain's verdict on a person's conduct records,
@@ -27,8 +36,8 @@ func (s conductSource) ConductClear(ctx context.Context, personID int64, on time
 	return c.Clear(), nil
 }
 
-// QueueConductClear is ConductClear queued on b (the exam start sends it in its transaction's round
-// trip); *out is set when b's results are read.
-func (s conductSource) QueueConductClear(b *pgx.Batch, personID int64, on time.Time, out *bool) {
-	s.audits.QueueConductOf(b, personID, on, func(c audits.Conduct) { *out = c.Clear() })
+// QueueConductClear is ConductClear of several people queued on b (the exam start sends it in its
+// transaction's round trip); out is given each person's answer when b's results are read.
+func (s conductSource) QueueConductClear(b *pgx.Batch, personIDs []int64, on time.Time, out map[int64]bool) {
+	s.audits.QueueConductOf(b, personIDs, on, func(id int64, c audits.Conduct) { out[id] = c.Clear() })
 }

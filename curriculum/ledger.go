@@ -161,10 +161,22 @@ func (s *Service) CompletedHours(ctx context.Context, personID int64, occupation
 const completedHoursQuery = `SELECT coalesce(sum(hours), 0)::float8 FROM hours_ledger
 	WHERE person_id = $1 AND occupation_code = $2 AND earned_at >= $3 AND earned_at < $4`
 
-// QueueCompletedHours is CompletedHours queued on b, for a caller that sends it with statements of
-// its own in one round trip (the exam start's transaction); *out is set when b's results are read.
-func (s *Service) QueueCompletedHours(b *pgx.Batch, personID int64, occupationCode string, from, to time.Time, out *float64) {
-	b.Queue(completedHoursQuery, personID, occupationCode, from, to).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+// QueueCompletedHours is CompletedHours of several people queued on b, for a caller that sends it
+// with statements of its own in one round trip (the exam start's transaction, which starts a
+// sitting's candidates together); out is given each person's hours, 0 for none, when b's results are
+// read.
+func (s *Service) QueueCompletedHours(b *pgx.Batch, personIDs []int64, occupationCode string, from, to time.Time, out map[int64]float64) {
+	b.Queue(`SELECT p.id, coalesce(sum(h.hours), 0)::float8 FROM unnest($1::bigint[]) AS p(id)
+		LEFT JOIN hours_ledger h ON h.person_id = p.id AND h.occupation_code = $2 AND h.earned_at >= $3 AND h.earned_at < $4
+		GROUP BY p.id`, personIDs, occupationCode, from, to).Query(func(rows pgx.Rows) error {
+		var id int64
+		var h float64
+		_, err := pgx.ForEachRow(rows, []any{&id, &h}, func() error {
+			out[id] = h
+			return nil
+		})
+		return err
+	})
 }
 
 // HoursReport is a person's hours over a period, grouped three ways.

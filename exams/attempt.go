@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -101,15 +100,25 @@ func newDeviceToken() string {
 // ErrHeldElsewhere: a device takes an attempt over only by asking to (TakeOver), so that a reload or a
 // second tab never takes it back silently.
 //
-// A province's candidates start together, so Start is kept to two round trips in one transaction,
-// with no drawing and no item loading: the BEGIN travels with one batch that reads the session and
-// locks the registration (which serialises two starts of the same candidate; the partial unique
-// index exam_attempts_one_active backs it), counts the attempts, reads the paper built before the
-// start (papers.go), draws the new attempt's id, and asks the eligibility checks of the other
-// domains; then the one statement that inserts the attempt, sat on that paper where it is stored (not
-// a copy of it: insertAttempt), travels with the COMMIT. Deadlines are enforced by the periodic sweep
+// A province's candidates start together, so a start is one short transaction of two round trips,
+// with no drawing and no item loading, and the starts that arrive while others run share it
+// (startQueue, start_queue.go): the BEGIN travels with one batch that locks the registrations (in id
+// order; the lock serialises two starts of the same candidate, and the partial unique index
+// exam_attempts_one_active backs it), reads their attempts and the papers built before the start
+// (papers.go), draws the new attempts' ids, and asks the eligibility checks of the other domains;
+// then the one statement that inserts the attempts, each sat on its paper where it is stored (not a
+// copy of it: insertAttempts), travels with the COMMIT. Deadlines are enforced by the periodic sweep
 // (jobs.go), not by a job per attempt.
 func (s *Service) Start(ctx context.Context, sessionID, personID int64) (Started, error) {
+	if s.canQueueEligible() {
+		x0, err := s.settings(ctx, sessionID)
+		if err != nil {
+			return Started{}, err
+		}
+		if out, err, decided := s.starts.start(s, x0, personID); decided {
+			return out, err
+		}
+	}
 	return s.start(ctx, sessionID, personID, false)
 }
 
@@ -121,6 +130,8 @@ func (s *Service) TakeOver(ctx context.Context, sessionID, personID int64) (Star
 	return s.start(ctx, sessionID, personID, true)
 }
 
+// start is one person's start in a transaction of its own: a takeover, a start whose paper is missing
+// or stale (drawn here), and any start the shared transaction could not decide (startQueue).
 func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver bool) (Started, error) {
 	// Eligibility is asked again before a new attempt, once, of the other domains' exported checks:
 	// queued in the batch that locks the registration, so that they cost no round trip of their own
@@ -144,26 +155,27 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 	var d drawn
 	err = pg.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		d = drawn{}
-		var e eligibility
-		st, err := lockStart(ctx, tx, sessionID, personID, func(b *pgx.Batch) {
+		var es *eligibilities
+		people := []int64{personID}
+		states, err := lockStart(ctx, tx, sessionID, people, func(b *pgx.Batch) {
 			if batched {
-				s.queueEligible(b, x0, personID, &e)
+				es = s.queueEligible(b, x0, people)
 			}
 		})
-		if err == nil && batched {
-			ineligible = e.verdict(x0, true)
+		if err != nil {
+			return err
 		}
-		if errors.Is(err, ErrNotFound) {
+		st, ok := states[personID]
+		if !ok {
 			// No registration, or no session: tell which.
 			if _, err := s.getSession(ctx, tx, sessionID); err != nil {
 				return err
 			}
 			return ErrNotApproved
 		}
-		if err != nil {
-			return err
+		if batched {
+			ineligible = es.of(personID).verdict(x0, true)
 		}
-		x := st.x
 		if st.status != Approved {
 			return ErrNotApproved
 		}
@@ -182,42 +194,23 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 			out = Started{Attempt: a, DeviceToken: token, Resumed: true}
 			return nil
 		}
-		// Publishing closes the session to new starts; those sitting when it was published finish
-		// (above: they may still take their attempt over) and their results publish as they are marked.
-		if x.PublishedAt != nil {
-			return ErrSessionPublished
-		}
-		if ineligible != nil {
-			return ineligible
-		}
-		if now.Before(x.OpensAt) {
-			return ErrNotOpen
-		}
-		if now.After(x.LatestStartAt) {
-			return ErrStartClosed
-		}
-		if st.used >= x.AttemptsAllowed {
-			return ErrNoAttemptsLeft
+		if err := st.mayBegin(now, ineligible); err != nil {
+			return err
 		}
 		// The paper was built before the start (papers.go); one missing, or drawn from a pool the
 		// bank or the blueprint has changed since, is drawn now: correct first, fast second.
-		paper, questions := st.paper, st.questions
 		if !st.current() {
 			seed := st.seedOf()
-			if d, err = s.draw(ctx, tx, st, seed); err != nil {
+			if d, err = s.draw(ctx, tx, *st, seed); err != nil {
 				return err
 			}
-			paper, questions = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}, paperQuestions{}
+			st.paper, st.questions = &paperRow{number: st.used + 1, seed: seed, rev: st.rev, positions: len(d.items)}, paperQuestions{}
 		}
-		deadline := Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt)
-		a, err := insertAttempt(ctx, tx, newAttempt{id: st.nextID, sessionID: sessionID, registrationID: st.regID, personID: personID,
-			number: paper.number, seed: paper.seed, poolRev: paper.rev, start: now, deadline: deadline, grace: x.Grace, device: token},
-			paper.positions)
-		if err != nil {
+		n := st.newAttempt(now, token)
+		if err := insertAttempts(ctx, tx, []newAttempt{n}); err != nil {
 			return err
 		}
-		v := &View{Attempt: a, ServerTime: now, Questions: d.questions, Answers: map[int]Answer{}, Evidence: []Evidence{}, stored: questions}
-		out = Started{Attempt: a, DeviceToken: token, Paper: v}
+		out = n.started(now, d.questions, st.questions)
 		return nil
 	})
 	if err == nil {
@@ -228,52 +221,120 @@ func (s *Service) start(ctx context.Context, sessionID, personID int64, takeOver
 	return out, err
 }
 
-// extraRow scans a row into a domain's own columns followed by the caller's extra ones, so that a
-// scanner such as scanSession can read a row that joins more than its table.
+// mayBegin tells whether a new attempt may begin on a locked registration that is approved and has
+// none in progress, now, given the eligibility verdict; the refusals come in the order the page tells
+// them.
+func (st *regState) mayBegin(now time.Time, ineligible error) error {
+	x := st.x
+	switch {
+	// Publishing closes the session to new starts; those sitting when it was published finish (they
+	// may still take their attempt over) and their results publish as they are marked.
+	case x.PublishedAt != nil:
+		return ErrSessionPublished
+	case ineligible != nil:
+		return ineligible
+	case now.Before(x.OpensAt):
+		return ErrNotOpen
+	case now.After(x.LatestStartAt):
+		return ErrStartClosed
+	case st.used >= x.AttemptsAllowed:
+		return ErrNoAttemptsLeft
+	}
+	return nil
+}
+
+// newAttempt is the attempt a start begins on the registration's stored paper, held by the device
+// with token, its deadline set by the server.
+func (st *regState) newAttempt(now time.Time, token string) newAttempt {
+	x := st.x
+	return newAttempt{id: st.nextID, sessionID: x.ID, registrationID: st.regID, personID: st.personID,
+		number: st.paper.number, seed: st.paper.seed, poolRev: st.paper.rev, positions: st.paper.positions,
+		start: now, deadline: Deadline(now, x.Duration, time.Duration(st.extra)*time.Second, x.ClosesAt), grace: x.Grace, device: token}
+}
+
+// extraRow scans a row into a domain's own columns, preceded by the caller's first ones and followed
+// by its extra ones, so that a scanner such as scanSession can read a row that joins more than its
+// table.
 type extraRow struct {
-	row   pgx.Row
-	extra []any
+	row          pgx.Row
+	first, extra []any
 }
 
 func withExtra(row pgx.Row, extra ...any) pgx.Row { return extraRow{row: row, extra: extra} }
 
-func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+func (r extraRow) Scan(dest ...any) error {
+	all := make([]any, 0, len(r.first)+len(dest)+len(r.extra))
+	return r.row.Scan(append(append(append(all, r.first...), dest...), r.extra...)...)
+}
 
-// newAttempt is what insertAttempt records about a new attempt.
+// newAttempt is what insertAttempts records about a new attempt.
 type newAttempt struct {
 	id                                  int64 // drawn from exam_attempts_id_seq
 	sessionID, registrationID, personID int64
 	number                              int
 	seed                                int64
-	poolRev                             int
+	poolRev, positions                  int
 	start, deadline                     time.Time
 	grace                               time.Duration
 	device                              string
 }
 
-// insertAttempt records an attempt sat on the paper stored for it (exam_papers, registration and
-// number: built before the start, or drawn in this transaction) and the device that holds it, in one
-// statement deferred to the commit's round trip (pg.Defer): the attempt it returns is built here from
-// what the statement writes, which is why its id is drawn beforehand. The paper is not copied:
-// exam_attempt_paper reads it from there until the attempt leaves 'active' (grade, materialise), so
-// that a start writes two rows and not one per question.
-func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, positions int) (Attempt, error) {
-	// As PostgreSQL will store and pgx read them: to the microsecond, in the process's zone.
+// attempt is the attempt insertAttempts writes for n, as PostgreSQL will store and pgx read it: to
+// the microsecond, in the process's zone.
+func (n newAttempt) attempt() Attempt {
 	start, deadline := n.start.Truncate(time.Microsecond).Local(), n.deadline.Truncate(time.Microsecond).Local()
-	grace := n.grace.Truncate(time.Second) // grace_s holds whole seconds
+	return Attempt{ID: n.id, SessionID: n.sessionID, PersonID: n.personID, Number: n.number, Seed: n.seed, StartedAt: start,
+		Deadline: deadline, AcceptUntil: deadline.Add(n.grace.Truncate(time.Second)), Status: Active, Device: 1, device: n.device}
+}
+
+// started is what the start answers for n: the attempt with its paper, drawn in the transaction
+// (questions) or stored before it.
+func (n newAttempt) started(now time.Time, questions []Question, stored paperQuestions) Started {
+	a := n.attempt()
+	v := &View{Attempt: a, ServerTime: now, Questions: questions, Answers: map[int]Answer{}, Evidence: []Evidence{}, stored: stored}
+	return Started{Attempt: a, DeviceToken: n.device, Paper: v}
+}
+
+// insertAttempts records attempts, each sat on the paper stored for it (exam_papers, registration
+// and number: built before the start, or drawn in this transaction), and the devices that hold
+// them, in one statement deferred to the commit's round trip (pg.Defer): the attempts are built
+// beforehand from what the statement writes (newAttempt.attempt), which is why their ids are drawn
+// first. The paper is not copied: exam_attempt_paper reads it from there until the attempt leaves
+// 'active' (grade, materialise), so that a start writes two rows and not one per question.
+func insertAttempts(ctx context.Context, tx pgx.Tx, list []newAttempt) error {
+	if len(list) == 0 {
+		return nil
+	}
+	var (
+		ids, sessions, regs, people, seeds []int64
+		numbers, graces, revs, positions   []int32
+		starts, deadlines                  []time.Time
+		devices                            []string
+	)
+	for _, n := range list {
+		a := n.attempt()
+		ids, sessions, regs, people, seeds = append(ids, n.id), append(sessions, n.sessionID), append(regs, n.registrationID),
+			append(people, n.personID), append(seeds, n.seed)
+		numbers, graces, revs, positions = append(numbers, int32(n.number)), append(graces, int32(n.grace/time.Second)),
+			append(revs, int32(n.poolRev)), append(positions, int32(n.positions))
+		starts, deadlines, devices = append(starts, a.StartedAt), append(deadlines, a.Deadline), append(devices, n.device)
+	}
 	err := pg.Defer(ctx, tx, `WITH a AS (
 			INSERT INTO exam_attempts (id, session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
 				device_token, last_seen_at, pool_rev, positions)
 			OVERRIDING SYSTEM VALUE
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, $11, $12) RETURNING id, device_token, started_at)
+			SELECT id, session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s,
+				device_token, started_at, pool_rev, positions
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::bigint[], $7::timestamptz[],
+				$8::timestamptz[], $9::int[], $10::text[], $11::int[], $12::int[])
+				AS n (id, session_id, registration_id, person_id, number, seed, started_at, deadline_at, grace_s, device_token, pool_rev, positions)
+			RETURNING id, device_token, started_at)
 		INSERT INTO exam_attempt_devices (attempt_id, device_no, token, held_from) SELECT id, 1, device_token, started_at FROM a`,
-		n.id, n.sessionID, n.registrationID, n.personID, n.number, n.seed, start, deadline, int(grace/time.Second), n.device, n.poolRev, positions)
+		ids, sessions, regs, people, numbers, seeds, starts, deadlines, graces, devices, revs, positions)
 	if err != nil {
-		return Attempt{}, fmt.Errorf("insert attempt: %w", err)
+		return fmt.Errorf("insert attempts: %w", err)
 	}
-	return Attempt{ID: n.id, SessionID: n.sessionID, PersonID: n.personID, Number: n.number, Seed: n.seed, StartedAt: start,
-		Deadline: deadline, AcceptUntil: deadline.Add(grace), Status: Active, Device: 1,
-		device: n.device}, nil
+	return nil
 }
 
 // materialise writes the positions of an attempt ended without grading (a rejected registration)

@@ -46,14 +46,30 @@ func (l *ledger) ConductClear(_ context.Context, person int64, _ time.Time) (boo
 
 // The queued forms answer through the start's own batch, as the real sources' statements do, so that
 // the tests run the start's one-round-trip path.
-func (l *ledger) QueueCompletedHours(b *pgx.Batch, person int64, occupation string, from, to time.Time, out *float64) {
-	h, _ := l.CompletedHours(context.Background(), person, occupation, from, to)
-	b.Queue(`SELECT $1::float8`, h).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+func (l *ledger) QueueCompletedHours(b *pgx.Batch, people []int64, occupation string, from, to time.Time, out map[int64]float64) {
+	hours := make([]float64, len(people))
+	for i, p := range people {
+		hours[i], _ = l.CompletedHours(context.Background(), p, occupation, from, to)
+	}
+	b.Queue(`SELECT unnest($1::bigint[]), unnest($2::float8[])`, people, hours).Query(func(rows pgx.Rows) error {
+		var p int64
+		var h float64
+		_, err := pgx.ForEachRow(rows, []any{&p, &h}, func() error { out[p] = h; return nil })
+		return err
+	})
 }
 
-func (l *ledger) QueueConductClear(b *pgx.Batch, person int64, on time.Time, out *bool) {
-	clear, _ := l.ConductClear(context.Background(), person, on)
-	b.Queue(`SELECT $1::bool`, clear).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+func (l *ledger) QueueConductClear(b *pgx.Batch, people []int64, on time.Time, out map[int64]bool) {
+	clear := make([]bool, len(people))
+	for i, p := range people {
+		clear[i], _ = l.ConductClear(context.Background(), p, on)
+	}
+	b.Queue(`SELECT unnest($1::bigint[]), unnest($2::bool[])`, people, clear).Query(func(rows pgx.Rows) error {
+		var p int64
+		var c bool
+		_, err := pgx.ForEachRow(rows, []any{&p, &c}, func() error { out[p] = c; return nil })
+		return err
+	})
 }
 
 func (f *fixture) person(t *testing.T, name string) int64 {

@@ -100,6 +100,7 @@ type Service struct {
 	versions sync.Map // int64 → versionInfo
 	sessions sync.Map // int64 → Session: settings, which never change (cache.go)
 	places   placeCache
+	starts   startQueue // the starts that arrive together share a transaction (start_queue.go)
 }
 
 // Options configure a Service. Every collaborator is required (New panics without one): a missing

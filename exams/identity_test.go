@@ -40,11 +40,12 @@ func (f *fakeIdentities) Identities(_ context.Context, people []int64) (map[int6
 	return out, nil
 }
 
-func (f *fakeIdentities) QueueIdentity(b *pgx.Batch, person int64, out *accounts.Identity) {
-	m, _ := f.Identities(context.Background(), []int64{person})
-	b.Queue(`SELECT $1::bool`, m[person].Verified).QueryRow(func(row pgx.Row) error {
-		*out = m[person]
-		return row.Scan(&out.Verified)
+func (f *fakeIdentities) QueueIdentities(b *pgx.Batch, people []int64, out map[int64]accounts.Identity) {
+	m, _ := f.Identities(context.Background(), people)
+	b.Queue(`SELECT unnest($1::bigint[])`, people).Query(func(rows pgx.Rows) error {
+		var p int64
+		_, err := pgx.ForEachRow(rows, []any{&p}, func() error { out[p] = m[p]; return nil })
+		return err
 	})
 }
 

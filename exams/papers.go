@@ -102,32 +102,58 @@ func lockRegistration(ctx context.Context, tx pgx.Tx, cond string, args ...any) 
 	return st, err
 }
 
-// lockStart is lockRegistration for a start, in one round trip: the two statements, selecting the
-// registration by session and person, go in one batch with whatever queue adds (the eligibility
-// checks). The batch's statements run one after the other in the transaction, each with a snapshot
-// of its own, so the attempts are still read only once the registration is locked.
-func lockStart(ctx context.Context, tx pgx.Tx, sessionID, personID int64, queue func(*pgx.Batch)) (regState, error) {
-	var st regState
+// lockStart is lockRegistration for the starts of several people at one session, in one round
+// trip: their registrations are locked in id order (the lock order of docs/architecture.md), then
+// their attempts and stored papers are read, in one batch with whatever queue adds (the
+// eligibility checks). The batch's statements run one after the other in the transaction, each with
+// a snapshot of its own, so the attempts are still read only once the registrations are locked. A
+// person without a registration is absent from the map.
+func lockStart(ctx context.Context, tx pgx.Tx, sessionID int64, personIDs []int64, queue func(*pgx.Batch)) (map[int64]*regState, error) {
+	states := make(map[int64]*regState, len(personIDs))
 	var b pgx.Batch
-	b.Queue(lockRegistrationQuery(`x.id = $1 AND r.person_id = $2`), sessionID, personID).QueryRow(st.scanLocked)
-	b.Queue(`WITH r AS (SELECT id FROM exam_registrations WHERE session_id = $1 AND person_id = $2),
-			c AS (SELECT max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
-				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id)
-		SELECT c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions_gz, p.questions, nextval('exam_attempts_id_seq') FROM c
-		LEFT JOIN exam_papers p ON p.registration_id = (SELECT id FROM r) AND p.number = c.n + 1`, sessionID, personID).
-		QueryRow(func(row pgx.Row) error {
-			return st.scanAttempts(withExtra(row, &st.questions.gz, &st.questions.text, &st.nextID))
+	b.Queue(registrationSelect+` WHERE x.id = $1 AND r.person_id = ANY($2) ORDER BY r.id FOR UPDATE OF r`, sessionID, personIDs).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				st := new(regState)
+				if err := st.scanLocked(rows); err != nil {
+					return err
+				}
+				states[st.personID] = st
+			}
+			return rows.Err()
+		})
+	b.Queue(`WITH r AS (SELECT id, person_id FROM exam_registrations WHERE session_id = $1 AND person_id = ANY($2)),
+			c AS (SELECT r.id, r.person_id, max(a.id) FILTER (WHERE a.status = 'active') AS active, count(a.id)::int AS n
+				FROM r LEFT JOIN exam_attempts a ON a.registration_id = r.id GROUP BY r.id, r.person_id)
+		SELECT c.person_id, c.active, c.n, p.seed, p.pool_rev, jsonb_array_length(p.items), p.questions_gz, p.questions,
+			nextval('exam_attempts_id_seq') FROM c
+		LEFT JOIN exam_papers p ON p.registration_id = c.id AND p.number = c.n + 1`, sessionID, personIDs).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var person int64
+				var st regState
+				if err := st.scanAttempts(extraRow{row: rows, first: []any{&person},
+					extra: []any{&st.questions.gz, &st.questions.text, &st.nextID}}); err != nil {
+					return err
+				}
+				if locked, ok := states[person]; ok {
+					locked.activeID, locked.used, locked.paper, locked.questions, locked.nextID = st.activeID, st.used, st.paper, st.questions, st.nextID
+				}
+			}
+			return rows.Err()
 		})
 	queue(&b)
 	err := tx.SendBatch(ctx, &b).Close()
-	return st, err
+	return states, err
 }
 
-func lockRegistrationQuery(cond string) string {
-	return `SELECT ` + sessionColumnsNoPool + `, x.pool_rev, r.id, r.person_id, r.status, r.extra_s
+// registrationSelect reads a registration (r) with its session (x), without the pool.
+var registrationSelect = `SELECT ` + sessionColumnsNoPool + `, x.pool_rev, r.id, r.person_id, r.status, r.extra_s
 		FROM exam_sessions x JOIN exam_blueprints b ON b.id = x.blueprint_id
-		JOIN exam_registrations r ON r.session_id = x.id
-		WHERE ` + cond + ` FOR UPDATE OF r`
+		JOIN exam_registrations r ON r.session_id = x.id`
+
+func lockRegistrationQuery(cond string) string {
+	return registrationSelect + ` WHERE ` + cond + ` FOR UPDATE OF r`
 }
 
 // scanLocked reads lockRegistrationQuery's row.

@@ -460,36 +460,61 @@ func (e eligibility) verdict(x Session, withIdentity bool) error {
 }
 
 // Sources whose check can travel in a batch of the caller's (the start's one round trip) implement
-// these besides their interface; each sets *out when the batch's results are read.
+// these besides their interface; each fills out with the people's answers when the batch's results
+// are read. A source without them is asked through the pool before each start, which then starts
+// alone (app/ checks at compile time that the product's sources have them).
 type (
-	hoursQueuer interface {
-		QueueCompletedHours(b *pgx.Batch, personID int64, occupationCode string, from, to time.Time, out *float64)
+	HoursQueuer interface {
+		QueueCompletedHours(b *pgx.Batch, personIDs []int64, occupationCode string, from, to time.Time, out map[int64]float64)
 	}
-	identityQueuer interface {
-		QueueIdentity(b *pgx.Batch, personID int64, out *accounts.Identity)
+	IdentityQueuer interface {
+		QueueIdentities(b *pgx.Batch, personIDs []int64, out map[int64]accounts.Identity)
 	}
-	conductQueuer interface {
-		QueueConductClear(b *pgx.Batch, personID int64, on time.Time, out *bool)
+	ConductQueuer interface {
+		QueueConductClear(b *pgx.Batch, personIDs []int64, on time.Time, out map[int64]bool)
 	}
 )
 
 // canQueueEligible reports whether every source can queue its check (queueEligible).
 func (s *Service) canQueueEligible() bool {
-	_, hok := s.hours.(hoursQueuer)
-	_, cok := s.conduct.(conductQueuer)
-	_, iok := s.ids.(identityQueuer)
+	_, hok := s.hours.(HoursQueuer)
+	_, cok := s.conduct.(ConductQueuer)
+	_, iok := s.ids.(IdentityQueuer)
 	return hok && cok && iok
 }
 
-// queueEligible queues the checks of checkEligible (with the identity) on b, filling e when b's
-// results are read; every source must be able to (canQueueEligible).
-func (s *Service) queueEligible(b *pgx.Batch, x Session, personID int64, e *eligibility) {
-	hq, cq, iq := s.hours.(hoursQueuer), s.conduct.(conductQueuer), s.ids.(identityQueuer)
-	*e = eligibility{conductClear: true, identity: accounts.Identity{PersonID: personID}}
+// eligibilities are the answers of the queued checks, by person.
+type eligibilities struct {
+	hours map[int64]float64
+	clear map[int64]bool
+	ids   map[int64]accounts.Identity
+}
+
+// of is one person's answers: no hours when none were counted, and a clear conduct record and an
+// unverified identity when the source has no row of the person.
+func (es *eligibilities) of(personID int64) eligibility {
+	e := eligibility{hours: es.hours[personID], conductClear: true, identity: accounts.Identity{PersonID: personID}}
+	if c, ok := es.clear[personID]; ok {
+		e.conductClear = c
+	}
+	if v, ok := es.ids[personID]; ok {
+		e.identity = v
+	}
+	return e
+}
+
+// queueEligible queues the checks of checkEligible (with the identity) of several people on b,
+// whose answers are in what it returns once b's results are read; every source must be able to
+// (canQueueEligible).
+func (s *Service) queueEligible(b *pgx.Batch, x Session, personIDs []int64) *eligibilities {
+	hq, cq, iq := s.hours.(HoursQueuer), s.conduct.(ConductQueuer), s.ids.(IdentityQueuer)
+	es := &eligibilities{hours: make(map[int64]float64, len(personIDs)), clear: make(map[int64]bool, len(personIDs)),
+		ids: make(map[int64]accounts.Identity, len(personIDs))}
 	from, to := x.hoursWindow()
-	hq.QueueCompletedHours(b, personID, x.Occupation, from, to, &e.hours)
-	cq.QueueConductClear(b, personID, s.now(), &e.conductClear)
-	iq.QueueIdentity(b, personID, &e.identity)
+	hq.QueueCompletedHours(b, personIDs, x.Occupation, from, to, es.hours)
+	cq.QueueConductClear(b, personIDs, s.now(), es.clear)
+	iq.QueueIdentities(b, personIDs, es.ids)
+	return es
 }
 
 // identity asks the accounts domain about one person.
