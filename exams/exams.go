@@ -135,5 +135,6 @@ func New(db *pgxpool.Pool, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, conduct: o.Conduct, names: o.Names, notices: o.Notices, now: o.Now}
+	return &Service{db: db, jobs: o.Jobs, hours: o.Hours, ids: o.Identity, conduct: o.Conduct, names: o.Names, notices: o.Notices, now: o.Now,
+		starts: startQueue{runners: max(1, min(startRunners, int(db.Config().MaxConns)/2))}}
 }

@@ -32,6 +32,7 @@ type startQueue struct {
 	mu      sync.Mutex
 	pending map[int64][]*startRequest // by session
 	running int
+	runners int // at most this many run at once: startRunners, or half the pool if that is fewer
 	// batches is how many batches were taken, largest the most starts one held (tests, the bench).
 	batches, largest int
 }
@@ -65,7 +66,7 @@ func (q *startQueue) start(s *Service, x Session, personID int64) (out Started, 
 		q.pending = map[int64][]*startRequest{}
 	}
 	q.pending[x.ID] = append(q.pending[x.ID], r)
-	spawn := q.running < max(1, min(startRunners, int(s.db.Config().MaxConns)/2))
+	spawn := q.running < max(1, q.runners)
 	if spawn {
 		q.running++
 	}
