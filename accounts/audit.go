@@ -35,18 +35,16 @@ type AuditEntry struct {
 // AuditChannel is the NOTIFY channel that wakes the sealer (audit_seal.go).
 const AuditChannel = "audit_log_append"
 
-// auditAppend inserts one unchained row. The inserting transaction's id is taken first, in a CTE of
-// its own, so that it exists before the identity's nextval draws the row's id: the sealer relies on
-// "a row's transaction had its xid before the row had its id" (see Sealer). Nothing is locked and no
-// other row is read.
-const auditAppend = `WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid)
-	INSERT INTO audit_log (xid, at, actor_id, action, subject, details, ip)
-	SELECT x.xid, $1, nullif($2::bigint, 0), $3, $4, $5::jsonb, $6 FROM x`
+// auditAppend inserts one unchained row. Its id and xid come from the columns' defaults (migration
+// 0180): the id's draws the transaction's xid first, so that it exists before the id is drawn, which
+// the sealer relies on ("a row's transaction had its xid before the row had its id", see Sealer).
+// Nothing is locked and no other row is read; audit_log has no constraint but its primary key, so
+// the insert is as cheap as a row into a table can be (`shanyu bench auditlog`).
+const auditAppend = `INSERT INTO audit_log (at, actor_id, action, subject, details, ip)
+	VALUES ($1, nullif($2::bigint, 0), $3, $4, $5::jsonb, $6)`
 
 // auditAppendNotify is auditAppend that also wakes the sealer when the transaction commits.
-const auditAppendNotify = `WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid),
-	ins AS (INSERT INTO audit_log (xid, at, actor_id, action, subject, details, ip)
-		SELECT x.xid, $1, nullif($2::bigint, 0), $3, $4, $5::jsonb, $6 FROM x RETURNING id)
+const auditAppendNotify = `WITH ins AS (` + auditAppend + ` RETURNING id)
 	SELECT pg_notify('` + AuditChannel + `', '') FROM ins`
 
 // notifyEvery is how often one process's appends wake the sealer at most. PostgreSQL serialises the
@@ -119,12 +117,14 @@ const (
 	BrokenLink    = "link"    // the row does not name the previous row's hash
 	BrokenContent = "content" // the row's content does not hash to its stored hash
 	BrokenSkipped = "skipped" // a sealed row follows an unsealed one
+	BrokenRemoved = "removed" // the chain seals a row the log no longer holds
 )
 
 var brokenReasons = map[string]string{
 	BrokenLink:    "prev_hash does not match the previous row",
 	BrokenContent: "content does not match its hash",
 	BrokenSkipped: "sealed after an unsealed row: a row was skipped",
+	BrokenRemoved: "the row was removed after it was sealed",
 }
 
 // Reason says what was found, in English, for logs and the CLI.
@@ -135,9 +135,9 @@ func (e *ErrChainBroken) Error() string {
 }
 
 // VerifyAudit walks the sealed chain and returns the number of sealed rows checked, or
-// *ErrChainBroken naming the first row whose hash or link is wrong, or an unsealed row below a sealed
-// one (the sealer never leaves one behind, so it was skipped or its seal removed). Rows not sealed yet
-// are not counted; CheckAudit reports them.
+// *ErrChainBroken naming the first row whose hash or link is wrong, an unsealed row below a sealed
+// one (the sealer never leaves one behind, so it was skipped or its seal removed), or a sealed row
+// the log no longer holds. Rows not sealed yet are not counted; CheckAudit reports them.
 func VerifyAudit(ctx context.Context, db pg.DB) (int, error) {
 	c, err := CheckAudit(ctx, db, 0)
 	return c.Sealed, err
@@ -173,15 +173,52 @@ type AuditCheck struct {
 // those the ones appended more than bound ago (bound 0: none is counted overdue). The walk is one
 // statement, so it sees one snapshot, in which the sealed rows are always a prefix of the log.
 func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck, error) {
-	var c AuditCheck
-	rows, err := db.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, prev_hash, hash,
-			$1::bigint > 0 AND at < now() - make_interval(secs => $1::bigint / 1e6)
-		FROM audit_log ORDER BY id`, bound.Microseconds())
+	w, err := walkChain(ctx, db, 0, nil, bound)
+	return AuditCheck{Sealed: w.sealed, Unsealed: w.unsealed, Overdue: w.overdue, OldestUnsealed: w.oldest}, err
+}
+
+// VerifyAuditAfter checks the sealed rows after row afterID, whose stored hash is prevHash (nil: from
+// the start of the chain), and returns how many it checked and the last sealed row's id and hash,
+// from which a later call continues (the audit-log viewer's incremental check). Unsealed rows end
+// the sealed prefix; a sealed row after one is a skipped row, reported as a break.
+func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []byte) (n int, lastID int64, lastHash []byte, err error) {
+	w, err := walkChain(ctx, db, afterID, prevHash, 0)
+	return w.sealed, w.lastID, w.lastHash, err
+}
+
+// chainWalk is what walkChain found.
+type chainWalk struct {
+	sealed   int
+	lastID   int64  // the last sealed row checked (afterID when none)
+	lastHash []byte // its hash
+	unsealed int
+	overdue  int
+	oldest   time.Time
+}
+
+// walkChain checks the log's rows after afterID against their seals (audit_chain), in id order, in
+// one statement: the rows are joined to their seals by the primary keys, so the walk streams however
+// long the log. The seals of rows the log no longer holds are looked for first, in a statement of
+// their own (no seal is ever written for a row that does not exist, so no snapshot can show one); the
+// lowest-numbered of what either finds is the break reported.
+func walkChain(ctx context.Context, db pg.DB, afterID int64, prevHash []byte, bound time.Duration) (chainWalk, error) {
+	w := chainWalk{lastID: afterID, lastHash: prevHash}
+	var removed int64
+	if err := db.QueryRow(ctx, `SELECT coalesce(min(c.id), 0) FROM audit_chain c
+		WHERE c.id > $1 AND NOT EXISTS (SELECT FROM audit_log a WHERE a.id = c.id)`, afterID).Scan(&removed); err != nil {
+		return w, err
+	}
+	rows, err := db.Query(ctx, `SELECT a.id, a.at, coalesce(a.actor_id, 0), a.action, a.subject, a.details::text, a.ip, c.prev_hash, c.hash,
+			$2::bigint > 0 AND a.at < now() - make_interval(secs => $2::bigint / 1e6)
+		FROM audit_log a LEFT JOIN audit_chain c ON c.id = a.id WHERE a.id > $1 ORDER BY a.id`, afterID, bound.Microseconds())
 	if err != nil {
-		return c, err
+		return w, err
 	}
 	defer rows.Close()
-	prev := make([]byte, sha256.Size)
+	prev := prevHash
+	if prev == nil {
+		prev = make([]byte, sha256.Size)
+	}
 	for rows.Next() {
 		var (
 			id, actor            int64
@@ -192,84 +229,48 @@ func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck,
 			overdue              bool
 		)
 		if err := rows.Scan(&id, &at, &actor, &action, &subject, &details, &ip, &prevHash, &storedHash, &overdue); err != nil {
-			return c, err
+			return w, err
+		}
+		if removed != 0 && removed < id {
+			return w, &ErrChainBroken{ID: removed, Kind: BrokenRemoved}
 		}
 		if storedHash == nil {
-			if c.Unsealed == 0 || at.Before(c.OldestUnsealed) {
-				c.OldestUnsealed = at
+			if w.unsealed == 0 || at.Before(w.oldest) {
+				w.oldest = at
 			}
-			c.Unsealed++
+			w.unsealed++
 			if overdue {
-				c.Overdue++
+				w.overdue++
 			}
 			continue
 		}
-		if c.Unsealed > 0 {
-			return c, &ErrChainBroken{ID: id, Kind: BrokenSkipped}
+		if w.unsealed > 0 {
+			return w, &ErrChainBroken{ID: id, Kind: BrokenSkipped}
 		}
 		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
-			return c, err
+			return w, err
 		}
 		prev = storedHash
-		c.Sealed++
+		w.sealed, w.lastID, w.lastHash = w.sealed+1, id, storedHash
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return w, err
+	}
+	if removed != 0 {
+		return w, &ErrChainBroken{ID: removed, Kind: BrokenRemoved}
+	}
+	return w, nil
 }
 
-// VerifyAuditAfter checks the sealed rows after row afterID, whose stored hash is prevHash (nil: from
-// the start of the chain), and returns how many it checked and the last sealed row's id and hash,
-// from which a later call continues (the audit-log viewer's incremental check). Unsealed rows end
-// the sealed prefix; a sealed row after one is a skipped row, reported as a break.
-func VerifyAuditAfter(ctx context.Context, db pg.DB, afterID int64, prevHash []byte) (n int, lastID int64, lastHash []byte, err error) {
-	rows, err := db.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, prev_hash, hash
-		FROM audit_log WHERE id > $1 ORDER BY id`, afterID)
-	if err != nil {
-		return 0, afterID, prevHash, err
-	}
-	defer rows.Close()
-	prev := prevHash
-	if prev == nil {
-		prev = make([]byte, sha256.Size)
-	}
-	lastID = afterID
-	unsealed := false
-	for rows.Next() {
-		var (
-			id, actor            int64
-			at                   time.Time
-			action, subject, ip  string
-			details              []byte
-			prevHash, storedHash []byte
-		)
-		if err := rows.Scan(&id, &at, &actor, &action, &subject, &details, &ip, &prevHash, &storedHash); err != nil {
-			return n, lastID, prev, err
-		}
-		if storedHash == nil {
-			unsealed = true
-			continue
-		}
-		if unsealed {
-			return n, lastID, prev, &ErrChainBroken{ID: id, Kind: BrokenSkipped}
-		}
-		if err := checkLink(prev, id, at, actor, action, subject, details, ip, prevHash, storedHash); err != nil {
-			return n, lastID, prev, err
-		}
-		prev, lastID = storedHash, id
-		n++
-	}
-	return n, lastID, prev, rows.Err()
-}
-
-// lastSealed finds the last sealed row, its id and hash: a backward walk of the primary key over the
-// unsealed rows at the end of the log (no index holds them: each would cost every append, migration
-// 0175).
-const lastSealed = `SELECT id, hash FROM audit_log WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1`
+// lastSealed finds the last sealed row, its id and hash: the sealed rows are a prefix of the log, so
+// it is the chain's last seal.
+const lastSealed = `SELECT id, hash FROM audit_chain ORDER BY id DESC LIMIT 1`
 
 // UnsealedAudit counts the rows the sealer has not chained yet, and of those the ones appended more
 // than bound ago. They are the rows after the last sealed one (the sealed rows are a prefix of the
 // log; CheckAudit reports a row skipped below it), so this reads only them however long the log.
 func UnsealedAudit(ctx context.Context, db pg.DB, bound time.Duration) (unsealed, overdue int, err error) {
 	err = db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE at < now() - make_interval(secs => $1::bigint / 1e6))
-		FROM audit_log WHERE id > coalesce((SELECT id FROM (`+lastSealed+`) t), 0) AND hash IS NULL`, bound.Microseconds()).Scan(&unsealed, &overdue)
+		FROM audit_log WHERE id > coalesce((SELECT max(id) FROM audit_chain), 0)`, bound.Microseconds()).Scan(&unsealed, &overdue)
 	return unsealed, overdue, err
 }

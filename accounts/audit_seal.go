@@ -16,13 +16,14 @@ import (
 	"shanyu/internal/pg"
 )
 
-// Sealing the audit chain (#17). Writers append rows without prev_hash and hash (Audit); the sealer
-// fills both in, in id order, for the rows that no transaction still running can precede. That is
+// Sealing the audit chain (#17). Writers append rows to audit_log without a hash (Audit); the sealer
+// writes each row's prev_hash and hash into audit_chain, in id order, for the rows that no transaction
+// still running can precede. That is
 // the whole difficulty: ids are drawn at insert time, so a transaction may hold a lower id than a row
 // that has already committed and commit after it. Sealing past it would leave it outside the chain.
 //
-// The rule. Each append takes its transaction's xid before its id (auditAppend), and the identity
-// sequence hands out ids one at a time (no CACHE). A checkpoint is taken in two statements: first
+// The rule. Each append takes its transaction's xid before its id (the id column's default, migration
+// 0180), and the sequence hands out ids one at a time (no CACHE). A checkpoint is taken in two statements: first
 // V, the sequence's last value, then X, a new xid (pg_current_xact_id() in a transaction of its own).
 // Every id ≤ V was drawn before V was read, by a transaction whose xid was assigned earlier still, so
 // below X. Once a later snapshot's xmin (the oldest xid still running, pg_snapshot_xmin) is ≥ X, all
@@ -191,8 +192,8 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 		}
 		// Re-offer the bound to later batches of this round (it stays valid for ever).
 		s.pending = append([]checkpoint{{lastID: bound, xmax: 0}}, s.pending...)
-		// The tail: the sealed rows are a prefix of the log, so the last of them ends the chain and
-		// the unsealed rows are the ones after it (found by the primary key: no index holds them).
+		// The tail: the sealed rows are a prefix of the log, so the chain's last seal ends it and the
+		// unsealed rows are the ones after it.
 		prev := make([]byte, sha256.Size)
 		var tailID int64
 		var tail []byte
@@ -205,7 +206,7 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 			prev = tail
 		}
 		rows, err := tx.Query(ctx, `SELECT id, at, coalesce(actor_id, 0), action, subject, details::text, ip, xid::text
-			FROM audit_log WHERE id > $1 AND id <= $2 AND hash IS NULL ORDER BY id LIMIT $3`, tailID, bound, sealBatch)
+			FROM audit_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`, tailID, bound, sealBatch)
 		if err != nil {
 			return err
 		}
@@ -242,9 +243,9 @@ func (s *Sealer) sealBatch(ctx context.Context) (n int, busy bool, err error) {
 		if len(ids) == 0 {
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `UPDATE audit_log a SET prev_hash = u.prev, hash = u.hash
-			FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS u(id, prev, hash)
-			WHERE a.id = u.id AND a.hash IS NULL`, ids, prevs, hashes)
+		// One statement for the batch; the primary key refuses a second seal of a row.
+		tag, err := tx.Exec(ctx, `INSERT INTO audit_chain (id, prev_hash, hash)
+			SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])`, ids, prevs, hashes)
 		if err != nil {
 			return fmt.Errorf("audit seal: %w", err)
 		}

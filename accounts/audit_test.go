@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func sealAll(t *testing.T, db *pgxpool.Pool) {
 func unsealedCount(t *testing.T, db pg.DB) int {
 	t.Helper()
 	var n int
-	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE hash IS NULL`).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log a WHERE NOT EXISTS (SELECT FROM audit_chain c WHERE c.id = a.id)`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -114,9 +115,13 @@ func TestAuditSealConcurrentWritersOneChain(t *testing.T) {
 	if rows != committed || subjects != committed || rolledBack != 0 {
 		t.Fatalf("%d rows, %d subjects, %d rolled back; want %d, %d, 0", rows, subjects, rolledBack, committed, committed)
 	}
-	// Sealed once: a sealed row cannot be sealed again, not even with the same hash.
-	if _, err := db.Exec(ctx, `UPDATE audit_log SET hash = hash WHERE id = (SELECT min(id) FROM audit_log)`); err == nil {
+	// Sealed once: a sealed row cannot be sealed again, not even with the same hash, and a seal
+	// cannot change.
+	if _, err := db.Exec(ctx, `INSERT INTO audit_chain SELECT * FROM audit_chain ORDER BY id LIMIT 1`); err == nil {
 		t.Fatal("a sealed row was sealed again")
+	}
+	if _, err := db.Exec(ctx, `UPDATE audit_chain SET hash = hash WHERE id = (SELECT min(id) FROM audit_chain)`); err == nil {
+		t.Fatal("a seal was changed")
 	}
 }
 
@@ -238,7 +243,8 @@ func TestAuditSealerRunSealsWhatWaitsAtStart(t *testing.T) {
 	}
 }
 
-// A sealed row changed, removed or unsealed behind the triggers' back is found; so is a forged seal.
+// A sealed row changed, removed or unsealed behind the triggers' back is found; so are a forged seal
+// and the removal of the last sealed row (no later row's link names it).
 func TestAuditSealTamperingDetected(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -249,9 +255,10 @@ func TestAuditSealTamperingDetected(t *testing.T) {
 		reason    string
 	}{
 		{"content", `UPDATE audit_log SET subject = 'forged' WHERE id = $1`, 2, 2, "content does not match its hash"},
-		{"removed", `DELETE FROM audit_log WHERE id = $1`, 2, 3, "prev_hash does not match the previous row"},
-		{"unsealed", `UPDATE audit_log SET hash = NULL, prev_hash = NULL WHERE id = $1`, 2, 3, "sealed after an unsealed row: a row was skipped"},
-		{"forged seal", `UPDATE audit_log SET hash = sha256('x'), prev_hash = sha256('y') WHERE id = $1`, 5, 5, "prev_hash does not match the previous row"},
+		{"removed", `DELETE FROM audit_log WHERE id = $1`, 2, 2, "the row was removed after it was sealed"},
+		{"last removed", `DELETE FROM audit_log WHERE id = $1`, 4, 4, "the row was removed after it was sealed"},
+		{"unsealed", `DELETE FROM audit_chain WHERE id = $1`, 2, 3, "sealed after an unsealed row: a row was skipped"},
+		{"forged seal", `INSERT INTO audit_chain VALUES ($1, sha256('y'), sha256('x'))`, 5, 5, "prev_hash does not match the previous row"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,12 +281,16 @@ func TestAuditSealTamperingDetected(t *testing.T) {
 			if c, err := CheckAudit(ctx, db, 0); err != nil || c.Sealed != 5 || c.Unsealed != 1 {
 				t.Fatalf("before: %+v, %v", c, err)
 			}
-			if tc.name == "forged seal" { // sealing is allowed by the trigger; the chain is the check
+			if tc.name == "forged seal" { // a seal is an insert, which the trigger allows; the chain is the check
 				if _, err := db.Exec(ctx, tc.sql, ids[tc.at]); err != nil {
 					t.Fatal(err)
 				}
 			} else {
-				for _, sql := range []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update`, tc.sql, `ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update`} {
+				table := "audit_log"
+				if strings.Contains(tc.sql, "audit_chain") {
+					table = "audit_chain"
+				}
+				for _, sql := range []string{`ALTER TABLE ` + table + ` DISABLE TRIGGER ` + table + `_no_update`, tc.sql, `ALTER TABLE ` + table + ` ENABLE TRIGGER ` + table + `_no_update`} {
 					var args []any
 					if sql == tc.sql {
 						args = append(args, ids[tc.at])
@@ -298,8 +309,8 @@ func TestAuditSealTamperingDetected(t *testing.T) {
 	}
 }
 
-// Unsealed rows older than the bound are reported as overdue; the trigger lets a sealed row change
-// in nothing, and an unsealed one only by being sealed.
+// Unsealed rows older than the bound are reported as overdue; the trigger lets no row change, sealed
+// or not (sealing writes audit_chain).
 func TestAuditUnsealedOverdueAndAppendOnly(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
