@@ -23,13 +23,12 @@ type Event struct {
 	IP      string
 }
 
-// AuditEntry is a stored event with its place in the chain.
+// AuditEntry is a stored event. Its place in the chain (audit_chain) is for the chain's checks
+// (CheckAudit), not for listings.
 type AuditEntry struct {
-	ID       int64
-	At       time.Time
-	Event    Event
-	PrevHash []byte
-	Hash     []byte
+	ID    int64
+	At    time.Time
+	Event Event
 }
 
 // AuditChannel is the NOTIFY channel that wakes the sealer (audit_seal.go).

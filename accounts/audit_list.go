@@ -56,14 +56,14 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, i
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.db.Query(ctx, `SELECT a.id, a.at, coalesce(a.actor_id, 0), a.action, a.subject, a.details, a.ip, c.prev_hash, c.hash
-		FROM audit_log a LEFT JOIN audit_chain c ON c.id = a.id WHERE `+where+` ORDER BY a.id DESC LIMIT `+arg(limit)+` OFFSET `+arg(max(f.Offset, 0)), args...)
+	rows, err := s.db.Query(ctx, `SELECT a.id, a.at, coalesce(a.actor_id, 0), a.action, a.subject, a.details, a.ip
+		FROM audit_log a WHERE `+where+` ORDER BY a.id DESC LIMIT `+arg(limit)+` OFFSET `+arg(max(f.Offset, 0)), args...)
 	if err != nil {
 		return nil, 0, err
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
 		var e AuditEntry
-		err := r.Scan(&e.ID, &e.At, &e.Event.ActorID, &e.Event.Action, &e.Event.Subject, &e.Event.Details, &e.Event.IP, &e.PrevHash, &e.Hash)
+		err := r.Scan(&e.ID, &e.At, &e.Event.ActorID, &e.Event.Action, &e.Event.Subject, &e.Event.Details, &e.Event.IP)
 		return e, err
 	})
 	return list, total, err

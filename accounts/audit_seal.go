@@ -17,20 +17,20 @@ import (
 )
 
 // Sealing the audit chain (#17). Writers append rows to audit_log without a hash (Audit); the sealer
-// writes each row's prev_hash and hash into audit_chain, in id order, for the rows that no transaction
-// still running can precede. That is
-// the whole difficulty: ids are drawn at insert time, so a transaction may hold a lower id than a row
-// that has already committed and commit after it. Sealing past it would leave it outside the chain.
+// writes each row's prev_hash and hash into audit_chain, in id order, for the rows that no
+// transaction still running can precede. That is the whole difficulty: ids are drawn at insert time,
+// so a transaction may hold a lower id than a row that has already committed and commit after it.
+// Sealing past it would leave it outside the chain.
 //
-// The rule. Each append takes its transaction's xid before its id (the id column's default, migration
-// 0180), and the sequence hands out ids one at a time (no CACHE). A checkpoint is taken in two statements: first
-// V, the sequence's last value, then X, a new xid (pg_current_xact_id() in a transaction of its own).
-// Every id ≤ V was drawn before V was read, by a transaction whose xid was assigned earlier still, so
-// below X. Once a later snapshot's xmin (the oldest xid still running, pg_snapshot_xmin) is ≥ X, all
-// of those transactions have ended:
-// the committed rows with ids ≤ V are all visible and no other row with an id ≤ V can ever appear.
-// Those rows are sealed, in id order. A checkpoint whose X is not passed yet waits for a later round;
-// rows above it wait too, so a row that commits late is sealed in its place, never skipped.
+// The rule. Each append takes its transaction's xid before its id (the id column's default,
+// migration 0180), and the sequence hands out ids one at a time (no CACHE). A checkpoint is taken in
+// two statements: first V, the sequence's last value, then X, a new xid (pg_current_xact_id() in a
+// transaction of its own). Every id ≤ V was drawn before V was read, by a transaction whose xid was
+// assigned earlier still, so below X. Once a later snapshot's xmin (the oldest xid still running,
+// pg_snapshot_xmin) is ≥ X, all of those transactions have ended: the committed rows with ids ≤ V
+// are all visible and no other row with an id ≤ V can ever appear. Those rows are sealed, in id
+// order. A checkpoint whose X is not passed yet waits for a later round; rows above it wait too, so a
+// row that commits late is sealed in its place, never skipped.
 //
 // Only one sealer works at a time, across replicas: each round holds sealLock (a transaction-level
 // advisory lock, try-only) while it seals. It is the sealer's own lock; writers never take it.
