@@ -435,41 +435,56 @@ func xlsxBomb(t *testing.T, size int64, lie bool, kind int) []byte {
 		head, tail = `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`, `</sst>`
 		row = `<si><t>婴儿发热时应当怎样处理</t></si>`
 	}
+	// The rows in chunks of 4,096 (longer than deflate's 32 KiB window), the rest with the tail.
 	n := (size - int64(len(head)+len(tail))) / int64(len(row))
-	content := func(w io.Writer) {
-		_, _ = io.WriteString(w, head)
-		chunk := []byte(strings.Repeat(row, 4096))
-		for i := int64(0); i < n; i += 4096 {
-			k := min(4096, n-i)
-			_, _ = w.Write(chunk[:k*int64(len(row))])
-		}
-		_, _ = io.WriteString(w, tail)
+	chunk := []byte(strings.Repeat(row, 4096))
+	rest := strings.Repeat(row, int(n%4096)) + tail
+	raw, crc, inflated := repeatedDeflate([]byte(head), chunk, n/4096, []byte(rest))
+	h := &zip.FileHeader{Name: bomb, Method: zip.Deflate, CRC32: crc, CompressedSize64: uint64(len(raw)), UncompressedSize64: uint64(inflated)}
+	if lie {
+		h.UncompressedSize64 = 1 << 10
 	}
-	if !lie {
-		w, _ := zw.Create(bomb)
-		content(w)
-	} else {
-		// Compress separately, then store the entry raw with a false uncompressed size.
-		var raw bytes.Buffer
-		var inflated countingCRC
-		dw, _ := flate.NewWriter(&raw, flate.BestSpeed)
-		content(io.MultiWriter(dw, &inflated))
-		_ = dw.Close()
-		h := &zip.FileHeader{Name: bomb, Method: zip.Deflate, CRC32: inflated.crc, CompressedSize64: uint64(raw.Len()), UncompressedSize64: 1 << 10}
-		w, _ := zw.CreateRaw(h)
-		_, _ = w.Write(raw.Bytes())
+	w, err := zw.CreateRaw(h)
+	if err != nil {
+		t.Fatal(err)
 	}
+	_, _ = w.Write(raw)
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
 }
 
-type countingCRC struct{ crc uint32 }
-
-func (c *countingCRC) Write(p []byte) (int, error) {
-	c.crc = crc32.Update(c.crc, crc32.IEEETable, p)
-	return len(p), nil
+// repeatedDeflate is a raw deflate stream (RFC 1951) of head, chunk n times, and tail, with the
+// CRC-32 and length of what it inflates to, built in milliseconds however large: only the first two
+// chunks are compressed, and the bytes of the second are sent again for each later one. That is a
+// valid stream because each chunk's bytes start on a byte boundary (a sync flush) and, chunk being
+// longer than the 32 KiB window, with the same window behind them, so their back-references find
+// the same bytes. TestRepeatedDeflateInflatesToItsContent inflates one to check.
+func repeatedDeflate(head, chunk []byte, n int64, tail []byte) (raw []byte, crc uint32, inflated int64) {
+	if len(chunk) <= 32<<10 || n < 2 {
+		panic("repeatedDeflate: a chunk longer than 32 KiB, at least twice")
+	}
+	var out bytes.Buffer
+	fw, _ := flate.NewWriter(&out, flate.BestCompression)
+	_, _ = fw.Write(head)
+	_, _ = fw.Write(chunk)
+	_ = fw.Flush()
+	first := out.Len()
+	_, _ = fw.Write(chunk)
+	_ = fw.Flush()
+	again := bytes.Clone(out.Bytes()[first:])
+	for range n - 2 {
+		out.Write(again)
+	}
+	_, _ = fw.Write(tail)
+	_ = fw.Close()
+	crc = crc32.Update(0, crc32.IEEETable, head)
+	for range n {
+		crc = crc32.Update(crc, crc32.IEEETable, chunk)
+	}
+	crc = crc32.Update(crc, crc32.IEEETable, tail)
+	return out.Bytes(), crc, int64(len(head)) + n*int64(len(chunk)) + int64(len(tail))
 }
 
 // csvBomb is size bytes of one-column lines.
@@ -541,13 +556,13 @@ func jpegSized(size int) []byte {
 // 64 KiB sent): a server that decoded its streams would try to hold them.
 func pdfInflateBomb(t *testing.T, n int) []byte {
 	t.Helper()
+	// A zlib stream (RFC 1950): its header, the deflated zeros, and their Adler-32, which for n zero
+	// bytes is (n mod 65521) << 16 | 1 (the first sum stays 1, the second adds it n times).
+	raw, _, inflated := repeatedDeflate(nil, make([]byte, 1<<20), 64, nil)
 	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	zero := make([]byte, 1<<20)
-	for range 64 {
-		_, _ = zw.Write(zero)
-	}
-	_ = zw.Close()
+	z.Write([]byte{0x78, 0x9c})
+	z.Write(raw)
+	_ = binary.Write(&z, binary.BigEndian, uint32(inflated%65521)<<16|1)
 	var out bytes.Buffer
 	out.WriteString("%PDF-1.7\n")
 	for i := range n {
@@ -564,4 +579,47 @@ func pdfInflateBomb(t *testing.T, n int) []byte {
 
 func pdfBomb(size int) []byte {
 	return []byte("%PDF-1.7\n" + strings.Repeat("1 0 obj << /Length 0 >> stream\nendstream endobj\n", size/50))
+}
+
+// The bombs are what they claim: the worksheet inflates to its size and matches its CRC (archive/zip
+// checks it at the end), the lying one is caught, and a PDF stream inflates to 64 MiB of zeros with
+// a valid Adler-32 (compress/zlib checks it at the end).
+func TestRepeatedDeflateInflatesToItsContent(t *testing.T) {
+	head, chunk, tail := []byte("head:"), bytes.Repeat([]byte("<row>婴儿</row>"), 3000), []byte(":tail")
+	raw, crc, n := repeatedDeflate(head, chunk, 7, tail)
+	got, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	want := slices.Concat(head, bytes.Repeat(chunk, 7), tail)
+	if err != nil || !bytes.Equal(got, want) || n != int64(len(want)) || crc != crc32.ChecksumIEEE(want) {
+		t.Fatalf("inflated %d bytes (%v), want %d; crc %x, want %x; said %d bytes", len(got), err, len(want), crc, crc32.ChecksumIEEE(want), n)
+	}
+	if len(raw) > len(want)/50 {
+		t.Errorf("%d bytes compressed for %d", len(raw), len(want))
+	}
+	for _, lie := range []bool{false, true} {
+		b := xlsxBomb(t, 8<<20, lie, sheetRows)
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := zr.Open("xl/worksheets/sheet1.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, f)
+		switch {
+		case lie && err == nil:
+			t.Errorf("the lying worksheet read %d bytes without an error", n)
+		case !lie && (err != nil || n < 8<<20-4096 || n > 8<<20):
+			t.Errorf("the worksheet inflated to %d bytes (%v), want about %d", n, err, 8<<20)
+		}
+	}
+	pdf := pdfInflateBomb(t, 1)
+	_, stream, _ := bytes.Cut(pdf, []byte("stream\n"))
+	zr, err := zlib.NewReader(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := io.Copy(io.Discard, zr); err != nil || n != 64<<20 {
+		t.Errorf("the PDF stream inflated to %d bytes (%v), want %d", n, err, 64<<20)
+	}
 }
