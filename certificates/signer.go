@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 gmsm v0.15.5 keeps SM2 keys as crypto/ecdsa keys with big.Int X and Y, and has no constructor from bytes or a scalar to use instead (sm2PublicBytes, sm2PublicKey, sm2PrivateKey)
+
 package certificates
 
 import (

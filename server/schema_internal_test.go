@@ -17,18 +17,19 @@ type schemaInner struct {
 
 type schemaSample struct {
 	schemaInner
-	Name     string            `json:"name"`
-	Optional string            `json:"optional,omitempty"`
-	Tags     []string          `json:"tags"`
-	At       time.Time         `json:"at"`
-	When     *time.Time        `json:"when"`
-	Counts   map[string]int    `json:"counts,omitempty"`
-	Raw      json.RawMessage   `json:"raw,omitempty"`
-	Self     *schemaSample     `json:"self,omitempty"`
-	Skipped  string            `json:"-"`
-	hidden   string            //nolint:unused // unexported: encoding/json leaves it out
-	Plain    bool              // no tag: its Go name
-	Nested   map[string][]bool `json:"nested"`
+	Name     string          `json:"name"`
+	Optional string          `json:"optional,omitempty"`
+	Tags     []string        `json:"tags"`
+	At       time.Time       `json:"at"`
+	When     *time.Time      `json:"when"`
+	Counts   map[string]int  `json:"counts,omitempty"`
+	Raw      json.RawMessage `json:"raw,omitempty"`
+	Self     *schemaSample   `json:"self,omitempty"`
+	Skipped  string          `json:"-"`
+	//lint:ignore U1000 unexported, so that the test sees encoding/json leave it out
+	hidden string
+	Plain  bool              // no tag: its Go name
+	Nested map[string][]bool `json:"nested"`
 }
 
 // The schema derived from a Go type says what encoding/json writes: names from the tags, omitempty
