@@ -169,8 +169,9 @@ type AuditCheck struct {
 }
 
 // CheckAudit verifies the sealed chain like VerifyAudit and counts the rows still unsealed, and of
-// those the ones appended more than bound ago (bound 0: none is counted overdue). The walk is one
-// statement, so it sees one snapshot, in which the sealed rows are always a prefix of the log.
+// those the ones appended more than bound ago (bound 0: none is counted overdue). The rows are walked
+// in one statement, so in one snapshot, in which the sealed rows are always a prefix of the log
+// (walkChain; the seals whose row was removed are looked for in a statement before it).
 func CheckAudit(ctx context.Context, db pg.DB, bound time.Duration) (AuditCheck, error) {
 	w, err := walkChain(ctx, db, 0, nil, bound)
 	return AuditCheck{Sealed: w.sealed, Unsealed: w.unsealed, Overdue: w.overdue, OldestUnsealed: w.oldest}, err
